@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both create .venv themselves.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test check lint fmt types bench bench-engine bench-llm bench-scenario clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	@touch $@
+
+demo: $(VENV)/.synced
+	$(VENV)/bin/aimanager demo
+
+test: $(VENV)/.synced
+	$(VENV)/bin/pytest -q
+
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(VENV)/.synced
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+types: $(VENV)/.synced
+	$(VENV)/bin/mypy
+
+check: lint types test
+
+bench: bench-engine bench-llm bench-scenario
+
+bench-engine: $(VENV)/.synced
+	$(VENV)/bin/aimanager bench engine --dialect sqlite --dialect postgresql
+
+bench-llm: $(VENV)/.synced
+	$(VENV)/bin/aimanager bench llm
+
+bench-scenario: $(VENV)/.synced
+	$(VENV)/bin/aimanager bench scenario
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache aimanager.db*

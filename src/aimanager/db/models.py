@@ -1,0 +1,328 @@
+"""SQLAlchemy 2 models: the whole schema in one metadata (Alembic migrates it).
+
+Domain tables carry ``partner_id`` on every row so that every query can be scoped by partner. The job
+engine's tables (``jobs``, ``job_keys``) keep their times as epoch seconds (float): claims, leases and
+token buckets are arithmetic done inside one SQL statement, identically on SQLite and PostgreSQL, and
+the engine converts to timezone-aware datetimes at its boundary.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from aimanager.db.types import JSONType, Money, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BIGINT stays BIGINT on PostgreSQL.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # AI spend budget per calendar month (USD); warn at budget * ratio, stop AI work at the budget.
+    ai_budget_usd: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    ai_budget_warn_ratio: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.8"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MarketplaceIntegration(Base):
+    __tablename__ = "marketplace_integrations"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "marketplace"),
+        Index("ix_marketplace_integrations_partner_active", "partner_id", "active"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    marketplace: Mapped[str] = mapped_column(String(32))
+    # Fernet token of the JSON credentials (api keys, client ids); never stored or logged in clear.
+    credentials_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    # Non-secret account settings: shop id, campaign id, warehouse id, base URL override.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "sku"),
+        Index("ix_products_partner_active", "partner_id", "is_active"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    sku: Mapped[str] = mapped_column(String(128))
+    barcode: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name: Mapped[str] = mapped_column(String(500))
+    brand: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    category: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    images: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    cost_price: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    currency: Mapped[str] = mapped_column(String(3), default="UZS")
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Hash of the facts a card is written from; an unchanged hash means no new generation is needed.
+    facts_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Listing(Base):
+    """A product on one marketplace: its ids there, its fees and its current price and stock."""
+
+    __tablename__ = "listings"
+    __table_args__ = (
+        UniqueConstraint("product_id", "marketplace"),
+        Index("ix_listings_partner_marketplace", "partner_id", "marketplace"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    marketplace: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    external_sku: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    price: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    commission_pct: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    logistics_cost: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    min_margin_pct: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    max_price: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    competitor_price: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    stock_pushed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    card_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(32), default="new")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CardVersion(Base):
+    __tablename__ = "card_versions"
+    __table_args__ = (Index("ix_card_versions_product_marketplace", "product_id", "marketplace", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    marketplace: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    content: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    model: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    prompt_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    input_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # draft → validated → pushed | exported; rejected keeps its validation errors.
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    validation_errors: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PriceChange(Base):
+    __tablename__ = "price_changes"
+    __table_args__ = (Index("ix_price_changes_listing_created", "listing_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
+    old_price: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    new_price: Mapped[Decimal] = mapped_column(Money)
+    floor: Mapped[Decimal] = mapped_column(Money)
+    ceiling: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    # planned → pushed → confirmed | failed
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class StockPush(Base):
+    __tablename__ = "stock_pushes"
+    __table_args__ = (Index("ix_stock_pushes_listing_created", "listing_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
+    pool: Mapped[int] = mapped_column(Integer)
+    buffer: Mapped[int] = mapped_column(Integer, default=0)
+    quantity: Mapped[int] = mapped_column(Integer)
+    confirmed_quantity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AIUsageLog(Base):
+    """One row per LLM call and per cache hit: the ledger every cost figure is summed from."""
+
+    __tablename__ = "ai_usage_logs"
+    __table_args__ = (Index("ix_ai_usage_logs_partner_created", "partner_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    partner_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    task_kind: Mapped[str] = mapped_column(String(64))
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(128))
+    path: Mapped[str] = mapped_column(String(16))  # realtime | batch | cache
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cache_read_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cache_write_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[Decimal] = mapped_column(Numeric(18, 8, asdecimal=True), default=Decimal(0))
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(32), default="ok")
+    items: Mapped[int] = mapped_column(Integer, default=1)
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LLMCacheEntry(Base):
+    """The SQL store of the LLM answer cache (Redis is the other store)."""
+
+    __tablename__ = "llm_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    model: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AnalyticsReport(Base):
+    __tablename__ = "analytics_reports"
+    __table_args__ = (Index("ix_analytics_reports_partner_created", "partner_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    narrative_ru: Mapped[str | None] = mapped_column(Text, nullable=True)
+    narrative_uz: Mapped[str | None] = mapped_column(Text, nullable=True)
+    html_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobRow(Base):
+    """A unit of execution of the job engine (see ``aimanager.jobs``)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        # Ready rows by priority: finds the best priority that has work.
+        Index(
+            "ix_jobs_ready_priority",
+            "priority",
+            "run_at",
+            sqlite_where=text("status = 'queued'"),
+            postgresql_where=text("status = 'queued'"),
+        ),
+        # Ready rows of one key: the batch claim.
+        Index(
+            "ix_jobs_ready_key",
+            "batch_key",
+            "priority",
+            "id",
+            sqlite_where=text("status = 'queued'"),
+            postgresql_where=text("status = 'queued'"),
+        ),
+        # Leased rows: the reaper and heartbeats.
+        Index(
+            "ix_jobs_running_lease",
+            "lease_until",
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+        Index(
+            "uq_jobs_unique_key",
+            "unique_key",
+            unique=True,
+            sqlite_where=text("unique_key IS NOT NULL"),
+            postgresql_where=text("unique_key IS NOT NULL"),
+        ),
+        Index("ix_jobs_status_finished", "status", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    partner_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    batch_key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text, default="{}")
+    priority: Mapped[int] = mapped_column(SmallInteger)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    enqueued_at: Mapped[float] = mapped_column(Double)
+    run_at: Mapped[float] = mapped_column(Double)
+    deadline: Mapped[float] = mapped_column(Double)
+    started_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+    finished_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    lease_until: Mapped[float | None] = mapped_column(Double, nullable=True)
+    worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    unique_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Timings of the last attempt that started: time waited in the queue and run time (ms).
+    queue_wait_ms: Mapped[float | None] = mapped_column(Double, nullable=True)
+    run_ms: Mapped[float | None] = mapped_column(Double, nullable=True)
+
+
+class JobKey(Base):
+    """One row per batch key: the fairness cursor and the key's token bucket.
+
+    The claim picks the least recently served key that has ready work and a token, so a key with 5 jobs
+    is served as soon as one with 50,000 (round robin), and a rate-limited key never gets ahead of its
+    bucket.
+    """
+
+    __tablename__ = "job_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_claim_at: Mapped[float] = mapped_column(Double, default=0.0)
+    rate: Mapped[float | None] = mapped_column(Double, nullable=True)  # tokens per second
+    burst: Mapped[float | None] = mapped_column(Double, nullable=True)
+    tokens: Mapped[float | None] = mapped_column(Double, nullable=True)
+    refilled_at: Mapped[float | None] = mapped_column(Double, nullable=True)

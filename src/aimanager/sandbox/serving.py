@@ -1,0 +1,72 @@
+"""Run a sandbox ASGI app on a loopback port in a background thread with its own event loop.
+
+Tests, the demo and the benchmarks start sandboxes this way; product code only ever sees the base URL.
+The server binds 127.0.0.1 only: sandboxes stand in for the internet and must never face it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+LOOPBACK = "127.0.0.1"
+
+
+class BackgroundServer:
+    """A uvicorn server for ``app`` on 127.0.0.1 (port 0 picks a free port)."""
+
+    def __init__(self, app: Any, *, port: int = 0, log_level: str = "warning") -> None:
+        self.app = app
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((LOOPBACK, port))
+        self.port: int = self._sock.getsockname()[1]
+        config = uvicorn.Config(
+            app, log_level=log_level, lifespan="off", access_log=False, timeout_keep_alive=30
+        )
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self) -> str:
+        """Start serving; returns the base URL once the socket accepts connections."""
+        self._thread = threading.Thread(target=self._run, name=f"sandbox:{self.port}", daemon=True)
+        self._thread.start()
+        started = threading.Event()
+
+        def _wait() -> None:
+            while not self._server.started and self._thread is not None and self._thread.is_alive():
+                threading.Event().wait(0.01)
+            started.set()
+
+        _wait()
+        if not self._server.started:
+            raise RuntimeError(f"sandbox server on port {self.port} failed to start")
+        return self.base_url
+
+    def _run(self) -> None:
+        asyncio.run(self._server.serve(sockets=[self._sock]))
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._sock.close()
+
+    def __enter__(self) -> BackgroundServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,66 @@
+"""Settings from the environment (``AIMANAGER_*``), validated by pydantic-settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    """SQLite file in the working directory: the embedded default, no server needed."""
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'aimanager.db'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people type (``postgresql://``, ``sqlite:///``) and pick the async drivers."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration. Every field maps to ``AIMANAGER_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="AIMANAGER_", env_file=None, extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    redis_url: str | None = None
+    # Fernet key (urlsafe base64, 32 bytes) for marketplace credentials at rest. When unset, a key
+    # file next to the SQLite database is created on first use (embedded mode only).
+    secret_key: SecretStr | None = None
+    secret_key_file: Path = Path(".aimanager.key")
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    # LLM gateway
+    llm_provider: str = "offline"
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+
+    # Job engine
+    lease_seconds: float = 15.0
+    job_retention_days: float = 7.0
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process (read once)."""
+    return Settings()
