@@ -1,0 +1,1 @@
+"""Yandex Market (Market Yandex Go) connector: offer mappings, prices, stocks, orders, reports."""
