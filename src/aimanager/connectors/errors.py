@@ -1,0 +1,98 @@
+"""Typed connector errors: the ``ConnectorError`` subtree.
+
+Every error that came from an HTTP answer keeps the status, a bounded body, the marketplace's own
+error code and its request id (``RemoteHTTPError``), plus the marketplace. Messages never contain
+credentials: the HTTP helper scrubs secret values out of bodies before building these.
+
+    ConnectorError
+    ├── MarketplaceHTTPError            any non-2xx answer not covered below
+    │   ├── AuthError                   401/403: bad, expired or under-scoped token
+    │   ├── ValidationRejected          400/409/413/422: the request itself was refused (not retried)
+    │   ├── NotFoundError               404
+    │   ├── RateLimited                 429 (YM: 420) still refused after the retries
+    │   └── TransientError              5xx / timeouts / connection errors after the retries
+    ├── TaskFailed                      an async task ended failed (all items)
+    └── TaskTimeout                     an async task did not finish in time
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aimanager.errors import ConnectorError, RemoteHTTPError
+
+
+class MarketplaceHTTPError(RemoteHTTPError, ConnectorError):
+    """A marketplace answered with an error (or could not be reached)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        marketplace: str | None = None,
+        status: int | None = None,
+        body: Any = None,
+        request_id: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, body=body, request_id=request_id, code=code)
+        self.marketplace = marketplace
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class AuthError(MarketplaceHTTPError):
+    """401/403: the token is invalid, expired or lacks the category/scope for this method."""
+
+
+class ValidationRejected(MarketplaceHTTPError):
+    """The marketplace refused the request as malformed or invalid; retrying cannot help."""
+
+
+class NotFoundError(MarketplaceHTTPError):
+    """404: unknown path or object."""
+
+
+class RateLimited(MarketplaceHTTPError):
+    """The rate limit was hit and stayed hit through the retries. ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class TransientError(MarketplaceHTTPError):
+    """A 5xx, timeout or connection failure that persisted through the retries."""
+
+
+class TaskFailed(ConnectorError):
+    """An async marketplace task ended in failure; ``errors`` holds the per-item reasons."""
+
+    def __init__(self, message: str, *, task_id: str, errors: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+        self.errors = errors or []
+
+
+class TaskTimeout(ConnectorError):
+    """An async task was still pending when the caller's timeout ran out."""
+
+    def __init__(self, message: str, *, task_id: str) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+
+
+def error_for_status(status: int) -> type[MarketplaceHTTPError]:
+    """The error class for an HTTP status (429/420 → ``RateLimited``, 5xx → ``TransientError``)."""
+    if status in (401, 403):
+        return AuthError
+    if status == 404:
+        return NotFoundError
+    if status in (420, 429):
+        return RateLimited
+    if status >= 500:
+        return TransientError
+    if 400 <= status < 500:
+        return ValidationRejected
+    return MarketplaceHTTPError

@@ -1,0 +1,314 @@
+"""The shared HTTP transport of every connector: httpx + rate limits + retries + redaction.
+
+``HttpClient.request`` does, in order: take a token from the method group's bucket, send, and on
+429/420, 5xx, timeouts or connection errors wait and retry (exponential backoff with full jitter, or
+exactly what ``Retry-After`` / ``X-Ratelimit-Retry`` / ``X-Ratelimit-Reset`` say). A 4xx other than a
+rate-limit answer is *never* retried — it would be refused again and, on WB, billed as 10 requests
+again; instead the bucket is charged the marketplace's ``error_cost`` and a typed error is raised.
+
+Writes the connectors send are "set" operations keyed by the seller's article (price = X, stock = N,
+card upsert by offer id), so resending one after a timeout cannot double anything.
+
+Credentials live only in the httpx client's default headers. They are never logged (only method,
+path, status, attempt and timing are), they are scrubbed out of any response body before it goes
+into an exception, and ``repr`` shows the marketplace and host only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from aimanager.connectors.errors import (
+    MarketplaceHTTPError,
+    RateLimited,
+    TransientError,
+    error_for_status,
+)
+from aimanager.connectors.ratelimit import LimiterSet, MarketClock
+from aimanager.logs import get_logger
+
+log = get_logger(__name__)
+
+REDACTED = "***"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retry budget in marketplace seconds. ``max_wait``: a server asking for longer (Ozon's daily
+    item quota) is not waited for — ``RateLimited`` is raised with its ``retry_after``."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_wait: float = 120.0
+
+
+ErrorParser = Callable[[int, Any], tuple[str | None, str | None]]
+
+
+def default_error_parser(status: int, body: Any) -> tuple[str | None, str | None]:
+    """Pull (code, message) out of the common error shapes of the four APIs."""
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            first = errors[0]
+            return _str(first.get("code")), _str(first.get("message") or first.get("detailMessage"))
+        code = body.get("code")
+        message = body.get("message") or body.get("errorText") or body.get("detail") or body.get("title")
+        return _str(code), _str(message)
+    return None, None
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds the server asks us to wait, from the first header present.
+
+    ``X-Ratelimit-Retry`` (WB, seconds), ``Retry-After`` (seconds or an HTTP date),
+    ``X-Ratelimit-Reset`` (WB, seconds until the bucket refills), ``Item-Retry-After`` (Ozon product
+    quotas, minutes), ``X-RateLimit-Resource-Until`` (YM, an RFC 822 date).
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in ("x-ratelimit-retry", "retry-after", "x-ratelimit-reset"):
+        if name in lowered:
+            value = _seconds(lowered[name], now)
+            if value is not None:
+                return value
+    if "item-retry-after" in lowered:
+        value = _seconds(lowered["item-retry-after"], now)
+        return None if value is None else value * 60
+    if "x-ratelimit-resource-until" in lowered:
+        return _seconds(lowered["x-ratelimit-resource-until"], now)
+    return None
+
+
+def _seconds(raw: str, now: datetime | None) -> float | None:
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class HttpClient:
+    """One account's HTTP access to one marketplace (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        marketplace: str,
+        base_url: str,
+        auth_headers: Mapping[str, str],
+        limiters: LimiterSet,
+        hosts: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        error_cost: int = 1,
+        rate_limit_statuses: Iterable[int] = (429,),
+        error_parser: ErrorParser = default_error_parser,
+        max_parallel: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.marketplace = marketplace
+        self.base_url = base_url.rstrip("/")
+        self.hosts = {k: v.rstrip("/") for k, v in (hosts or {}).items()}
+        self.limiters = limiters
+        self.clock: MarketClock = limiters.clock
+        self.retry = retry or RetryPolicy()
+        self.error_cost = error_cost
+        self.rate_limit_statuses = frozenset(rate_limit_statuses)
+        self.error_parser = error_parser
+        self.requests_sent = 0
+        self._secrets = tuple(v for v in auth_headers.values() if v and len(v) >= 4)
+        self._rng = rng or random.Random()
+        self._parallel = asyncio.Semaphore(max_parallel) if max_parallel else None
+        self._client = httpx.AsyncClient(
+            headers={**(extra_headers or {}), **auth_headers},
+            transport=transport,
+            timeout=timeout,
+        )
+
+    def __repr__(self) -> str:
+        return f"HttpClient(marketplace={self.marketplace!r}, base_url={self.base_url!r}, auth={REDACTED})"
+
+    __str__ = __repr__
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every credential value replaced by ``***``."""
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def url(self, path: str, host: str | None = None) -> str:
+        base = self.hosts.get(host, self.base_url) if host else self.base_url
+        return base + path
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        group: str,
+        host: str | None = None,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        cost: float = 1.0,
+    ) -> httpx.Response:
+        """Send one logical request (retrying as the module docstring says); return a 2xx response."""
+        bucket = self.limiters.bucket(group)
+        url = self.url(path, host)
+        last_error: MarketplaceHTTPError | None = None
+        for attempt in range(1, self.retry.attempts + 1):
+            await bucket.acquire(cost)
+            started = time.perf_counter()
+            try:
+                response = await self._send(method, url, json=json, params=params)
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                # The exception text names only the URL; credentials sit in headers we never render.
+                last_error = TransientError(
+                    f"{self.marketplace} {method} {path}: {type(exc).__name__}", marketplace=self.marketplace
+                )
+                log.warning(
+                    "connector.http.transport_error",
+                    marketplace=self.marketplace,
+                    method=method,
+                    path=path,
+                    attempt=attempt,
+                    error=type(exc).__name__,
+                )
+                await self._backoff(attempt, None)
+                continue
+            elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+            status = response.status_code
+            log.debug(
+                "connector.http",
+                marketplace=self.marketplace,
+                method=method,
+                path=path,
+                status=status,
+                attempt=attempt,
+                ms=elapsed_ms,
+            )
+            if status < 400:
+                self._observe_remaining(response, group)
+                return response
+            error = self._error(method, path, response)
+            if status in self.rate_limit_statuses:
+                wait = retry_after_seconds(response.headers)
+                assert isinstance(error, RateLimited)
+                error.retry_after = wait
+                if wait is not None and wait > self.retry.max_wait:
+                    raise error
+                if wait is not None:
+                    bucket.block_for(wait)
+                log.warning(
+                    "connector.http.rate_limited",
+                    marketplace=self.marketplace,
+                    path=path,
+                    attempt=attempt,
+                    retry_after=wait,
+                )
+                last_error = error
+                if wait is None:
+                    await self._backoff(attempt, None)
+                continue
+            if status >= 500:
+                log.warning(
+                    "connector.http.server_error",
+                    marketplace=self.marketplace,
+                    path=path,
+                    status=status,
+                    attempt=attempt,
+                )
+                last_error = error
+                await self._backoff(attempt, retry_after_seconds(response.headers))
+                continue
+            # A refused request: charge what the marketplace bills for it and do not resend it.
+            if self.error_cost > 1:
+                bucket.penalize(self.error_cost - 1)
+            raise error
+        assert last_error is not None
+        raise last_error
+
+    async def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """``request`` and decode the JSON body (``None`` for 204 / empty bodies)."""
+        response = await self.request(method, path, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        self.requests_sent += 1
+        if self._parallel is None:
+            return await self._client.request(method, url, **kwargs)
+        async with self._parallel:
+            return await self._client.request(method, url, **kwargs)
+
+    async def _backoff(self, attempt: int, hinted: float | None) -> None:
+        if attempt >= self.retry.attempts:
+            return
+        if hinted is not None:
+            delay = min(hinted, self.retry.max_wait)
+        else:
+            # Full jitter: spread retries of many clients instead of synchronising them.
+            delay = self._rng.uniform(
+                0, min(self.retry.max_delay, self.retry.base_delay * 2 ** (attempt - 1))
+            )
+        await self.clock.sleep(delay)
+
+    def _observe_remaining(self, response: httpx.Response, group: str) -> None:
+        """WB says ``X-Ratelimit-Remaining: 0`` before refusing; respect its reset hint early."""
+        remaining = response.headers.get("x-ratelimit-remaining")
+        if remaining is not None and remaining.strip() == "0":
+            reset = retry_after_seconds({"x-ratelimit-reset": response.headers.get("x-ratelimit-reset", "")})
+            if reset:
+                self.limiters.bucket(group).block_for(reset)
+
+    def _error(self, method: str, path: str, response: httpx.Response) -> MarketplaceHTTPError:
+        text = self.scrub(response.text)
+        try:
+            import json as _json
+
+            body: Any = _json.loads(text) if text else None
+        except ValueError:
+            body = text
+        code, message = self.error_parser(response.status_code, body)
+        request_id = (
+            response.headers.get("x-request-id")
+            or response.headers.get("x-requestid")
+            or (body.get("requestId") or body.get("trace") if isinstance(body, dict) else None)
+        )
+        cls = error_for_status(response.status_code)
+        summary = f"{self.marketplace} {method} {path} refused"
+        if message:
+            summary += f": {message[:300]}"
+        return cls(
+            summary,
+            marketplace=self.marketplace,
+            status=response.status_code,
+            body=body,
+            request_id=_str(request_id),
+            code=code,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
