@@ -1,0 +1,286 @@
+"""Card validation: marketplace rules plus the checks that keep generated text honest.
+
+Every error is one readable line; an empty list means the card may be pushed. The LLM gateway calls
+:func:`validator_for` on each draft and escalates to the larger model once when it returns errors.
+
+Checks (sources: marketplace-apis.md §2.4, §3.3, §4.4, §5.3; seller-tools.md §1.3 and §6 — the
+market's known failure mode is *hallucinated attributes*, so every claim must cite a fact):
+
+* lengths, languages, required attributes, forbidden words per :mod:`aimanager.domain.rules`;
+* **numbers**: every number in the card text and attribute values must occur in the product's facts
+  (name, brand, category, description, attribute names and values). ``1,5`` and ``1.5`` are the same
+  number, ``1 000`` is ``1000``; a number with a unit (``2 шт``) passes only if the number is in the
+  facts. Model codes (``A15``, ``3A011``: a letter directly followed by a digit) must appear whole
+  in the facts. SKU and barcode are not sources: a model number hidden in a SKU is not a product fact;
+* **claims**: certification, hypoallergenic, waterproof, natural/organic, guarantee, "best"/"№1" and
+  similar words pass only if the facts say so;
+* Uzbek text in Latin script (no Cyrillic letters in ``uz`` fields);
+* no HTML or Markdown, no links or contacts, no control characters;
+* no prompt-injection or model-chatter residue ("ignore previous instructions", "as an AI").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+
+from aimanager.domain.cards import CardDraft, LocalizedCard, ProductFacts
+from aimanager.domain.enums import Marketplace
+from aimanager.domain.rules import RULES, canonical_attributes, fit_title
+
+Validator = Callable[[ProductFacts, CardDraft], list[str]]
+
+# A number: digits with optional space-grouped thousands and an optional , or . decimal part.
+_NUMBER = re.compile(r"(?<![\d.,])\d+(?:[ \u00a0\u202f]\d{3}(?!\d))*(?:[.,]\d+)?")
+# A model code: a word where a letter is directly followed by a digit ("A15", "3A011", "TWK3"). It is
+# checked as a whole word, so the digits inside a code never license or fail a number on their own.
+_CODE = re.compile(r"\b\w*[^\W\d_]\d\w*\b")
+_LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s+", re.MULTILINE)
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_HTML = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&(?:[a-z]+|#\d+);", re.IGNORECASE)
+_MARKDOWN = re.compile(r"\*\*|__|```|^\s{0,3}#{1,6}\s|\[[^\]]+\]\([^)]+\)", re.MULTILINE)
+_LINK = re.compile(r"https?://|www\.|\b[\w.+-]+@[\w-]+\.[\w.]+\b|\b[\w-]+\.(?:ru|uz|com|net|org)\b", re.I)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_CAPS_WORD = re.compile(r"\b[A-ZА-ЯЁ]{4,}\b")
+
+# Residue of prompt injection or of a model talking about itself instead of writing the card.
+INJECTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"ignore (all |any )?(the )?(previous|prior|above|earlier) (instructions|prompts?|rules)",
+        r"disregard (all |the )?(previous|prior|above) ",
+        r"(system|developer) prompt",
+        r"\bas an ai\b|\bai language model\b|\bi(?: a|')m an ai\b",
+        r"\bi can(?:no|')t (?:fulfil|fulfill|help|comply|do that)|\bsorry,? (?:but )?i\b",
+        r"игнорир\w* (все |всех )?(предыдущ|прошл|вышеуказ)\w* (инструкц|указан|правил)\w*",
+        r"забудь\w* (все |всё )?(предыдущ|прошл)\w*",
+        r"системн\w+ (промпт|подсказк|инструкц)\w*",
+        r"как (языковая )?модель ии|как ии[- ]модель|я не могу (выполнить|помочь)",
+        r"oldingi (ko[ʻ'`’]?rsatma|buyruq)\w*",
+        r"<\|?(?:im_start|im_end|system|assistant|endoftext)\|?>",
+        r"^\s*(assistant|system|user)\s*:",
+        r"new instructions?:",
+    )
+)
+
+# Claim words (stems, lower case) and the fact stems that license them. A claim in ru or uz text is
+# allowed only when one of its licensing stems appears in the facts text.
+CLAIMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("гипоаллерген", ("гипоаллерген", "hypoallergen", "gipoallergen")),
+    ("gipoallergen", ("гипоаллерген", "hypoallergen", "gipoallergen")),
+    ("водонепроница", ("водонепроница", "waterproof", "ip6", "ip5")),
+    ("водостойк", ("водостойк", "водонепроница", "waterproof", "ip6", "ip5")),
+    ("suv o", ("водонепроница", "водостойк", "waterproof", "suv o")),
+    ("сертифиц", ("сертифи", "certif")),
+    ("sertifika", ("сертифи", "certif", "sertifika")),
+    ("гарант", ("гарант", "warranty", "kafolat")),
+    ("kafolat", ("гарант", "warranty", "kafolat")),
+    ("натуральн", ("натуральн", "natural", "tabiiy")),
+    ("tabiiy", ("натуральн", "natural", "tabiiy")),
+    ("органич", ("органич", "organic", "organik")),
+    ("organik", ("органич", "organic", "organik")),
+    ("экологичн", ("эколог", "eco")),
+    ("эко-", ("эко", "eco")),
+    ("антибактериальн", ("антибактериальн", "antibacter")),
+    ("лечеб", ("лечеб", "медицин")),
+    ("медицинск", ("медицин",)),
+    ("оригинал", ("оригинал", "original")),
+    ("лучш", ()),
+    ("№1", ()),
+    ("номер один", ()),
+    ("eng yaxshi", ()),
+)
+
+
+def facts_text(facts: ProductFacts) -> str:
+    """The text a card may take facts from (SKU and barcode excluded on purpose)."""
+    parts = [facts.name, facts.brand or "", facts.category or "", facts.description or ""]
+    for key, value in facts.attributes.items():
+        parts.extend((key, value))
+    return "\n".join(parts)
+
+
+def normalise_number(token: str) -> str:
+    """Canonical text of a number: ``"1,50"`` → ``"1.5"``, ``"1 000"`` → ``"1000"``, ``"05"`` → ``"5"``."""
+    raw = re.sub(r"[ \u00a0\u202f]", "", token).replace(",", ".")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        return raw
+    return format(value.normalize(), "f")
+
+
+def codes_in(text: str) -> set[str]:
+    """Model codes in ``text`` (words with a letter directly followed by a digit), lower case."""
+    return {m.group(0).lower() for m in _CODE.finditer(text)}
+
+
+def numbers_in(text: str) -> set[str]:
+    """Every number in ``text`` outside model codes, normalised; grouped numbers count by parts too."""
+    found: set[str] = set()
+    for m in _NUMBER.finditer(_CODE.sub(" ", text)):
+        token = m.group(0)
+        found.add(normalise_number(token))
+        if re.search(r"[ \u00a0\u202f]", token):
+            found.update(normalise_number(p) for p in re.split(r"[ \u00a0\u202f]", token))
+    return found
+
+
+def unsupported_numbers(text: str, allowed: set[str], codes: set[str] | None = None) -> list[str]:
+    """Numbers and model codes in ``text`` that are not in ``allowed``/``codes``, in order of appearance.
+
+    List markers ("1. ", "2) ") are ignored; ``codes=None`` skips the model-code check.
+    """
+    text = _LIST_MARKER.sub("", text)
+    bad: list[str] = []
+    for m in _CODE.finditer(text):
+        if codes is not None and m.group(0).lower() not in codes and m.group(0) not in bad:
+            bad.append(m.group(0))
+    for m in _NUMBER.finditer(_CODE.sub(" ", text)):
+        token = m.group(0)
+        value = normalise_number(token)
+        if value in allowed:
+            continue
+        parts = re.split(r"[ \u00a0\u202f]", token)
+        if len(parts) > 1 and all(normalise_number(p) in allowed for p in parts):
+            continue  # "2 300" written for "2 pieces of 300 ml"
+        if value not in bad:
+            bad.append(value)
+    return bad
+
+
+def content_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[str]) -> list[str]:
+    """Checks that do not depend on the marketplace: honesty, script, markup, injection residue."""
+    errors: list[str] = []
+    source = facts_text(facts)
+    allowed = numbers_in(source)
+    codes = codes_in(source)
+    source_lower = source.lower()
+    for lang in ("ru", "uz"):
+        if lang not in languages:
+            continue
+        card: LocalizedCard = getattr(draft, lang)
+        for field, text in _fields(card):
+            where = f"{lang}.{field}"
+            errors.extend(_text_errors(where, text))
+            bad = unsupported_numbers(text, allowed, codes)
+            if bad:
+                errors.append(f"{where}: number(s) {', '.join(bad)} not in the product facts")
+            errors.extend(_claim_errors(where, text, source_lower))
+            if lang == "uz" and _CYRILLIC.search(text):
+                errors.append(f"{where}: Uzbek text must be in Latin script (Cyrillic letters found)")
+        if not card.title.strip():
+            errors.append(f"{lang}.title: empty")
+        if not card.description.strip():
+            errors.append(f"{lang}.description: empty")
+    if "ru" in languages and draft.ru.description.strip() and not _CYRILLIC.search(draft.ru.description):
+        errors.append("ru.description: Russian text has no Cyrillic letters")
+    for key, value in draft.attributes.items():
+        where = f"attributes[{key[:40]}]"
+        errors.extend(_text_errors(where, f"{key} {value}"))
+        bad = unsupported_numbers(value, allowed, codes)
+        if bad:
+            errors.append(f"{where}: number(s) {', '.join(bad)} not in the product facts")
+    return errors
+
+
+def marketplace_errors(marketplace: Marketplace, facts: ProductFacts, draft: CardDraft) -> list[str]:
+    """Rules of one marketplace: lengths, languages, required attributes, forbidden words."""
+    rules = RULES[marketplace]
+    errors: list[str] = []
+    for lang in rules.languages:
+        card: LocalizedCard = getattr(draft, lang)
+        title = " ".join(card.title.split())
+        cut, was_cut = fit_title(title, rules.title_max)
+        # A cut that keeps less than half the title, or under the minimum words, loses the product.
+        if was_cut and (len(cut) < rules.title_max // 2 or len(cut.split()) < rules.title_min_words):
+            errors.append(
+                f"{lang}.title: {len(title)} characters, limit {rules.title_max}, cannot be shortened cleanly"
+            )
+        if title and len(title.split()) < rules.title_min_words:
+            errors.append(f"{lang}.title: at least {rules.title_min_words} words required")
+        desc_len = len(card.description.strip())
+        if desc_len > rules.description_max:
+            errors.append(f"{lang}.description: {desc_len} characters, limit {rules.description_max}")
+        elif 0 < desc_len < rules.description_min:
+            errors.append(f"{lang}.description: {desc_len} characters, at least {rules.description_min}")
+        for field, text in _fields(card):
+            lowered = text.lower()
+            for word in rules.forbidden_words:
+                if re.search(rf"(?<!\w){re.escape(word)}", lowered):
+                    errors.append(f"{lang}.{field}: forbidden word «{word}»")
+            if rules.no_caps_words:
+                allowed_caps = {w.upper() for w in re.findall(r"\w+", facts_text(facts))}
+                caps = [w for w in _CAPS_WORD.findall(text) if w not in allowed_caps]
+                if caps:
+                    errors.append(f"{lang}.{field}: ALL CAPS words not allowed ({', '.join(caps[:3])})")
+    canon = canonical_attributes(facts, draft)
+    missing = [k for k in rules.required_attributes if not canon.get(k, "").strip()]
+    if missing:
+        errors.append(f"attributes: required {', '.join(missing)} missing")
+    if len(canon) < rules.min_attributes:
+        errors.append(f"attributes: at least {rules.min_attributes} characteristics required")
+    return errors
+
+
+def validate_card(marketplace: Marketplace, facts: ProductFacts, draft: CardDraft) -> list[str]:
+    """All errors of ``draft`` for ``marketplace``, each prefixed with the marketplace; [] = valid."""
+    rules = RULES[marketplace]
+    errs = content_errors(facts, draft, rules.languages) + marketplace_errors(marketplace, facts, draft)
+    return [f"{marketplace.value}: {e}" for e in _dedupe(errs)]
+
+
+def validator_for(marketplaces: Iterable[Marketplace]) -> Validator:
+    """One validator for a product sold on several marketplaces (the gateway's escalation test).
+
+    Content checks run once over the union of languages; marketplace rules run per marketplace and
+    their errors carry its name.
+    """
+    mps = tuple(dict.fromkeys(marketplaces))
+    languages = tuple(sorted({lang for mp in mps for lang in RULES[mp].languages}, key=["ru", "uz"].index))
+
+    def validate(facts: ProductFacts, draft: CardDraft) -> list[str]:
+        errors = content_errors(facts, draft, languages or ("ru",))
+        for mp in mps:
+            errors.extend(f"{mp.value}: {e}" for e in marketplace_errors(mp, facts, draft))
+        return _dedupe(errors)
+
+    return validate
+
+
+def _fields(card: LocalizedCard) -> list[tuple[str, str]]:
+    out = [("title", card.title), ("description", card.description)]
+    out += [(f"bullets[{i}]", b) for i, b in enumerate(card.bullets)]
+    out += [(f"keywords[{i}]", k) for i, k in enumerate(card.keywords)]
+    return out
+
+
+def _text_errors(where: str, text: str) -> list[str]:
+    errors: list[str] = []
+    if _HTML.search(text):
+        errors.append(f"{where}: HTML markup is not allowed")
+    if _MARKDOWN.search(text):
+        errors.append(f"{where}: Markdown markup is not allowed")
+    if _LINK.search(text):
+        errors.append(f"{where}: links, e-mails and contacts are not allowed")
+    if _CONTROL.search(text):
+        errors.append(f"{where}: control characters are not allowed")
+    for pattern in INJECTION_PATTERNS:
+        if pattern.search(text):
+            errors.append(f"{where}: instruction or model-chatter residue ({pattern.pattern[:40]}…)")
+            break
+    return errors
+
+
+def _claim_errors(where: str, text: str, source_lower: str) -> list[str]:
+    lowered = text.lower()
+    errors = []
+    for claim, licences in CLAIMS:
+        if re.search(rf"(?<!\w){re.escape(claim)}", lowered) and not any(s in source_lower for s in licences):
+            errors.append(f"{where}: claim «{claim}…» is not supported by the product facts")
+    return errors
+
+
+def _dedupe(errors: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(errors))
