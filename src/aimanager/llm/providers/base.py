@@ -1,0 +1,153 @@
+"""The provider protocol and the retry loop every network provider shares.
+
+The SDKs' own retries are switched off (``max_retries=0``): the SDK would retry a spend-cap 429 — which
+cannot succeed until the billing period resets — and it cannot tell the limiter that the server pushed
+back. This loop honours ``retry-after-ms`` / ``retry-after``, backs off with full jitter otherwise, stops at
+once on a spend cap and reports every push-back to the limiter through ``RetryEvents``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from aimanager.llm.errors import (
+    ProviderOverloaded,
+    ProviderUnavailable,
+    RateLimited,
+)
+from aimanager.llm.types import BatchOutcome, ProviderRequest, ProviderResponse
+from aimanager.logs import get_logger
+
+log = get_logger(__name__)
+T = TypeVar("T")
+
+
+class Provider(Protocol):
+    """What the gateway needs from a provider."""
+
+    name: str
+    supports_batch: bool
+
+    async def complete(self, request: ProviderRequest, events: RetryEvents | None = None) -> ProviderResponse:
+        """One request → one answer, retrying transient failures per the provider's policy."""
+        ...
+
+    async def submit_batch(self, requests: list[tuple[str, ProviderRequest]]) -> str:
+        """Submit ``(custom_id, request)`` pairs to the provider's Batch API; returns the batch id."""
+        ...
+
+    async def batch_done(self, batch_id: str) -> bool:
+        """True once the batch has ended (every request succeeded, errored, expired or was canceled)."""
+        ...
+
+    async def batch_results(self, batch_id: str) -> list[BatchOutcome]:
+        """The outcomes of an ended batch, one per custom id."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class RetryEvents(Protocol):
+    """Feedback from the retry loop to the limiter (and the stats)."""
+
+    def on_throttled(self, retry_after: float | None) -> None:
+        """The server answered 429 rate-limit."""
+
+    def on_overloaded(self) -> None:
+        """The server answered 529 or another 5xx."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how long to retry. Delays without a server hint: ``base × 2ⁿ`` capped, full jitter."""
+
+    max_retries: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    # A retry-after longer than this is not waited out in-line: the call fails as RateLimited so the
+    # gateway can fall back instead of parking a worker for minutes.
+    max_retry_after: float = 60.0
+
+    def backoff(self, attempt: int) -> float:
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A provider error, classified for the loop."""
+
+    kind: str  # throttled | overloaded | unavailable | fatal
+    error: Exception
+    retry_after: float | None = None
+
+
+def retry_after_from(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` (preferred, precise) or ``retry-after`` (seconds)."""
+    if not headers:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            continue  # an HTTP date: rare from these APIs; fall back to backoff
+    return None
+
+
+async def with_retries(
+    send: Callable[[], Awaitable[T]],
+    classify: Callable[[Exception], Failure],
+    policy: RetryPolicy,
+    events: RetryEvents | None,
+    *,
+    what: str,
+) -> tuple[T, int]:
+    """Run ``send`` until it succeeds; returns ``(result, retries)``.
+
+    ``classify`` maps SDK exceptions to a ``Failure``; a ``fatal`` one (including a spend cap) is raised
+    at once. After ``policy.max_retries`` the last failure is raised as the gateway's error type.
+    """
+    attempt = 0
+    while True:
+        try:
+            return await send(), attempt
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failure = classify(exc)
+            if failure.kind == "fatal":
+                raise failure.error from exc
+            if events is not None:
+                if failure.kind == "throttled":
+                    events.on_throttled(failure.retry_after)
+                elif failure.kind == "overloaded":
+                    events.on_overloaded()
+            too_long = failure.retry_after is not None and failure.retry_after > policy.max_retry_after
+            if attempt >= policy.max_retries or too_long:
+                raise _final(failure, what, attempt) from exc
+            delay = failure.retry_after if failure.retry_after is not None else policy.backoff(attempt)
+            log.info("llm.retry", what=what, kind=failure.kind, attempt=attempt + 1, delay_s=round(delay, 3))
+            attempt += 1
+            await asyncio.sleep(delay)
+
+
+def _final(failure: Failure, what: str, attempts: int) -> Exception:
+    err = failure.error
+    status = getattr(err, "status", None)
+    request_id = getattr(err, "request_id", None)
+    message = f"{what}: {failure.kind} after {attempts} retries: {err}"
+    if failure.kind == "throttled":
+        limited = RateLimited(message, status=status, request_id=request_id, code="rate_limit_error")
+        limited.retry_after = failure.retry_after
+        return limited
+    if failure.kind == "overloaded":
+        return ProviderOverloaded(message, status=status, request_id=request_id, code="overloaded_error")
+    return ProviderUnavailable(message)

@@ -1,0 +1,180 @@
+"""Value types of the gateway: what callers send and get back, and what providers exchange."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from aimanager.domain.cards import CardDraft, ProductFacts
+
+Path = Literal["realtime", "batch", "cache"]
+Validator = Callable[[ProductFacts, CardDraft], list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token usage of one call in Anthropic's shape: ``input_tokens`` exclude cache reads and writes."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRef:
+    """One entry of a route: a provider name and its model id (``"anthropic:claude-haiku-5-5"``)."""
+
+    provider: str
+    model: str
+
+    @classmethod
+    def parse(cls, text: str) -> ModelRef:
+        provider, sep, model = text.partition(":")
+        if not sep or not provider or not model:
+            raise ValueError(f"model reference {text!r} is not 'provider:model'")
+        return cls(provider.strip(), model.strip())
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRequest:
+    """A provider-neutral single-turn request: a cacheable system prefix and one user message."""
+
+    model: str
+    system: str
+    user: str
+    max_tokens: int
+    # Hint that the system prefix is shared by many calls (Anthropic ``cache_control``).
+    cache_system: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitInfo:
+    """Limits the provider reported in its response headers (None when absent)."""
+
+    requests_limit: int | None = None
+    requests_remaining: int | None = None
+    input_tokens_limit: int | None = None
+    input_tokens_remaining: int | None = None
+    output_tokens_limit: int | None = None
+    output_tokens_remaining: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderResponse:
+    """The text a model answered, its usage and what the HTTP layer told us."""
+
+    text: str
+    usage: Usage
+    model: str
+    request_id: str | None = None
+    stop_reason: str | None = None
+    latency_s: float = 0.0
+    retries: int = 0
+    limits: RateLimitInfo = field(default_factory=RateLimitInfo)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """One result of a provider batch, matched back by ``custom_id``."""
+
+    custom_id: str
+    response: ProviderResponse | None
+    error: str | None = None  # errored | expired | canceled, with the provider's message
+
+
+@dataclass(slots=True)
+class CardRequest:
+    """One card to write. ``priority_low`` work may take the (half-price, slower) Batch API path."""
+
+    item_id: str
+    partner_id: int
+    facts: ProductFacts
+    priority_low: bool = False
+    validator: Validator | None = None
+    task_kind: str = "card"
+
+
+@dataclass(slots=True)
+class CardResult:
+    """The outcome of one ``CardRequest``: a draft, or ``error`` with a reason a person can act on."""
+
+    item_id: str
+    draft: CardDraft | None
+    model: str
+    path: Path
+    error: str | None = None
+    escalated: bool = False
+    # Things done to the input or output on the way, e.g. "description cut from 102400 to 4000 chars".
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class NarrativeRequest:
+    """An analytics narrative written from ``facts`` (metric name → value) in each language."""
+
+    partner_id: int
+    facts: dict[str, Any]
+    languages: tuple[str, ...] = ("ru", "uz")
+    task_kind: str = "narrative"
+
+
+@dataclass(slots=True)
+class Narrative:
+    """Narrative text per language (empty string for a language not asked for)."""
+
+    ru: str = ""
+    uz: str = ""
+    model: str = ""
+    path: Path = "realtime"
+
+
+@dataclass(slots=True)
+class GatewayStats:
+    """Counters for the demo report and the benchmark."""
+
+    calls: int = 0
+    items: int = 0
+    cache_hits: int = 0
+    batch_calls: int = 0
+    retries: int = 0
+    fallbacks: int = 0
+    escalations: int = 0
+    reasked_items: int = 0
+    failed_items: int = 0
+    budget_refusals: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: Decimal = Decimal(0)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values (cost as a string, so nothing rounds it through float)."""
+        return {
+            "calls": self.calls,
+            "items": self.items,
+            "cache_hits": self.cache_hits,
+            "batch_calls": self.batch_calls,
+            "retries": self.retries,
+            "fallbacks": self.fallbacks,
+            "escalations": self.escalations,
+            "reasked_items": self.reasked_items,
+            "failed_items": self.failed_items,
+            "budget_refusals": self.budget_refusals,
+            "input_tokens": self.usage.input_tokens,
+            "output_tokens": self.usage.output_tokens,
+            "cache_read_tokens": self.usage.cache_read_tokens,
+            "cache_write_tokens": self.usage.cache_write_tokens,
+            "cost_usd": str(self.cost_usd),
+        }
