@@ -177,3 +177,19 @@ def test_draft_attribute_numbers_checked() -> None:
 def test_wrong_model_code_rejected() -> None:
     bad = draft(ru={"title": "Чайник электрический Bosch TWK 3A012, 1.7 л"})
     assert any("3A012" in e for e in validate_card(M.OZON, FACTS, bad))
+
+
+def test_dimensions_and_scripts_of_codes() -> None:
+    d = draft(
+        ru={"bullets": ["Размеры 250х220х160 мм", "Модель TWK 3А011"]},  # Cyrillic х and А
+        uz={"bullets": ["O'lchami 250x220x160 mm"]},  # Latin x
+    )
+    assert validate_card(M.UZUM, FACTS, d) == []
+
+
+def test_forbidden_word_stems_and_licence_from_facts() -> None:
+    errors = validate_card(M.YANDEX, FACTS, draft(ru={"bullets": ["Успейте по скидке"]}))
+    assert any("скидк" in e for e in errors)
+    gift = FACTS.model_copy(update={"name": "Подарочный набор чайник Bosch TWK 3A011 1,7 л"})
+    assert validate_card(M.YANDEX, gift, draft(ru={"bullets": ["Подарочный набор"]})) == []
+    assert validate_card(M.YANDEX, FACTS, draft(ru={"bullets": ["Newton"]})) == []

@@ -37,28 +37,28 @@ class CardRules:
     title_min_words: int = 1
     description_min: int = 30
     min_attributes: int = 0
-    forbidden_words: tuple[str, ...] = ()
+    forbidden_words: tuple[str, ...] = ()  # lower case; "stem*" matches any ending
     no_caps_words: bool = False  # YM: no ALL CAPS except brand names
     source: str = ""  # reference section the rules come from
 
 
-# YM §5.3: sales terms and emotional words are rejected by moderation.
+# YM §5.3: sales terms and emotional words are rejected by moderation ("stem*" = any word ending).
 YM_FORBIDDEN = (
-    "скидка",
-    "распродажа",
-    "дешевый",
-    "дешёвый",
-    "подарок",
-    "бесплатно",
-    "бесплатная доставка",
-    "акция",
+    "скидк*",
+    "распродаж*",
+    "дешев*",
+    "дешёв*",
+    "подар*",
+    "бесплатн*",
+    "акци*",
     "специальная цена",
-    "новинка",
+    "новинк*",
     "new",
-    "аналог",
-    "заказ",
+    "аналог*",
+    "заказ*",
     "хит",
-    "супер",
+    "хиты",
+    "супер*",
 )
 
 RULES: dict[Marketplace, CardRules] = {

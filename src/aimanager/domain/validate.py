@@ -36,6 +36,10 @@ _NUMBER = re.compile(r"(?<![\d.,])\d+(?:[ \u00a0\u202f]\d{3}(?!\d))*(?:[.,]\d+)?
 # A model code: a word where a letter is directly followed by a digit ("A15", "3A011", "TWK3"). It is
 # checked as a whole word, so the digits inside a code never license or fail a number on their own.
 _CODE = re.compile(r"\b\w*[^\W\d_]\d\w*\b")
+# "250x220x160" / "30 × 20" are numbers joined by a dimension sign, not a model code.
+_DIM_SIGN = re.compile(r"(?<=\d)\s*[xXхХ×*]\s*(?=\d)")
+# Cyrillic letters that look like Latin ones: a code typed with either script is the same code.
+_HOMOGLYPHS = str.maketrans("авекмнорстухАВЕКМНОРСТУХ", "abekmhopctyxABEKMHOPCTYX")
 _LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s+", re.MULTILINE)
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _HTML = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&(?:[a-z]+|#\d+);", re.IGNORECASE)
@@ -111,15 +115,23 @@ def normalise_number(token: str) -> str:
     return format(value.normalize(), "f")
 
 
+def _prepare(text: str) -> str:
+    return _DIM_SIGN.sub(" ", text)
+
+
+def _code_key(code: str) -> str:
+    return code.translate(_HOMOGLYPHS).lower()
+
+
 def codes_in(text: str) -> set[str]:
-    """Model codes in ``text`` (words with a letter directly followed by a digit), lower case."""
-    return {m.group(0).lower() for m in _CODE.finditer(text)}
+    """Model codes in ``text`` (words with a letter directly followed by a digit), script-folded."""
+    return {_code_key(m.group(0)) for m in _CODE.finditer(_prepare(text))}
 
 
 def numbers_in(text: str) -> set[str]:
     """Every number in ``text`` outside model codes, normalised; grouped numbers count by parts too."""
     found: set[str] = set()
-    for m in _NUMBER.finditer(_CODE.sub(" ", text)):
+    for m in _NUMBER.finditer(_CODE.sub(" ", _prepare(text))):
         token = m.group(0)
         found.add(normalise_number(token))
         if re.search(r"[ \u00a0\u202f]", token):
@@ -132,10 +144,10 @@ def unsupported_numbers(text: str, allowed: set[str], codes: set[str] | None = N
 
     List markers ("1. ", "2) ") are ignored; ``codes=None`` skips the model-code check.
     """
-    text = _LIST_MARKER.sub("", text)
+    text = _prepare(_LIST_MARKER.sub("", text))
     bad: list[str] = []
     for m in _CODE.finditer(text):
-        if codes is not None and m.group(0).lower() not in codes and m.group(0) not in bad:
+        if codes is not None and _code_key(m.group(0)) not in codes and m.group(0) not in bad:
             bad.append(m.group(0))
     for m in _NUMBER.finditer(_CODE.sub(" ", text)):
         token = m.group(0)
@@ -205,11 +217,16 @@ def marketplace_errors(marketplace: Marketplace, facts: ProductFacts, draft: Car
             errors.append(f"{lang}.description: {desc_len} characters, limit {rules.description_max}")
         elif 0 < desc_len < rules.description_min:
             errors.append(f"{lang}.description: {desc_len} characters, at least {rules.description_min}")
+        source_lower = facts_text(facts).lower()
         for field, text in _fields(card):
             lowered = text.lower()
             for word in rules.forbidden_words:
-                if re.search(rf"(?<!\w){re.escape(word)}", lowered):
-                    errors.append(f"{lang}.{field}: forbidden word «{word}»")
+                # A stem ending in "*" takes any ending; otherwise whole words only. The product's own
+                # name may contain one (a "Подарочный набор", a brand "New Balance"): facts license it.
+                stem = word.rstrip("*")
+                pattern = rf"(?<!\w){re.escape(stem)}" + (r"\w*" if word.endswith("*") else r"(?!\w)")
+                if re.search(pattern, lowered) and not re.search(pattern, source_lower):
+                    errors.append(f"{lang}.{field}: forbidden word «{stem}»")
             if rules.no_caps_words:
                 allowed_caps = {w.upper() for w in re.findall(r"\w+", facts_text(facts))}
                 caps = [w for w in _CAPS_WORD.findall(text) if w not in allowed_caps]
