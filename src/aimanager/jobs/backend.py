@@ -1,0 +1,96 @@
+"""The ``Backend`` protocol: the small set of atomic operations every job store implements.
+
+Three implementations share one contract test suite: ``MemoryBackend`` (tests, the in-process twin),
+``SQLBackend`` on SQLite (the embedded default) and on PostgreSQL (many workers on many hosts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from aimanager.domain.enums import Priority
+from aimanager.jobs.model import Clock, Completion, EnqueueResult, Job, JobSpec, JobStatus, QueueStats
+
+
+class Backend(Protocol):
+    """Atomic job operations. Every write that ends an attempt is fenced by (worker id, attempt)."""
+
+    clock: Clock
+
+    async def setup(self) -> None:
+        """Prepare connections and wake-up channels (idempotent)."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    async def enqueue_many(self, specs: Sequence[JobSpec], *, conn: Any = None) -> EnqueueResult:
+        """Insert jobs in bulk; a spec whose unique key exists is skipped and reported.
+
+        ``conn``: an open SQLAlchemy ``AsyncConnection`` to join the caller's transaction (SQL only);
+        the caller commits.
+        """
+
+    async def claim(
+        self,
+        worker_id: str,
+        limit: int,
+        *,
+        lease_s: float,
+        kinds: Sequence[str] | None = None,
+        max_priority: Priority | None = None,
+    ) -> list[Job]:
+        """Lease up to ``limit`` ready jobs that share one batch key.
+
+        The best ready priority wins; within it the least recently served key that has a token in its
+        bucket. ``max_priority`` (e.g. HIGH) restricts the claim to that priority or more urgent.
+        """
+
+    async def heartbeat(self, worker_id: str, job_ids: Sequence[int], lease_s: float) -> int:
+        """Extend the leases of the worker's running jobs; returns how many it still holds."""
+
+    async def complete(self, worker_id: str, completions: Sequence[Completion]) -> int:
+        """Mark runs succeeded; returns how many acks were accepted (fenced ones are ignored)."""
+
+    async def retry_later(
+        self, worker_id: str, job: Job, error: str, delay: float | None = None
+    ) -> JobStatus | None:
+        """End a failed attempt: ``queued`` after a backoff (or ``delay``), or ``dead`` when exhausted.
+
+        Returns the new status, or None if the worker no longer held the job.
+        """
+
+    async def fail(self, worker_id: str, job: Job, error: str) -> bool:
+        """End the job as ``failed`` (no further attempts)."""
+
+    async def release(self, worker_id: str, job_ids: Sequence[int]) -> int:
+        """Give jobs back unrun (graceful shutdown): ``queued`` now, the attempt not counted."""
+
+    async def recover_expired(self) -> int:
+        """Requeue (or kill, if out of attempts) running jobs whose lease has expired."""
+
+    async def cancel(self, job_ids: Sequence[int]) -> int:
+        """Cancel queued jobs; running ones finish their attempt."""
+
+    async def retry_dead(self, job_ids: Sequence[int]) -> int:
+        """Queue dead, failed or cancelled jobs again with fresh attempts."""
+
+    async def prune(self, older_than_s: float) -> int:
+        """Delete finished jobs that finished more than ``older_than_s`` ago."""
+
+    async def get(self, job_id: int) -> Job | None:
+        """One job by id."""
+
+    async def list_jobs(
+        self, *, status: JobStatus | None = None, kind: str | None = None, limit: int = 50
+    ) -> list[Job]:
+        """Newest jobs first, optionally filtered."""
+
+    async def stats(self) -> QueueStats:
+        """Depths, oldest wait, throughput and SLA breaches."""
+
+    async def set_rate_limit(self, key: str, rate: float | None, burst: float | None = None) -> None:
+        """Limit claims of ``key`` to ``rate`` jobs per second with ``burst`` (None removes it)."""
+
+    async def wait_for_work(self, timeout: float) -> None:
+        """Return when new work may be ready (a wake-up) or after ``timeout`` seconds."""

@@ -1,0 +1,32 @@
+"""Errors of the job engine, and the two exceptions handlers raise to steer retries."""
+
+from __future__ import annotations
+
+from aimanager.errors import JobError
+
+
+class UnknownJobKind(JobError):
+    """A job kind with no registered handler."""
+
+
+class InvalidPayload(JobError):
+    """A job payload that is not a JSON object."""
+
+
+class JobNotFound(JobError):
+    """No job with that id."""
+
+
+class Retry(Exception):  # a control-flow signal, not an error report
+    """Raised by a handler to ask for another attempt after ``delay`` seconds (e.g. a Retry-After).
+
+    The attempt still counts: after ``max_attempts`` the job goes to ``dead`` like any failure.
+    """
+
+    def __init__(self, reason: str = "retry requested", *, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when another attempt cannot succeed (bad input): the job ends ``failed``."""

@@ -1,0 +1,298 @@
+"""In-memory twin of the SQL backend: same semantics, one process, no persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from aimanager.domain.enums import Priority
+from aimanager.jobs.backoff import backoff_delay
+from aimanager.jobs.model import (
+    FINISHED,
+    Clock,
+    Completion,
+    EnqueueResult,
+    Job,
+    JobSpec,
+    JobStatus,
+    QueueStats,
+    system_clock,
+)
+from aimanager.jobs.stats import build_stats
+
+
+class _Key:
+    __slots__ = ("burst", "last_claim_at", "rate", "refilled_at", "tokens")
+
+    def __init__(self) -> None:
+        self.last_claim_at = 0.0
+        self.rate: float | None = None
+        self.burst: float | None = None
+        self.tokens: float | None = None
+        self.refilled_at: float | None = None
+
+    def available(self, now: float) -> float:
+        if self.rate is None or self.burst is None:
+            return float("inf")
+        tokens = self.tokens if self.tokens is not None else self.burst
+        since = now - (self.refilled_at if self.refilled_at is not None else now)
+        return min(self.burst, tokens + since * self.rate)
+
+
+class MemoryBackend:
+    """Jobs in dictionaries; claims follow the SQL backends' order exactly."""
+
+    def __init__(self, clock: Clock = system_clock, rng: random.Random | None = None) -> None:
+        self.clock = clock
+        self._rng = rng or random.Random()
+        self._jobs: dict[int, Job] = {}
+        self._keys: dict[str, _Key] = {}
+        self._unique: dict[str, int] = {}
+        self._ids = itertools.count(1)
+        self._wake = asyncio.Event()
+
+    async def setup(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def enqueue_many(self, specs: Sequence[JobSpec], *, conn: Any = None) -> EnqueueResult:
+        now = self.clock()
+        rows = [spec.row(now) for spec in specs]  # validates everything before inserting anything
+        ids: list[int] = []
+        skipped: list[str] = []
+        for row in rows:
+            ukey = row["unique_key"]
+            if ukey is not None and ukey in self._unique:
+                skipped.append(ukey)
+                continue
+            job_id = next(self._ids)
+            row.update(id=job_id, payload=row["payload"])
+            self._jobs[job_id] = Job.from_row(row)
+            if ukey is not None:
+                self._unique[ukey] = job_id
+            self._keys.setdefault(row["batch_key"], _Key())
+            ids.append(job_id)
+        if ids:
+            self._wake.set()
+        return EnqueueResult(ids=ids, skipped_unique_keys=skipped)
+
+    def _ready(self, now: float, kinds: Sequence[str] | None) -> list[Job]:
+        return [
+            j
+            for j in self._jobs.values()
+            if j.status is JobStatus.QUEUED and j.run_at <= now and (kinds is None or j.kind in kinds)
+        ]
+
+    async def claim(
+        self,
+        worker_id: str,
+        limit: int,
+        *,
+        lease_s: float,
+        kinds: Sequence[str] | None = None,
+        max_priority: Priority | None = None,
+    ) -> list[Job]:
+        now = self.clock()
+        ready = self._ready(now, kinds)
+        if max_priority is not None:
+            ready = [j for j in ready if j.priority <= max_priority]
+        for prio in sorted({j.priority for j in ready}):
+            at_prio = [j for j in ready if j.priority == prio]
+            keys = sorted({j.batch_key for j in at_prio}, key=lambda k: (self._keys[k].last_claim_at, k))
+            for key in keys:
+                bucket = self._keys[key]
+                avail = bucket.available(now)
+                if avail < 1:
+                    continue
+                n = min(limit, int(avail)) if avail != float("inf") else limit
+                chosen = sorted((j for j in at_prio if j.batch_key == key), key=lambda j: j.id)[:n]
+                for job in chosen:
+                    job.status = JobStatus.RUNNING
+                    job.worker_id = worker_id
+                    job.lease_until = now + lease_s
+                    job.attempts += 1
+                    job.started_at = now
+                    job.queue_wait_ms = (now - job.run_at) * 1000.0
+                bucket.last_claim_at = now
+                if bucket.rate is not None:
+                    bucket.tokens = avail - len(chosen)
+                    bucket.refilled_at = now
+                return [_copy(j) for j in chosen]
+        return []
+
+    def _held(self, worker_id: str, job_id: int, attempts: int | None = None) -> Job | None:
+        job = self._jobs.get(job_id)
+        if job is None or job.status is not JobStatus.RUNNING or job.worker_id != worker_id:
+            return None
+        if attempts is not None and job.attempts != attempts:
+            return None
+        return job
+
+    async def heartbeat(self, worker_id: str, job_ids: Sequence[int], lease_s: float) -> int:
+        now = self.clock()
+        held = 0
+        for job_id in job_ids:
+            job = self._held(worker_id, job_id)
+            if job is not None:
+                job.lease_until = now + lease_s
+                held += 1
+        return held
+
+    async def complete(self, worker_id: str, completions: Sequence[Completion]) -> int:
+        now = self.clock()
+        done = 0
+        for c in completions:
+            job = self._held(worker_id, c.job_id, c.attempts)
+            if job is None:
+                continue
+            job.status = JobStatus.SUCCEEDED
+            job.finished_at = now
+            job.lease_until = None
+            job.run_ms = c.run_ms
+            job.result = c.result
+            done += 1
+        return done
+
+    async def retry_later(
+        self, worker_id: str, job: Job, error: str, delay: float | None = None
+    ) -> JobStatus | None:
+        held = self._held(worker_id, job.id, job.attempts)
+        if held is None:
+            return None
+        now = self.clock()
+        held.last_error = error
+        held.lease_until = None
+        held.worker_id = None
+        if held.attempts >= held.max_attempts:
+            held.status = JobStatus.DEAD
+            held.finished_at = now
+        else:
+            held.status = JobStatus.QUEUED
+            wait = delay if delay is not None else backoff_delay(held.attempts, rng=self._rng)
+            held.run_at = now + wait
+        return held.status
+
+    async def fail(self, worker_id: str, job: Job, error: str) -> bool:
+        held = self._held(worker_id, job.id, job.attempts)
+        if held is None:
+            return False
+        held.status = JobStatus.FAILED
+        held.last_error = error
+        held.finished_at = self.clock()
+        held.lease_until = None
+        return True
+
+    async def release(self, worker_id: str, job_ids: Sequence[int]) -> int:
+        n = 0
+        for job_id in job_ids:
+            job = self._held(worker_id, job_id)
+            if job is None:
+                continue
+            job.status = JobStatus.QUEUED
+            job.attempts -= 1
+            job.worker_id = None
+            job.lease_until = None
+            job.started_at = None
+            n += 1
+        if n:
+            self._wake.set()
+        return n
+
+    async def recover_expired(self) -> int:
+        now = self.clock()
+        n = 0
+        for job in self._jobs.values():
+            if job.status is JobStatus.RUNNING and job.lease_until is not None and job.lease_until < now:
+                job.last_error = f"lease expired: worker {job.worker_id} stopped heartbeating"
+                job.worker_id = None
+                job.lease_until = None
+                if job.attempts >= job.max_attempts:
+                    job.status = JobStatus.DEAD
+                    job.finished_at = now
+                else:
+                    job.status = JobStatus.QUEUED
+                    job.run_at = now
+                n += 1
+        if n:
+            self._wake.set()
+        return n
+
+    async def cancel(self, job_ids: Sequence[int]) -> int:
+        n = 0
+        for job_id in job_ids:
+            job = self._jobs.get(job_id)
+            if job is not None and job.status is JobStatus.QUEUED:
+                job.status = JobStatus.CANCELLED
+                job.finished_at = self.clock()
+                n += 1
+        return n
+
+    async def retry_dead(self, job_ids: Sequence[int]) -> int:
+        now = self.clock()
+        n = 0
+        for job_id in job_ids:
+            job = self._jobs.get(job_id)
+            if job is None or job.status not in (JobStatus.DEAD, JobStatus.FAILED, JobStatus.CANCELLED):
+                continue
+            job.status = JobStatus.QUEUED
+            job.attempts = 0
+            job.run_at = now
+            job.deadline = now + job.priority.start_sla_seconds
+            job.finished_at = None
+            job.started_at = None
+            n += 1
+        if n:
+            self._wake.set()
+        return n
+
+    async def prune(self, older_than_s: float) -> int:
+        cutoff = self.clock() - older_than_s
+        gone = [
+            j.id
+            for j in self._jobs.values()
+            if j.status in FINISHED and j.finished_at is not None and j.finished_at < cutoff
+        ]
+        for job_id in gone:
+            job = self._jobs.pop(job_id)
+            if job.unique_key is not None:
+                self._unique.pop(job.unique_key, None)
+        return len(gone)
+
+    async def get(self, job_id: int) -> Job | None:
+        job = self._jobs.get(job_id)
+        return None if job is None else _copy(job)
+
+    async def list_jobs(
+        self, *, status: JobStatus | None = None, kind: str | None = None, limit: int = 50
+    ) -> list[Job]:
+        jobs = [
+            j
+            for j in self._jobs.values()
+            if (status is None or j.status is status) and (kind is None or j.kind == kind)
+        ]
+        return [_copy(j) for j in sorted(jobs, key=lambda j: -j.id)[:limit]]
+
+    async def stats(self) -> QueueStats:
+        return build_stats(list(self._jobs.values()), self.clock())
+
+    async def set_rate_limit(self, key: str, rate: float | None, burst: float | None = None) -> None:
+        bucket = self._keys.setdefault(key, _Key())
+        bucket.rate = rate
+        bucket.burst = (burst if burst is not None else max(1.0, rate or 1.0)) if rate else None
+        bucket.tokens = bucket.burst
+        bucket.refilled_at = self.clock()
+
+    async def wait_for_work(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        self._wake.clear()
+
+
+def _copy(job: Job) -> Job:
+    return Job(**{name: getattr(job, name) for name in Job.__slots__})

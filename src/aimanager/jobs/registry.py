@@ -1,0 +1,64 @@
+"""Handlers by job kind: single-job handlers and batch handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aimanager.jobs.errors import UnknownJobKind
+from aimanager.jobs.model import Job
+
+SingleHandler = Callable[[Job], Awaitable[Any]]
+"""Runs one job; its return value (JSON-serialisable or None) is stored as the job's result."""
+
+BatchHandler = Callable[[list[Job]], Awaitable[dict[int, BaseException] | None]]
+"""Runs jobs that share a batch key in one call; returns the failures by job id (None: all done)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerSpec:
+    kind: str
+    func: Callable[..., Awaitable[Any]]
+    batch: bool = False
+    max_batch: int = 50
+    timeout_s: float | None = None
+
+
+class Registry:
+    """Maps job kinds to handlers. A worker runs only kinds its registry knows."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, HandlerSpec] = {}
+
+    def register(self, kind: str, func: SingleHandler, *, timeout_s: float | None = None) -> None:
+        """Register a single-job handler for ``kind``."""
+        self._handlers[kind] = HandlerSpec(kind, func, timeout_s=timeout_s)
+
+    def register_batch(
+        self, kind: str, func: BatchHandler, *, max_batch: int = 50, timeout_s: float | None = None
+    ) -> None:
+        """Register a handler that receives up to ``max_batch`` jobs of ``kind`` sharing a batch key."""
+        self._handlers[kind] = HandlerSpec(kind, func, batch=True, max_batch=max_batch, timeout_s=timeout_s)
+
+    def handler(self, kind: str) -> HandlerSpec:
+        """The handler for ``kind`` or :class:`UnknownJobKind`."""
+        try:
+            return self._handlers[kind]
+        except KeyError:
+            known = ", ".join(sorted(self._handlers)) or "none"
+            raise UnknownJobKind(f"unknown job kind {kind!r}; known kinds: {known}") from None
+
+    def check(self, kinds: Iterable[str]) -> None:
+        """Raise :class:`UnknownJobKind` for the first kind without a handler."""
+        for kind in kinds:
+            self.handler(kind)
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def merge(self, other: Registry) -> Registry:
+        """Add ``other``'s handlers to this registry (returns self)."""
+        self._handlers.update(other._handlers)
+        return self

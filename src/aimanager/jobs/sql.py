@@ -1,0 +1,386 @@
+"""The SQL backend over SQLAlchemy Core: SQLite (embedded default) and PostgreSQL (distributed)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import random
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from aimanager.db.engine import make_engine
+from aimanager.db.models import JobKey, JobRow
+from aimanager.domain.enums import Priority
+from aimanager.jobs import sql_statements as q
+from aimanager.jobs.backoff import backoff_delay
+from aimanager.jobs.model import (
+    FINISHED,
+    Clock,
+    Completion,
+    EnqueueResult,
+    Job,
+    JobSpec,
+    JobStatus,
+    QueueStats,
+    system_clock,
+)
+from aimanager.jobs.stats import THROUGHPUT_WINDOW_S
+
+jobs_t = cast(Table, JobRow.__table__)
+keys_t = cast(Table, JobKey.__table__)
+INSERT_CHUNK = 1000
+
+
+class SQLBackend:
+    """Jobs in the ``jobs`` table; see ``sql_statements`` for the claim. Schema comes from migrations."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock = system_clock,
+        rng: random.Random | None = None,
+        owns_engine: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.dialect = engine.dialect.name
+        self._rng = rng or random.Random()
+        self._owns_engine = owns_engine
+        self._wake = asyncio.Event()
+        self._listener: Any = None
+        self._insert = sqlite_insert if self.dialect == "sqlite" else pg_insert
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> SQLBackend:
+        """A backend owning a new engine for ``url``."""
+        return cls(make_engine(url), owns_engine=True, **kwargs)
+
+    @property
+    def poll_interval(self) -> float:
+        """How often an idle worker looks for work without a wake-up.
+
+        PostgreSQL wakes workers with NOTIFY; SQLite has no cross-process signal, so it polls often
+        (an indexed ``min()`` on the ready rows costs microseconds).
+        """
+        return 0.5 if self.dialect == "postgresql" else 0.02
+
+    async def setup(self) -> None:
+        if self.dialect != "postgresql" or self._listener is not None:
+            return
+        import asyncpg
+
+        dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._listener = await asyncpg.connect(dsn)
+        await self._listener.add_listener(q.NOTIFY_CHANNEL, lambda *_: self._wake.set())
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        if self._owns_engine:
+            await self.engine.dispose()
+
+    # -- enqueue -------------------------------------------------------------------------------
+
+    async def enqueue_many(self, specs: Sequence[JobSpec], *, conn: Any = None) -> EnqueueResult:
+        now = self.clock()
+        rows = [spec.row(now) for spec in specs]  # validates every spec before anything is written
+        seen: set[str] = set()
+        skipped: list[str] = []
+        unique_rows: list[dict[str, Any]] = []
+        for row in rows:
+            ukey = row["unique_key"]
+            if ukey is not None:
+                if ukey in seen:
+                    skipped.append(ukey)
+                    continue
+                seen.add(ukey)
+            unique_rows.append(row)
+        if not unique_rows:
+            return EnqueueResult(ids=[], skipped_unique_keys=skipped)
+        if conn is not None:
+            ids, inserted_keys = await self._insert_rows(conn, unique_rows)
+        else:
+            async with self.engine.begin() as own:
+                ids, inserted_keys = await self._insert_rows(own, unique_rows)
+            self._wake.set()
+        skipped.extend(k for k in seen if k not in inserted_keys)
+        return EnqueueResult(ids=ids, skipped_unique_keys=skipped)
+
+    async def _insert_rows(
+        self, conn: AsyncConnection, rows: list[dict[str, Any]]
+    ) -> tuple[list[int], set[str]]:
+        ids: list[int] = []
+        inserted_keys: set[str] = set()
+        keys = sorted({r["batch_key"] for r in rows})
+        for start in range(0, len(keys), INSERT_CHUNK):
+            chunk = [{"key": k, "last_claim_at": 0.0} for k in keys[start : start + INSERT_CHUNK]]
+            await conn.execute(self._insert(keys_t).values(chunk).on_conflict_do_nothing())
+        # Fixed chunk sizes let the compiled statement be cached; one statement per chunk.
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
+            stmt = (
+                self._insert(jobs_t)
+                .values(chunk)
+                .on_conflict_do_nothing(
+                    index_elements=["unique_key"], index_where=jobs_t.c.unique_key.isnot(None)
+                )
+                .returning(jobs_t.c.id, jobs_t.c.unique_key)
+            )
+            for job_id, ukey in (await conn.execute(stmt)).all():
+                ids.append(int(job_id))
+                if ukey is not None:
+                    inserted_keys.add(ukey)
+        if self.dialect == "postgresql":
+            await conn.exec_driver_sql(f"NOTIFY {q.NOTIFY_CHANNEL}")
+        ids.sort()  # ids grow in insertion order within a statement on both dialects
+        return ids, inserted_keys
+
+    # -- claim ---------------------------------------------------------------------------------
+
+    async def claim(
+        self,
+        worker_id: str,
+        limit: int,
+        *,
+        lease_s: float,
+        kinds: Sequence[str] | None = None,
+        max_priority: Priority | None = None,
+    ) -> list[Job]:
+        if limit <= 0:
+            return []
+        now = self.clock()
+        has_kinds = kinds is not None
+        params: dict[str, Any] = {"now": now}
+        if has_kinds:
+            params["kinds"] = list(kinds or [])
+        if max_priority is not None:
+            params["maxp"] = int(max_priority)
+        async with self.engine.begin() as conn:
+            floor = -1
+            while True:
+                best = (
+                    await conn.execute(
+                        q.best_priority(has_kinds, max_priority is not None), {**params, "floor": floor}
+                    )
+                ).scalar()
+                if best is None:
+                    return []
+                key_row = (
+                    await conn.execute(q.pick_key(self.dialect, has_kinds), {**params, "p": best})
+                ).first()
+                if key_row is not None:
+                    break
+                floor = best  # every key at this priority is rate-limited or locked: try the next
+            key, rate, burst, tokens, refilled_at = key_row
+            n = limit
+            if rate is not None:
+                available = min(burst, tokens + (now - refilled_at) * rate)
+                n = min(limit, math.floor(available))
+            claimed = (
+                await conn.execute(
+                    q.claim_jobs(self.dialect, has_kinds),
+                    {**params, "p": best, "k": key, "n": n, "w": worker_id, "lease": now + lease_s},
+                )
+            ).all()
+            await conn.execute(q.spend_tokens(self.dialect), {"now": now, "k": key, "taken": len(claimed)})
+        jobs = [Job.from_row(r) for r in claimed]
+        jobs.sort(key=lambda j: j.id)
+        return jobs
+
+    # -- ending attempts -------------------------------------------------------------------------
+
+    async def heartbeat(self, worker_id: str, job_ids: Sequence[int], lease_s: float) -> int:
+        if not job_ids:
+            return 0
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                q.HEARTBEAT, {"lease": self.clock() + lease_s, "w": worker_id, "ids": list(job_ids)}
+            )
+        return int(res.rowcount)
+
+    async def complete(self, worker_id: str, completions: Sequence[Completion]) -> int:
+        if not completions:
+            return 0
+        now = self.clock()
+        results = [None if c.result is None else json.dumps(c.result) for c in completions]
+        async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                res = await conn.execute(
+                    q.complete_jobs(self.dialect),
+                    {
+                        "now": now,
+                        "w": worker_id,
+                        "ids": [c.job_id for c in completions],
+                        "atts": [c.attempts for c in completions],
+                        "ms": [c.run_ms for c in completions],
+                        "results": results,
+                    },
+                )
+            else:
+                res = await conn.execute(
+                    q.complete_jobs(self.dialect),
+                    [
+                        {
+                            "now": now,
+                            "w": worker_id,
+                            "id": c.job_id,
+                            "att": c.attempts,
+                            "run_ms": c.run_ms,
+                            "result": r,
+                        }
+                        for c, r in zip(completions, results, strict=True)
+                    ],
+                )
+        return int(res.rowcount)
+
+    async def retry_later(
+        self, worker_id: str, job: Job, error: str, delay: float | None = None
+    ) -> JobStatus | None:
+        now = self.clock()
+        wait = delay if delay is not None else backoff_delay(job.attempts, rng=self._rng)
+        async with self.engine.begin() as conn:
+            status = (
+                await conn.execute(
+                    q.RETRY_LATER,
+                    {
+                        "err": error[:4000],
+                        "now": now,
+                        "run_at": now + wait,
+                        "sla": job.priority.start_sla_seconds,
+                        "id": job.id,
+                        "w": worker_id,
+                        "att": job.attempts,
+                    },
+                )
+            ).scalar()
+        return None if status is None else JobStatus(status)
+
+    async def fail(self, worker_id: str, job: Job, error: str) -> bool:
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                q.FAIL,
+                {"err": error[:4000], "now": self.clock(), "id": job.id, "w": worker_id, "att": job.attempts},
+            )
+        return bool(res.rowcount)
+
+    async def release(self, worker_id: str, job_ids: Sequence[int]) -> int:
+        if not job_ids:
+            return 0
+        async with self.engine.begin() as conn:
+            res = await conn.execute(q.RELEASE, {"w": worker_id, "ids": list(job_ids)})
+            if self.dialect == "postgresql":
+                await conn.exec_driver_sql(f"NOTIFY {q.NOTIFY_CHANNEL}")
+        self._wake.set()
+        return int(res.rowcount)
+
+    async def recover_expired(self) -> int:
+        async with self.engine.begin() as conn:
+            res = await conn.execute(q.RECOVER_EXPIRED, {"now": self.clock()})
+            if res.rowcount and self.dialect == "postgresql":
+                await conn.exec_driver_sql(f"NOTIFY {q.NOTIFY_CHANNEL}")
+        if res.rowcount:
+            self._wake.set()
+        return int(res.rowcount)
+
+    # -- administration --------------------------------------------------------------------------
+
+    async def cancel(self, job_ids: Sequence[int]) -> int:
+        stmt = (
+            update(jobs_t)
+            .where(jobs_t.c.id.in_(list(job_ids)), jobs_t.c.status == JobStatus.QUEUED.value)
+            .values(status=JobStatus.CANCELLED.value, finished_at=self.clock())
+        )
+        async with self.engine.begin() as conn:
+            return int((await conn.execute(stmt)).rowcount)
+
+    async def retry_dead(self, job_ids: Sequence[int]) -> int:
+        now = self.clock()
+        dead = [JobStatus.DEAD.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value]
+        sla = {int(p): p.start_sla_seconds for p in Priority}
+        async with self.engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(jobs_t.c.id, jobs_t.c.priority).where(
+                        jobs_t.c.id.in_(list(job_ids)), jobs_t.c.status.in_(dead)
+                    )
+                )
+            ).all()
+            for job_id, prio in rows:
+                await conn.execute(
+                    update(jobs_t)
+                    .where(jobs_t.c.id == job_id)
+                    .values(
+                        status=JobStatus.QUEUED.value,
+                        attempts=0,
+                        run_at=now,
+                        deadline=now + sla[prio],
+                        finished_at=None,
+                        started_at=None,
+                        worker_id=None,
+                        lease_until=None,
+                    )
+                )
+        self._wake.set()
+        return len(rows)
+
+    async def prune(self, older_than_s: float) -> int:
+        stmt = delete(jobs_t).where(
+            jobs_t.c.status.in_([s.value for s in FINISHED]),
+            jobs_t.c.finished_at < self.clock() - older_than_s,
+        )
+        async with self.engine.begin() as conn:
+            return int((await conn.execute(stmt)).rowcount)
+
+    async def get(self, job_id: int) -> Job | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(jobs_t).where(jobs_t.c.id == job_id))).first()
+        return None if row is None else Job.from_row(row)
+
+    async def list_jobs(
+        self, *, status: JobStatus | None = None, kind: str | None = None, limit: int = 50
+    ) -> list[Job]:
+        stmt = select(jobs_t).order_by(jobs_t.c.id.desc()).limit(limit)
+        if status is not None:
+            stmt = stmt.where(jobs_t.c.status == status.value)
+        if kind is not None:
+            stmt = stmt.where(jobs_t.c.kind == kind)
+        async with self.engine.connect() as conn:
+            return [Job.from_row(r) for r in (await conn.execute(stmt)).all()]
+
+    async def stats(self) -> QueueStats:
+        from aimanager.jobs.sql_stats import sql_stats
+
+        async with self.engine.connect() as conn:
+            return await sql_stats(conn, self.clock(), THROUGHPUT_WINDOW_S)
+
+    async def set_rate_limit(self, key: str, rate: float | None, burst: float | None = None) -> None:
+        burst_v = (burst if burst is not None else max(1.0, rate)) if rate else None
+        values = {
+            "rate": rate if rate else None,
+            "burst": burst_v,
+            "tokens": burst_v,
+            "refilled_at": self.clock() if rate else None,
+        }
+        stmt = self._insert(keys_t).values(key=key, last_claim_at=0.0, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_=values)
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def wait_for_work(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        self._wake.clear()
+
+    async def count(self) -> int:
+        """Number of job rows (all statuses)."""
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(jobs_t))).scalar() or 0)

@@ -1,0 +1,342 @@
+"""The worker: one asyncio process running up to N jobs at once from a backend.
+
+It claims keyed batches, runs handlers, acknowledges successes in coalesced bulk writes, renews its
+leases with a heartbeat, requeues other workers' expired leases, and shuts down gracefully: on
+SIGTERM/SIGINT it stops claiming, lets running jobs finish within a timeout and releases the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from aimanager.domain.enums import Priority
+from aimanager.jobs.backend import Backend
+from aimanager.jobs.errors import PermanentFailure, Retry, UnknownJobKind
+from aimanager.jobs.model import Completion, Job
+from aimanager.jobs.registry import HandlerSpec, Registry
+from aimanager.logs import get_logger
+
+log = get_logger("aimanager.jobs.worker")
+
+
+@dataclass(slots=True)
+class WorkerConfig:
+    """Tuning of one worker process."""
+
+    concurrency: int = 10
+    kinds: list[str] | None = None
+    lease_s: float = 15.0
+    # Share of the slots kept for urgent and high work: a worker full of 5-minute-SLA jobs still
+    # starts an urgent job at once.
+    urgent_reserve: float = 0.1
+    shutdown_timeout_s: float = 30.0
+    claim_batch: int = 100
+    poll_s: float | None = None  # default: the backend's poll interval
+
+
+@dataclass(slots=True)
+class WorkerMetrics:
+    """Counters and timings of one worker's run."""
+
+    claimed: int = 0
+    succeeded: int = 0
+    retried: int = 0
+    failed: int = 0
+    dead: int = 0
+    claims: int = 0
+    queue_wait_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    run_ms: list[float] = field(default_factory=list)
+
+
+def new_worker_id() -> str:
+    """host:pid:random — unique per process start, readable in ``jobs list``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """Runs jobs from ``backend`` with the handlers of ``registry``."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        registry: Registry,
+        config: WorkerConfig | None = None,
+        *,
+        worker_id: str | None = None,
+    ) -> None:
+        self.backend = backend
+        self.registry = registry
+        self.config = config or WorkerConfig()
+        self.worker_id = worker_id or new_worker_id()
+        self.metrics = WorkerMetrics()
+        self._inflight: dict[int, Job] = {}
+        self._tasks: dict[asyncio.Task[None], list[int]] = {}
+        self._acks: list[Completion] = []
+        self._acks_pending: set[int] = set()
+        self._ack_event = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._stopping = asyncio.Event()
+        poll = self.config.poll_s
+        self._poll_s = poll if poll is not None else float(getattr(backend, "poll_interval", 0.1))
+        kinds = self.config.kinds
+        self._kinds = kinds if kinds else None
+        if self._kinds:
+            registry.check(self._kinds)
+
+    def stop(self) -> None:
+        """Ask the worker to stop claiming and shut down gracefully."""
+        self._stopping.set()
+
+    async def run(self, *, until_idle: bool = False, install_signals: bool = False) -> WorkerMetrics:
+        """Run until :meth:`stop` (or a signal), or until no work is left when ``until_idle``."""
+        loop = asyncio.get_running_loop()
+        if install_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stop)
+        await self.backend.setup()
+        await self.backend.recover_expired()
+        log.info("worker.started", worker_id=self.worker_id, concurrency=self.config.concurrency)
+        helpers = [
+            asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
+            asyncio.create_task(self._reaper_loop(), name="reaper"),
+            asyncio.create_task(self._ack_loop(), name="acks"),
+        ]
+        try:
+            await self._claim_loop(until_idle)
+        finally:
+            await self._shutdown(helpers)
+            if install_signals:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
+        return self.metrics
+
+    # -- claiming ------------------------------------------------------------------------------
+
+    async def _claim_loop(self, until_idle: bool) -> None:
+        cfg = self.config
+        low_cap = max(1, int(cfg.concurrency * (1.0 - cfg.urgent_reserve)))
+        next_idle_check = 0.0
+        while not self._stopping.is_set():
+            free = cfg.concurrency - len(self._inflight)
+            if free <= 0:
+                await self._wait(self._slot_freed, self._poll_s)
+                continue
+            restricted = len(self._inflight) >= low_cap
+            jobs = await self.backend.claim(
+                self.worker_id,
+                min(free, cfg.claim_batch),
+                lease_s=cfg.lease_s,
+                kinds=self._kinds,
+                max_priority=Priority.HIGH if restricted else None,
+            )
+            if jobs:
+                self._dispatch(jobs)
+                continue
+            if until_idle and not self._inflight and time.monotonic() >= next_idle_check:
+                if await self._queue_drained():
+                    return
+                next_idle_check = time.monotonic() + 0.2
+            if restricted:
+                await self._wait(self._slot_freed, self._poll_s)
+            else:
+                await self._wait_for_work()
+
+    async def _queue_drained(self) -> bool:
+        await self._flush_acks()
+        stats = await self.backend.stats()
+        return not stats.by_status.get("queued") and not stats.by_status.get("running")
+
+    async def _wait_for_work(self) -> None:
+        waiter = asyncio.create_task(self.backend.wait_for_work(self._poll_s))
+        stopper = asyncio.create_task(self._stopping.wait())
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for t in (waiter, stopper):
+            t.cancel()
+
+    async def _wait(self, event: asyncio.Event, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+        event.clear()
+
+    def _dispatch(self, jobs: list[Job]) -> None:
+        self.metrics.claims += 1
+        self.metrics.claimed += len(jobs)
+        by_kind: dict[str, list[Job]] = defaultdict(list)
+        for job in jobs:
+            self._inflight[job.id] = job
+            if job.queue_wait_ms is not None:
+                self.metrics.queue_wait_ms[job.priority.name.lower()].append(job.queue_wait_ms)
+            by_kind[job.kind].append(job)
+        for kind, group in by_kind.items():
+            try:
+                spec = self.registry.handler(kind)
+            except UnknownJobKind as exc:
+                for job in group:
+                    self._spawn(self._fail(job, str(exc)), [job.id])
+                continue
+            if spec.batch:
+                for i in range(0, len(group), spec.max_batch):
+                    chunk = group[i : i + spec.max_batch]
+                    self._spawn(self._run_batch(spec, chunk), [j.id for j in chunk])
+            else:
+                for job in group:
+                    self._spawn(self._run_one(spec, job), [job.id])
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], job_ids: list[int]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks[task] = job_ids
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        for job_id in self._tasks.pop(task, []):
+            self._inflight.pop(job_id, None)
+        self._slot_freed.set()
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def _call(self, spec: HandlerSpec, arg: Any) -> Any:
+        if spec.timeout_s is None:
+            return await spec.func(arg)
+        return await asyncio.wait_for(spec.func(arg), spec.timeout_s)
+
+    async def _run_one(self, spec: HandlerSpec, job: Job) -> None:
+        started = time.perf_counter()
+        try:
+            result = await self._call(spec, job)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            await self._settle_failure(job, exc)
+            return
+        self._ack(job, (time.perf_counter() - started) * 1000.0, result)
+
+    async def _run_batch(self, spec: HandlerSpec, jobs: list[Job]) -> None:
+        started = time.perf_counter()
+        try:
+            failures = await self._call(spec, jobs) or {}
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            failures = {job.id: exc for job in jobs}
+        elapsed = (time.perf_counter() - started) * 1000.0
+        for job in jobs:
+            failure = failures.get(job.id)
+            if failure is None:
+                self._ack(job, elapsed, None)
+            else:
+                await self._settle_failure(job, failure)
+
+    def _ack(self, job: Job, run_ms: float, result: Any) -> None:
+        if result is not None:
+            try:
+                json.dumps(result)
+            except (TypeError, ValueError):
+                result = {"repr": repr(result)[:500]}
+        self.metrics.succeeded += 1
+        self.metrics.run_ms.append(run_ms)
+        self._acks.append(Completion(job.id, job.attempts, run_ms, result))
+        self._acks_pending.add(job.id)
+        self._ack_event.set()
+
+    async def _settle_failure(self, job: Job, exc: BaseException) -> None:
+        try:
+            if isinstance(exc, PermanentFailure):
+                await self._fail(job, f"{type(exc).__name__}: {exc}")
+                return
+            delay = exc.delay if isinstance(exc, Retry) else None
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            status = await self.backend.retry_later(self.worker_id, job, reason, delay)
+            if status is not None and status.value == "dead":
+                self.metrics.dead += 1
+                log.warning("job.dead", job_id=job.id, kind=job.kind, error=reason)
+            else:
+                self.metrics.retried += 1
+        except Exception as store_exc:  # the store is down: the lease will bring the job back
+            log.error("job.settle_failed", job_id=job.id, error=str(store_exc))
+
+    async def _fail(self, job: Job, reason: str) -> None:
+        self.metrics.failed += 1
+        log.warning("job.failed", job_id=job.id, kind=job.kind, error=reason)
+        await self.backend.fail(self.worker_id, job, reason)
+
+    # -- background loops ------------------------------------------------------------------------
+
+    async def _flush_acks(self) -> None:
+        if not self._acks:
+            return
+        batch, self._acks = self._acks, []
+        try:
+            await self.backend.complete(self.worker_id, batch)
+        except Exception as exc:
+            self._acks = batch + self._acks  # keep them: the next flush tries again
+            log.error("job.ack_failed", count=len(batch), error=str(exc))
+            await asyncio.sleep(0.5)
+            return
+        for c in batch:
+            self._acks_pending.discard(c.job_id)
+
+    async def _ack_loop(self) -> None:
+        while True:
+            await self._ack_event.wait()
+            self._ack_event.clear()
+            await self._flush_acks()
+
+    async def _heartbeat_loop(self) -> None:
+        interval = self.config.lease_s / 3.0
+        while True:
+            await asyncio.sleep(interval)
+            ids = list(self._inflight) + list(self._acks_pending)
+            if not ids:
+                continue
+            try:
+                held = await self.backend.heartbeat(self.worker_id, ids, self.config.lease_s)
+            except Exception as exc:
+                log.error("worker.heartbeat_failed", error=str(exc))
+                continue
+            if held < len(ids):
+                log.warning("worker.leases_lost", held=held, expected=len(ids))
+
+    async def _reaper_loop(self) -> None:
+        interval = self.config.lease_s / 2.0
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                n = await self.backend.recover_expired()
+            except Exception as exc:
+                log.error("worker.reaper_failed", error=str(exc))
+                continue
+            if n:
+                log.warning("jobs.recovered", count=n)
+
+    async def _shutdown(self, helpers: list[asyncio.Task[None]]) -> None:
+        tasks = list(self._tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.config.shutdown_timeout_s)
+            unfinished = [job_id for t in pending for job_id in self._tasks.get(t, [])]
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            if unfinished:
+                released = await self.backend.release(self.worker_id, unfinished)
+                log.info("worker.released", count=released)
+        await self._flush_acks()
+        for h in helpers:
+            h.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        log.info("worker.stopped", worker_id=self.worker_id, succeeded=self.metrics.succeeded)
+
+
+def run_worker_sync(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """Run a worker coroutine factory in a fresh event loop (CLI helper)."""
+    return asyncio.run(make())

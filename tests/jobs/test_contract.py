@@ -1,0 +1,242 @@
+"""One contract suite for every Backend: memory, SQLite and PostgreSQL behave the same."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from aimanager.domain.enums import Priority
+from aimanager.jobs import Completion, InvalidPayload, JobSpec, JobStatus
+from aimanager.jobs.backoff import backoff_delay
+
+LEASE = 15.0
+
+
+def spec(kind: str = "k", partner: int | None = 1, **kw: Any) -> JobSpec:
+    return JobSpec(kind=kind, partner_id=partner, payload=kw.pop("payload", {}), **kw)
+
+
+async def test_enqueue_claim_complete_roundtrip(backend: Any, clock: Any) -> None:
+    res = await backend.enqueue_many([spec(payload={"sku": "A-1", "n": 2})])
+    assert len(res.ids) == 1 and res.skipped_unique_keys == []
+    clock.advance(0.25)
+    [job] = await backend.claim("w1", 10, lease_s=LEASE)
+    assert job.payload == {"sku": "A-1", "n": 2}
+    assert job.status is JobStatus.RUNNING and job.attempts == 1 and job.worker_id == "w1"
+    assert job.queue_wait_ms == pytest.approx(250.0)
+    assert job.deadline == pytest.approx(job.enqueued_at + Priority.MEDIUM.start_sla_seconds)
+    assert await backend.complete("w1", [Completion(job.id, 1, 12.5, {"ok": True})]) == 1
+    done = await backend.get(job.id)
+    assert done.status is JobStatus.SUCCEEDED and done.result == {"ok": True} and done.run_ms == 12.5
+    assert done.started_dt.tzinfo is not None
+    assert await backend.claim("w1", 10, lease_s=LEASE) == []
+
+
+async def test_bulk_enqueue_skips_and_reports_duplicate_unique_keys(backend: Any) -> None:
+    first = await backend.enqueue_many([spec(unique_key=f"u{i}") for i in range(5)])
+    assert len(first.ids) == 5
+    again = await backend.enqueue_many(
+        [spec(unique_key="u1"), spec(unique_key="new"), spec(unique_key="new"), spec()]
+    )
+    assert len(again.ids) == 2
+    assert sorted(again.skipped_unique_keys) == ["new", "u1"]
+    claimed: list[Any] = []
+    while batch := await backend.claim("w", 100, lease_s=LEASE):
+        claimed += batch
+    assert len(claimed) == 7
+    assert sorted(j.unique_key for j in claimed if j.unique_key) == ["new", "u0", "u1", "u2", "u3", "u4"]
+
+
+async def test_invalid_payload_inserts_nothing(backend: Any) -> None:
+    with pytest.raises(InvalidPayload):
+        await backend.enqueue_many([spec(), JobSpec(kind="k", payload={"x": {1, 2}})])
+    assert await backend.claim("w", 10, lease_s=LEASE) == []
+
+
+async def test_urgent_behind_ten_thousand_low_is_claimed_next(backend: Any, clock: Any) -> None:
+    await backend.enqueue_many([spec(partner=p % 20, priority=Priority.LOW) for p in range(10_000)])
+    clock.advance(1)
+    [urgent_id] = (await backend.enqueue_many([spec(partner=99, priority=Priority.URGENT)])).ids
+    batch = await backend.claim("w", 50, lease_s=LEASE)
+    assert [j.id for j in batch] == [urgent_id]
+
+
+async def test_claims_are_strict_by_priority(backend: Any) -> None:
+    await backend.enqueue_many(
+        [spec(priority=Priority.LOW), spec(priority=Priority.MEDIUM), spec(priority=Priority.HIGH)]
+    )
+    order = []
+    while batch := await backend.claim("w", 10, lease_s=LEASE):
+        order += [j.priority for j in batch]
+    assert order == [Priority.HIGH, Priority.MEDIUM, Priority.LOW]
+
+
+async def test_small_partner_is_not_stuck_behind_a_huge_one(backend: Any) -> None:
+    await backend.enqueue_many([spec(partner=1) for _ in range(50_000)])
+    await backend.enqueue_many([spec(partner=2) for _ in range(5)])
+    seen_partners = []
+    for _ in range(2):
+        batch = await backend.claim("w", 20, lease_s=LEASE)
+        assert len({j.batch_key for j in batch}) == 1
+        seen_partners.append(batch[0].partner_id)
+    assert sorted(seen_partners) == [1, 2]
+
+
+async def test_round_robin_over_keys(backend: Any, clock: Any) -> None:
+    for p in range(3):
+        await backend.enqueue_many([spec(partner=p) for _ in range(30)])
+    served = []
+    for _ in range(6):  # the rotation orders keys by the time they were last served
+        clock.advance(0.001)
+        served.append((await backend.claim("w", 10, lease_s=LEASE))[0].partner_id)
+    assert sorted(served[:3]) == [0, 1, 2] and sorted(served[3:]) == [0, 1, 2]
+
+
+async def test_batch_claim_hands_out_jobs_of_one_key(backend: Any) -> None:
+    await backend.enqueue_many([spec(kind="card", batch_key="p1:wb:cards") for _ in range(30)])
+    await backend.enqueue_many([spec(kind="card", batch_key="p2:wb:cards") for _ in range(3)])
+    batch = await backend.claim("w", 25, lease_s=LEASE)
+    assert len(batch) == 25 and {j.batch_key for j in batch} == {"p1:wb:cards"}
+    batch = await backend.claim("w", 25, lease_s=LEASE)
+    assert len(batch) == 3 and {j.batch_key for j in batch} == {"p2:wb:cards"}
+
+
+async def test_rate_limited_key_respects_its_bucket(backend: Any, clock: Any) -> None:
+    await backend.set_rate_limit("a-slow", 2.0, burst=3.0)
+    await backend.enqueue_many([spec(batch_key="a-slow") for _ in range(20)])
+    await backend.enqueue_many([spec(batch_key="b-fast", partner=2) for _ in range(4)])
+    got = await backend.claim("w", 10, lease_s=LEASE)
+    assert len(got) == 3 and got[0].batch_key == "a-slow"
+    # The bucket is empty: the other key at the same priority is served instead of waiting.
+    got = await backend.claim("w", 10, lease_s=LEASE)
+    assert {j.batch_key for j in got} == {"b-fast"}
+    assert await backend.claim("w", 10, lease_s=LEASE) == []
+    clock.advance(1.0)
+    got = await backend.claim("w", 10, lease_s=LEASE)
+    assert len(got) == 2 and got[0].batch_key == "a-slow"
+    clock.advance(100.0)  # refill is capped at the burst
+    assert len(await backend.claim("w", 10, lease_s=LEASE)) == 3
+
+
+async def test_lease_expiry_requeues_and_fences_the_old_worker(backend: Any, clock: Any) -> None:
+    [job_id] = (await backend.enqueue_many([spec()])).ids
+    [job] = await backend.claim("dead-worker", 1, lease_s=LEASE)
+    clock.advance(LEASE - 1)
+    assert await backend.recover_expired() == 0
+    clock.advance(2)
+    assert await backend.recover_expired() == 1
+    again = await backend.get(job_id)
+    assert again.status is JobStatus.QUEUED and "lease expired" in again.last_error
+    [job2] = await backend.claim("w2", 1, lease_s=LEASE)
+    assert job2.attempts == 2
+    # The first worker comes back from a pause: its ack must not end the second attempt.
+    assert await backend.complete("dead-worker", [Completion(job.id, 1, 1.0)]) == 0
+    assert (await backend.get(job_id)).status is JobStatus.RUNNING
+    assert await backend.complete("w2", [Completion(job2.id, 2, 1.0)]) == 1
+
+
+async def test_heartbeat_keeps_the_lease(backend: Any, clock: Any) -> None:
+    await backend.enqueue_many([spec(), spec()])
+    jobs = await backend.claim("w", 2, lease_s=LEASE)
+    for _ in range(4):
+        clock.advance(10)
+        assert await backend.heartbeat("w", [j.id for j in jobs], LEASE) == 2
+        assert await backend.recover_expired() == 0
+    assert await backend.heartbeat("other", [j.id for j in jobs], LEASE) == 0
+
+
+async def test_expired_lease_on_last_attempt_is_dead(backend: Any, clock: Any) -> None:
+    [job_id] = (await backend.enqueue_many([spec(max_attempts=1)])).ids
+    await backend.claim("w", 1, lease_s=LEASE)
+    clock.advance(LEASE + 1)
+    await backend.recover_expired()
+    assert (await backend.get(job_id)).status is JobStatus.DEAD
+
+
+async def test_retry_backoff_then_dead_with_error_kept(backend: Any, clock: Any) -> None:
+    [job_id] = (await backend.enqueue_many([spec()])).ids
+    rng = random.Random(7)  # the backends were built with Random(7): same jitter sequence
+    for attempt in (1, 2):
+        [job] = await backend.claim("w", 1, lease_s=LEASE)
+        assert job.attempts == attempt
+        status = await backend.retry_later("w", job, f"boom {attempt}")
+        assert status is JobStatus.QUEUED
+        expected = backoff_delay(attempt, rng=rng)
+        stored = await backend.get(job_id)
+        assert stored.run_at - clock.now == pytest.approx(expected)
+        clock.advance(expected - 0.01)
+        assert await backend.claim("w", 1, lease_s=LEASE) == []
+        clock.advance(0.02)
+    [job] = await backend.claim("w", 1, lease_s=LEASE)
+    assert await backend.retry_later("w", job, "boom 3") is JobStatus.DEAD
+    dead = await backend.get(job_id)
+    assert dead.status is JobStatus.DEAD and dead.last_error == "boom 3" and dead.attempts == 3
+
+
+async def test_handler_requested_delay_is_honoured(backend: Any, clock: Any) -> None:
+    [job_id] = (await backend.enqueue_many([spec()])).ids
+    [job] = await backend.claim("w", 1, lease_s=LEASE)
+    await backend.retry_later("w", job, "429", delay=42.0)
+    assert (await backend.get(job_id)).run_at == pytest.approx(clock.now + 42.0)
+
+
+async def test_fail_cancel_retry_dead(backend: Any) -> None:
+    ids = (await backend.enqueue_many([spec(), spec(), spec()])).ids
+    [job] = await backend.claim("w", 1, lease_s=LEASE)
+    assert await backend.fail("w", job, "bad input")
+    assert await backend.cancel(ids) == 2  # the two still queued
+    assert (await backend.get(ids[1])).status is JobStatus.CANCELLED
+    assert await backend.retry_dead(ids) == 3
+    assert {(await backend.get(i)).status for i in ids} == {JobStatus.QUEUED}
+    assert (await backend.get(job.id)).attempts == 0
+
+
+async def test_release_does_not_count_the_attempt(backend: Any) -> None:
+    await backend.enqueue_many([spec()])
+    [job] = await backend.claim("w", 1, lease_s=LEASE)
+    assert await backend.release("w", [job.id]) == 1
+    [again] = await backend.claim("w", 1, lease_s=LEASE)
+    assert again.attempts == 1
+
+
+async def test_prune_removes_only_old_finished_jobs(backend: Any, clock: Any) -> None:
+    ids = (await backend.enqueue_many([spec(), spec(), spec()])).ids
+    batch = await backend.claim("w", 2, lease_s=LEASE)
+    await backend.complete("w", [Completion(j.id, 1, 1.0) for j in batch])
+    clock.advance(3600)
+    assert await backend.prune(older_than_s=7200) == 0
+    clock.advance(7200)
+    assert await backend.prune(older_than_s=7200) == 2
+    assert await backend.get(ids[2]) is not None
+
+
+async def test_kinds_filter_and_priority_cap(backend: Any) -> None:
+    await backend.enqueue_many(
+        [spec(kind="a", priority=Priority.LOW), spec(kind="b", priority=Priority.HIGH)]
+    )
+    assert await backend.claim("w", 10, lease_s=LEASE, kinds=["c"]) == []
+    assert await backend.claim("w", 10, lease_s=LEASE, max_priority=Priority.URGENT) == []
+    [b] = await backend.claim("w", 10, lease_s=LEASE, max_priority=Priority.HIGH)
+    assert b.kind == "b"
+    [a] = await backend.claim("w", 10, lease_s=LEASE, kinds=["a"])
+    assert a.kind == "a"
+
+
+async def test_stats_depths_wait_and_sla_breaches(backend: Any, clock: Any) -> None:
+    await backend.enqueue_many(
+        [spec(kind="card", priority=Priority.URGENT), spec(kind="card", priority=Priority.LOW)]
+        + [spec(kind="price", priority=Priority.MEDIUM) for _ in range(3)]
+    )
+    clock.advance(2.0)  # past the urgent job's 1 s SLA
+    stats = await backend.stats()
+    assert stats.queued_by_priority == {"urgent": 1, "high": 0, "medium": 3, "low": 1}
+    assert stats.by_kind["price"] == {"queued": 3}
+    assert stats.oldest_ready_wait_s == pytest.approx(2.0)
+    assert stats.sla_breaches["urgent"] == 1 and stats.sla_breaches["medium"] == 0
+    [urgent] = await backend.claim("w", 1, lease_s=LEASE)
+    await backend.complete("w", [Completion(urgent.id, 1, 1.0)])
+    stats = await backend.stats()
+    assert stats.sla_breaches["urgent"] == 1  # started late, and stays counted
+    assert stats.by_status["succeeded"] == 1 and stats.throughput_per_s == pytest.approx(1 / 60)
