@@ -124,21 +124,19 @@ class SQLBackend:
         for start in range(0, len(keys), INSERT_CHUNK):
             chunk = [{"key": k, "last_claim_at": 0.0} for k in keys[start : start + INSERT_CHUNK]]
             await conn.execute(self._insert(keys_t).values(chunk).on_conflict_do_nothing())
-        # Fixed chunk sizes let the compiled statement be cached; one statement per chunk.
-        for start in range(0, len(rows), INSERT_CHUNK):
-            chunk = rows[start : start + INSERT_CHUNK]
-            stmt = (
-                self._insert(jobs_t)
-                .values(chunk)
-                .on_conflict_do_nothing(
-                    index_elements=["unique_key"], index_where=jobs_t.c.unique_key.isnot(None)
-                )
-                .returning(jobs_t.c.id, jobs_t.c.unique_key)
+        # An executemany with RETURNING: SQLAlchemy's "insertmanyvalues" sends one multi-row INSERT
+        # per chunk of rows from one cached compiled statement.
+        stmt = (
+            self._insert(jobs_t)
+            .on_conflict_do_nothing(
+                index_elements=["unique_key"], index_where=jobs_t.c.unique_key.isnot(None)
             )
-            for job_id, ukey in (await conn.execute(stmt)).all():
-                ids.append(int(job_id))
-                if ukey is not None:
-                    inserted_keys.add(ukey)
+            .returning(jobs_t.c.id, jobs_t.c.unique_key)
+        )
+        for job_id, ukey in (await conn.execute(stmt, rows)).all():
+            ids.append(int(job_id))
+            if ukey is not None:
+                inserted_keys.add(ukey)
         if self.dialect == "postgresql":
             await conn.exec_driver_sql(f"NOTIFY {q.NOTIFY_CHANNEL}")
         ids.sort()  # ids grow in insertion order within a statement on both dialects
@@ -169,7 +167,7 @@ class SQLBackend:
             while True:
                 best = (
                     await conn.execute(
-                        q.best_priority(has_kinds, max_priority is not None), {**params, "floor": floor}
+                        q.best_priority(self.dialect, has_kinds, max_priority is not None), {**params, "floor": floor}
                     )
                 ).scalar()
                 if best is None:
