@@ -33,7 +33,7 @@ from aimanager.connectors.errors import (
     TransientError,
     error_for_status,
 )
-from aimanager.connectors.ratelimit import LimiterSet, MarketClock
+from aimanager.connectors.ratelimit import LimiterSet, MarketClock, TokenBucket
 from aimanager.logs import get_logger
 
 log = get_logger(__name__)
@@ -167,18 +167,23 @@ class HttpClient:
         method: str,
         path: str,
         *,
-        group: str,
+        group: str | tuple[str, ...],
         host: str | None = None,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         cost: float = 1.0,
     ) -> httpx.Response:
-        """Send one logical request (retrying as the module docstring says); return a 2xx response."""
-        bucket = self.limiters.bucket(group)
+        """Send one logical request (retrying as the module docstring says); return a 2xx response.
+
+        ``group`` names the bucket(s) the call spends from: a tuple when several limits apply at once
+        (Ozon: the method's own limit and the 50 rps per Client-Id).
+        """
+        buckets = [self.limiters.bucket(g) for g in ((group,) if isinstance(group, str) else group)]
         url = self.url(path, host)
         last_error: MarketplaceHTTPError | None = None
         for attempt in range(1, self.retry.attempts + 1):
-            await bucket.acquire(cost)
+            for bucket in buckets:
+                await bucket.acquire(cost)
             started = time.perf_counter()
             try:
                 response = await self._send(method, url, json=json, params=params)
@@ -209,7 +214,7 @@ class HttpClient:
                 ms=elapsed_ms,
             )
             if status < 400:
-                self._observe_remaining(response, group)
+                self._observe_remaining(response, buckets)
                 return response
             error = self._error(method, path, response)
             if status in self.rate_limit_statuses:
@@ -219,7 +224,8 @@ class HttpClient:
                 if wait is not None and wait > self.retry.max_wait:
                     raise error
                 if wait is not None:
-                    bucket.block_for(wait)
+                    for bucket in buckets:
+                        bucket.block_for(wait)
                 log.warning(
                     "connector.http.rate_limited",
                     marketplace=self.marketplace,
@@ -244,7 +250,8 @@ class HttpClient:
                 continue
             # A refused request: charge what the marketplace bills for it and do not resend it.
             if self.error_cost > 1:
-                bucket.penalize(self.error_cost - 1)
+                for bucket in buckets:
+                    bucket.penalize(self.error_cost - 1)
             raise error
         assert last_error is not None
         raise last_error
@@ -275,13 +282,14 @@ class HttpClient:
             )
         await self.clock.sleep(delay)
 
-    def _observe_remaining(self, response: httpx.Response, group: str) -> None:
+    def _observe_remaining(self, response: httpx.Response, buckets: list[TokenBucket]) -> None:
         """WB says ``X-Ratelimit-Remaining: 0`` before refusing; respect its reset hint early."""
         remaining = response.headers.get("x-ratelimit-remaining")
         if remaining is not None and remaining.strip() == "0":
             reset = retry_after_seconds({"x-ratelimit-reset": response.headers.get("x-ratelimit-reset", "")})
             if reset:
-                self.limiters.bucket(group).block_for(reset)
+                for bucket in buckets:
+                    bucket.block_for(reset)
 
     def _error(self, method: str, path: str, response: httpx.Response) -> MarketplaceHTTPError:
         text = self.scrub(response.text)

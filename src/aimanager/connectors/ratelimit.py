@@ -141,6 +141,15 @@ class KeyedWindow:
     async def acquire(self, keys: Iterable[str]) -> None:
         await self.clock.sleep(self.reserve(keys))
 
+    def wait_for(self, key: str) -> float:
+        """Seconds until ``key`` may have another event (nothing is recorded)."""
+        with self._guard:
+            now = self.clock.now()
+            events = [t for t in self._events.get(key, ()) if t > now - self.period]
+            if len(events) < self.max_events:
+                return 0.0
+            return events[-self.max_events] + self.period - now
+
 
 @dataclass
 class LimiterSet:

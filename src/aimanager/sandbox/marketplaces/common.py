@@ -104,15 +104,27 @@ class ServerLimiter:
         self._state[key] = (tokens, now)
         return tokens
 
-    def take(self, account: str, group: str, cost: float = 1.0) -> tuple[bool, float, float]:
-        """Try to spend ``cost``; return (ok, remaining, seconds until it would succeed)."""
-        key = (account, group)
-        spec = self.limits[group]
-        tokens = self._tokens(key)
-        if tokens + 1e-9 >= cost:
-            self._state[key] = (tokens - cost, self._state[key][1])
-            return True, tokens - cost, 0.0
-        return False, tokens, (cost - tokens) * spec.period / spec.limit
+    def take(
+        self, account: str, groups: tuple[str, ...], cost: float = 1.0
+    ) -> tuple[bool, float, float, str]:
+        """Spend ``cost`` from every group's bucket, or from none: return (ok, remaining, seconds until
+        it would succeed, the group that decided)."""
+        worst: tuple[float, float, str] = (0.0, float("inf"), groups[0])
+        for group in groups:
+            spec = self.limits[group]
+            tokens = self._tokens((account, group))
+            if tokens + 1e-9 < cost:
+                wait = (cost - tokens) * spec.period / spec.limit
+                if wait > worst[0]:
+                    worst = (wait, tokens, group)
+            elif worst[0] == 0.0 and tokens - cost < worst[1]:
+                worst = (0.0, tokens - cost, group)
+        if worst[0] > 0:
+            return False, worst[1], worst[0], worst[2]
+        for group in groups:
+            key = (account, group)
+            self._state[key] = (self._state[key][0] - cost, self._state[key][1])
+        return True, worst[1], 0.0, worst[2]
 
     def charge(self, account: str, group: str, cost: float) -> None:
         """Bill extra tokens after the answer (the balance may go negative)."""
@@ -126,7 +138,7 @@ class Hooks:
     """What a marketplace plugs into ``install``."""
 
     account_of: Callable[[Request], str | None]  # None → unauthorized
-    group_of: Callable[[str, str], str | None]  # (method, path) → limit group or None
+    group_of: Callable[[str, str], str | tuple[str, ...] | None]  # (method, path) → limit group(s)
     unauthorized: Callable[[], Response]
     rate_limited: Callable[[float, Limit | None, float], Response]  # (retry_after, limit, remaining)
     server_error: Callable[[int], Response]
@@ -244,7 +256,9 @@ def install(app: FastAPI, sandbox: Sandbox, hooks: Hooks) -> None:
             return await call_next(request)
         method = request.method
         account = hooks.account_of(request)
-        group = hooks.group_of(method, path)
+        found = hooks.group_of(method, path)
+        groups: tuple[str, ...] = (found,) if isinstance(found, str) else (found or ())
+        group = groups[0] if groups else None
 
         def record(status: int, *, rejected: bool = False, faulted: bool = False) -> None:
             with sandbox.lock:
@@ -267,17 +281,18 @@ def install(app: FastAPI, sandbox: Sandbox, hooks: Hooks) -> None:
             # The client times out; we then answer normally, like a server that did the work late.
             await asyncio.sleep(sandbox.config.faults.hang_seconds)
         remaining = 0.0
-        if group is not None and sandbox.config.enforce_limits:
+        if groups and sandbox.config.enforce_limits:
             with sandbox.lock:
-                ok, remaining, retry = sandbox.limiter.take(account, group)
+                ok, remaining, retry, decided = sandbox.limiter.take(account, groups)
             if not ok:
                 record(429, rejected=True)
-                return hooks.rate_limited(retry, sandbox.limits[group], remaining)
+                return hooks.rate_limited(retry, sandbox.limits[decided], remaining)
         response = await call_next(request)
         status = response.status_code
-        if group is not None and 400 <= status < 500 and hooks.error_cost > 1:
+        if groups and 400 <= status < 500 and hooks.error_cost > 1:
             with sandbox.lock:
-                sandbox.limiter.charge(account, group, hooks.error_cost - 1)
+                for g in groups:
+                    sandbox.limiter.charge(account, g, hooks.error_cost - 1)
         if group is not None and status < 400 and hooks.success_headers is not None:
             response.headers.update(hooks.success_headers(sandbox.limits[group], remaining))
         record(status)
