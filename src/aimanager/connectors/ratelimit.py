@@ -159,10 +159,18 @@ class LimiterSet:
     clock: MarketClock
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
 
+    windows: dict[str, KeyedWindow] = field(default_factory=dict)
+
     def bucket(self, group: str) -> TokenBucket:
         if group not in self.buckets:
             self.buckets[group] = TokenBucket(self.specs[group], self.clock)
         return self.buckets[group]
+
+    def window(self, name: str, max_events: int, period: float) -> KeyedWindow:
+        """The account's per-key window ``name`` (created on first use)."""
+        if name not in self.windows:
+            self.windows[name] = KeyedWindow(max_events, period, self.clock)
+        return self.windows[name]
 
 
 _SHARED: dict[tuple[object, ...], LimiterSet] = {}
