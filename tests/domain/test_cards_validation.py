@@ -145,7 +145,12 @@ def test_uzum_needs_three_words_and_required_attributes() -> None:
 
 
 def test_yandex_forbidden_words_and_caps() -> None:
-    d = draft(ru={"description": "СУПЕР чайник Bosch со скидкой, хит сезона. Автоотключение и 2400 Вт."})
+    d = draft(
+        ru={
+            "title": "СУПЕР чайник Bosch TWK 3A011",
+            "description": "Чайник Bosch со скидкой, хит сезона. Автоотключение и 2400 Вт.",
+        }
+    )
     errors = validate_card(M.YANDEX, FACTS, d)
     assert any("хит" in e for e in errors) and any("ALL CAPS" in e for e in errors)
     assert validate_card(M.OZON, FACTS, draft(ru={"bullets": ["Хит продаж"]})) == []

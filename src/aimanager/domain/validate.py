@@ -227,7 +227,7 @@ def marketplace_errors(marketplace: Marketplace, facts: ProductFacts, draft: Car
                 pattern = rf"(?<!\w){re.escape(stem)}" + (r"\w*" if word.endswith("*") else r"(?!\w)")
                 if re.search(pattern, lowered) and not re.search(pattern, source_lower):
                     errors.append(f"{lang}.{field}: forbidden word «{stem}»")
-            if rules.no_caps_words:
+            if rules.no_caps_words and field == "title":  # YM §5.3: a rule for the name
                 allowed_caps = {w.upper() for w in re.findall(r"\w+", facts_text(facts))}
                 caps = [w for w in _CAPS_WORD.findall(text) if w not in allowed_caps]
                 if caps:

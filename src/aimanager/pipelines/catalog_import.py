@@ -26,7 +26,7 @@ row with the reason; CSV may be UTF-8 or Windows-1251 (Russian Excel), delimited
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ from aimanager.pipelines.catalog_rows import (
     validate_row,
 )
 
-__all__ = ["CatalogImportError", "ImportReport", "RowError", "import_catalog", "product_facts"]
+__all__ = ["CatalogImportError", "ImportReport", "RowError", "import_catalog", "import_rows", "product_facts"]
 
 CHUNK = 400  # keys per IN (...) query: well under SQLite's variable limit
 
@@ -56,16 +56,36 @@ async def import_catalog(
     """Import a CSV or XLSX catalog; returns the report (bad rows listed), raises on a bad file."""
     path = Path(path)
     report = ImportReport(file=path.name)
+    return await _import(read_rows(path, report), target, report)
+
+
+async def import_rows(
+    rows: Iterable[Mapping[str, str]],
+    target: AsyncEngine | async_sessionmaker[AsyncSession],
+    *,
+    name: str = "rows",
+) -> ImportReport:
+    """Import catalog rows given as ``{column: text}`` dicts (same rules as a file; row 2 = first)."""
+    report = ImportReport(file=name)
+    numbered = ((i, {k.lower(): str(v) for k, v in r.items()}) for i, r in enumerate(rows, start=2))
+    return await _import(numbered, target, report)
+
+
+async def _import(
+    rows: Iterable[tuple[int, dict[str, str]]],
+    target: AsyncEngine | async_sessionmaker[AsyncSession],
+    report: ImportReport,
+) -> ImportReport:
     good: list[GoodRow] = []
     seen: dict[tuple[str, str], int] = {}
-    for row_no, cells in read_rows(path, report):
+    for row_no, cells in rows:
         report.rows += 1
-        parsed = validate_row(path.name, row_no, cells, report)
+        parsed = validate_row(report.file, row_no, cells, report)
         if parsed is None:
             continue
         key = (parsed.product.partner, parsed.product.sku)
         if key in seen:
-            report.errors.append(RowError(path.name, row_no, "sku", f"duplicate of row {seen[key]}"))
+            report.errors.append(RowError(report.file, row_no, "sku", f"duplicate of row {seen[key]}"))
             continue
         seen[key] = row_no
         good.append(parsed)
@@ -75,7 +95,7 @@ async def import_catalog(
             await _write(session, good, report)
     except Exception as exc:  # the database refused the file: nothing of it stays
         raise CatalogImportError(
-            f"{path.name}: database rejected the import, nothing written: {exc}"
+            f"{report.file}: database rejected the import, nothing written: {exc}"
         ) from exc
     report.imported_rows = len(good)
     return report
