@@ -59,14 +59,18 @@ class ModelPrice:
     def rates_for(self, usage: Usage) -> Rates:
         """The band a call falls in: long-context prices apply to the whole call above the threshold."""
         prompt = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
-        if self.long_context is not None and self.long_context_above is not None:
-            if prompt > self.long_context_above:
-                return self.long_context
+        above = self.long_context_above
+        if self.long_context is not None and above is not None and prompt > above:
+            return self.long_context
         return self.base
 
-    def cost(self, usage: Usage, *, batch: bool = False) -> Decimal:
-        """Exact cost in USD of ``usage`` (Decimal; linear in every token count within a band)."""
-        rates = self.rates_for(usage)
+    def cost(self, usage: Usage, *, batch: bool = False, band_of: Usage | None = None) -> Decimal:
+        """Exact cost in USD of ``usage`` (Decimal; linear in every token count within a band).
+
+        ``band_of`` is the whole call's usage when ``usage`` is one partner's share of a packed call: the
+        band is chosen by the call, so the shares' costs add up exactly to the call's cost.
+        """
+        rates = self.rates_for(band_of or usage)
         total = (
             usage.input_tokens * rates.input
             + usage.output_tokens * rates.output

@@ -47,6 +47,11 @@ def usage_of(raw: Any) -> Usage:
     )
 
 
+def text_of(content: Any) -> str:
+    """The text blocks of a message, joined (thinking and tool blocks are skipped)."""
+    return "".join(str(getattr(b, "text", "")) for b in content if getattr(b, "type", "") == "text")
+
+
 def classify(exc: Exception) -> Failure:
     """Map an SDK exception to a retry decision."""
     if isinstance(exc, anthropic.APIStatusError):
@@ -125,7 +130,7 @@ class AnthropicProvider:
         )
         message = await raw.parse()
         return ProviderResponse(
-            text="".join(b.text for b in message.content if getattr(b, "type", "") == "text"),
+            text=text_of(message.content),
             usage=usage_of(message.usage),
             model=message.model,
             request_id=raw.headers.get("request-id"),
@@ -140,7 +145,7 @@ class AnthropicProvider:
 
         async def send() -> Any:
             return await self.client.messages.batches.create(
-                requests=[{"custom_id": cid, "params": self._params(r)} for cid, r in requests]  # type: ignore[misc]
+                requests=[{"custom_id": cid, "params": self._params(r)} for cid, r in requests]  # type: ignore[typeddict-item]
             )
 
         batch, _ = await with_retries(send, classify, self.policy, None, what="anthropic batch create")
@@ -163,7 +168,7 @@ class AnthropicProvider:
             result = line.result
             if result.type == "succeeded":
                 message = result.message
-                text = "".join(b.text for b in message.content if getattr(b, "type", "") == "text")
+                text = text_of(message.content)
                 response = ProviderResponse(
                     text=text,
                     usage=usage_of(message.usage),

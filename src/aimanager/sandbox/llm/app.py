@@ -37,10 +37,9 @@ def anthropic_error(
     error: dict[str, Any] = {"type": kind, "message": message}
     if details:
         error["details"] = details
-    body = {"type": "error", "error": error, "request_id": f"req_{uuid.uuid4().hex[:16]}"}
-    return JSONResponse(
-        body, status_code=status, headers={"request-id": body["request_id"], **(headers or {})}
-    )
+    request_id = f"req_{uuid.uuid4().hex[:16]}"
+    body = {"type": "error", "error": error, "request_id": request_id}
+    return JSONResponse(body, status_code=status, headers={"request-id": request_id, **(headers or {})})
 
 
 def _text_of(content: Any) -> str:

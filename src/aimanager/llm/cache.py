@@ -1,0 +1,143 @@
+"""The answer cache: never ask the same question twice.
+
+Key = sha256 of (task kind, model tier, prompt version, normalised input) — the tier, not the model, so a
+fallback model's answer serves later runs too. Values are JSON text. Two stores behind one contract:
+SQL (the embedded default, table ``llm_cache``) and Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aimanager.db.models import LLMCacheEntry
+
+
+def cache_key(task_kind: str, tier: str, prompt_version: str, payload: Any) -> str:
+    """Stable key of one request: canonical JSON, so dict order and whitespace do not matter."""
+    blob = json.dumps(
+        [task_kind, tier, prompt_version, payload], sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class CacheStore(Protocol):
+    """A key → JSON text store with optional expiry."""
+
+    async def get_many(self, keys: list[str]) -> dict[str, str]:
+        """The stored values of the keys that are present and not expired."""
+        ...
+
+    async def put_many(self, entries: Iterable[tuple[str, str, str | None]]) -> None:
+        """Store ``(key, value, model)`` triples, replacing existing values."""
+        ...
+
+    async def delete(self, keys: list[str]) -> None:
+        """Forget keys (an entry that no longer passes validation)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class SQLCacheStore:
+    """The cache in the ``llm_cache`` table (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: AsyncEngine, ttl: timedelta | None = None) -> None:
+        self.engine = engine
+        self.ttl = ttl
+
+    async def get_many(self, keys: list[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        now = datetime.now(UTC)
+        found: dict[str, str] = {}
+        async with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):  # stay under bind-parameter limits
+                chunk = keys[start : start + 500]
+                rows = await conn.execute(
+                    select(LLMCacheEntry.key, LLMCacheEntry.value, LLMCacheEntry.expires_at).where(
+                        LLMCacheEntry.key.in_(chunk)
+                    )
+                )
+                for key, value, expires_at in rows:
+                    if expires_at is None or expires_at > now:
+                        found[key] = value
+        return found
+
+    async def put_many(self, entries: Iterable[tuple[str, str, str | None]]) -> None:
+        rows = [
+            {
+                "key": key,
+                "value": value,
+                "model": model,
+                "created_at": datetime.now(UTC),
+                "expires_at": datetime.now(UTC) + self.ttl if self.ttl else None,
+            }
+            for key, value, model in entries
+        ]
+        if not rows:
+            return
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt: Any = pg_insert(LLMCacheEntry)
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(LLMCacheEntry)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[LLMCacheEntry.key],
+            set_={
+                "value": stmt.excluded.value,
+                "model": stmt.excluded.model,
+                "created_at": stmt.excluded.created_at,
+                "expires_at": stmt.excluded.expires_at,
+            },
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt, rows)
+
+    async def delete(self, keys: list[str]) -> None:
+        if keys:
+            async with self.engine.begin() as conn:
+                await conn.execute(delete(LLMCacheEntry).where(LLMCacheEntry.key.in_(keys)))
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisCacheStore:
+    """The cache in Redis (``prefix`` + key → value), expiry by Redis TTL."""
+
+    def __init__(self, url: str, prefix: str = "aimanager:llm:cache:", ttl: timedelta | None = None) -> None:
+        import redis.asyncio as aioredis
+
+        self._redis: Any = aioredis.from_url(url, decode_responses=True)
+        self.prefix = prefix
+        self.ttl = ttl
+
+    async def get_many(self, keys: list[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        values = await self._redis.mget([self.prefix + k for k in keys])
+        return {k: v for k, v in zip(keys, values, strict=True) if v is not None}
+
+    async def put_many(self, entries: Iterable[tuple[str, str, str | None]]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key, value, _model in entries:
+                ex = int(self.ttl.total_seconds()) if self.ttl else None
+                pipe.set(self.prefix + key, value, ex=ex)
+            await pipe.execute()
+
+    async def delete(self, keys: list[str]) -> None:
+        if keys:
+            await self._redis.delete(*[self.prefix + k for k in keys])
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,123 @@
+"""One logical call: pick a model (with fallback), wait for the limiter and a concurrency slot, send.
+
+A spend cap stops everything: the error is remembered and every later call raises it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aimanager.llm.errors import (
+    GatewayClosed,
+    ProviderOverloaded,
+    ProviderUnavailable,
+    RateLimited,
+    SpendCapReached,
+)
+from aimanager.llm.limiter import AdaptiveConcurrency, RateLimiter
+from aimanager.llm.providers.base import Provider
+from aimanager.llm.router import Router
+from aimanager.llm.tokens import estimate_tokens
+from aimanager.llm.types import GatewayStats, ModelRef, ProviderRequest, ProviderResponse
+from aimanager.logs import get_logger
+
+log = get_logger(__name__)
+FALLBACK_ERRORS = (ProviderOverloaded, ProviderUnavailable, RateLimited)
+
+
+class _Events:
+    """Retry-loop feedback for one model: halve concurrency, hold the limiter, count retries."""
+
+    def __init__(self, caller: Caller, key: str) -> None:
+        self.caller, self.key = caller, key
+
+    def on_throttled(self, retry_after: float | None) -> None:
+        self.caller.stats.retries += 1
+        self.caller.concurrency.on_overload()
+        task = asyncio.ensure_future(self.caller.limiter.throttled(self.key, retry_after))
+        self.caller.background.add(task)
+        task.add_done_callback(self.caller.background.discard)
+
+    def on_overloaded(self) -> None:
+        self.caller.stats.retries += 1
+        self.caller.concurrency.on_overload()
+
+
+@dataclass(slots=True)
+class CallFailed(Exception):
+    """Every model of the route failed; ``reason`` says how (for the item errors)."""
+
+    reason: str
+
+
+class Caller:
+    """Sends requests through the limiter with fallback across a route's models."""
+
+    def __init__(
+        self,
+        providers: dict[str, Provider],
+        router: Router,
+        limiter: RateLimiter,
+        concurrency: AdaptiveConcurrency,
+        stats: GatewayStats,
+    ) -> None:
+        self.providers = providers
+        self.router = router
+        self.limiter = limiter
+        self.concurrency = concurrency
+        self.stats = stats
+        self.stopped: SpendCapReached | GatewayClosed | None = None
+        self.background: set[asyncio.Future[None]] = set()
+
+    def check_open(self) -> None:
+        if self.stopped is not None:
+            raise self.stopped
+
+    async def call(
+        self, models: tuple[ModelRef, ...], build: Callable[[str], ProviderRequest]
+    ) -> tuple[ModelRef, ProviderResponse]:
+        """Try ``models`` in order (cooling ones last); raise ``CallFailed`` when all fail."""
+        reasons: list[str] = []
+        for attempt, ref in enumerate(self.router.ordered(models)):
+            self.check_open()
+            provider = self.providers.get(ref.provider)
+            if provider is None:
+                continue
+            if attempt:
+                self.stats.fallbacks += 1
+                log.warning("llm.fallback", to=str(ref), after="; ".join(reasons)[-300:])
+            request = build(ref.model)
+            key = str(ref)
+            await self.concurrency.acquire()
+            try:
+                reservation = await self.limiter.acquire(
+                    key, estimate_tokens(request.system) + estimate_tokens(request.user), request.max_tokens
+                )
+                try:
+                    response = await provider.complete(request, _Events(self, key))
+                except BaseException:
+                    # Nothing was billed; give the reservation back so the buckets stay honest.
+                    await self.limiter.settle(reservation, 0, 0)
+                    raise
+            except SpendCapReached as exc:
+                self.stopped = exc
+                log.error("llm.spend_cap", provider=ref.provider, request_id=exc.request_id)
+                raise
+            except FALLBACK_ERRORS as exc:
+                self.router.cool(ref)
+                reasons.append(f"{ref}: {exc}")
+                continue
+            finally:
+                await self.concurrency.release()
+            usage = response.usage
+            await self.limiter.settle(
+                reservation, usage.input_tokens + usage.cache_write_tokens, usage.output_tokens
+            )
+            await self.limiter.observe(key, response.limits)
+            self.concurrency.on_success(response.latency_s)
+            self.stats.calls += 1
+            log.debug("llm.call", model=key, latency_s=round(response.latency_s, 3), retries=response.retries)
+            return ref, response
+        raise CallFailed("; ".join(reasons) or "no configured provider for this route")

@@ -1,0 +1,217 @@
+"""The usage ledger (``ai_usage_logs``) and per-partner budgets.
+
+One row per call and partner (a packed call serving three partners writes three rows whose tokens and
+costs add up exactly to the call's), and one row per cache hit at zero cost. Costs come from the pinned
+price table; ``detail`` carries the price-table version, the call id shared by a pack's rows, the item
+ids and any notes (cut input, escalation, re-asks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aimanager.db.models import AIUsageLog, Partner
+from aimanager.llm.errors import BudgetExceeded
+from aimanager.llm.prices import PriceTable
+from aimanager.llm.types import Usage
+from aimanager.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(slots=True)
+class Share:
+    """One partner's part of a call: its item ids and weights for splitting input and output tokens."""
+
+    partner_id: int | None
+    item_ids: list[str]
+    input_weight: float
+    output_weight: float
+
+
+@dataclass(slots=True)
+class LedgerRow:
+    partner_id: int | None
+    task_kind: str
+    provider: str
+    model: str
+    path: str
+    usage: Usage
+    cost_usd: Decimal
+    latency_ms: int = 0
+    outcome: str = "ok"
+    items: int = 1
+    request_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def split_int(total: int, weights: list[float]) -> list[int]:
+    """Split ``total`` by ``weights`` into integers that add up to ``total`` (largest remainder)."""
+    if not weights:
+        return []
+    if sum(weights) <= 0:
+        weights = [1.0] * len(weights)
+    weight_sum = sum(weights)
+    exact = [total * w / weight_sum for w in weights]
+    parts = [int(x) for x in exact]
+    order = sorted(range(len(weights)), key=lambda i: exact[i] - parts[i], reverse=True)
+    for i in order[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
+def split_call(
+    *,
+    usage: Usage,
+    shares: list[Share],
+    prices: PriceTable,
+    model: str,
+    provider: str,
+    path: str,
+    task_kind: str,
+    latency_ms: int,
+    outcome: str,
+    request_id: str | None,
+    detail: dict[str, Any],
+) -> list[LedgerRow]:
+    """The rows of one call: tokens split by the shares' weights, each row priced in the call's band."""
+    price = prices.price(model)
+    inputs = [s.input_weight for s in shares]
+    outputs = [s.output_weight for s in shares]
+    columns = {
+        "input_tokens": split_int(usage.input_tokens, inputs),
+        "cache_read_tokens": split_int(usage.cache_read_tokens, inputs),
+        "cache_write_tokens": split_int(usage.cache_write_tokens, inputs),
+        "output_tokens": split_int(usage.output_tokens, outputs),
+    }
+    rows = []
+    for index, share in enumerate(shares):
+        part = Usage(**{name: values[index] for name, values in columns.items()})
+        rows.append(
+            LedgerRow(
+                partner_id=share.partner_id,
+                task_kind=task_kind,
+                provider=provider,
+                model=model,
+                path=path,
+                usage=part,
+                cost_usd=price.cost(part, batch=path == "batch", band_of=usage),
+                latency_ms=latency_ms,
+                outcome=outcome,
+                items=len(share.item_ids),
+                request_id=request_id,
+                detail={**detail, "items": share.item_ids, "prices": prices.version},
+            )
+        )
+    return rows
+
+
+class Ledger:
+    """Writes ledger rows in bulk (one INSERT per call or per batch of cache hits)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def write(self, rows: list[LedgerRow]) -> None:
+        if not rows:
+            return
+        now = datetime.now(UTC)
+        values = [
+            {
+                "partner_id": r.partner_id,
+                "task_kind": r.task_kind,
+                "provider": r.provider,
+                "model": r.model,
+                "path": r.path,
+                "input_tokens": r.usage.input_tokens,
+                "output_tokens": r.usage.output_tokens,
+                "cache_read_tokens": r.usage.cache_read_tokens,
+                "cache_write_tokens": r.usage.cache_write_tokens,
+                "cost_usd": r.cost_usd,
+                "latency_ms": r.latency_ms,
+                "outcome": r.outcome,
+                "items": r.items,
+                "request_id": r.request_id,
+                "detail": r.detail,
+                "created_at": now,
+            }
+            for r in rows
+        ]
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(AIUsageLog), values)
+
+
+@dataclass(slots=True)
+class _Budget:
+    cap: Decimal | None
+    warn_ratio: Decimal
+    spent: Decimal
+    loaded_at: float
+    warned: bool = False
+
+
+class Budgets:
+    """Per-partner monthly AI budgets: ``partners.ai_budget_usd`` (no row or NULL = no budget).
+
+    Spend is read from the ledger (this calendar month, UTC) and kept up to date in memory as this process
+    writes rows; it is re-read every ``refresh_s`` so other processes' spend is seen too.
+    """
+
+    def __init__(self, engine: AsyncEngine, refresh_s: float = 30.0) -> None:
+        self.engine = engine
+        self.refresh_s = refresh_s
+        self._budgets: dict[int, _Budget] = {}
+        self._lock = asyncio.Lock()
+
+    async def _load(self, partner_id: int) -> _Budget:
+        month_start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(Partner.ai_budget_usd, Partner.ai_budget_warn_ratio).where(
+                        Partner.id == partner_id
+                    )
+                )
+            ).first()
+            spent = (
+                await conn.execute(
+                    select(func.coalesce(func.sum(AIUsageLog.cost_usd), 0)).where(
+                        AIUsageLog.partner_id == partner_id, AIUsageLog.created_at >= month_start
+                    )
+                )
+            ).scalar_one()
+        cap = Decimal(row[0]) if row is not None and row[0] is not None else None
+        ratio = Decimal(row[1]) if row is not None and row[1] is not None else Decimal("0.8")
+        return _Budget(cap, ratio, Decimal(spent), time.monotonic())
+
+    async def check(self, partner_id: int) -> None:
+        """Raise ``BudgetExceeded`` if the partner's spend has reached its cap; warn once past the ratio."""
+        async with self._lock:
+            budget = self._budgets.get(partner_id)
+            if budget is None or time.monotonic() - budget.loaded_at > self.refresh_s:
+                fresh = await self._load(partner_id)
+                if budget is not None:
+                    fresh.warned = budget.warned
+                budget = self._budgets[partner_id] = fresh
+        if budget.cap is None:
+            return
+        if budget.spent >= budget.cap:
+            raise BudgetExceeded(partner_id, budget.spent.quantize(Decimal("0.0001")), budget.cap)
+        if not budget.warned and budget.spent >= budget.cap * budget.warn_ratio:
+            budget.warned = True
+            log.warning(
+                "llm.budget.warn", partner_id=partner_id, spent=str(budget.spent), cap=str(budget.cap)
+            )
+
+    def add(self, partner_id: int | None, cost: Decimal) -> None:
+        """Count spend this process just wrote to the ledger."""
+        if partner_id is not None and partner_id in self._budgets:
+            self._budgets[partner_id].spent += cost

@@ -1,0 +1,308 @@
+"""Client-side limits: RPM, input-TPM and output-TPM token buckets per provider+model, and adaptive
+concurrency.
+
+The buckets mirror the provider's own accounting (Anthropic: requests and input tokens are taken when a
+request starts; output is charged with ``max_tokens`` at the start and corrected at the end), so a client
+that waits for its buckets is almost never answered 429. Limits are seeded from the configuration and
+then taken from the ``*-ratelimit-*`` response headers; ``remaining`` lowers the local level when the
+server knows of traffic we do not (another process, another tool on the same key).
+
+Two backends behind one contract: in-process (default) and Redis (a Lua script, so several workers share
+one budget — read and write happen in one atomic step, unlike the multi-replica TPM bug in LiteLLM's
+pre-call check).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aimanager.llm.types import RateLimitInfo
+from aimanager.logs import get_logger
+
+log = get_logger(__name__)
+KINDS = ("rpm", "itpm", "otpm")
+
+
+@dataclass(slots=True)
+class Limits:
+    """Per-minute limits of one provider+model (None = unknown, not enforced)."""
+
+    rpm: float | None = None
+    itpm: float | None = None
+    otpm: float | None = None
+
+    def of(self, kind: str) -> float | None:
+        return float(getattr(self, kind)) if getattr(self, kind) else None
+
+
+class BucketBackend(Protocol):
+    """Where bucket levels live. ``rate`` is per second, ``capacity`` in units."""
+
+    async def reserve(self, key: str, wants: list[tuple[str, float, float, float]]) -> float:
+        """Take ``amount`` of every ``(kind, amount, rate, capacity)`` at once, or none of them and return
+        the seconds to wait until all would fit. Returns 0.0 when taken."""
+        ...
+
+    async def adjust(self, key: str, kind: str, delta: float, rate: float, capacity: float) -> None:
+        """Add ``delta`` (negative charges) to a bucket."""
+        ...
+
+    async def clamp(self, key: str, kind: str, level: float, rate: float, capacity: float) -> None:
+        """Lower a bucket to ``level`` if it is above it (server-reported remaining)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class _Level:
+    level: float
+    stamp: float
+
+
+class MemoryBuckets:
+    """In-process buckets (one event loop)."""
+
+    def __init__(self) -> None:
+        self._levels: dict[tuple[str, str], _Level] = {}
+
+    def _get(self, key: str, kind: str, rate: float, capacity: float, now: float) -> _Level:
+        entry = self._levels.get((key, kind))
+        if entry is None:
+            entry = self._levels[(key, kind)] = _Level(capacity, now)
+        entry.level = min(capacity, entry.level + (now - entry.stamp) * rate)
+        entry.stamp = now
+        return entry
+
+    async def reserve(self, key: str, wants: list[tuple[str, float, float, float]]) -> float:
+        now = time.monotonic()
+        worst = 0.0
+        entries = []
+        for kind, amount, rate, capacity in wants:
+            entry = self._get(key, kind, rate, capacity, now)
+            entries.append((entry, amount))
+            # A request bigger than the bucket waits for a full bucket, then overdraws it (as servers do).
+            need = min(amount, capacity) - entry.level
+            if need > 0:
+                worst = max(worst, need / rate)
+        if worst > 0:
+            return worst
+        for entry, amount in entries:
+            entry.level -= amount
+        return 0.0
+
+    async def adjust(self, key: str, kind: str, delta: float, rate: float, capacity: float) -> None:
+        entry = self._get(key, kind, rate, capacity, time.monotonic())
+        entry.level = min(capacity, entry.level + delta)
+
+    async def clamp(self, key: str, kind: str, level: float, rate: float, capacity: float) -> None:
+        entry = self._get(key, kind, rate, capacity, time.monotonic())
+        entry.level = min(entry.level, level)
+
+    async def close(self) -> None:
+        return None
+
+
+# KEYS: one hash per kind. ARGV: mode, then per key: amount, rate, capacity.
+# mode "reserve": all-or-nothing take; "adjust": add amount (capped); "clamp": lower to amount.
+_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local mode = ARGV[1]
+local levels = {}
+local worst = 0
+for i, key in ipairs(KEYS) do
+  local amount = tonumber(ARGV[2 + (i - 1) * 3])
+  local rate = tonumber(ARGV[3 + (i - 1) * 3])
+  local capacity = tonumber(ARGV[4 + (i - 1) * 3])
+  local state = redis.call('HMGET', key, 'level', 'stamp')
+  local level = tonumber(state[1]) or capacity
+  local stamp = tonumber(state[2]) or now
+  level = math.min(capacity, level + math.max(0, now - stamp) * rate)
+  levels[i] = level
+  if mode == 'reserve' then
+    local need = math.min(amount, capacity) - level
+    if need > 0 then worst = math.max(worst, need / rate) end
+  end
+end
+for i, key in ipairs(KEYS) do
+  local amount = tonumber(ARGV[2 + (i - 1) * 3])
+  local rate = tonumber(ARGV[3 + (i - 1) * 3])
+  local capacity = tonumber(ARGV[4 + (i - 1) * 3])
+  local level = levels[i]
+  if mode == 'reserve' and worst == 0 then level = level - amount
+  elseif mode == 'adjust' then level = math.min(capacity, level + amount)
+  elseif mode == 'clamp' then level = math.min(level, amount) end
+  redis.call('HSET', key, 'level', tostring(level), 'stamp', tostring(now))
+  redis.call('EXPIRE', key, math.ceil(capacity / rate) + 60)
+end
+return tostring(worst)
+"""
+
+
+class RedisBuckets:
+    """Buckets in Redis, shared by every process using the same ``prefix``."""
+
+    def __init__(self, url: str, prefix: str = "aimanager:llm:bucket:") -> None:
+        import redis.asyncio as aioredis
+
+        self._redis: Any = aioredis.from_url(url)
+        self._prefix = prefix
+        self._script = self._redis.register_script(_LUA)
+
+    def _key(self, key: str, kind: str) -> str:
+        return f"{self._prefix}{key}:{kind}"
+
+    async def _run(self, mode: str, key: str, items: list[tuple[str, float, float, float]]) -> float:
+        keys = [self._key(key, kind) for kind, *_ in items]
+        args: list[Any] = [mode]
+        for _, amount, rate, capacity in items:
+            args.extend((repr(float(amount)), repr(float(rate)), repr(float(capacity))))
+        return float(await self._script(keys=keys, args=args))
+
+    async def reserve(self, key: str, wants: list[tuple[str, float, float, float]]) -> float:
+        return await self._run("reserve", key, wants)
+
+    async def adjust(self, key: str, kind: str, delta: float, rate: float, capacity: float) -> None:
+        await self._run("adjust", key, [(kind, delta, rate, capacity)])
+
+    async def clamp(self, key: str, kind: str, level: float, rate: float, capacity: float) -> None:
+        await self._run("clamp", key, [(kind, level, rate, capacity)])
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+@dataclass(slots=True)
+class Reservation:
+    """What one call took, so it can be corrected when the real usage is known."""
+
+    key: str
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(slots=True)
+class RateLimiter:
+    """Token buckets per provider+model over a backend; ``burst_seconds`` of refill is the capacity."""
+
+    backend: BucketBackend = field(default_factory=MemoryBuckets)
+    defaults: dict[str, Limits] = field(default_factory=dict)
+    burst_seconds: float = 1.0
+    learned: dict[str, Limits] = field(default_factory=dict)
+    waits: int = 0
+
+    def limits(self, key: str) -> Limits:
+        return self.learned.get(key) or self.defaults.get(key) or self.defaults.get("*") or Limits()
+
+    def _shape(self, per_minute: float) -> tuple[float, float]:
+        rate = per_minute / 60.0
+        return rate, max(1.0, rate * self.burst_seconds)
+
+    async def acquire(self, key: str, input_tokens: int, output_tokens: int) -> Reservation:
+        """Wait until one request with these token counts fits every known bucket, and take it."""
+        limits = self.limits(key)
+        wants = []
+        for kind, amount in (("rpm", 1), ("itpm", input_tokens), ("otpm", output_tokens)):
+            per_minute = limits.of(kind)
+            if per_minute:
+                wants.append((kind, float(amount), *self._shape(per_minute)))
+        while wants:
+            wait = await self.backend.reserve(key, wants)
+            if wait <= 0:
+                break
+            self.waits += 1
+            await asyncio.sleep(min(wait, 5.0))
+        return Reservation(key, input_tokens, output_tokens)
+
+    async def settle(self, reservation: Reservation, input_tokens: int, output_tokens: int) -> None:
+        """Refund (or charge) the difference between the estimate and the real usage."""
+        limits = self.limits(reservation.key)
+        for kind, delta in (
+            ("itpm", reservation.input_tokens - input_tokens),
+            ("otpm", reservation.output_tokens - output_tokens),
+        ):
+            per_minute = limits.of(kind)
+            if per_minute and delta:
+                await self.backend.adjust(reservation.key, kind, float(delta), *self._shape(per_minute))
+
+    async def observe(self, key: str, info: RateLimitInfo) -> None:
+        """Learn limits from response headers and lower local levels to the server's ``remaining``."""
+        current = self.limits(key)
+        learned = Limits(
+            rpm=info.requests_limit or current.rpm,
+            itpm=info.input_tokens_limit or current.itpm,
+            otpm=info.output_tokens_limit or current.otpm,
+        )
+        if learned != current:
+            log.info("llm.limits.learned", key=key, rpm=learned.rpm, itpm=learned.itpm, otpm=learned.otpm)
+        self.learned[key] = learned
+        for kind, remaining in (
+            ("rpm", info.requests_remaining),
+            ("itpm", info.input_tokens_remaining),
+            ("otpm", info.output_tokens_remaining),
+        ):
+            per_minute = learned.of(kind)
+            if per_minute and remaining is not None:
+                await self.backend.clamp(key, kind, float(remaining), *self._shape(per_minute))
+
+    async def throttled(self, key: str, retry_after: float | None) -> None:
+        """A 429 arrived: empty the request bucket so nobody else sends before ``retry_after``."""
+        per_minute = self.limits(key).of("rpm")
+        if per_minute:
+            rate, capacity = self._shape(per_minute)
+            await self.backend.clamp(key, "rpm", -rate * (retry_after or 1.0), rate, capacity)
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+
+class AdaptiveConcurrency:
+    """How many calls may be in flight: grows while latency stays flat, halves on 429/529 (AIMD).
+
+    Growth starts as slow start (+1 per success, i.e. doubling per round trip) and turns additive
+    (+1 per window of successes) after the first decrease, like TCP congestion control.
+    """
+
+    def __init__(self, initial: int = 16, minimum: int = 1, maximum: int = 1024) -> None:
+        self.limit = float(initial)
+        self.minimum, self.maximum = minimum, maximum
+        self.in_flight = 0
+        self.slow_start = True
+        self.baseline: float | None = None
+        self.ewma: float | None = None
+        self._last_cut = 0.0
+        self._cond = asyncio.Condition()
+
+    async def acquire(self) -> None:
+        async with self._cond:
+            await self._cond.wait_for(lambda: self.in_flight < int(self.limit))
+            self.in_flight += 1
+
+    async def release(self) -> None:
+        async with self._cond:
+            self.in_flight -= 1
+            self._cond.notify_all()
+
+    def on_success(self, latency_s: float) -> None:
+        """Grow while the latency average stays within 2× the best seen (a queue building up at the
+        server shows as rising latency before it shows as errors)."""
+        self.baseline = latency_s if self.baseline is None else min(self.baseline, latency_s)
+        self.ewma = latency_s if self.ewma is None else 0.9 * self.ewma + 0.1 * latency_s
+        if self.ewma > 2.0 * max(self.baseline, 1e-3):
+            return
+        step = 1.0 if self.slow_start else 1.0 / max(self.limit, 1.0)
+        self.limit = min(float(self.maximum), self.limit + step)
+
+    def on_overload(self) -> None:
+        """Halve, at most once per best-latency interval (many in-flight calls report the same event)."""
+        now = time.monotonic()
+        if now - self._last_cut < max(self.baseline or 0.0, 0.05):
+            return
+        self._last_cut = now
+        self.slow_start = False
+        self.limit = max(float(self.minimum), self.limit / 2)
+        log.info("llm.concurrency.cut", limit=int(self.limit))

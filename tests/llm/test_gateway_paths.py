@@ -1,0 +1,186 @@
+"""Every gateway path through the real SDKs against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from aimanager.db.models import AIUsageLog
+from aimanager.llm import CardRequest, NarrativeRequest, SpendCapReached
+from aimanager.llm.validation import check_card
+from aimanager.sandbox.llm import Fault
+from tests.llm.conftest import product
+
+
+def requests(n: int, partner: int = 1, prefix: str = "S", **kw: Any) -> list[CardRequest]:
+    return [CardRequest(f"{prefix}{i}", partner, product(f"{prefix}{i}"), **kw) for i in range(n)]
+
+
+async def ledger(engine: Any) -> list[AIUsageLog]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(select(AIUsageLog).order_by(AIUsageLog.id))).all())
+
+
+async def test_success_packs_items_into_one_call(make_gateway: Any, sandbox: Any, engine: Any) -> None:
+    _, state = sandbox
+    gw = await make_gateway()
+    results = await gw.generate_cards(requests(3))
+    assert [r.error for r in results] == [None] * 3
+    assert all(r.path == "realtime" and r.model == "claude-haiku-5-5" for r in results)
+    for req, res in zip(requests(3), results, strict=True):
+        assert res.draft is not None and check_card(req.facts, res.draft) == []
+    assert state.count("messages") == 1
+    rows = await ledger(engine)
+    assert len(rows) == 1 and rows[0].items == 3 and rows[0].path == "realtime" and rows[0].cost_usd > 0
+    await gw.close()
+
+
+async def test_concurrent_callers_share_a_pack(make_gateway: Any, sandbox: Any) -> None:
+    _, state = sandbox
+    gw = await make_gateway(pack_window_s=0.1)
+    first, second = await asyncio.gather(
+        gw.generate_cards(requests(3, partner=1, prefix="A")),
+        gw.generate_cards(requests(4, partner=2, prefix="B")),
+    )
+    assert all(r.draft for r in first + second)
+    assert state.count("messages") == 1
+    await gw.close()
+
+
+async def test_429_with_retry_after_then_success(make_gateway: Any, sandbox: Any) -> None:
+    _, state = sandbox
+    state.script(Fault("rate_limit", retry_after_s=0.3))
+    gw = await make_gateway()
+    [result] = await gw.generate_cards(requests(1))
+    assert result.draft is not None
+    sent = [r for r in state.log if r.route == "messages"]
+    assert [r.status for r in sent] == [429, 200]
+    assert sent[1].at - sent[0].at >= 0.3  # the server's own clock: retry-after was honoured
+    assert gw.stats().retries == 1
+    await gw.close()
+
+
+async def test_529_falls_back_to_next_model(make_gateway: Any, sandbox: Any) -> None:
+    _, state = sandbox
+    state.config.overloaded_models = {"claude-haiku-5-5"}
+    gw = await make_gateway(max_retries=2)
+    results = await gw.generate_cards(requests(2))
+    assert all(r.model == "claude-sonnet-5-5" and r.draft for r in results)
+    statuses = [(r.model, r.status) for r in state.log if r.route == "messages"]
+    assert statuses == [("claude-haiku-5-5", 529)] * 3 + [("claude-sonnet-5-5", 200)]
+    assert gw.stats().fallbacks == 1
+    await gw.close()
+
+
+async def test_529_falls_back_across_providers(make_gateway: Any, sandbox: Any) -> None:
+    _, state = sandbox
+    state.config.overloaded_models = {"claude-haiku-5-5"}
+    gw = await make_gateway(max_retries=0, fallback_providers=("openai",))
+    [result] = await gw.generate_cards(requests(1))
+    assert result.model == "gpt-5.6-luna" and result.draft is not None
+    assert state.count("chat") == 1
+    await gw.close()
+
+
+async def test_spend_cap_stops_the_run_without_retrying(make_gateway: Any, sandbox: Any) -> None:
+    _, state = sandbox
+    state.script(Fault("spend_cap"))
+    gw = await make_gateway()
+    with pytest.raises(SpendCapReached, match="spend limit"):
+        await gw.generate_cards(requests(3))
+    with pytest.raises(SpendCapReached):
+        await gw.generate_cards(requests(1, prefix="later"))
+    assert state.count("messages") == 1  # no retry, no later call
+    await gw.close()
+
+
+async def test_pack_with_one_bad_item_reasks_it_alone(make_gateway: Any, sandbox: Any, engine: Any) -> None:
+    _, state = sandbox
+    state.config.bad_skus = {"S2"}
+    gw = await make_gateway()
+    results = await gw.generate_cards(requests(5))
+    by_id = {r.item_id: r for r in results}
+    assert all(r.draft is not None and r.error is None for r in results)
+    assert by_id["S2"].escalated and by_id["S2"].model == "claude-sonnet-5-5"
+    assert any("title is" in note for note in by_id["S2"].notes)
+    assert {r.model for i, r in by_id.items() if i != "S2"} == {"claude-haiku-5-5"}
+    rows = await ledger(engine)
+    assert [(r.model, r.items, r.outcome) for r in rows] == [
+        ("claude-haiku-5-5", 5, "partial"),
+        ("claude-sonnet-5-5", 1, "ok"),
+    ]
+    assert state.count("messages") == 2
+    await gw.close()
+
+
+async def test_batch_round_trip_resends_errored_item(make_gateway: Any, sandbox: Any, engine: Any) -> None:
+    _, state = sandbox
+    state.config.batch_error_skus = {"S3"}
+    gw = await make_gateway(batch_enabled=True, pack_size=1)
+    results = await gw.generate_cards(requests(4, priority_low=True))
+    paths = {r.item_id: r.path for r in results}
+    assert paths == {"S0": "batch", "S1": "batch", "S2": "batch", "S3": "realtime"}
+    assert all(r.draft for r in results)
+    assert any("re-sent in real time" in n for n in results[3].notes)
+    assert state.count("batches.create") == 1 and state.count("messages") == 1
+    rows = await ledger(engine)
+    batch_rows = [r for r in rows if r.path == "batch"]
+    realtime = [r for r in rows if r.path == "realtime"]
+    # Same model, same kind of item: the batch row costs half the real-time one.
+    assert batch_rows[0].cost_usd * 2 == realtime[0].cost_usd
+    await gw.close()
+
+
+async def test_openai_batch_round_trip(make_gateway: Any, sandbox: Any) -> None:
+    _, state = sandbox
+    state.config.batch_error_skus = {"S1"}
+    gw = await make_gateway(provider="openai", batch_enabled=True, pack_size=1)
+    results = await gw.generate_cards(requests(2, priority_low=True))
+    assert [r.path for r in results] == ["batch", "realtime"]
+    assert all(r.model == "gpt-5.6-luna" and r.draft for r in results)
+    assert state.count("openai.batches.create") == 1 and state.count("chat") == 1
+    await gw.close()
+
+
+async def test_cache_hit_makes_no_http_call(make_gateway: Any, sandbox: Any, engine: Any) -> None:
+    _, state = sandbox
+    gw = await make_gateway()
+    first = await gw.generate_cards(requests(4))
+    calls = state.count()
+    second = await gw.generate_cards(requests(4))
+    assert state.count() == calls
+    assert [r.path for r in second] == ["cache"] * 4
+    assert [r.draft for r in second] == [r.draft for r in first]
+    hits = [r for r in await ledger(engine) if r.path == "cache"]
+    assert len(hits) == 4 and all(r.cost_usd == Decimal(0) and r.outcome == "hit" for r in hits)
+    assert gw.stats().cache_hits == 4
+    await gw.close()
+
+
+async def test_offline_provider_needs_no_network(engine: Any) -> None:
+    from aimanager.llm import Gateway, GatewayConfig
+
+    gw = await Gateway.create(GatewayConfig(provider="offline", pack_window_s=0.01), engine)
+    results = await gw.generate_cards(requests(3))
+    assert all(r.draft and r.model == "offline-writer" for r in results)
+    narrative = await gw.write_narrative(
+        NarrativeRequest(partner_id=1, facts={"orders": 42, "revenue": 1500})
+    )
+    assert "42" in narrative.ru and "42" in narrative.uz and narrative.model == "offline-writer"
+    assert gw.stats().cost_usd == Decimal(0)
+    await gw.close()
+
+
+async def test_narrative_through_sandbox_is_cached(make_gateway: Any, sandbox: Any) -> None:
+    _, state = sandbox
+    gw = await make_gateway()
+    request = NarrativeRequest(partner_id=3, facts={"orders": 12, "returns": 1}, languages=("ru",))
+    first = await gw.write_narrative(request)
+    second = await gw.write_narrative(request)
+    assert first.ru and first.uz == "" and second.path == "cache" and second.ru == first.ru
+    assert state.count("messages") == 1
+    await gw.close()
