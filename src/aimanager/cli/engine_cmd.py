@@ -1,5 +1,260 @@
-"""CLI commands registered on the root app (see cli/app.py)."""
+"""CLI: database setup, the worker, and job administration (``aimanager init|worker|jobs …``)."""
 
 from __future__ import annotations
 
-from aimanager.cli.app import app, bench_app, jobs_app, sandbox_app  # noqa: F401
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import inspect
+
+from aimanager.cli.app import app, jobs_app
+from aimanager.db.engine import check_connection, describe_url, make_engine
+from aimanager.db.migrate import upgrade
+from aimanager.domain.enums import Priority
+from aimanager.errors import StoreError
+from aimanager.jobs import JobSpec, JobStatus, SQLBackend, Worker, WorkerConfig
+from aimanager.jobs.model import parse_payload
+from aimanager.logs import configure
+from aimanager.settings import get_settings
+
+T = TypeVar("T")
+console = Console()
+
+
+def run(fn: Callable[[], Awaitable[T]]) -> T:
+    """Run an async CLI body."""
+    return asyncio.run(fn())  # type: ignore[arg-type]
+
+
+async def open_backend() -> SQLBackend:
+    """The configured database as a job backend, checked: reachable and initialised."""
+    settings = get_settings()
+    backend = SQLBackend(make_engine(settings.database_url), owns_engine=True)
+    try:
+        await check_connection(backend.engine)
+        async with backend.engine.connect() as conn:
+            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+    except BaseException:
+        await backend.engine.dispose()
+        raise
+    if "jobs" not in tables:
+        await backend.engine.dispose()
+        where = describe_url(settings.database_url)
+        raise StoreError(f"database {where} is not initialised; run `aimanager init` first")
+    return backend
+
+
+@app.command()
+def init() -> None:
+    """Create the database, or upgrade it to the newest schema."""
+
+    async def body() -> None:
+        settings = get_settings()
+        engine = make_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+        console.print(f"database ready: {describe_url(settings.database_url)}")
+
+    run(body)
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(10, "--concurrency", "-c", min=1, help="Jobs in flight at once."),
+    kinds: str | None = typer.Option(None, help="Comma-separated job kinds to run (default: all)."),
+    lease: float = typer.Option(15.0, help="Lease seconds; a dead worker's jobs rerun after this."),
+    until_idle: bool = typer.Option(False, help="Exit when no queued or running job is left."),
+) -> None:
+    """Run jobs until SIGTERM/SIGINT (graceful: finish or release what is running)."""
+    from aimanager.pipelines.handlers import build_registry
+
+    settings = get_settings()
+    configure(settings.log_level, settings.log_json)
+    kind_list = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
+
+    async def body() -> None:
+        backend = await open_backend()
+        try:
+            registry = await build_registry(settings, backend)
+            config = WorkerConfig(concurrency=concurrency, kinds=kind_list, lease_s=lease)
+            w = Worker(backend, registry, config)
+            m = await w.run(until_idle=until_idle, install_signals=True)
+            console.print(
+                f"worker {w.worker_id}: {m.succeeded} succeeded, {m.retried} retried, "
+                f"{m.failed} failed, {m.dead} dead"
+            )
+        finally:
+            await backend.close()
+
+    run(body)
+
+
+@jobs_app.command("enqueue")
+def jobs_enqueue(
+    kind: str,
+    payload: str = typer.Option("{}", help="JSON object."),
+    partner: int | None = typer.Option(None, help="Partner id."),
+    priority: str = typer.Option("medium", help="urgent, high, medium or low."),
+    batch_key: str | None = typer.Option(None),
+    unique_key: str | None = typer.Option(None),
+    count: int = typer.Option(1, min=1, max=1_000_000, help="Enqueue this many copies."),
+) -> None:
+    """Queue jobs of a known kind."""
+    from aimanager.pipelines.handlers import known_kinds
+
+    if kind not in known_kinds():
+        from aimanager.jobs import UnknownJobKind
+
+        raise UnknownJobKind(f"unknown job kind {kind!r}; known kinds: {', '.join(known_kinds())}")
+    data = parse_payload(payload)
+    try:
+        prio = Priority.parse(priority)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    async def body() -> None:
+        backend = await open_backend()
+        try:
+            specs = [
+                JobSpec(
+                    kind=kind,
+                    payload=data,
+                    partner_id=partner,
+                    priority=prio,
+                    batch_key=batch_key,
+                    unique_key=unique_key if count == 1 else None,
+                )
+                for _ in range(count)
+            ]
+            res = await backend.enqueue_many(specs)
+        finally:
+            await backend.close()
+        console.print(f"queued {len(res.ids)} job(s)" + (f", first id {res.ids[0]}" if res.ids else ""))
+        for key in res.skipped_unique_keys:
+            console.print(f"skipped: unique key {key!r} already exists")
+
+    run(body)
+
+
+@jobs_app.command("stats")
+def jobs_stats(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Queue depth per priority, kind and status; oldest wait; throughput; SLA breaches."""
+
+    async def body() -> None:
+        backend = await open_backend()
+        try:
+            s = await backend.stats()
+        finally:
+            await backend.close()
+        if as_json:
+            typer.echo(json.dumps(s.__dict__ if hasattr(s, "__dict__") else _asdict(s), indent=2))
+            return
+        t = Table("priority", "queued", "started", "SLA breaches", title="jobs by priority")
+        for p in Priority:
+            n = p.name.lower()
+            t.add_row(
+                n,
+                str(s.queued_by_priority.get(n, 0)),
+                str(s.started_by_priority.get(n, 0)),
+                str(s.sla_breaches.get(n, 0)),
+            )
+        console.print(t)
+        k = Table("kind", *[st.value for st in JobStatus], title="jobs by kind")
+        for kind, counts in sorted(s.by_kind.items()):
+            k.add_row(kind, *[str(counts.get(st.value, 0)) for st in JobStatus])
+        console.print(k)
+        wait = "-" if s.oldest_ready_wait_s is None else f"{s.oldest_ready_wait_s:.1f}s"
+        console.print(
+            f"oldest ready job waiting: {wait}; throughput: {s.throughput_per_s:.1f} jobs/s (last 60 s)"
+        )
+
+    run(body)
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(obj)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    status: JobStatus | None = typer.Option(None, help="Filter by status."),
+    kind: str | None = typer.Option(None),
+    limit: int = typer.Option(20, min=1, max=10_000),
+) -> None:
+    """Newest jobs first."""
+
+    async def body() -> None:
+        backend = await open_backend()
+        try:
+            jobs = await backend.list_jobs(status=status, kind=kind, limit=limit)
+        finally:
+            await backend.close()
+        t = Table("id", "kind", "partner", "priority", "status", "attempts", "last error")
+        for j in jobs:
+            t.add_row(
+                str(j.id),
+                j.kind,
+                str(j.partner_id or "-"),
+                j.priority.name.lower(),
+                j.status.value,
+                f"{j.attempts}/{j.max_attempts}",
+                (j.last_error or "")[:80],
+            )
+        console.print(t)
+
+    run(body)
+
+
+@jobs_app.command("retry")
+def jobs_retry(ids: list[int]) -> None:
+    """Queue dead, failed or cancelled jobs again."""
+
+    async def body() -> None:
+        backend = await open_backend()
+        try:
+            n = await backend.retry_dead(ids)
+        finally:
+            await backend.close()
+        console.print(f"requeued {n} of {len(ids)} job(s)")
+
+    run(body)
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(ids: list[int]) -> None:
+    """Cancel queued jobs (running ones finish their attempt)."""
+
+    async def body() -> None:
+        backend = await open_backend()
+        try:
+            n = await backend.cancel(ids)
+        finally:
+            await backend.close()
+        console.print(f"cancelled {n} of {len(ids)} job(s)")
+
+    run(body)
+
+
+@jobs_app.command("prune")
+def jobs_prune(days: float | None = typer.Option(None, help="Retention (default from settings).")) -> None:
+    """Delete finished jobs older than the retention period."""
+
+    async def body() -> None:
+        backend = await open_backend()
+        keep = days if days is not None else get_settings().job_retention_days
+        try:
+            n = await backend.prune(keep * 86400.0)
+        finally:
+            await backend.close()
+        console.print(f"pruned {n} finished job(s) older than {keep:g} day(s)")
+
+    run(body)

@@ -167,7 +167,8 @@ class SQLBackend:
             while True:
                 best = (
                     await conn.execute(
-                        q.best_priority(self.dialect, has_kinds, max_priority is not None), {**params, "floor": floor}
+                        q.best_priority(self.dialect, has_kinds, max_priority is not None),
+                        {**params, "floor": floor},
                     )
                 ).scalar()
                 if best is None:

@@ -1,0 +1,144 @@
+"""The worker in-process: handlers, batches, retries, failures, reserve slots, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aimanager.domain.enums import Priority
+from aimanager.jobs import (
+    Job,
+    JobSpec,
+    JobStatus,
+    MemoryBackend,
+    PermanentFailure,
+    Registry,
+    Retry,
+    Worker,
+    WorkerConfig,
+)
+from tests.jobs.conftest import sql_backend_for
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def live_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """A backend on the real clock (the worker's loops run in real time)."""
+    if request.param == "memory":
+        yield MemoryBackend()
+        return
+    be = await sql_backend_for(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    yield be
+    await be.close()
+
+
+async def test_single_and_batch_handlers(live_backend: Any) -> None:
+    seen_batches: list[list[int]] = []
+    ran: list[int] = []
+
+    async def one(job: Job) -> dict[str, int]:
+        ran.append(job.id)
+        return {"double": job.payload["n"] * 2}
+
+    async def many(jobs: list[Job]) -> None:
+        seen_batches.append([j.id for j in jobs])
+        assert len({j.batch_key for j in jobs}) == 1
+
+    reg = Registry()
+    reg.register("one", one)
+    reg.register_batch("many", many, max_batch=10)
+    ids = (await live_backend.enqueue_many([JobSpec("one", {"n": i}, partner_id=1) for i in range(5)])).ids
+    await live_backend.enqueue_many(
+        [JobSpec("many", partner_id=p, batch_key=f"k{p}") for p in (1, 2) for _ in range(25)]
+    )
+    m = await Worker(live_backend, reg, WorkerConfig(concurrency=50)).run(until_idle=True)
+    assert sorted(ran) == ids
+    assert (await live_backend.get(ids[3])).result == {"double": 6}
+    assert sum(len(b) for b in seen_batches) == 50 and max(len(b) for b in seen_batches) <= 10
+    assert m.succeeded == 55
+    assert (await live_backend.stats()).by_status == {"succeeded": 55}
+
+
+async def test_retry_permanent_failure_dead_and_unknown_kind(live_backend: Any) -> None:
+    attempts: dict[str, int] = {}
+
+    async def flaky(job: Job) -> None:
+        attempts["flaky"] = attempts.get("flaky", 0) + 1
+        if attempts["flaky"] < 2:
+            raise Retry("provider said 429", delay=0.01)
+
+    async def broken(job: Job) -> None:
+        raise ValueError("always broken")
+
+    async def refuses(job: Job) -> None:
+        raise PermanentFailure("sku has no barcode")
+
+    reg = Registry()
+    reg.register("flaky", flaky)
+    reg.register("broken", broken)
+    reg.register("refuses", refuses)
+    ids = (
+        await live_backend.enqueue_many(
+            [
+                JobSpec("flaky"),
+                JobSpec("broken", max_attempts=2, delay=0),
+                JobSpec("refuses"),
+                JobSpec("ghost"),
+            ]
+        )
+    ).ids
+    # The backoff of "broken" is ~1 s (jitter 0.5-1.5): the run takes a second or two.
+    await Worker(live_backend, reg, WorkerConfig(concurrency=5)).run(until_idle=True)
+    flaky_j, broken_j, refuses_j, ghost_j = [await live_backend.get(i) for i in ids]
+    assert flaky_j.status is JobStatus.SUCCEEDED and flaky_j.attempts == 2
+    assert broken_j.status is JobStatus.DEAD and broken_j.last_error == "ValueError: always broken"
+    assert refuses_j.status is JobStatus.FAILED and "no barcode" in refuses_j.last_error
+    assert ghost_j.status is JobStatus.FAILED and "unknown job kind 'ghost'" in ghost_j.last_error
+
+
+async def test_urgent_job_runs_while_low_jobs_fill_the_worker(live_backend: Any) -> None:
+    release = asyncio.Event()
+    urgent_done = asyncio.Event()
+
+    async def slow(job: Job) -> None:
+        await release.wait()
+
+    async def urgent(job: Job) -> None:
+        urgent_done.set()
+
+    reg = Registry()
+    reg.register("slow", slow)
+    reg.register("urgent", urgent)
+    await live_backend.enqueue_many([JobSpec("slow", partner_id=i, priority=Priority.LOW) for i in range(50)])
+    worker = Worker(live_backend, reg, WorkerConfig(concurrency=10, urgent_reserve=0.2))
+    task = asyncio.create_task(worker.run(until_idle=True))
+    while worker.metrics.claimed < 8:
+        await asyncio.sleep(0.01)
+    await live_backend.enqueue_many([JobSpec("urgent", priority=Priority.URGENT)])
+    await asyncio.wait_for(urgent_done.wait(), 10)
+    # Only the non-reserved share of the slots ever took low work.
+    assert (await live_backend.stats()).by_kind["slow"]["running"] == 8
+    release.set()
+    await task
+
+
+async def test_graceful_shutdown_releases_unfinished_jobs(live_backend: Any) -> None:
+    started = asyncio.Event()
+
+    async def stuck(job: Job) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    reg = Registry()
+    reg.register("stuck", stuck)
+    ids = (await live_backend.enqueue_many([JobSpec("stuck") for _ in range(3)])).ids
+    worker = Worker(live_backend, reg, WorkerConfig(concurrency=3, shutdown_timeout_s=0.1))
+    task = asyncio.create_task(worker.run())
+    await asyncio.wait_for(started.wait(), 10)
+    worker.stop()
+    await asyncio.wait_for(task, 10)
+    for job_id in ids:
+        job = await live_backend.get(job_id)
+        assert job.status is JobStatus.QUEUED and job.attempts == 0

@@ -1,0 +1,76 @@
+"""Bad input to the CLI: a clear one-line error, exit code 1, and nothing already queued harmed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def cli(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aimanager", *args],
+        cwd=tmp_path,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def initialised(tmp_path: Path) -> Path:
+    assert cli(tmp_path, "init").returncode == 0
+    assert cli(tmp_path, "jobs", "enqueue", "noop", "--count", "3").returncode == 0
+    return tmp_path
+
+
+def assert_one_line_error(res: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert res.returncode == 1, res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("error: ")
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def queued_count(path: Path) -> dict[str, object]:
+    res = cli(path, "jobs", "stats", "--json")
+    assert res.returncode == 0, res.stderr
+    stats = json.loads(res.stdout)
+    return {"status": stats["by_status"], "priority": stats["queued_by_priority"]}
+
+
+def test_unknown_kind(initialised: Path) -> None:
+    before = queued_count(initialised)
+    assert_one_line_error(
+        cli(initialised, "jobs", "enqueue", "no-such-kind"), "unknown job kind 'no-such-kind'"
+    )
+    assert queued_count(initialised) == before
+
+
+def test_payload_not_json(initialised: Path) -> None:
+    before = queued_count(initialised)
+    assert_one_line_error(cli(initialised, "jobs", "enqueue", "noop", "--payload", "{sku: 1"), "not JSON")
+    assert_one_line_error(cli(initialised, "jobs", "enqueue", "noop", "--payload", "[1]"), "JSON object")
+    assert queued_count(initialised) == before
+    assert before["status"] == {"queued": 3}
+
+
+def test_unreachable_database(tmp_path: Path) -> None:
+    res = cli(
+        tmp_path, "jobs", "stats", env={"AIMANAGER_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nope"}
+    )
+    assert_one_line_error(res, "cannot reach database", "127.0.0.1:1")
+    res = cli(
+        tmp_path, "jobs", "stats", env={"AIMANAGER_DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/x.db"}
+    )
+    assert_one_line_error(res, "cannot reach database")
+
+
+def test_uninitialised_database(tmp_path: Path) -> None:
+    assert_one_line_error(cli(tmp_path, "jobs", "list"), "aimanager init")
