@@ -1,0 +1,525 @@
+"""Yandex Market (Market Yandex Go) connector: offer mappings, prices, stocks, orders, reports.
+
+Keys: the seller's ``offerId`` is our ``offer_id`` everywhere; ``businessId`` (catalogue, prices) and
+``campaignId`` (store: stocks, orders filter) come from the integration settings.
+
+Cards: ``offer-mappings/update`` is sent twice per batch — Russian content first (``language=RU``), then
+only ``name``/``description`` in Uzbek (``language=UZ``), as Market Yandex Go requires. One item error
+rejects the *whole* batch, so the connector drops the items named in ``results[].errors`` and resends the
+rest once. Cards are checked after the push ("changes apply within minutes"): the card task is finished
+when no offer of it is in a ``*_PROCESSING`` card status (``offer-cards``); ``*_ERRORS`` statuses become
+per-item errors.
+
+Reports: ``/v2/reports/{type}/generate`` → ``reportId`` → ``/v2/reports/info/{reportId}`` until ``DONE``
+or ``FAILED``; the file (JSON) is fetched with a client that carries **no** Api-Key, because the file
+link points at a storage host, not at the API.
+
+Limits: ``limits.LIMITS`` token buckets (item-counted where YM counts offers) and a semaphore of 2 in
+the HTTP client for "2 parallel requests per login"; 420 is handled like 429.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from aimanager.connectors.base import (
+    Capabilities,
+    CardChannel,
+    CardPush,
+    FeeInfo,
+    ItemError,
+    PriceUpdate,
+    PushReport,
+    SaleKind,
+    SaleRecord,
+    StockLevel,
+    StockUpdate,
+    TaskRef,
+    TaskState,
+    TaskStatus,
+)
+from aimanager.connectors.errors import TaskTimeout, ValidationRejected
+from aimanager.connectors.http import HttpClient, RetryPolicy
+from aimanager.connectors.ratelimit import MarketClock, shared_limiters
+from aimanager.connectors.registry import credential_fingerprint
+from aimanager.connectors.yandex import limits as L
+from aimanager.connectors.yandex import models as M
+from aimanager.domain.enums import Marketplace
+from aimanager.errors import ConfigError
+from aimanager.logs import get_logger
+
+log = get_logger(__name__)
+
+ORDERS_WINDOW_DAYS = 30  # the orders method refuses longer date windows
+
+
+def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _num(text: str | None, default: int = 0) -> int:
+    try:
+        return int(text) if text not in (None, "") else default
+    except ValueError:
+        return default
+
+
+class YandexMarketConnector:
+    """One YM business/campaign (see the module docstring).
+
+    Settings: ``business_id``*, ``campaign_id``*, ``currency`` (default ``UZS``), ``category_id`` default,
+    ``poll_interval`` / ``task_timeout`` (marketplace seconds) and the common ones in ``registry``.
+    """
+
+    marketplace = Marketplace.YANDEX
+    capabilities = Capabilities(cards=CardChannel.API, fees=False, per_warehouse_stock=False)
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        settings: dict[str, Any],
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        try:
+            self.business_id = int(settings["business_id"])
+            self.campaign_id = int(settings["campaign_id"])
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError("yandex settings need integer 'business_id' and 'campaign_id'") from None
+        self.currency: str = str(settings.get("currency", "UZS"))
+        clock = MarketClock(float(settings.get("time_scale", 1.0)))
+        key = ("yandex", credential_fingerprint({"api_key": api_key}), base_url or "prod")
+        timeout = float(settings.get("timeout", 30.0))
+        self.http = HttpClient(
+            marketplace="yandex",
+            base_url=base_url or L.BASE_URL,
+            auth_headers={"Api-Key": api_key},
+            limiters=shared_limiters(key, L.LIMITS, clock),
+            transport=transport,
+            timeout=timeout,
+            retry=RetryPolicy(attempts=int(settings.get("retry_attempts", 5))),
+            rate_limit_statuses=L.RATE_LIMIT_STATUSES,
+            max_parallel=L.MAX_PARALLEL,
+        )
+        # Report files live on a storage host: never send the Api-Key there.
+        self._files = httpx.AsyncClient(transport=transport, timeout=timeout)
+        self.clock = clock
+        self.poll_interval = float(settings.get("poll_interval", 10.0))
+        self.task_timeout = float(settings.get("task_timeout", 1800.0))
+        self._report_files: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"YandexMarketConnector(business_id={self.business_id}, {self.http!r})"
+
+    async def aclose(self) -> None:
+        """Close both HTTP clients."""
+        await self.http.aclose()
+        await self._files.aclose()
+
+    # --- cards -------------------------------------------------------------------------------------
+    def _offer_ru(self, card: CardPush) -> dict[str, Any]:
+        extra = card.extra
+        offer = M.UpdateOffer(
+            offerId=card.offer_id,
+            name=card.title,
+            marketCategoryId=int(card.category_id),
+            pictures=list(card.images) or None,
+            vendor=card.brand,
+            vendorCode=extra.get("vendor_code"),
+            description=card.description,
+            barcodes=[card.barcode] if card.barcode else None,
+            manufacturerCountries=extra.get("countries"),
+            weightDimensions=self._dimensions(card),
+            parameterValues=[M.ParameterValue(**p) for p in extra.get("parameter_values", [])] or None,
+            basicPrice=(
+                M.BasePrice(value=card.price, currencyId=self.currency, discountBase=card.old_price)
+                if card.price is not None
+                else None
+            ),
+            commodityCodes=([{"code": extra["ikpu"], "type": "IKPU_CODE"}] if extra.get("ikpu") else None),
+        )
+        return {"offer": M.dump(offer)}
+
+    @staticmethod
+    def _dimensions(card: CardPush) -> M.WeightDimensions | None:
+        dims = (card.length_mm, card.width_mm, card.height_mm, card.weight_g)
+        if any(d is None for d in dims):
+            return None
+        length, width, height, weight = (d or 0 for d in dims)
+        # YM wants centimetres and kilograms.
+
+        return M.WeightDimensions(
+            length=Decimal(length) / 10,
+            width=Decimal(width) / 10,
+            height=Decimal(height) / 10,
+            weight=Decimal(weight) / 1000,
+        )
+
+    async def _update_mappings(
+        self, items: list[tuple[str, dict[str, Any]]], language: str
+    ) -> tuple[list[str], list[ItemError], int]:
+        """Send one batch; on a whole-batch rejection drop the failing items and resend the rest once."""
+        failed: list[ItemError] = []
+        requests = 0
+        for _attempt in range(2):
+            if not items:
+                break
+            body = {"offerMappings": [item for _, item in items]}
+            answer = await self.http.json(
+                "POST",
+                f"/v2/businesses/{self.business_id}/offer-mappings/update",
+                group="offer-mappings-update",
+                params={"language": language},
+                json=body,
+                cost=len(items),
+            )
+            requests += 1
+            results = [M.UpdateOfferMappingResult.model_validate(r) for r in answer.get("results") or []]
+            bad = {r.offerId: r for r in results if r.errors}
+            if not bad:
+                return [offer_id for offer_id, _ in items], failed, requests
+            for offer_id, result in bad.items():
+                first = result.errors[0]
+                failed.append(
+                    ItemError(
+                        offer_id=offer_id,
+                        code=first.type,
+                        message=f"{language}: " + "; ".join(e.message for e in result.errors),
+                    )
+                )
+            items = [(o, i) for o, i in items if o not in bad]
+        return [offer_id for offer_id, _ in items], failed, requests
+
+    async def push_cards(self, cards: Sequence[CardPush], *, wait: bool = False) -> PushReport:
+        """Create/update offers (ru, then uz text); ``wait`` follows the card checks to the end."""
+        report = PushReport()
+        for batch in _batches(list(cards), M.OFFER_MAPPINGS_PER_CALL):
+            ru_items = [(c.offer_id, self._offer_ru(c)) for c in batch]
+            accepted, failed, requests = await self._update_mappings(ru_items, "RU")
+            uz_items = [
+                (
+                    c.offer_id,
+                    {
+                        "offer": M.dump(
+                            M.UpdateOffer(offerId=c.offer_id, name=c.title_uz, description=c.description_uz)
+                        )
+                    },
+                )
+                for c in batch
+                if c.offer_id in accepted and (c.title_uz or c.description_uz)
+            ]
+            uz_failed: list[ItemError] = []
+            if uz_items:
+                _, uz_failed, uz_requests = await self._update_mappings(uz_items, "UZ")
+                requests += uz_requests
+            lost = {e.offer_id for e in uz_failed}
+            done = [o for o in accepted if o not in lost]
+            tasks = (
+                [
+                    TaskRef(
+                        marketplace=self.marketplace,
+                        kind="cards",
+                        task_id=uuid.uuid4().hex,
+                        offer_ids=tuple(done),
+                    )
+                ]
+                if done
+                else []
+            )
+            report = report.merged(
+                PushReport(accepted=done, failed=[*failed, *uz_failed], tasks=tasks, requests=requests)
+            )
+        if wait and report.tasks:
+            report = report.with_statuses([await self.wait_task(t) for t in report.tasks])
+        return report
+
+    async def _card_status(self, task: TaskRef) -> TaskStatus:
+        cards: list[M.OfferCard] = []
+        for chunk in _batches(list(task.offer_ids), M.OFFER_IDS_PER_READ):
+            answer = await self.http.json(
+                "POST",
+                f"/v2/businesses/{self.business_id}/offer-cards",
+                group="offer-cards-read",
+                params={"limit": M.OFFER_IDS_PER_READ},
+                json={"offerIds": list(chunk)},
+            )
+            cards.extend(M.OfferCard.model_validate(c) for c in answer["result"].get("offerCards") or [])
+        seen = {c.offerId: c for c in cards}
+        if any(c.cardStatus in M.CARD_PROCESSING or c.cardStatus is None for c in cards) or len(seen) < len(
+            set(task.offer_ids)
+        ):
+            return TaskStatus(task=task, state=TaskState.PENDING)
+        failed = [
+            ItemError(
+                offer_id=c.offerId,
+                code=c.cardStatus or "UNKNOWN",
+                message="; ".join(
+                    filter(
+                        None,
+                        (f"{e.message}: {e.comment}" if e.comment else e.message for e in c.errors or []),
+                    )
+                )
+                or c.cardStatus
+                or "",
+            )
+            for c in cards
+            if c.cardStatus in M.CARD_FAILED
+        ]
+        bad = {e.offer_id for e in failed}
+        accepted = [o for o in task.offer_ids if o not in bad]
+        state = TaskState.DONE if not failed else TaskState.PARTIAL if accepted else TaskState.FAILED
+        return TaskStatus(task=task, state=state, accepted=accepted, failed=failed)
+
+    # --- async tasks -------------------------------------------------------------------------------
+    async def wait_task(self, task: TaskRef, *, timeout: float | None = None) -> TaskStatus:
+        """Poll a card check or a report every ``poll_interval`` until it ends (``TaskTimeout`` after
+        ``timeout`` marketplace seconds, default ``task_timeout``)."""
+        deadline = self.clock.now() + (self.task_timeout if timeout is None else timeout)
+        while True:
+            status = await (
+                self._report_status(task) if task.kind.startswith("report:") else self._card_status(task)
+            )
+            if status.state.finished:
+                return status
+            if self.clock.now() >= deadline:
+                raise TaskTimeout(f"yandex {task.kind} task still pending", task_id=task.task_id)
+            await self.clock.sleep(self.poll_interval)
+
+    async def start_report(self, kind: str, date_from: date, date_to: date) -> TaskRef:
+        """Ask YM to generate report ``kind`` (JSON) for the business's campaign; returns its task."""
+        if kind not in L.REPORT_KINDS:
+            raise ValueError(f"unsupported report {kind!r}; one of {', '.join(L.REPORT_KINDS)}")
+        answer = await self.http.json(
+            "POST",
+            f"/v2/reports/{kind}/generate",
+            group=f"report:{kind}",
+            params={"format": "JSON"},
+            json={
+                "businessId": self.business_id,
+                "dateFrom": date_from.isoformat(),
+                "dateTo": date_to.isoformat(),
+                "campaignIds": [self.campaign_id],
+            },
+        )
+        result = M.GenerateReportResult.model_validate(answer["result"])
+        return TaskRef(marketplace=self.marketplace, kind=f"report:{kind}", task_id=result.reportId)
+
+    async def _report_status(self, task: TaskRef) -> TaskStatus:
+        answer = await self.http.json("GET", f"/v2/reports/info/{task.task_id}", group="reports-info")
+        info = M.ReportInfo.model_validate(answer["result"])
+        if info.status == "DONE":
+            if info.file:
+                self._report_files[task.task_id] = info.file
+            return TaskStatus(task=task, state=TaskState.DONE)
+        if info.status == "FAILED":
+            code = info.subStatus or "FAILED"
+            return TaskStatus(
+                task=task,
+                state=TaskState.FAILED,
+                failed=[ItemError(offer_id="", code=code, message=f"report {task.kind[7:]} failed: {code}")],
+            )
+        return TaskStatus(task=task, state=TaskState.PENDING)
+
+    async def download_report(self, task: TaskRef) -> Any:
+        """The JSON content of a finished report (fetch within 60 minutes of ``DONE``)."""
+        url = self._report_files.get(task.task_id)
+        if url is None:
+            raise ValidationRejected(
+                f"report {task.task_id} has no file (not DONE yet?)", marketplace="yandex"
+            )
+        if not urlsplit(url).scheme:
+            url = self.http.url(url)
+        response = await self._files.get(url)
+        response.raise_for_status()
+        return response.json()
+
+    async def read_report(self, kind: str, date_from: date, date_to: date) -> Any:
+        """Generate, follow and download report ``kind``; ``TaskFailed`` semantics via the status."""
+        from aimanager.connectors.errors import TaskFailed
+
+        task = await self.start_report(kind, date_from, date_to)
+        status = await self.wait_task(task)
+        if status.state is not TaskState.DONE:
+            raise TaskFailed(
+                f"yandex report {kind} {status.state}", task_id=task.task_id, errors=status.failed
+            )
+        return await self.download_report(task)
+
+    # --- prices and stocks -------------------------------------------------------------------------
+    def _price_item(self, update: PriceUpdate) -> dict[str, Any] | ItemError:
+        price, base = update.price, update.old_price
+        if self.currency == "UZS" and (
+            price != price.to_integral_value() or (base and base != base.to_integral_value())
+        ):
+            return ItemError(
+                offer_id=update.offer_id, code="NON_INTEGER_UZS", message="UZS prices are whole sums"
+            )
+        if base is not None and base != price:
+            discount = (base - price) / base * 100
+            if not 5 <= discount <= 99:
+                # YM drops or refuses a discount outside 5–99 %; say so instead of losing it silently.
+                return ItemError(
+                    offer_id=update.offer_id,
+                    code="DISCOUNT_OUT_OF_RANGE",
+                    message=f"discount {discount:.1f}% is outside 5–99%",
+                )
+        body = M.OfferPriceItem(
+            offerId=update.offer_id,
+            price=M.BasePrice(
+                value=price, currencyId=self.currency, discountBase=base if base != price else None
+            ),
+        )
+        return M.dump(body)
+
+    async def update_prices(self, prices: Sequence[PriceUpdate], *, wait: bool = False) -> PushReport:
+        """Set business-level prices (≤500 offers per call). Synchronous on YM: ``wait`` changes nothing.
+
+        ``old_price`` is sent as ``discountBase`` on every update — YM drops the discount otherwise."""
+        report = PushReport()
+        items: list[tuple[str, dict[str, Any]]] = []
+        for update in prices:
+            item = self._price_item(update)
+            if isinstance(item, ItemError):
+                report = report.merged(PushReport(failed=[item]))
+            else:
+                items.append((update.offer_id, item))
+        for batch in _batches(items, M.OFFER_PRICES_PER_CALL):
+            await self.http.json(
+                "POST",
+                f"/v2/businesses/{self.business_id}/offer-prices/updates",
+                group="offer-prices-update",
+                json={"offers": [body for _, body in batch]},
+                cost=len(batch),
+            )
+            report = report.merged(PushReport(accepted=[o for o, _ in batch], requests=1))
+        return report
+
+    async def update_stocks(self, stocks: Sequence[StockUpdate]) -> PushReport:
+        """Set the campaign's stock per offer (≤2,000 SKUs per call); ``warehouse_id`` is not used."""
+        report = PushReport()
+        now = datetime.now(UTC)
+        for batch in _batches(list(stocks), M.STOCKS_PER_CALL):
+            body = M.UpdateStocksRequest(
+                skus=[
+                    M.SkuStock(sku=s.offer_id, items=[M.StockItem(count=s.quantity, updatedAt=now)])
+                    for s in batch
+                ]
+            )
+            await self.http.json(
+                "PUT",
+                f"/v2/campaigns/{self.campaign_id}/offers/stocks",
+                group="stocks-update",
+                json=M.dump(body),
+                cost=len(batch),
+            )
+            report = report.merged(PushReport(accepted=[s.offer_id for s in batch], requests=1))
+        return report
+
+    async def read_stocks(self, offer_ids: Sequence[str] | None = None) -> list[StockLevel]:
+        """Stocks of the campaign (all pages); ``FIT`` is the sellable quantity."""
+        levels: list[StockLevel] = []
+        chunks: list[Sequence[str] | None] = list(_batches(list(offer_ids), 500)) if offer_ids else [None]
+        for chunk in chunks:
+            token: str | None = None
+            while True:
+                params: dict[str, Any] = {"limit": M.STOCKS_READ_LIMIT}
+                if token:
+                    params["page_token"] = token
+                answer = await self.http.json(
+                    "POST",
+                    f"/v2/campaigns/{self.campaign_id}/offers/stocks",
+                    group="stocks-read",
+                    params=params,
+                    json={"offerIds": list(chunk)} if chunk else {},
+                    cost=M.STOCKS_READ_LIMIT,
+                )
+                result = answer["result"]
+                for wh in (M.WarehouseOffers.model_validate(w) for w in result.get("warehouses") or []):
+                    for offer in wh.offers:
+                        counts = {s.type: s.count for s in offer.stocks}
+                        levels.append(
+                            StockLevel(
+                                offer_id=offer.offerId,
+                                quantity=counts.get("FIT", counts.get("AVAILABLE", 0)),
+                                warehouse_id=str(wh.warehouseId),
+                                reserved=counts.get("FREEZE", 0),
+                            )
+                        )
+                token = M.Paging.model_validate(result.get("paging") or {}).nextPageToken
+                if not token:
+                    break
+        return levels
+
+    # --- orders and fees ---------------------------------------------------------------------------
+    async def read_orders(self, date_from: date, date_to: date) -> list[SaleRecord]:
+        """Orders of the campaign created in ``[date_from, date_to]``: 30-day windows, every page."""
+        records: list[SaleRecord] = []
+        start = date_from
+        while start <= date_to:
+            end = min(date_to, start + timedelta(days=ORDERS_WINDOW_DAYS - 1))
+            body = M.GetBusinessOrdersRequest(
+                dates=M.OrderDates(creationDateFrom=start, creationDateTo=end), campaignIds=[self.campaign_id]
+            )
+            token: str | None = None
+            while True:
+                params: dict[str, Any] = {"limit": M.ORDERS_PAGE_LIMIT}
+                if token:
+                    params["pageToken"] = token
+                answer = await self.http.json(
+                    "POST",
+                    f"/v1/businesses/{self.business_id}/orders",
+                    group="orders-read",
+                    params=params,
+                    json=M.dump(body),
+                )
+                for order in (M.BusinessOrder.model_validate(o) for o in answer.get("orders") or []):
+                    records.extend(self._sale_records(order))
+                token = M.Paging.model_validate(answer.get("paging") or {}).nextPageToken
+                if not token:
+                    break
+            start = end + timedelta(days=1)
+        return records
+
+    @staticmethod
+    def _sale_records(order: M.BusinessOrder) -> list[SaleRecord]:
+        kind = {"DELIVERED": SaleKind.SALE, "RETURNED": SaleKind.RETURN}.get(order.status, SaleKind.ORDER)
+        out = []
+        for item in order.items:
+            unit = item.prices.payment if item.prices and item.prices.payment else None
+            out.append(
+                SaleRecord(
+                    date=order.creationDate,
+                    offer_id=item.offerId,
+                    quantity=item.count,
+                    revenue=(unit.value * item.count) if unit else Decimal(0),
+                    kind=kind,
+                    order_id=str(order.orderId),
+                    currency=unit.currencyId if unit else None,
+                )
+            )
+        return out
+
+    async def read_fees(self, offer_ids: Sequence[str]) -> list[FeeInfo]:
+        """Not implemented for YM yet (``tariffs/calculate`` needs category, price and dimensions per
+        offer); fees come from the ``united-marketplace-services`` report via ``read_report``."""
+        return []
+
+
+def from_config(
+    credentials: dict[str, str], settings: dict[str, Any], base_url: str | None, transport: Any
+) -> YandexMarketConnector:
+    """Registry entry point: ``credentials = {"api_key": <Api-Key token>}``, settings with
+    ``business_id`` and ``campaign_id``."""
+    if not credentials.get("api_key"):
+        raise ConfigError("yandex credentials need 'api_key'")
+    return YandexMarketConnector(
+        credentials["api_key"], settings=settings, base_url=base_url, transport=transport
+    )
