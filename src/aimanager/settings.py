@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
+    llm_routes_file: str | None = None  # TOML: task → tier → models (default: packaged routes.toml)
+    llm_cache_store: str | None = None  # sql | redis | none (default: redis when redis_url is set)
+    llm_pack_size: int = 20
+    llm_pack_window_ms: float = 50.0
+    llm_batch_enabled: bool = False
 
     # Job engine
     lease_seconds: float = 15.0
