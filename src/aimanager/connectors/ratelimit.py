@@ -141,6 +141,16 @@ class KeyedWindow:
     async def acquire(self, keys: Iterable[str]) -> None:
         await self.clock.sleep(self.reserve(keys))
 
+    def confirm(self, keys: Iterable[str]) -> None:
+        """Move each key's latest event to now: call it once the server has answered, because the
+        server's window starts when the request *arrived*, which may be well after our reservation."""
+        with self._guard:
+            now = self.clock.now()
+            for key in keys:
+                events = self._events.get(key)
+                if events:
+                    events[-1] = max(events[-1], now)
+
     def wait_for(self, key: str) -> float:
         """Seconds until ``key`` may have another event (nothing is recorded)."""
         with self._guard:

@@ -215,7 +215,10 @@ class OzonConnector:
         for batch in _batches(ready, L.PRICES_BATCH):
             await self._price_slots.acquire(p.offer_id for p in batch)
             body = {"prices": [self._price_item(p) for p in batch]}
-            answer = await self._post("/v1/product/import/prices", body)
+            try:
+                answer = await self._post("/v1/product/import/prices", body)
+            finally:
+                self._price_slots.confirm(p.offer_id for p in batch)
             report = report.merged(self._per_item(answer, len(batch)))
         return report
 
@@ -265,7 +268,10 @@ class OzonConnector:
                     {"offer_id": o, "stock": s.quantity, "warehouse_id": int(w)} for (o, w), s in batch
                 ]
             }
-            answer = await self._post("/v2/products/stocks", body, group="stocks")
+            try:
+                answer = await self._post("/v2/products/stocks", body, group="stocks")
+            finally:
+                self._pairs.confirm(f"{o}@{w}" for (o, w), _ in batch)
             report = report.merged(self._per_item(answer, len(batch)))
         return report
 
