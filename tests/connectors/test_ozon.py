@@ -39,8 +39,15 @@ def connect(oz: Running, client_id: str, **extra: object) -> OzonConnector:
 
 def card(offer: str, **overrides: object) -> CardPush:
     fields: dict[str, object] = {
-        "offer_id": offer, "category_id": "17028922", "type_id": "91565", "title": f"Кружка {offer}",
-        "description": "Керамика", "price": Decimal(900), "length_mm": 100, "width_mm": 90, "height_mm": 110,
+        "offer_id": offer,
+        "category_id": "17028922",
+        "type_id": "91565",
+        "title": f"Кружка {offer}",
+        "description": "Керамика",
+        "price": Decimal(900),
+        "length_mm": 100,
+        "width_mm": 90,
+        "height_mm": 110,
         "weight_g": 350,
     }
     return CardPush(**(fields | overrides))  # type: ignore[arg-type]
@@ -88,7 +95,10 @@ async def test_import_task_success_and_partial_failure(oz: Running, client_id: s
     finally:
         await conn.aclose()
     assert sorted(report.accepted) == ["M-1", "M-4"]
-    assert {(e.offer_id, e.code) for e in report.failed} == {("M-2", "dimensions_invalid"), ("M-3", "invalid_name")}
+    assert {(e.offer_id, e.code) for e in report.failed} == {
+        ("M-2", "dimensions_invalid"),
+        ("M-3", "invalid_name"),
+    }
     assert status.state is TaskState.DONE and status.accepted == ["M-1"]  # unchanged → "skipped"
     assert oz.sandbox.account(client_id).products["M-4"]["name"] == "Кружка M-4"
 
@@ -102,8 +112,13 @@ async def test_prices_idempotent_and_per_product_quota(oz: Running, client_id: s
         changes = acc.price_changes
         second = await conn.update_prices(update)
         repeat_changes = acc.price_changes
-        bad_gap = await conn.update_prices([PriceUpdate(offer_id="SEED-002", price=Decimal(990), old_price=Decimal(1000))])
-        reports = [await conn.update_prices([PriceUpdate(offer_id="SEED-003", price=Decimal(600 + n))]) for n in range(11)]
+        bad_gap = await conn.update_prices(
+            [PriceUpdate(offer_id="SEED-002", price=Decimal(990), old_price=Decimal(1000))]
+        )
+        reports = [
+            await conn.update_prices([PriceUpdate(offer_id="SEED-003", price=Decimal(600 + n))])
+            for n in range(11)
+        ]
     finally:
         await conn.aclose()
     assert first.ok and second.ok and repeat_changes == changes
@@ -146,10 +161,17 @@ async def test_injected_faults_are_retried(oz: Running, client_id: str) -> None:
 async def test_sandbox_auth_and_limits(client_id: str) -> None:
     for running in start(ozon.create_app, time_scale=1.0, valid_tokens={"good-key"}):
         async with httpx.AsyncClient(base_url=running.url) as raw:
-            denied = await raw.post("/v4/product/info/stocks", headers={"Client-Id": client_id, "Api-Key": "bad"})
+            denied = await raw.post(
+                "/v4/product/info/stocks", headers={"Client-Id": client_id, "Api-Key": "bad"}
+            )
             assert denied.status_code == 403 and denied.json()["code"] == 7
             headers = {"Client-Id": client_id, "Api-Key": "good-key"}
-            body = {"date_from": "2026-10-01", "date_to": "2026-10-02", "dimension": ["sku", "day"], "limit": 10}
+            body = {
+                "date_from": "2026-10-01",
+                "date_to": "2026-10-02",
+                "dimension": ["sku", "day"],
+                "limit": 10,
+            }
             assert (await raw.post("/v1/analytics/data", headers=headers, json=body)).status_code == 200
             limited = await raw.post("/v1/analytics/data", headers=headers, json=body)
             assert limited.status_code == 429 and limited.json()["code"] == 8

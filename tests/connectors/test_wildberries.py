@@ -29,7 +29,9 @@ def connect(wb: Running, token: str, **extra: object) -> WildberriesConnector:
 
 
 def card(offer: str, subject: str = "105", title: str | None = None) -> CardPush:
-    return CardPush(offer_id=offer, category_id=subject, title=title or f"Футболка {offer}", description="Хлопок")
+    return CardPush(
+        offer_id=offer, category_id=subject, title=title or f"Футболка {offer}", description="Хлопок"
+    )
 
 
 async def test_bulk_writes_split_at_documented_sizes(wb: Running, token: str) -> None:
@@ -81,14 +83,19 @@ async def test_card_task_followed_to_partial_failure(wb: Running, token: str) ->
 
 async def test_price_task_success_quarantine_and_idempotency(wb: Running, token: str) -> None:
     conn = connect(wb, token)
-    update = [PriceUpdate(offer_id=f"SEED-{i:03d}", price=Decimal(900), old_price=Decimal(1000)) for i in (1, 2)]
+    update = [
+        PriceUpdate(offer_id=f"SEED-{i:03d}", price=Decimal(900), old_price=Decimal(1000)) for i in (1, 2)
+    ]
     try:
         first = await conn.update_prices(update, wait=True)
         changes = wb.sandbox.account(token).price_changes
         second = await conn.update_prices(update, wait=True)
         changes_after_repeat = wb.sandbox.account(token).price_changes
         crash = await conn.update_prices(
-            [PriceUpdate(offer_id="SEED-003", price=Decimal(100)), PriceUpdate(offer_id="SEED-004", price=Decimal(990))],
+            [
+                PriceUpdate(offer_id="SEED-003", price=Decimal(100)),
+                PriceUpdate(offer_id="SEED-004", price=Decimal(990)),
+            ],
             wait=True,
         )
         status = await conn.wait_task(crash.tasks[0])
@@ -144,7 +151,8 @@ async def test_sandbox_validates_like_wb(wb_realtime: Running, token: str) -> No
         assert limited.json()["status"] == 429 and "requestId" in limited.json()
         # Title over 60 characters: accepted, then reported in the error list.
         up = await raw.post(
-            "/content/v2/cards/upload", json=[{"subjectID": 105, "variants": [{"vendorCode": "L", "title": "я" * 61}]}]
+            "/content/v2/cards/upload",
+            json=[{"subjectID": 105, "variants": [{"vendorCode": "L", "title": "я" * 61}]}],
         )
         assert up.status_code == 200
         with wb.sandbox.lock:  # let the task's time come without waiting for it

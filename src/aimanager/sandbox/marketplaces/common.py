@@ -182,6 +182,10 @@ class Sandbox:
                 self._accounts[token] = self._new_account(self, token)
             return self._accounts[token]
 
+    def has_account(self, token: str) -> bool:
+        """Whether any request has opened the account ``token`` yet."""
+        return token in self._accounts
+
     def is_valid(self, token: str | None) -> bool:
         if not token:
             return False
