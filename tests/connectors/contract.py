@@ -56,6 +56,22 @@ ENTRIES: list[ContractEntry] = [
         account_key=lambda creds: creds["client_id"],
         seeded_offers=("SEED-001", "SEED-002", "SEED-003"),
     ),
+    ContractEntry(
+        marketplace=Marketplace.YANDEX,
+        credentials=lambda secret: {"api_key": secret},
+        account_key=lambda creds: creds["api_key"],
+        seeded_offers=("YM-000", "YM-001", "YM-002"),
+        settings={"business_id": 111, "campaign_id": 222},
+        sandbox_config={"extra": {"business_id": 111, "campaign_id": 222}},
+    ),
+    ContractEntry(
+        marketplace=Marketplace.UZUM,
+        credentials=lambda secret: {"token": secret},
+        account_key=lambda creds: creds["token"],
+        seeded_offers=("UZ-0000", "UZ-0001", "UZ-0002"),
+        settings={"shop_id": 4242},
+        sandbox_config={"extra": {"shop_id": 4242}},
+    ),
 ]
 
 SECRET = "contract-secret-0f9e8d7c6b5a"

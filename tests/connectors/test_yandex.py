@@ -17,7 +17,7 @@ from aimanager.connectors.registry import make_connector
 from aimanager.connectors.yandex.connector import YandexMarketConnector
 from aimanager.domain.enums import Marketplace
 from aimanager.sandbox.marketplaces.common import FaultConfig, SandboxConfig
-from aimanager.sandbox.marketplaces.yandex import YmAccount, create_app, rejections
+from aimanager.sandbox.marketplaces.yandex import YmAccount, create_app, rejections, seed_offers
 from aimanager.sandbox.serving import BackgroundServer
 
 TOKEN = "ym-secret-token-7f3a9c"
@@ -113,6 +113,7 @@ async def test_prices_split_idempotent_and_two_parallel(sandbox: tuple[Any, str]
         for i in range(1200)
     ]
     stocks = [StockUpdate(offer_id=f"SKU-{i:04d}", quantity=i % 7) for i in range(4500)]
+    seed_offers(app, TOKEN, [p.offer_id for p in prices])
     try:
         first, _stock_report, _ = await asyncio.gather(
             conn.update_prices(prices),
@@ -122,12 +123,14 @@ async def test_prices_split_idempotent_and_two_parallel(sandbox: tuple[Any, str]
         changes = account(app).price_changes
         second = await conn.update_prices(prices)
         bad = await conn.update_prices([PriceUpdate(offer_id="X", price=Decimal("10.5"))])
+        unknown = await conn.update_prices([PriceUpdate(offer_id="NOPE", price=Decimal(10)), prices[0]])
     finally:
         await conn.aclose()
     sb = app.state.sandbox
     assert first.requests == 3 and second.requests == 3 and len(first.accepted) == 1200
     assert changes == 1200 and account(app).price_changes == 1200  # the resend changed nothing
     assert bad.failed[0].code == "NON_INTEGER_UZS" and bad.requests == 0
+    assert [e.code for e in unknown.failed] == ["OFFER_NOT_FOUND"] and unknown.accepted == ["SKU-0000"]
     assert sb.count(path=f"/v2/campaigns/{CAMPAIGN}/offers/stocks") == 3  # 2000 + 2000 + 500
     assert account(app).max_inflight == 2  # the gather did run two at once, never three
     assert account(app).parallel_rejections == 0 and rejections(app) == 0
@@ -174,6 +177,7 @@ async def test_report_success_and_failure(sandbox: tuple[Any, str]) -> None:
 async def test_faults_are_retried(sandbox: tuple[Any, str]) -> None:
     app, url = sandbox
     faults = app.state.sandbox.config.faults
+    seed_offers(app, TOKEN, ["A", "B"])
     conn = connector(url)
     try:
         faults.next_errors = 2
@@ -195,7 +199,8 @@ async def test_credentials_never_leak(
 
     configure("DEBUG")
     caplog.set_level(logging.DEBUG)
-    _, url = sandbox
+    app, url = sandbox
+    seed_offers(app, TOKEN, ["A"])
     bad = connector(url, token="Bearer " + TOKEN)
     good = connector(url)
     try:

@@ -64,11 +64,14 @@ def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _num(text: str | None, default: int = 0) -> int:
-    try:
-        return int(text) if text not in (None, "") else default
-    except ValueError:
-        return default
+def _offers_not_found(body: Any) -> set[str]:
+    """Offer ids of ``OFFER_NOT_FOUND`` errors ("Offer not found: <offerId>") in an error body."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return {
+        str(e.get("message", "")).rpartition(": ")[2]
+        for e in errors or []
+        if isinstance(e, dict) and e.get("code") == "OFFER_NOT_FOUND"
+    }
 
 
 class YandexMarketConnector:
@@ -392,14 +395,42 @@ class YandexMarketConnector:
             else:
                 items.append((update.offer_id, item))
         for batch in _batches(items, M.OFFER_PRICES_PER_CALL):
-            await self.http.json(
-                "POST",
-                f"/v2/businesses/{self.business_id}/offer-prices/updates",
-                group="offer-prices-update",
-                json={"offers": [body for _, body in batch]},
-                cost=len(batch),
-            )
-            report = report.merged(PushReport(accepted=[o for o, _ in batch], requests=1))
+            report = report.merged(await self._send_prices(list(batch)))
+        return report
+
+    async def _send_prices(self, batch: list[tuple[str, dict[str, Any]]]) -> PushReport:
+        """One price call; offers the API names as not found are dropped and the rest resent once."""
+        report = PushReport()
+        for _attempt in range(2):
+            try:
+                await self.http.json(
+                    "POST",
+                    f"/v2/businesses/{self.business_id}/offer-prices/updates",
+                    group="offer-prices-update",
+                    json={"offers": [body for _, body in batch]},
+                    cost=len(batch),
+                )
+            except ValidationRejected as exc:
+                missing = _offers_not_found(exc.body)
+                known = {o for o, _ in batch}
+                if not missing or not missing <= known:
+                    raise
+                report = report.merged(
+                    PushReport(
+                        requests=1,
+                        failed=[
+                            ItemError(
+                                offer_id=o, code="OFFER_NOT_FOUND", message="offer is not in the catalogue"
+                            )
+                            for o in sorted(missing)
+                        ],
+                    )
+                )
+                batch = [(o, b) for o, b in batch if o not in missing]
+                if not batch:
+                    return report
+                continue
+            return report.merged(PushReport(accepted=[o for o, _ in batch], requests=1))
         return report
 
     async def update_stocks(self, stocks: Sequence[StockUpdate]) -> PushReport:

@@ -56,7 +56,7 @@ class UzumShop:
 
 def _new_shop(sb: Sandbox, token: str) -> UzumShop:
     rng = sb.history_rng(token)
-    fixed = sb.config.extra.get("shops", {}).get(token)
+    fixed = sb.config.extra.get("shops", {}).get(token) or sb.config.extra.get("shop_id")
     shop = UzumShop(shop_id=fixed or rng.randint(1000, 9999))
     count = int(sb.config.extra.get("products", 150))
     sku_id = 500_000

@@ -81,7 +81,10 @@ class YmAccount:
 
 def _new_account(sb: Sandbox, token: str) -> YmAccount:
     rng = sb.history_rng(token)
-    fixed = sb.config.extra.get("accounts", {}).get(token)
+    extra = sb.config.extra
+    fixed = extra.get("accounts", {}).get(token)
+    if fixed is None and "business_id" in extra:
+        fixed = (int(extra["business_id"]), int(extra["campaign_id"]))
     business, campaign = fixed or (rng.randint(10_000, 99_999), rng.randint(100_000, 999_999))
     acc = YmAccount(business_id=business, campaign_id=campaign)
     cfg = sb.config
@@ -89,6 +92,21 @@ def _new_account(sb: Sandbox, token: str) -> YmAccount:
     history = seeded_history(
         rng, offers, end=cfg.history_end, days=cfg.history_days, per_day=cfg.history_orders_per_day
     )
+    for offer_id, price in offers:  # the seeded offers exist in the catalogue as finished cards
+        acc.offers[offer_id] = {
+            "ru": {
+                "offerId": offer_id,
+                "name": f"Товар {offer_id}",
+                "marketCategoryId": 91491,
+                "description": "Описание",
+                "vendor": "Sandbox",
+                "pictures": ["https://img.example/1.jpg"],
+            },
+            "uz": {},
+            "created": True,
+            "ready_at": 0.0,
+        }
+        acc.prices[offer_id] = {"value": int(price), "currencyId": "UZS", "discountBase": None}
     for h in history:
         created = datetime.combine(h.day, time(9 + h.seq % 12), tzinfo=UTC)
         acc.orders.append(
@@ -391,6 +409,11 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
                 )
             if base is not None and not 5 <= (base - value) / base * 100 <= 99:
                 return _error(400, "BAD_REQUEST", f"{o.get('offerId')}: discount must be 5–99%")
+        missing = [o["offerId"] for o in offers if o.get("offerId") not in acc.offers]
+        if missing:
+            # [I] the spec does not say how unknown offers are refused; one error per offer, id last.
+            errors = [{"code": "OFFER_NOT_FOUND", "message": f"Offer not found: {m}"} for m in missing]
+            return JSONResponse(status_code=400, content={"status": "ERROR", "errors": errors})
         if (refusal := take_items(acc, key(request), "offer-prices-update", len(offers))) is not None:
             return refusal
         with sb.lock:
@@ -604,12 +627,21 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     return app
 
 
+def seed_offers(app: FastAPI, token: str, offer_ids: list[str]) -> None:
+    """Test helper: put finished cards for ``offer_ids`` in ``token``'s catalogue."""
+    sb: Sandbox = app.state.sandbox
+    acc: YmAccount = sb.account(token)
+    with sb.lock:
+        for offer_id in offer_ids:
+            acc.offers.setdefault(
+                offer_id, {"ru": {"offerId": offer_id}, "uz": {}, "created": True, "ready_at": 0.0}
+            )
+
+
 def rejections(app: FastAPI) -> int:
     """Every request the sandbox refused for limits: token buckets, item quotas and the parallel cap."""
     sb: Sandbox = app.state.sandbox
-    accounts = list(sb._accounts.values())
-    return (
-        sb.rejections()
-        + sum(a.item_rejections for a in accounts)
-        - sum(a.parallel_rejections for a in accounts) * 0
-    )
+    accounts: list[YmAccount] = list(sb._accounts.values())
+    # Parallel-cap refusals are already in ``sb.requests`` (recorded as rejected by the outer gate).
+    refused: int = sb.rejections()
+    return refused + sum(a.item_rejections for a in accounts)
