@@ -13,200 +13,38 @@ Item error codes not given by the spec are marked [I] where used. Python accesso
 
 from __future__ import annotations
 
-import base64
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from aimanager.sandbox.marketplaces.common import (
-    HistoryRow,
     Hooks,
-    Limit,
     Sandbox,
     SandboxConfig,
     install,
-    seeded_history,
 )
-
-LIMITS = {
-    "global": Limit(50, 1, 50),
-    "stocks": Limit(80, 60, 10),
-    "analytics": Limit(1, 60, 1),
-}
-# description_category_id → (type ids, FBS sale %, delivery-to-customer amount)
-CATEGORIES = {17028922: ({91565, 91566}, "12", "75"), 17027495: ({94765}, "8", "60")}
-WAREHOUSES = [{"warehouse_id": 22001, "name": "Ташкент rFBS"}, {"warehouse_id": 22002, "name": "Бухара rFBS"}]
-
-
-def _rpc(status: int, code: int, message: str) -> JSONResponse:
-    """Ozon's ``rpcStatus`` error body."""
-    return JSONResponse(status_code=status, content={"code": code, "message": message, "details": []})
-
-
-def _group(method: str, path: str) -> tuple[str, ...]:
-    if path == "/v2/products/stocks":
-        return ("stocks", "global")
-    if path == "/v1/analytics/data":
-        return ("analytics", "global")
-    return ("global",)
-
-
-def _cursor(index: int) -> str:
-    return base64.urlsafe_b64encode(f"idx:{index}".encode()).decode()
-
-
-def _uncursor(cursor: str) -> int:
-    if not cursor:
-        return 0
-    return int(base64.urlsafe_b64decode(cursor.encode()).decode().split(":")[1])
-
-
-@dataclass
-class OzonAccount:
-    """One seller's catalogue, tasks and counters."""
-
-    products: dict[str, dict[str, Any]] = field(default_factory=dict)  # offer_id → product
-    tasks: dict[int, dict[str, Any]] = field(default_factory=dict)
-    stocks: dict[tuple[str, int], int] = field(default_factory=dict)  # (offer_id, warehouse) → present
-    stock_sent: dict[tuple[str, int], float] = field(default_factory=dict)
-    price_events: dict[str, deque[float]] = field(default_factory=dict)
-    price_changes: int = 0
-    history: list[HistoryRow] = field(default_factory=list)
-    next_id: int = 500_000
-
-    def new_id(self) -> int:
-        self.next_id += 1
-        return self.next_id
-
-
-def _new_account(sb: Sandbox, token: str) -> OzonAccount:
-    acc = OzonAccount()
-    offers = []
-    for i in range(1, sb.config.history_offers + 1):
-        offer = f"SEED-{i:03d}"
-        pid = acc.new_id()
-        acc.products[offer] = {
-            "offer_id": offer,
-            "product_id": pid,
-            "sku": pid + 1_000_000,
-            "name": f"Кружка {i}",
-            "description_category_id": 17028922,
-            "type_id": 91565,
-            "price": Decimal(500 + 25 * i),
-            "old_price": Decimal(0),
-            "min_price": Decimal(0),
-            "currency_code": "RUB",
-            "data": {},
-        }
-        acc.stocks[(offer, 22001)] = 10
-        offers.append((offer, Decimal(500 + 25 * i)))
-    c = sb.config
-    acc.history = seeded_history(
-        sb.history_rng(token),
-        offers,
-        end=c.history_end,
-        days=c.history_days,
-        per_day=c.history_orders_per_day,
-    )
-    return acc
-
-
-def _import_errors(item: dict[str, Any]) -> list[dict[str, Any]]:
-    def err(code: str, fieldname: str, text: str) -> dict[str, Any]:
-        return {
-            "code": code,
-            "field": fieldname,
-            "attribute_id": 0,
-            "attribute_name": "",
-            "level": "error",
-            "state": "declined",
-            "description": text,
-        }
-
-    problems = []
-    offer = str(item.get("offer_id") or "")
-    if not offer or len(offer) > 50:
-        problems.append(err("invalid_offer_id", "offer_id", "offer_id must be 1–50 characters"))
-    name = str(item.get("name") or "")
-    if not name or len(name) > 500:
-        problems.append(err("invalid_name", "name", "name must be 1–500 characters"))
-    category = CATEGORIES.get(item.get("description_category_id") or 0)
-    if category is None or item.get("type_id") not in category[0]:
-        problems.append(err("invalid_category", "description_category_id", "unknown category or type"))
-    try:
-        if Decimal(str(item.get("price") or "0")) <= 0:
-            problems.append(err("invalid_price", "price", "price is required"))
-    except InvalidOperation:
-        problems.append(err("invalid_price", "price", "price must be a decimal string"))
-    for dim in ("depth", "width", "height", "weight"):
-        if not item.get(dim):
-            problems.append(err("dimensions_invalid", dim, f"{dim} must be a real non-zero value"))
-    if len(item.get("images") or []) > 30:
-        problems.append(err("too_many_images", "images", "at most 30 images"))
-    return problems
-
-
-def _tick(sb: Sandbox, acc: OzonAccount) -> None:
-    now = sb.now()
-    for task in acc.tasks.values():
-        if task["results"] is not None or task["ready_at"] > now:
-            continue
-        results = []
-        for item in task["items"]:
-            offer = str(item.get("offer_id") or "")
-            errors = _import_errors(item)
-            existing = acc.products.get(offer)
-            if errors:
-                results.append({"offer_id": offer, "product_id": 0, "status": "failed", "errors": errors})
-                continue
-            if existing is not None and existing["data"] == item:
-                results.append(
-                    {
-                        "offer_id": offer,
-                        "product_id": existing["product_id"],
-                        "status": "skipped",
-                        "errors": [],
-                    }
-                )
-                continue
-            pid = existing["product_id"] if existing else acc.new_id()
-            acc.products[offer] = {
-                "offer_id": offer,
-                "product_id": pid,
-                "sku": pid + 1_000_000,
-                "name": item["name"],
-                "description_category_id": item["description_category_id"],
-                "type_id": item["type_id"],
-                "price": Decimal(str(item["price"])),
-                "old_price": Decimal(str(item.get("old_price") or 0)),
-                "min_price": Decimal(0),
-                "currency_code": item.get("currency_code", "RUB"),
-                "data": item,
-            }
-            results.append({"offer_id": offer, "product_id": pid, "status": "imported", "errors": []})
-        task["results"] = results
-
-
-def _old_price_ok(price: Decimal, old: Decimal) -> bool:
-    """The documented gap between ``old_price`` and ``price``."""
-    if old <= 0:
-        return True
-    gap = old - price
-    if price < 400:
-        return gap >= 20
-    if price <= 10_000:
-        return gap >= price * Decimal("0.05")
-    return gap >= 500
+from aimanager.sandbox.marketplaces.ozon.state import (
+    CATEGORIES,
+    LIMITS,
+    WAREHOUSES,
+    OzonAccount,
+    group_of,
+    make_cursor,
+    new_account,
+    old_price_ok,
+    read_cursor,
+    rpc_error,
+    tick,
+)
 
 
 def create_app(config: SandboxConfig | None = None) -> FastAPI:
     """Build an Ozon sandbox app (state in ``app.state.sandbox``, one account per Client-Id)."""
-    sb = Sandbox(config or SandboxConfig(), LIMITS, _new_account)
+    sb = Sandbox(config or SandboxConfig(), LIMITS, new_account)
     app = FastAPI(title="Ozon sandbox")
 
     def account_of(request: Request) -> str | None:
@@ -220,19 +58,19 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         sb,
         Hooks(
             account_of=account_of,
-            group_of=_group,
-            unauthorized=lambda: _rpc(403, 7, "Invalid Api-Key, please contact support"),
-            rate_limited=lambda retry, spec, rem: _rpc(
+            group_of=group_of,
+            unauthorized=lambda: rpc_error(403, 7, "Invalid Api-Key, please contact support"),
+            rate_limited=lambda retry, spec, rem: rpc_error(
                 429, 8, "You have reached request rate limit per second"
             ),
-            server_error=lambda status: _rpc(status, 13, "internal error"),
+            server_error=lambda status: rpc_error(status, 13, "internal error"),
         ),
     )
 
     def acc_of(request: Request) -> OzonAccount:
         acc: OzonAccount = sb.account(request.headers["client-id"])
         with sb.lock:
-            _tick(sb, acc)
+            tick(sb, acc)
         return acc
 
     @app.post("/v3/product/import")
@@ -240,7 +78,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         acc = acc_of(request)
         items = (await request.json()).get("items")
         if not isinstance(items, list) or not 1 <= len(items) <= 100:
-            return _rpc(400, 3, "items: 1–100 products per request")
+            return rpc_error(400, 3, "items: 1–100 products per request")
         with sb.lock:
             task_id = acc.new_id()
             acc.tasks[task_id] = {"items": items, "ready_at": sb.ready_at(), "results": None}
@@ -251,7 +89,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         acc = acc_of(request)
         task = acc.tasks.get(int((await request.json()).get("task_id") or 0))
         if task is None:
-            return _rpc(404, 5, "task not found")
+            return rpc_error(404, 5, "task not found")
         items = task["results"] or [
             {"offer_id": i.get("offer_id"), "product_id": 0, "status": "pending", "errors": []}
             for i in task["items"]
@@ -263,7 +101,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         acc = acc_of(request)
         prices = (await request.json()).get("prices")
         if not isinstance(prices, list) or not 1 <= len(prices) <= 1000:
-            return _rpc(400, 3, "prices: 1–1000 items per request")
+            return rpc_error(400, 3, "prices: 1–1000 items per request")
         out = []
         with sb.lock:
             now = sb.now()
@@ -292,7 +130,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
                     continue
                 price = Decimal(str(p.get("price") or "0"))
                 old = Decimal(str(p.get("old_price") or "0"))
-                if price <= 0 or not _old_price_ok(price, old):
+                if price <= 0 or not old_price_ok(price, old):
                     row["errors"] = [
                         {"code": "INVALID_PRICE", "message": "price/old_price gap rule violated"}
                     ]  # [I]
@@ -315,7 +153,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         acc = acc_of(request)
         stocks = (await request.json()).get("stocks")
         if not isinstance(stocks, list) or not 1 <= len(stocks) <= 100:
-            return _rpc(400, 3, "stocks: 1–100 product–warehouse pairs per request")
+            return rpc_error(400, 3, "stocks: 1–100 product–warehouse pairs per request")
         known_wh = {w["warehouse_id"] for w in WAREHOUSES}
         out = []
         with sb.lock:
@@ -348,14 +186,14 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         body = await request.json()
         limit = int(body.get("limit") or 100)
         if not 1 <= limit <= 1000:
-            return _rpc(400, 3, "limit must be 1–1000")
+            return rpc_error(400, 3, "limit must be 1–1000")
         wanted = (body.get("filter") or {}).get("offer_id")
         products = [p for o, p in sorted(acc.products.items()) if not wanted or o in wanted]
-        return acc, products, _uncursor(body.get("cursor") or ""), limit
+        return acc, products, read_cursor(body.get("cursor") or ""), limit
 
     def _page(items: list[dict[str, Any]], start: int, limit: int, total: int) -> dict[str, Any]:
         end = start + len(items)
-        return {"items": items, "cursor": _cursor(end) if end < total else "", "total": total}
+        return {"items": items, "cursor": make_cursor(end) if end < total else "", "total": total}
 
     @app.post("/v4/product/info/stocks")
     async def info_stocks(request: Request) -> Response:
@@ -420,10 +258,10 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         try:
             start, end = date.fromisoformat(body["date_from"]), date.fromisoformat(body["date_to"])
         except (KeyError, ValueError):
-            return _rpc(400, 3, "date_from and date_to are required")
+            return rpc_error(400, 3, "date_from and date_to are required")
         limit, offset = int(body.get("limit") or 1000), int(body.get("offset") or 0)
         if not 1 <= limit <= 1000 or body.get("dimension") != ["sku", "day"]:
-            return _rpc(400, 3, "limit must be 1–1000; this sandbox serves dimension [sku, day]")
+            return rpc_error(400, 3, "limit must be 1–1000; this sandbox serves dimension [sku, day]")
         totals: dict[tuple[int, date], list[Decimal]] = {}
         for h in acc.history:
             product = acc.products.get(h.offer_id)
