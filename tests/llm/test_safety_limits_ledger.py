@@ -31,7 +31,9 @@ def hostile_pack() -> list[CardRequest]:
 
 
 @pytest.mark.parametrize("gullible", [False, True])
-async def test_hostile_text_cannot_change_format_or_leak(make_gateway: Any, sandbox: Any, gullible: bool) -> None:
+async def test_hostile_text_cannot_change_format_or_leak(
+    make_gateway: Any, sandbox: Any, gullible: bool
+) -> None:
     _, state = sandbox
     state.config.gullible = gullible
     gw = await make_gateway()
@@ -44,10 +46,15 @@ async def test_hostile_text_cannot_change_format_or_leak(make_gateway: Any, sand
         if result.draft is not None:
             assert "<" not in result.draft.model_dump_json()
     huge = results["huge"]
-    assert huge.draft is not None and len(product("HUGE", description="очень длинное описание " * 4500).description or "") > 100_000
+    assert (
+        huge.draft is not None
+        and len(product("HUGE", description="очень длинное описание " * 4500).description or "") > 100_000
+    )
     assert any(note.startswith("description cut from 103500 to") for note in huge.notes)
     if gullible:  # the injected item fails alone; nobody else is hurt
-        assert results["inject"].draft is None and "title does not name the product" in (results["inject"].error or "")
+        assert results["inject"].draft is None and "title does not name the product" in (
+            results["inject"].error or ""
+        )
     else:
         assert results["inject"].draft is not None
     await gw.close()
@@ -60,14 +67,22 @@ async def test_limiter_keeps_observed_rate_under_rpm(make_gateway: Any, sandbox:
 async def test_redis_limiter_keeps_observed_rate_under_rpm(
     make_gateway: Any, sandbox: Any, redis_url: str, redis_prefix: str
 ) -> None:
-    await observed_rate_under_rpm(make_gateway, sandbox, "redis", {"redis_url": redis_url, "redis_prefix": redis_prefix})
+    await observed_rate_under_rpm(
+        make_gateway, sandbox, "redis", {"redis_url": redis_url, "redis_prefix": redis_prefix}
+    )
 
 
 async def observed_rate_under_rpm(make_gateway: Any, sandbox: Any, store: str, extra: dict[str, Any]) -> None:
     _, state = sandbox
     rpm, burst_s = 1200, 0.25  # 20 requests/s, bucket of 5
-    gw = await make_gateway(pack_size=1, limits={"*": Limits(rpm=rpm)}, limiter_burst_seconds=burst_s,
-                            limiter_store=store, cache_store="none", **extra)
+    gw = await make_gateway(
+        pack_size=1,
+        limits={"*": Limits(rpm=rpm)},
+        limiter_burst_seconds=burst_s,
+        limiter_store=store,
+        cache_store="none",
+        **extra,
+    )
     results = await gw.generate_cards([CardRequest(f"R{i}", 1, product(f"R{i}")) for i in range(40)])
     assert all(r.draft for r in results)
     times = sorted(r.at for r in state.log if r.route == "messages")
@@ -91,21 +106,50 @@ async def test_limiter_learns_limits_from_headers_and_avoids_429(make_gateway: A
     await gw.close()
 
 
-async def test_partner_over_budget_is_stopped_others_continue(make_gateway: Any, sandbox: Any, engine: Any) -> None:
-    _, state = sandbox
+async def test_partner_over_budget_is_stopped_others_continue(
+    make_gateway: Any, sandbox: Any, engine: Any
+) -> None:
     async with engine.begin() as conn:
-        await conn.execute(insert(Partner), [
-            {"id": 1, "slug": "p1", "name": "P1", "ai_budget_usd": Decimal("0.01"),
-             "ai_budget_warn_ratio": Decimal("0.8")},
-            {"id": 2, "slug": "p2", "name": "P2", "ai_budget_usd": None, "ai_budget_warn_ratio": Decimal("0.8")},
-        ])
-        await conn.execute(insert(AIUsageLog), [{"partner_id": 1, "task_kind": "card", "provider": "anthropic",
-                                                 "model": "claude-haiku-5-5", "path": "realtime",
-                                                 "cost_usd": Decimal("0.0100")}])
+        await conn.execute(
+            insert(Partner),
+            [
+                {
+                    "id": 1,
+                    "slug": "p1",
+                    "name": "P1",
+                    "ai_budget_usd": Decimal("0.01"),
+                    "ai_budget_warn_ratio": Decimal("0.8"),
+                },
+                {
+                    "id": 2,
+                    "slug": "p2",
+                    "name": "P2",
+                    "ai_budget_usd": None,
+                    "ai_budget_warn_ratio": Decimal("0.8"),
+                },
+            ],
+        )
+        await conn.execute(
+            insert(AIUsageLog),
+            [
+                {
+                    "partner_id": 1,
+                    "task_kind": "card",
+                    "provider": "anthropic",
+                    "model": "claude-haiku-5-5",
+                    "path": "realtime",
+                    "cost_usd": Decimal("0.0100"),
+                }
+            ],
+        )
     gw = await make_gateway()
-    results = await gw.generate_cards([
-        CardRequest("a", 1, product("A")), CardRequest("b", 2, product("B")), CardRequest("c", 7, product("C")),
-    ])
+    results = await gw.generate_cards(
+        [
+            CardRequest("a", 1, product("A")),
+            CardRequest("b", 2, product("B")),
+            CardRequest("c", 7, product("C")),
+        ]
+    )
     assert results[0].draft is None and (results[0].error or "").startswith("BudgetExceeded: partner 1")
     assert results[1].draft is not None and results[2].draft is not None  # 7 has no partners row: no budget
     assert gw.stats().budget_refusals == 1
@@ -123,16 +167,30 @@ def test_costs_equal_hand_computed_values() -> None:
     # 100×2.00 + 200×10.00 + 1000×0.10 + 2000×2.50 = 7300 µ$ on Sonnet 5.5
     assert prices.cost("claude-sonnet-5-5", cached) == Decimal("0.0073")
     # Above 100k prompt tokens Haiku 5.5 bills the whole call at 0.50 / 2.50.
-    assert prices.cost("claude-haiku-5-5", Usage(input_tokens=100_001, output_tokens=1000)) == Decimal("0.0525005")
+    assert prices.cost("claude-haiku-5-5", Usage(input_tokens=100_001, output_tokens=1000)) == Decimal(
+        "0.0525005"
+    )
 
 
 def test_packed_call_cost_splits_exactly_across_partners() -> None:
     prices = default_prices()
     usage = Usage(input_tokens=1951, output_tokens=3501, cache_read_tokens=7)
-    rows = split_call(usage=usage, shares=[Share(1, ["a", "b"], 2, 2), Share(2, ["c"], 1, 1)], prices=prices,
-                      model="claude-haiku-5-5", provider="anthropic", path="realtime", task_kind="card",
-                      latency_ms=1, outcome="ok", request_id=None, detail={})
-    assert sum(r.usage.input_tokens for r in rows) == 1951 and sum(r.usage.output_tokens for r in rows) == 3501
+    rows = split_call(
+        usage=usage,
+        shares=[Share(1, ["a", "b"], 2, 2), Share(2, ["c"], 1, 1)],
+        prices=prices,
+        model="claude-haiku-5-5",
+        provider="anthropic",
+        path="realtime",
+        task_kind="card",
+        latency_ms=1,
+        outcome="ok",
+        request_id=None,
+        detail={},
+    )
+    assert (
+        sum(r.usage.input_tokens for r in rows) == 1951 and sum(r.usage.output_tokens for r in rows) == 3501
+    )
     assert sum(r.cost_usd for r in rows) == prices.cost("claude-haiku-5-5", usage)
     assert [r.items for r in rows] == [2, 1]
 
@@ -142,7 +200,9 @@ async def test_ledger_row_cost_matches_hand_computation(make_gateway: Any, engin
     await gw.generate_cards([CardRequest("x", 5, product("X"))])
     async with engine.connect() as conn:
         row = (await conn.execute(select(AIUsageLog))).one()
-    expected = (Decimal(row.input_tokens) * Decimal("0.10") + Decimal(row.output_tokens) * Decimal("0.50")) / 10**6
+    expected = (
+        Decimal(row.input_tokens) * Decimal("0.10") + Decimal(row.output_tokens) * Decimal("0.50")
+    ) / 10**6
     assert row.cost_usd == expected and row.input_tokens > 0 and row.output_tokens > 0
     assert row.detail["prices"] == default_prices().version
     await gw.close()
@@ -153,6 +213,8 @@ def test_price_table_agrees_with_genai_prices_where_both_know_the_model() -> Non
 
     usage = Usage(input_tokens=10_000, output_tokens=10_000)
     theirs = genai_prices.calc_price(
-        genai_prices.Usage(input_tokens=10_000, output_tokens=10_000), "claude-sonnet-5-5", provider_id="anthropic"
+        genai_prices.Usage(input_tokens=10_000, output_tokens=10_000),
+        "claude-sonnet-5-5",
+        provider_id="anthropic",
     )
     assert default_prices().cost("claude-sonnet-5-5", usage) == Decimal(str(theirs.total_price))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from aimanager.llm.cache import CacheStore, RedisCacheStore, SQLCacheStore, cache_key
 from aimanager.llm.limiter import BucketBackend, MemoryBuckets, RedisBuckets
 

@@ -89,7 +89,7 @@ class BatchPath:
                 log.info("llm.batch.item_failed", custom_id=outcome.custom_id, reason=outcome.error)
                 self._resend(pack, outcome.error or "errored")
             else:
-                settles.append(gw.settle_pack(pack, ref, outcome.response, "batch"))
+                settles.append(gw.settle_guarded(pack, ref, outcome.response, "batch"))
         for cid, pack in packs.items():
             if cid not in seen:
                 self._resend(pack, "missing from the results")

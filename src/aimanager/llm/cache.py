@@ -7,6 +7,7 @@ SQL (the embedded default, table ``llm_cache``) and Redis.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Iterable
@@ -51,6 +52,8 @@ class SQLCacheStore:
     def __init__(self, engine: AsyncEngine, ttl: timedelta | None = None) -> None:
         self.engine = engine
         self.ttl = ttl
+        self._pending: list[tuple[str, str, str | None]] = []
+        self._lock = asyncio.Lock()
 
     async def get_many(self, keys: list[str]) -> dict[str, str]:
         if not keys:
@@ -71,6 +74,15 @@ class SQLCacheStore:
         return found
 
     async def put_many(self, entries: Iterable[tuple[str, str, str | None]]) -> None:
+        # Group commit, as in the ledger: one writer at a time, carrying everything queued meanwhile.
+        self._pending.extend(entries)
+        async with self._lock:
+            if not self._pending:
+                return
+            batch, self._pending = dict((k, (k, v, m)) for k, v, m in self._pending), []
+            await self._upsert(list(batch.values()))
+
+    async def _upsert(self, entries: list[tuple[str, str, str | None]]) -> None:
         rows = [
             {
                 "key": key,

@@ -70,6 +70,26 @@ class Caller:
         self.stats = stats
         self.stopped: SpendCapReached | GatewayClosed | None = None
         self.background: set[asyncio.Future[None]] = set()
+        self._probes: dict[str, asyncio.Event] = {}
+
+    async def _probe_first(self, key: str) -> bool:
+        """While a model's limits are unknown, let one call through and hold the rest until its headers
+        arrive: a cold start of 16 packs could overdraw the output-token bucket before we learn its size.
+        Returns True for the caller that is the probe."""
+        limits = self.limiter.limits(key)
+        if limits.rpm or limits.otpm or limits.itpm:
+            return False
+        event = self._probes.get(key)
+        if event is None:
+            self._probes[key] = asyncio.Event()
+            return True
+        await event.wait()
+        return False
+
+    def _probe_done(self, key: str) -> None:
+        event = self._probes.get(key)
+        if event is not None:
+            event.set()
 
     def check_open(self) -> None:
         if self.stopped is not None:
@@ -90,6 +110,7 @@ class Caller:
                 log.warning("llm.fallback", to=str(ref), after="; ".join(reasons)[-300:])
             request = build(ref.model)
             key = str(ref)
+            probe = await self._probe_first(key)
             await self.concurrency.acquire()
             try:
                 reservation = await self.limiter.acquire(
@@ -111,11 +132,15 @@ class Caller:
                 continue
             finally:
                 await self.concurrency.release()
+                if probe:
+                    self._probe_done(key)
             usage = response.usage
             await self.limiter.settle(
                 reservation, usage.input_tokens + usage.cache_write_tokens, usage.output_tokens
             )
             await self.limiter.observe(key, response.limits)
+            if probe:
+                self._probe_done(key)
             self.concurrency.on_success(response.latency_s)
             self.stats.calls += 1
             log.debug("llm.call", model=key, latency_s=round(response.latency_s, 3), retries=response.retries)

@@ -24,6 +24,9 @@ class GatewayConfig:
     openai_base_url: str | None = None
     routes_file: str | None = None
     task_overrides: dict[str, str] = field(default_factory=dict)  # task kind → tier
+    # max_tokens per packed item for every task (None: the routes file's value). Providers reserve
+    # max_tokens against output-TPM while a call runs, so ~1.5-2x the typical answer is the sweet spot.
+    max_output_tokens_per_item: int | None = None
     tier_overrides: dict[str, list[str]] = field(default_factory=dict)  # tier → ["provider:model"]
     cache_store: Literal["sql", "redis", "none"] = "sql"
     cache_ttl_days: float | None = 90.0

@@ -334,7 +334,8 @@ class Gateway:
     def pack_request(self, jobs: list[CardJob], model: str) -> ProviderRequest:
         """The provider request for a pack of jobs (pack-local ids "1".."n")."""
         items = [(str(i + 1), job.prepared.facts) for i, job in enumerate(jobs)]
-        max_tokens = jobs[0].route.max_output_tokens_per_item * len(jobs)
+        per_item = self.config.max_output_tokens_per_item or jobs[0].route.max_output_tokens_per_item
+        max_tokens = per_item * len(jobs)
         return ProviderRequest(model, prompts.CARD_SYSTEM, prompts.card_user_message(items), max_tokens)
 
     async def _run_pack(self, key: PackKey, jobs: list[CardJob]) -> None:
@@ -356,7 +357,19 @@ class Gateway:
             for job in jobs:
                 self._finish(job, None, "", "realtime", f"internal error: {exc!r}")
             return
-        await self.settle_pack(jobs, ref, response, "realtime")
+        await self.settle_guarded(jobs, ref, response, "realtime")
+
+    async def settle_guarded(
+        self, jobs: list[CardJob], ref: ModelRef, response: ProviderResponse, path: str
+    ) -> None:
+        """``settle_pack``, but an unexpected error (ledger or cache store down) fails the items instead of
+        leaving their futures pending forever."""
+        try:
+            await self.settle_pack(jobs, ref, response, path)
+        except Exception as exc:
+            log.exception("llm.pack.settle_failed", model=str(ref))
+            for job in jobs:
+                self._finish(job, None, response.model, path, f"internal error after the call: {exc!r}")
 
     async def settle_pack(
         self, jobs: list[CardJob], ref: ModelRef, response: ProviderResponse, path: str

@@ -115,14 +115,25 @@ def split_call(
 
 
 class Ledger:
-    """Writes ledger rows in bulk (one INSERT per call or per batch of cache hits)."""
+    """Writes ledger rows with group commit: one writer at a time, each INSERT carrying every row queued
+    while the previous one ran. Thousands of calls finishing together thus use one connection instead of
+    exhausting the pool (and SQLite's single writer is never contended by ourselves)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._pending: list[LedgerRow] = []
+        self._lock = asyncio.Lock()
 
     async def write(self, rows: list[LedgerRow]) -> None:
-        if not rows:
-            return
+        """Return once ``rows`` are committed (possibly by another caller's INSERT)."""
+        self._pending.extend(rows)
+        async with self._lock:
+            if not self._pending:
+                return  # a previous holder of the lock committed our rows
+            batch, self._pending = self._pending, []
+            await self._insert(batch)
+
+    async def _insert(self, rows: list[LedgerRow]) -> None:
         now = datetime.now(UTC)
         values = [
             {

@@ -141,6 +141,7 @@ async def messages(request: Request) -> Response:
     wait, which = state.admit(model, input_tokens + cache_write, reserve)
     if wait > 0:
         state.record("messages", model, 429)
+        state.throttled_by[which] = state.throttled_by.get(which, 0) + 1
         return anthropic_error(
             429,
             "rate_limit_error",
@@ -264,7 +265,14 @@ async def stats(request: Request) -> Response:
     for entry in state.log:
         by_route[entry.route] = by_route.get(entry.route, 0) + 1
     throttled = sum(1 for r in state.log if r.status == 429)
-    return JSONResponse({"requests": len(state.log), "by_route": by_route, "throttled": throttled})
+    return JSONResponse(
+        {
+            "requests": len(state.log),
+            "by_route": by_route,
+            "throttled": throttled,
+            "throttled_by": state.throttled_by,
+        }
+    )
 
 
 async def configure(request: Request) -> Response:

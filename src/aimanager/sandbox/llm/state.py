@@ -106,6 +106,7 @@ class SandboxState:
         self.prefix_cache: dict[str, float] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
+        self.throttled_by: dict[str, int] = {}  # limit name → 429s it caused
         self._ids = 0
 
     # -- bookkeeping -----------------------------------------------------------------------------------
