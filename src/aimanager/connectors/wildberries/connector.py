@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -31,7 +31,6 @@ from aimanager.connectors.base import (
     ItemError,
     PriceUpdate,
     PushReport,
-    SaleKind,
     SaleRecord,
     StockLevel,
     StockUpdate,
@@ -44,26 +43,18 @@ from aimanager.connectors.http import HttpClient, RetryPolicy
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
 from aimanager.connectors.registry import credential_fingerprint
 from aimanager.connectors.wildberries import limits as L
+from aimanager.connectors.wildberries.wire import (
+    batches,
+    card_body,
+    price_item,
+    report_record,
+    wb_error_parser,
+)
 from aimanager.domain.enums import Marketplace
 from aimanager.errors import ConfigError
 from aimanager.logs import get_logger
 
 log = get_logger(__name__)
-
-
-def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def wb_error_parser(status: int, body: Any) -> tuple[str | None, str | None]:
-    """WB has two error shapes: ``{title, detail, code, requestId, …}`` and ``{error, errorText, …}``."""
-    if isinstance(body, dict):
-        if "errorText" in body:
-            return (str(body["code"]) if body.get("code") else None), body.get("errorText") or None
-        return (str(body["code"]) if body.get("code") else None), body.get("detail") or body.get("title")
-    if isinstance(body, list) and body and isinstance(body[0], dict):
-        return body[0].get("code"), body[0].get("message")
-    return None, None
 
 
 class WildberriesConnector:
@@ -151,36 +142,6 @@ class WildberriesConnector:
         return {o: self._cards[o] for o in offer_ids if o in self._cards}
 
     # --- cards -----------------------------------------------------------------------------------
-    @staticmethod
-    def _card_body(card: CardPush) -> dict[str, Any]:
-        variant: dict[str, Any] = {
-            "vendorCode": card.offer_id,
-            "title": card.title,
-            "description": card.description,
-            "characteristics": [
-                {"id": int(k), "value": [v]} for k, v in card.attributes.items() if k.isdigit()
-            ]
-            + list(card.extra.get("characteristics", [])),
-            "sizes": [
-                {
-                    "techSize": card.extra.get("techSize", "0"),
-                    "wbSize": card.extra.get("wbSize", ""),
-                    "price": int(card.price) if card.price is not None else None,
-                    "skus": [card.barcode] if card.barcode else [],
-                }
-            ],
-        }
-        if card.brand:
-            variant["brand"] = card.brand
-        if card.length_mm and card.width_mm and card.height_mm:
-            variant["dimensions"] = {
-                "length": max(1, round(card.length_mm / 10)),
-                "width": max(1, round(card.width_mm / 10)),
-                "height": max(1, round(card.height_mm / 10)),
-                "weightBrutto": round((card.weight_g or 0) / 1000, 3),
-            }
-        return {"subjectID": int(card.category_id), "variants": [variant]}
-
     async def push_cards(self, cards: Sequence[CardPush], *, wait: bool = False) -> PushReport:
         """Upload in batches of ≤100 (one task per batch); ``wait`` follows them via the card list
         and the error list. Titles over 60 characters are refused here, before costing a request."""
@@ -199,7 +160,7 @@ class WildberriesConnector:
         known = await self._resolve([c.offer_id for c in good])
         for is_update in (False, True):
             part = [c for c in good if (c.offer_id in known) == is_update]
-            for batch in _batches(part, L.CARDS_PER_UPLOAD):
+            for batch in batches(part, L.CARDS_PER_UPLOAD):
                 report = report.merged(await self._send_cards(batch, known if is_update else None))
         if wait and report.tasks:
             report = report.with_statuses([await self.wait_task(t) for t in report.tasks])
@@ -210,11 +171,11 @@ class WildberriesConnector:
     ) -> PushReport:
         sent_at = datetime.now(UTC)
         if known is None:
-            path, body = "/content/v2/cards/upload", [self._card_body(c) for c in batch]
+            path, body = "/content/v2/cards/upload", [card_body(c) for c in batch]
         else:
             path, body = "/content/v2/cards/update", []
             for c in batch:
-                variant = self._card_body(c)["variants"][0]
+                variant = card_body(c)["variants"][0]
                 variant["nmID"] = known[c.offer_id]["nmID"]
                 variant["sizes"][0]["chrtID"] = known[c.offer_id]["chrtID"]
                 body.append(variant)
@@ -264,14 +225,6 @@ class WildberriesConnector:
         return TaskStatus(task=task, state=state, accepted=sorted(created), failed=failed)
 
     # --- prices ----------------------------------------------------------------------------------
-    @staticmethod
-    def _price_item(nm_id: int, update: PriceUpdate) -> dict[str, Any]:
-        if update.old_price is not None and update.old_price > update.price:
-            base = update.old_price.quantize(Decimal(1), ROUND_HALF_UP)
-            discount = ((1 - update.price / update.old_price) * 100).quantize(Decimal(1), ROUND_HALF_UP)
-            return {"nmID": nm_id, "price": int(base), "discount": int(discount)}
-        return {"nmID": nm_id, "price": int(update.price.quantize(Decimal(1), ROUND_HALF_UP)), "discount": 0}
-
     async def update_prices(self, prices: Sequence[PriceUpdate], *, wait: bool = False) -> PushReport:
         """``POST /api/v2/upload/task`` in batches of ≤1,000; one task (upload id) per batch. A repeat of
         an earlier upload comes back ``alreadyExists`` with the same id and changes nothing."""
@@ -283,8 +236,8 @@ class WildberriesConnector:
         ]
         known = [p for p in prices if p.offer_id in ids]
         report = PushReport(failed=failed)
-        for batch in _batches(known, L.PRICES_PER_UPLOAD):
-            body = {"data": [self._price_item(ids[p.offer_id]["nmID"], p) for p in batch]}
+        for batch in batches(known, L.PRICES_PER_UPLOAD):
+            body = {"data": [price_item(ids[p.offer_id]["nmID"], p) for p in batch]}
             answer = await self.http.json(
                 "POST", "/api/v2/upload/task", group="prices", host="prices", json=body
             )
@@ -379,7 +332,7 @@ class WildberriesConnector:
                 by_wh.setdefault(s.warehouse_id or await self._default_warehouse(), []).append(s)
         report = PushReport(failed=failed)
         for warehouse, items in by_wh.items():
-            for batch in _batches(items, L.STOCKS_PER_CALL):
+            for batch in batches(items, L.STOCKS_PER_CALL):
                 body = {
                     "stocks": [{"chrtId": ids[s.offer_id]["chrtID"], "amount": s.quantity} for s in batch]
                 }
@@ -398,7 +351,7 @@ class WildberriesConnector:
         by_chrt = {v["chrtID"]: k for k, v in ids.items() if v["chrtID"] is not None}
         warehouse = await self._default_warehouse()
         levels: list[StockLevel] = []
-        for batch in _batches(list(by_chrt), L.STOCKS_PER_CALL):
+        for batch in batches(list(by_chrt), L.STOCKS_PER_CALL):
             page = await self.http.json(
                 "POST",
                 f"/api/v3/stocks/{warehouse}",
@@ -432,22 +385,7 @@ class WildberriesConnector:
             )
             if not rows:  # 204: no (more) data
                 return records
-            for r in rows:
-                kind = SaleKind.RETURN if r.get("docTypeName") == "Возврат" else SaleKind.SALE
-                qty = int(r.get("quantity") or 0)
-                records.append(
-                    SaleRecord(
-                        date=datetime.fromisoformat(r["saleDt"]),
-                        offer_id=r["supplierArticle"],
-                        quantity=qty,
-                        revenue=Decimal(str(r["retailPriceWithDisc"])) * qty,
-                        commission=Decimal(str(r.get("ppvzSalesCommission") or 0)),
-                        logistics=Decimal(str(r.get("deliveryService") or 0)),
-                        kind=kind,
-                        order_id=r.get("srid"),
-                        currency=r.get("currency"),
-                    )
-                )
+            records.extend(report_record(r) for r in rows)
             if len(rows) < self.report_page:
                 return records
             rrd_id = rows[-1]["rrdId"]
