@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     llm_batch_enabled: bool = False
 
     # Job engine
-    lease_seconds: float = 15.0
+    lease_seconds: float = 10.0
     job_retention_days: float = 7.0
 
     @field_validator("database_url")

@@ -289,8 +289,11 @@ class MemoryBackend:
         bucket.refilled_at = self.clock()
 
     async def wait_for_work(self, timeout: float) -> None:
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races its
+        # timeout, and a worker shutting down would then wait here forever.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
         self._wake.clear()
 
 

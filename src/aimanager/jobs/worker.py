@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import signal
 import socket
@@ -36,7 +37,8 @@ class WorkerConfig:
 
     concurrency: int = 10
     kinds: list[str] | None = None
-    lease_s: float = 15.0
+    # A killed worker's jobs start again within lease + lease/4 (the reaper's period): 12.5 s.
+    lease_s: float = 10.0
     # Share of the slots kept for urgent and high work: a worker full of 5-minute-SLA jobs still
     # starts an urgent job at once.
     urgent_reserve: float = 0.1
@@ -85,7 +87,8 @@ class Worker:
         self._acks: list[Completion] = []
         self._acks_pending: set[int] = set()
         self._ack_event = asyncio.Event()
-        self._slot_freed = asyncio.Event()
+        self._nudge = asyncio.Event()  # a slot freed, work may have arrived, or stop
+        self._woke = False
         self._stopping = asyncio.Event()
         poll = self.config.poll_s
         self._poll_s = poll if poll is not None else float(getattr(backend, "poll_interval", 0.1))
@@ -97,6 +100,7 @@ class Worker:
     def stop(self) -> None:
         """Ask the worker to stop claiming and shut down gracefully."""
         self._stopping.set()
+        self._nudge.set()
 
     async def run(self, *, until_idle: bool = False, install_signals: bool = False) -> WorkerMetrics:
         """Run until :meth:`stop` (or a signal), or until no work is left when ``until_idle``."""
@@ -111,6 +115,7 @@ class Worker:
             asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
             asyncio.create_task(self._reaper_loop(), name="reaper"),
             asyncio.create_task(self._ack_loop(), name="acks"),
+            asyncio.create_task(self._wake_loop(), name="wake"),
         ]
         try:
             await self._claim_loop(until_idle)
@@ -125,49 +130,75 @@ class Worker:
 
     async def _claim_loop(self, until_idle: bool) -> None:
         cfg = self.config
-        low_cap = max(1, int(cfg.concurrency * (1.0 - cfg.urgent_reserve)))
+        # Slots beyond ``concurrency`` that only urgent and high jobs may take: a worker full of
+        # 5-minute-SLA work still starts an urgent job at once, and regular work keeps all N slots.
+        headroom = max(1, math.ceil(cfg.concurrency * cfg.urgent_reserve))
+        low_water = max(1, min(cfg.claim_batch, cfg.concurrency // 10))
+        loop = asyncio.get_running_loop()
+        gather_until = 0.0
         next_idle_check = 0.0
         while not self._stopping.is_set():
-            free = cfg.concurrency - len(self._inflight)
-            if free <= 0:
-                await self._wait(self._slot_freed, self._poll_s)
+            busy = len(self._inflight)
+            if busy < cfg.concurrency:
+                free = cfg.concurrency - busy
+                if free < low_water and busy and loop.time() < gather_until:
+                    # A few slots are free and more are about to be: claim them together rather
+                    # than one round trip per slot (a claim costs the same for 1 job as for 50).
+                    await self._pause(0.002)
+                    continue
+                gather_until = loop.time() + 0.005
+                self._woke = False  # this claim looks at the queue anyway
+                if await self._claim(min(free, cfg.claim_batch), None):
+                    continue
+                if until_idle and not self._inflight and loop.time() >= next_idle_check:
+                    if await self._queue_drained():
+                        return
+                    next_idle_check = loop.time() + 0.2
+                await self._pause(None)
                 continue
-            restricted = len(self._inflight) >= low_cap
-            jobs = await self.backend.claim(
-                self.worker_id,
-                min(free, cfg.claim_batch),
-                lease_s=cfg.lease_s,
-                kinds=self._kinds,
-                max_priority=Priority.HIGH if restricted else None,
-            )
-            if jobs:
-                self._dispatch(jobs)
-                continue
-            if until_idle and not self._inflight and time.monotonic() >= next_idle_check:
-                if await self._queue_drained():
-                    return
-                next_idle_check = time.monotonic() + 0.2
-            if restricted:
-                await self._wait(self._slot_freed, self._poll_s)
-            else:
-                await self._wait_for_work()
+            if busy < cfg.concurrency + headroom and self._woke:
+                # Full of regular work, and new work may have arrived (a wake-up or a poll tick):
+                # look for urgent and high jobs only, for the headroom slots.
+                self._woke = False
+                if await self._claim(cfg.concurrency + headroom - busy, Priority.HIGH):
+                    continue
+            await self._pause(None)
+
+    async def _claim(self, limit: int, max_priority: Priority | None) -> bool:
+        jobs = await self.backend.claim(
+            self.worker_id,
+            limit,
+            lease_s=self.config.lease_s,
+            kinds=self._kinds,
+            max_priority=max_priority,
+        )
+        if jobs:
+            self._dispatch(jobs)
+        return bool(jobs)
+
+    async def _pause(self, timeout: float | None) -> None:
+        """Wait until something changes: a slot frees, work may have arrived, stop, or ``timeout``.
+
+        Signals that came while the loop was busy leave the event set, so nothing is missed.
+        """
+        if not self._nudge.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._nudge.wait()
+        self._nudge.clear()
+
+    async def _wake_loop(self) -> None:
+        # One long-lived waiter on the backend's wake-up channel (NOTIFY, in-process event) that
+        # also ticks every poll interval, so the claim loop never creates tasks just to wait.
+        while True:
+            await self.backend.wait_for_work(self._poll_s)
+            self._woke = True
+            self._nudge.set()
 
     async def _queue_drained(self) -> bool:
         await self._flush_acks()
         stats = await self.backend.stats()
         return not stats.by_status.get("queued") and not stats.by_status.get("running")
-
-    async def _wait_for_work(self) -> None:
-        waiter = asyncio.create_task(self.backend.wait_for_work(self._poll_s))
-        stopper = asyncio.create_task(self._stopping.wait())
-        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        for t in (waiter, stopper):
-            t.cancel()
-
-    async def _wait(self, event: asyncio.Event, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
-        event.clear()
 
     def _dispatch(self, jobs: list[Job]) -> None:
         self.metrics.claims += 1
@@ -201,14 +232,15 @@ class Worker:
     def _task_done(self, task: asyncio.Task[None]) -> None:
         for job_id in self._tasks.pop(task, []):
             self._inflight.pop(job_id, None)
-        self._slot_freed.set()
+        self._nudge.set()
 
     # -- running -------------------------------------------------------------------------------
 
     async def _call(self, spec: HandlerSpec, arg: Any) -> Any:
         if spec.timeout_s is None:
             return await spec.func(arg)
-        return await asyncio.wait_for(spec.func(arg), spec.timeout_s)
+        async with asyncio.timeout(spec.timeout_s):
+            return await spec.func(arg)
 
     async def _run_one(self, spec: HandlerSpec, job: Job) -> None:
         started = time.perf_counter()
@@ -289,6 +321,9 @@ class Worker:
     async def _ack_loop(self) -> None:
         while True:
             await self._ack_event.wait()
+            # Coalesce: one write per ~10 ms of completions instead of one per finished job.
+            if len(self._acks) < self.config.claim_batch:
+                await asyncio.sleep(0.01)
             self._ack_event.clear()
             await self._flush_acks()
 
@@ -308,7 +343,7 @@ class Worker:
                 log.warning("worker.leases_lost", held=held, expected=len(ids))
 
     async def _reaper_loop(self) -> None:
-        interval = self.config.lease_s / 2.0
+        interval = self.config.lease_s / 4.0
         while True:
             await asyncio.sleep(interval)
             try:

@@ -1,0 +1,1 @@
+"""Benchmarks behind ``aimanager bench …``; each writes its figures to BENCHMARKS.md."""
