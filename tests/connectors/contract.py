@@ -8,6 +8,7 @@ tests). ``credentials(secret)`` must put ``secret`` where the sandbox checks it 
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -15,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import structlog
 
 from aimanager.connectors.base import Connector, PriceUpdate, StockUpdate
 from aimanager.connectors.errors import AuthError
@@ -162,3 +164,30 @@ async def test_bad_credentials_raise_auth_error_without_leaking(
     assert info.value.status in (401, 403)
     for text in (str(info.value), repr(info.value), str(info.value.body)):
         assert wrong not in text and SECRET not in text
+
+
+async def test_credentials_never_in_logs(
+    entry: ContractEntry,
+    running: Running,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    running.sandbox.config.faults.next_errors = 1  # a retry path logs too
+    with structlog.testing.capture_logs() as events:
+        conn, _ = _connect(entry, running)
+        try:
+            await conn.update_stocks([StockUpdate(offer_id=o, quantity=1) for o in entry.seeded_offers])
+            await conn.read_stocks(list(entry.seeded_offers))
+        finally:
+            await conn.aclose()
+        bad, _ = _connect(entry, running, secret=SECRET[::-1])
+        try:
+            with pytest.raises(AuthError):
+                await bad.read_stocks(list(entry.seeded_offers))
+        finally:
+            await bad.aclose()
+    assert events
+    texts = [str(e) for e in events] + [r.getMessage() for r in caplog.records] + list(capsys.readouterr())
+    for text in texts:
+        assert SECRET not in text and SECRET[::-1] not in text

@@ -161,3 +161,33 @@ async def test_sandbox_validates_like_wb(wb_realtime: Running, token: str) -> No
     assert "L" not in acc.cards
     item = errors["data"]["items"][0]
     assert item["vendorCodes"] == ["L"] and "60" in item["errors"]["L"][0]
+
+
+@pytest.fixture
+def wb_slow() -> Iterator[Running]:
+    """A slower clock (0.2): concurrent senders must not be out-raced by loopback jitter."""
+    yield from start(wildberries.create_app, time_scale=0.2)
+
+
+async def test_concurrent_uploads_share_one_bucket(wb_slow: Running, token: str) -> None:
+    import asyncio
+
+    conn = make_connector("wildberries", {"token": token}, {"time_scale": 0.2, "timeout": 5.0}, wb_slow.url)
+    other = make_connector("wildberries", {"token": token}, {"time_scale": 0.2, "timeout": 5.0}, wb_slow.url)
+    try:
+        await conn.read_stocks(["SEED-001"])  # warm the catalogue so only price calls race
+        await other.read_stocks(["SEED-001"])
+        reports = await asyncio.gather(
+            *(
+                (conn if n % 2 else other).update_prices(
+                    [PriceUpdate(offer_id="SEED-002", price=Decimal(3000 + n))]
+                )
+                for n in range(9)
+            )
+        )
+    finally:
+        await conn.aclose()
+        await other.aclose()
+    assert all(r.ok for r in reports)
+    assert wb_slow.sandbox.count(path="/api/v2/upload/task") == 9
+    assert wb_slow.sandbox.rejections() == 0  # two instances, one account, one budget
