@@ -33,5 +33,8 @@ BULK_PROFILE = BulkProfile(
     price_limits=(LIMITS["global"],),
     stock_batch=STOCKS_BATCH,
     stock_limits=(LIMITS["stocks"], LIMITS["global"]),
-    notes="prices: 50 rps per Client-Id, 10 changes/h per product; stocks: 80/min (burst 10 assumed), a pair once per 30 s",
+    notes=(
+        "prices: 50 rps per Client-Id, 10 changes/h per product; "
+        "stocks: 80/min (burst 10 assumed), a pair once per 30 s"
+    ),
 )

@@ -46,5 +46,8 @@ BULK_PROFILE = BulkProfile(
     price_follow_calls=1,
     stock_batch=STOCKS_PER_CALL,
     stock_limits=(LIMITS["marketplace"],),
-    notes="prices: 10 req/6 s burst 5 (+1 status check per upload); stocks: 300/min burst 20; one seller warehouse assumed",
+    notes=(
+        "prices: 10 req/6 s burst 5 (+1 status check per upload); "
+        "stocks: 300/min burst 20; one seller warehouse assumed"
+    ),
 )
