@@ -184,3 +184,23 @@ async def test_narrative_through_sandbox_is_cached(make_gateway: Any, sandbox: A
     assert first.ru and first.uz == "" and second.path == "cache" and second.ru == first.ru
     assert state.count("messages") == 1
     await gw.close()
+
+
+def test_config_from_settings_reads_llm_fields() -> None:
+    from pydantic import SecretStr
+
+    from aimanager.llm import GatewayConfig
+    from aimanager.settings import Settings
+
+    settings = Settings(
+        llm_provider="anthropic",
+        anthropic_api_key=SecretStr("sk-x"),
+        openai_base_url="http://127.0.0.1:8000/v1",
+        llm_pack_size=10,
+        llm_pack_window_ms=20,
+        llm_batch_enabled=True,
+    )
+    config = GatewayConfig.from_settings(settings)
+    assert config.providers == ("anthropic", "openai")
+    assert (config.pack_size, config.pack_window_s, config.batch_enabled) == (10, 0.02, True)
+    assert config.anthropic_api_key == "sk-x" and config.cache_store == "sql"
