@@ -14,7 +14,7 @@ from aimanager.cli.app import app
 from aimanager.errors import AIManagerError
 
 # Command modules register on import.
-from aimanager.cli import engine_cmd, llm_cmd, market_cmd  # noqa: F401  isort: skip
+from aimanager.cli import engine_cmd, llm_cmd, market_cmd, pipeline_cmd  # noqa: F401  isort: skip
 
 
 def main() -> None:

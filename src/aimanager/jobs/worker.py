@@ -339,8 +339,10 @@ class Worker:
             except Exception as exc:
                 log.error("worker.heartbeat_failed", error=str(exc))
                 continue
-            if held < len(ids):
-                log.warning("worker.leases_lost", held=held, expected=len(ids))
+            # Jobs acked while the heartbeat ran are no longer 'running': they are not lost.
+            still = sum(1 for i in ids if i in self._inflight or i in self._acks_pending)
+            if held < still:
+                log.warning("worker.leases_lost", held=held, expected=still)
 
     async def _reaper_loop(self) -> None:
         interval = self.config.lease_s / 4.0

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aimanager.jobs.builtin import builtin_registry
 from aimanager.jobs.registry import Registry
-from aimanager.settings import Settings
+from aimanager.pipelines import analytics, cards, pricing, stock
+from aimanager.pipelines.runtime import Runtime
+
+PIPELINE_KINDS = ("cards.generate", "cards.push", "pricing.apply", "stock.sync", "analytics.report")
 
 
-async def build_registry(settings: Settings, backend: Any) -> Registry:
-    """All handlers a worker process can run, wired to the services they need."""
-    return builtin_registry()
+def pipeline_registry(rt: Runtime) -> Registry:
+    """Handlers of the four capabilities, bound to ``rt``."""
+    reg = builtin_registry()
+    # Generation jobs of one partner are claimed together so the packer fills whole LLM calls.
+    reg.register_batch("cards.generate", partial(cards.generate, rt), max_batch=5, timeout_s=900)
+    reg.register_batch(
+        "cards.push", partial(cards.push, rt), max_batch=cards.PUSH_JOBS_PER_CALL, timeout_s=900
+    )
+    reg.register("pricing.apply", partial(pricing.apply, rt), timeout_s=900)
+    reg.register("stock.sync", partial(stock.sync, rt), timeout_s=900)
+    reg.register("analytics.report", partial(analytics.report, rt), timeout_s=900)
+    return reg
+
+
+async def build_registry(settings: Any, backend: Any) -> Registry:
+    """All handlers a worker process can run, wired to services built from ``settings``."""
+    from aimanager.pipelines.wiring import build_runtime
+
+    rt = await build_runtime(settings, backend=backend)
+    return pipeline_registry(rt)
 
 
 def known_kinds() -> list[str]:
     """Job kinds that exist, for validating enqueue requests without building services."""
-    return builtin_registry().kinds
+    return sorted({*builtin_registry().kinds, *PIPELINE_KINDS})

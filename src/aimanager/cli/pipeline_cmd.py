@@ -1,0 +1,202 @@
+"""CLI: the product's own commands — ``demo``, ``import``, ``run``, ``status``, ``report``."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from aimanager.cli.app import app
+from aimanager.cli.engine_cmd import open_backend
+from aimanager.db.models import AIUsageLog, AnalyticsReport
+from aimanager.domain.enums import Capability, Priority
+from aimanager.logs import configure
+from aimanager.settings import get_settings
+
+console = Console()
+
+
+@app.command()
+def demo(
+    partners: int = typer.Option(10, min=1, max=1000),
+    skus: int = typer.Option(100, min=1, max=10_000),
+    time_scale: float = typer.Option(0.02, help="Sandbox clock: 0.02 turns 2-5 s LLM calls into 40-100 ms."),
+    concurrency: int = typer.Option(64, min=1),
+) -> None:
+    """Everything end to end on this machine: sample catalog → cards, prices, stock, analytics."""
+    from aimanager.pipelines.demo import DemoOptions, run_demo
+
+    settings = get_settings()
+    configure("ERROR")
+    opts = DemoOptions(partners=partners, skus=skus, time_scale=time_scale, concurrency=concurrency)
+
+    async def body() -> None:
+        previous = await _ledger_total(settings)
+        result = await run_demo(settings, opts, console)
+        _print_report(result, previous)
+
+    asyncio.run(body())
+
+
+async def _ledger_total(settings) -> tuple[int, Decimal]:  # type: ignore[no-untyped-def]
+    from aimanager.db.engine import make_engine
+    from aimanager.db.migrate import upgrade
+
+    engine = make_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(select(func.count(), func.coalesce(func.sum(AIUsageLog.cost_usd), 0)))
+            ).one()
+    finally:
+        await engine.dispose()
+    return int(row[0]), Decimal(str(row[1]))
+
+
+def _print_report(result, previous: tuple[int, Decimal]) -> None:  # type: ignore[no-untyped-def]
+    t = Table("capability", "tasks", "done", "failed", title="AI Manager demo")
+    for cap in Capability:
+        t.add_row(
+            cap.value,
+            str(result.tasks.get(cap.value, 0)),
+            str(result.done.get(cap.value, 0)),
+            str(result.failed.get(cap.value, 0)),
+        )
+    console.print(t)
+    llm = result.llm
+    console.print(
+        f"wall time {result.wall_s:.1f} s · LLM calls {llm['calls']} · tokens in {llm['input_tokens']:,} / "
+        f"out {llm['output_tokens']:,} · cost ${Decimal(llm['cost_usd']):.4f} · cache hits {llm['cache_hits']}"
+    )
+    s = Table("priority", "jobs started", "started within SLA", title="start SLA")
+    for prio in Priority:
+        started, late = result.sla.get(prio.name.lower(), (0, 0))
+        share = "-" if not started else f"{100 * (started - late) / started:.1f} %"
+        s.add_row(prio.name.lower(), str(started), share)
+    console.print(s)
+    if previous[0] and llm["calls"] == 0:
+        console.print(
+            f"[green]Second run over an unchanged catalog: 0 LLM calls, {llm['cache_hits']} cards from the "
+            f"cache, AI cost $0.00 (earlier runs spent ${previous[1]:.4f})."
+        )
+    if result.failures:
+        console.print("failures (first 10):")
+        for line in result.failures:
+            console.print(f"  - {line}")
+    if result.reports:
+        console.print(
+            f"analytics reports: {len(result.reports)} HTML files, e.g. {Path(result.reports[0]).resolve()}"
+        )
+
+
+@app.command("import")
+def import_cmd(file: Path = typer.Argument(..., exists=False)) -> None:
+    """Import a catalog (CSV or XLSX); bad rows are listed with file, row and field."""
+    from aimanager.pipelines.catalog_import import import_catalog
+
+    async def body() -> int:
+        backend = await open_backend()
+        try:
+            report = await import_catalog(file, backend.engine)
+        finally:
+            await backend.close()
+        console.print(report.summary())
+        for err in report.errors[:100]:
+            console.print(f"  {err}")
+        if len(report.errors) > 100:
+            console.print(f"  … and {len(report.errors) - 100} more")
+        return 1 if report.errors else 0
+
+    raise typer.Exit(asyncio.run(body()))
+
+
+@app.command("run")
+def run_cmd(
+    capability: list[Capability] = typer.Option(list(Capability), "--capability", "-c"),
+    partner: list[int] = typer.Option([], "--partner", "-p"),
+    sku: list[str] = typer.Option([], "--sku"),
+    priority: str = typer.Option("medium"),
+) -> None:
+    """Plan tasks for the catalog and queue them as jobs (a worker runs them)."""
+    from aimanager.pipelines.planner import build_plan, enqueue_plan
+
+    prio = Priority.parse(priority)
+
+    async def body() -> None:
+        from aimanager.db.engine import session_factory
+
+        backend = await open_backend()
+        try:
+            plan = await build_plan(
+                session_factory(backend.engine),
+                capability,
+                partner_ids=partner or None,
+                skus=sku or None,
+                priority=prio,
+            )
+            res = await enqueue_plan(backend, plan)
+        finally:
+            await backend.close()
+        tasks = ", ".join(f"{k} {v}" for k, v in sorted(plan.tasks.items())) or "nothing to do"
+        console.print(f"queued {len(res.ids)} job(s) at {prio.name.lower()} priority: {tasks}")
+
+    asyncio.run(body())
+
+
+@app.command()
+def status() -> None:
+    """Queue and AI spend at a glance."""
+    from aimanager.cli.engine_cmd import jobs_stats
+
+    jobs_stats(as_json=False)
+
+    async def body() -> None:
+        backend = await open_backend()
+        try:
+            async with backend.engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        select(
+                            AIUsageLog.model, AIUsageLog.path, func.count(), func.sum(AIUsageLog.cost_usd)
+                        ).group_by(AIUsageLog.model, AIUsageLog.path)
+                    )
+                ).all()
+        finally:
+            await backend.close()
+        t = Table("model", "path", "rows", "cost USD", title="AI usage")
+        for model, path, n, cost in rows:
+            t.add_row(model, path, str(n), f"{Decimal(str(cost or 0)):.4f}")
+        console.print(t)
+
+    asyncio.run(body())
+
+
+@app.command()
+def report() -> None:
+    """List the analytics reports written so far."""
+
+    async def body() -> None:
+        backend = await open_backend()
+        try:
+            async with backend.engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        select(
+                            AnalyticsReport.partner_id, AnalyticsReport.created_at, AnalyticsReport.html_path
+                        )
+                        .order_by(AnalyticsReport.id.desc())
+                        .limit(50)
+                    )
+                ).all()
+        finally:
+            await backend.close()
+        for partner_id, created, path in rows:
+            console.print(f"partner {partner_id}  {created:%Y-%m-%d %H:%M}  {path or '(dry run)'}")
+
+    asyncio.run(body())

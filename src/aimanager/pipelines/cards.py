@@ -1,0 +1,205 @@
+"""Product cards: generate once per product, validate per marketplace, keep versions, push or export.
+
+``cards.generate`` (a batch handler) writes every product of its jobs through the LLM gateway in one
+go, so the packer fills its calls; each draft is cut into one variant per marketplace the product is
+listed on, validated against that marketplace's rules, and stored as a card version. In the same
+transaction it queues ``cards.push`` jobs keyed by partner + marketplace, which the engine hands over in
+batches sized to the marketplace's bulk limit (WB takes 100 cards per call: 5 jobs of 20).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, select
+
+from aimanager.connectors.base import CardChannel, CardPush
+from aimanager.db.models import CardVersion, Listing, Product
+from aimanager.domain.cards import CardDraft
+from aimanager.domain.categories import category_for
+from aimanager.domain.enums import Capability, Marketplace, Priority
+from aimanager.domain.rules import variant_for
+from aimanager.domain.validate import validate_card, validator_for
+from aimanager.jobs import Job, JobSpec
+from aimanager.llm import CardRequest
+from aimanager.logs import get_logger
+from aimanager.pipelines.catalog_import import product_facts
+from aimanager.pipelines.runtime import Runtime
+
+log = get_logger("aimanager.pipelines.cards")
+PROMPT_VERSION = "card-v1"
+PUSH_JOBS_PER_CALL = 5  # 5 push jobs × 20 cards = WB's 100-card upload
+
+
+def push_key(partner_id: int, marketplace: Marketplace) -> str:
+    """Batch key of a partner's card pushes to one marketplace."""
+    return f"p{partner_id}:{marketplace.value}:cards"
+
+
+async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
+    """Batch handler of ``cards.generate``: one gateway call set for all the jobs' products."""
+    wanted = {pid: job for job in jobs for pid in job.payload["product_ids"]}
+    async with rt.sessions() as session:
+        products = (
+            (await session.execute(select(Product).where(Product.id.in_(list(wanted))))).scalars().all()
+        )
+        listings = (
+            (await session.execute(select(Listing).where(Listing.product_id.in_(list(wanted)))))
+            .scalars()
+            .all()
+        )
+    by_product: dict[int, list[Listing]] = defaultdict(list)
+    for listing in listings:
+        by_product[listing.product_id].append(listing)
+    requests = []
+    for product in products:
+        markets = [Marketplace(li.marketplace) for li in by_product[product.id]]
+        requests.append(
+            CardRequest(
+                item_id=str(product.id),
+                partner_id=product.partner_id,
+                facts=product_facts(product),
+                priority_low=wanted[product.id].priority is Priority.LOW,
+                validator=validator_for(markets),
+            )
+        )
+    results = {r.item_id: r for r in await rt.gateway.generate_cards(requests)}
+    versions: list[CardVersion] = []
+    push: dict[tuple[int, Marketplace], list[int]] = defaultdict(list)
+    async with rt.sessions() as session, session.begin():
+        for product in products:
+            result = results[str(product.id)]
+            facts = product_facts(product)
+            for listing in by_product[product.id]:
+                market = Marketplace(listing.marketplace)
+                version = await _next_version(session, product.id, market)
+                if result.draft is None:
+                    rt.progress.fail(Capability.CARDS, f"{product.sku}@{market.value}: {result.error}")
+                    versions.append(_rejected(product, market, version, [result.error or "no draft"]))
+                    continue
+                card = variant_for(market, result.draft, facts)
+                errors = validate_card(market, facts, result.draft)
+                cv = CardVersion(
+                    partner_id=product.partner_id,
+                    product_id=product.id,
+                    marketplace=market.value,
+                    version=version,
+                    content={"draft": result.draft.model_dump(), "variant": card.model_dump(mode="json")},
+                    model=result.model,
+                    prompt_version=PROMPT_VERSION,
+                    input_hash=facts.facts_hash(),
+                    status="rejected" if errors else "validated",
+                    validation_errors=errors,
+                )
+                versions.append(cv)
+                if errors:
+                    rt.progress.fail(Capability.CARDS, f"{product.sku}@{market.value}: {errors[0]}")
+            product.facts_hash = facts.facts_hash()
+            session.add(product)
+        session.add_all(versions)
+        await session.flush()
+        for cv in versions:
+            if cv.status == "validated":
+                push[(cv.partner_id, Marketplace(cv.marketplace))].append(cv.id)
+        specs = [
+            JobSpec(
+                kind="cards.push",
+                partner_id=partner_id,
+                payload={"marketplace": market.value, "card_version_ids": ids},
+                priority=jobs[0].priority,
+                batch_key=push_key(partner_id, market),
+            )
+            for (partner_id, market), ids in push.items()
+        ]
+        if specs:  # queued with the versions: both land, or neither
+            await rt.backend.enqueue_many(specs, conn=await session.connection())
+    return None
+
+
+def _rejected(product: Product, market: Marketplace, version: int, errors: list[str]) -> CardVersion:
+    return CardVersion(
+        partner_id=product.partner_id,
+        product_id=product.id,
+        marketplace=market.value,
+        version=version,
+        content={},
+        status="rejected",
+        validation_errors=errors,
+        input_hash=product_facts(product).facts_hash(),
+    )
+
+
+async def _next_version(session: Any, product_id: int, market: Marketplace) -> int:
+    current = (
+        await session.execute(
+            select(func.max(CardVersion.version)).where(
+                CardVersion.product_id == product_id, CardVersion.marketplace == market.value
+            )
+        )
+    ).scalar()
+    return int(current or 0) + 1
+
+
+async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
+    """Batch handler of ``cards.push``: one connector call for the jobs' card versions."""
+    market = Marketplace(jobs[0].payload["marketplace"])
+    partner_id = int(jobs[0].partner_id or 0)
+    ids = [i for job in jobs for i in job.payload["card_version_ids"]]
+    async with rt.sessions() as session:
+        rows = (
+            await session.execute(
+                select(CardVersion, Product, Listing)
+                .join(Product, Product.id == CardVersion.product_id)
+                .join(Listing, (Listing.product_id == Product.id) & (Listing.marketplace == market.value))
+                .where(CardVersion.id.in_(ids), CardVersion.partner_id == partner_id)
+            )
+        ).all()
+    pushes: list[CardPush] = []
+    skipped: dict[str, str] = {}
+    for cv, product, listing in rows:
+        ref = category_for(product.category, market)
+        if ref is None:
+            skipped[product.sku] = f"category {product.category!r} has no {market.value} mapping"
+            continue
+        draft = CardDraft.model_validate(cv.content["draft"])
+        variant = cv.content["variant"]
+        card = CardPush.from_draft(
+            offer_id=product.sku,
+            category_id=ref.category_id,
+            draft=draft,
+            type_id=ref.type_id,
+            barcode=product.barcode,
+            brand=product.brand,
+            price=listing.price,
+            images=list(product.images or []),
+            attributes=variant.get("attributes", {}),
+        )
+        pushes.append(card.model_copy(update={"title": variant["title"]}))
+    if rt.dry_run:
+        rt.progress.ok(Capability.CARDS, len(pushes))
+        return None
+    conn = await rt.connectors.get(partner_id, market)
+    report = await conn.push_cards(pushes, wait=True)
+    failed = {e.offer_id: f"{e.code}: {e.message}" for e in report.failed} | skipped
+    exported = conn.capabilities.cards is CardChannel.EXPORT
+    now = rt.now()
+    async with rt.sessions() as session, session.begin():
+        for cv, product, listing in rows:
+            stored = await session.get(CardVersion, cv.id)
+            if stored is None:
+                continue
+            if product.sku in failed:
+                stored.status = "rejected"
+                stored.validation_errors = [*stored.validation_errors, failed[product.sku]]
+                rt.progress.fail(Capability.CARDS, f"{product.sku}@{market.value}: {failed[product.sku]}")
+            else:
+                stored.status = "exported" if exported else "pushed"
+                stored.pushed_at = now
+                live = await session.get(Listing, listing.id)
+                if live is not None:
+                    live.card_version_id = cv.id
+                rt.progress.ok(Capability.CARDS)
+    if report.export_path is not None:
+        log.info("cards.exported", partner_id=partner_id, path=str(report.export_path), cards=len(pushes))
+    return None

@@ -1,0 +1,162 @@
+"""``aimanager demo``: the whole product on one machine, end to end, with a report.
+
+Creates (or reuses) the SQLite database, generates a sample catalog, starts the LLM and marketplace
+sandboxes on loopback, connects every partner, then runs the four capabilities as jobs through one
+worker: cards first (a marketplace lists a product before it can price or stock it), then prices,
+stock and analytics together, with a few urgent single-SKU repricings thrown in while the backlog
+runs. Run it twice: the second run writes no new card text, so its LLM cost is (almost) zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import select
+
+from aimanager.db.crypto import CredentialBox
+from aimanager.db.engine import make_engine
+from aimanager.db.migrate import upgrade
+from aimanager.db.models import AnalyticsReport, Product
+from aimanager.domain.enums import Capability, Priority
+from aimanager.jobs import SQLBackend, Worker, WorkerConfig
+from aimanager.pipelines.environment import SandboxWorld, connect_partners
+from aimanager.pipelines.handlers import pipeline_registry
+from aimanager.pipelines.planner import build_plan, enqueue_plan
+from aimanager.pipelines.runtime import Runtime
+from aimanager.pipelines.sample_catalog import generate_catalog, insert_catalog
+from aimanager.pipelines.wiring import build_runtime
+from aimanager.settings import Settings
+
+
+@dataclass
+class DemoOptions:
+    partners: int = 10
+    skus: int = 100
+    time_scale: float = 0.02
+    concurrency: int = 64
+    urgent: int = 5
+    report_dir: Path = Path("reports")
+
+
+@dataclass
+class DemoResult:
+    wall_s: float = 0.0
+    tasks: dict[str, int] = field(default_factory=dict)
+    done: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    llm: dict[str, Any] = field(default_factory=dict)
+    sla: dict[str, tuple[int, int]] = field(default_factory=dict)  # priority → (started, late)
+    reports: list[str] = field(default_factory=list)
+    previous_cost: Decimal | None = None
+
+
+async def run_demo(settings: Settings, opts: DemoOptions, console: Console) -> DemoResult:
+    """Run the demo; returns the figures the report prints."""
+    started = time.monotonic()
+    engine = make_engine(settings.database_url)
+    await upgrade(engine)
+    backend = SQLBackend(engine)
+    world = SandboxWorld(time_scale=opts.time_scale).start()
+    rt: Runtime | None = None
+    try:
+        rt = await build_runtime(
+            settings,
+            backend=backend,
+            gateway_config=world.gateway_config(),
+            connector_overrides=world.connector_overrides(),
+            report_dir=opts.report_dir,
+        )
+        console.print(f"catalog: {opts.partners} partners × {opts.skus} SKUs × 4 marketplaces")
+        report = await insert_catalog(rt.sessions, generate_catalog(opts.partners, opts.skus))
+        if report.errors:
+            console.print(f"[yellow]{len(report.errors)} catalog rows rejected; first: {report.errors[0]}")
+        await connect_partners(world, rt.sessions, CredentialBox.from_settings(settings))
+        await backend.setup()
+        result = DemoResult()
+        await _phase(rt, console, [Capability.CARDS], opts, result)
+        await _phase(rt, console, [Capability.PRICING, Capability.STOCK, Capability.ANALYTICS], opts, result)
+        result.wall_s = time.monotonic() - started
+        result.llm = rt.gateway.stats().as_dict()
+        result.failures = rt.progress.failures[:10]
+        result.done, result.failed = dict(rt.progress.done), dict(rt.progress.failed)
+        stats = await backend.stats()
+        result.sla = {
+            p: (stats.started_by_priority.get(p, 0), stats.sla_breaches.get(p, 0))
+            for p in stats.started_by_priority
+        }
+        async with rt.sessions() as session:
+            paths = (await session.execute(select(AnalyticsReport.html_path))).scalars().all()
+        result.reports = sorted({p for p in paths if p})
+        return result
+    finally:
+        if rt is not None:
+            await rt.aclose()
+        world.stop()
+        await backend.close()
+        await engine.dispose()
+
+
+async def _phase(
+    rt: Runtime, console: Console, caps: list[Capability], opts: DemoOptions, result: DemoResult
+) -> None:
+    plan = await build_plan(rt.sessions, caps)
+    await enqueue_plan(rt.backend, plan)
+    for cap, n in plan.tasks.items():
+        result.tasks[cap] = result.tasks.get(cap, 0) + n
+    worker = Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=opts.concurrency))
+    bars = Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[red]{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    ids = {c: bars.add_task(c.value, total=plan.tasks.get(c.value, 0), failed=0) for c in caps}
+    base_done = {c: rt.progress.done[c.value] for c in caps}
+    base_failed = {c: rt.progress.failed[c.value] for c in caps}
+
+    async def refresh() -> None:
+        while True:
+            for c, tid in ids.items():
+                done = rt.progress.done[c.value] - base_done[c]
+                failed = rt.progress.failed[c.value] - base_failed[c]
+                bars.update(tid, completed=done + failed, failed=failed)
+            await asyncio.sleep(0.1)
+
+    with bars:
+        ticker = asyncio.create_task(refresh())
+        urgent = asyncio.create_task(_urgent_requests(rt, opts)) if Capability.PRICING in caps else None
+        await worker.run(until_idle=True)
+        if urgent is not None:
+            await urgent
+            await Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=8)).run(until_idle=True)
+        ticker.cancel()
+        await refresh_once(bars, ids, rt, base_done, base_failed)
+
+
+async def refresh_once(
+    bars: Progress, ids: dict[Capability, Any], rt: Runtime, done0: Any, failed0: Any
+) -> None:
+    for c, tid in ids.items():
+        done = rt.progress.done[c.value] - done0[c]
+        failed = rt.progress.failed[c.value] - failed0[c]
+        bars.update(tid, completed=done + failed, failed=failed)
+
+
+async def _urgent_requests(rt: Runtime, opts: DemoOptions) -> None:
+    """A few operator requests while the backlog runs: reprice one SKU now."""
+    async with rt.sessions() as session:
+        skus = (await session.execute(select(Product.sku).limit(opts.urgent))).scalars().all()
+    for sku in skus:
+        await asyncio.sleep(0.3)
+        plan = await build_plan(rt.sessions, [Capability.PRICING], skus=[sku], priority=Priority.URGENT)
+        await enqueue_plan(rt.backend, plan)

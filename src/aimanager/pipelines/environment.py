@@ -1,0 +1,185 @@
+"""A local world for the demo, the end-to-end tests and the scenario benchmark.
+
+Starts the LLM sandbox and the four marketplace sandboxes on loopback, gives every partner an
+integration per marketplace (credentials encrypted at rest like real ones), and seeds each sandbox
+account with the partner's catalog and order history. Product code only sees base URLs.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aimanager.db.crypto import CredentialBox
+from aimanager.db.models import Listing, MarketplaceIntegration, Partner, Product
+from aimanager.domain.enums import Marketplace
+from aimanager.llm import GatewayConfig
+from aimanager.sandbox.llm import SandboxConfig as LLMSandboxConfig
+from aimanager.sandbox.llm import create_app as create_llm_app
+from aimanager.sandbox.marketplaces import SANDBOXES
+from aimanager.sandbox.marketplaces.common import FaultConfig, SandboxConfig
+from aimanager.sandbox.marketplaces.seeding import SeedOffer, seed_catalog
+from aimanager.sandbox.serving import BackgroundServer
+
+
+@dataclass
+class SandboxWorld:
+    """Running sandboxes and how to reach them."""
+
+    time_scale: float
+    llm_error_rate: float = 0.0
+    market_error_rate: float = 0.0
+    llm_latency: tuple[float, float] = (2.0, 5.0)
+    llm_rpm: int = 4000
+    llm_otpm: int = 800_000
+    servers: dict[str, BackgroundServer] = field(default_factory=dict)
+    apps: dict[Marketplace, Any] = field(default_factory=dict)
+    llm_app: Any = None
+
+    def start(self) -> SandboxWorld:
+        """Start every sandbox on a free loopback port."""
+        half = self.llm_error_rate / 2
+        self.llm_app = create_llm_app(
+            LLMSandboxConfig(
+                time_scale=self.time_scale,
+                latency_min_s=self.llm_latency[0],
+                latency_max_s=self.llm_latency[1],
+                rpm=self.llm_rpm,
+                otpm=self.llm_otpm,
+                error_500_rate=half,
+                overload_rate=half,
+            )
+        )
+        self.servers["llm"] = BackgroundServer(self.llm_app)
+        self.servers["llm"].start()
+        for market in Marketplace:
+            faults = FaultConfig(error_rate=self.market_error_rate)
+            app = SANDBOXES[market](SandboxConfig(time_scale=self.time_scale, faults=faults))
+            self.apps[market] = app
+            server = BackgroundServer(app)
+            server.start()
+            self.servers[market.value] = server
+        return self
+
+    def stop(self) -> None:
+        """Stop every sandbox."""
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()
+
+    def url(self, name: str) -> str:
+        return self.servers[name].base_url
+
+    def gateway_config(self, **overrides: Any) -> GatewayConfig:
+        """The gateway pointed at the LLM sandbox through the official Anthropic SDK."""
+        values: dict[str, Any] = {
+            "provider": "anthropic",
+            "anthropic_api_key": "sk-ant-sandbox",
+            "anthropic_base_url": self.url("llm"),
+            "concurrency_max": 2048,
+            "max_output_tokens_per_item": 400,
+        }
+        values.update(overrides)
+        return GatewayConfig(**values)
+
+    def connector_overrides(self) -> dict[Marketplace, dict[str, Any]]:
+        """Base URL and clock of each marketplace sandbox, for the connector pool."""
+        return {
+            m: {"base_url": self.url(m.value), "settings": {"time_scale": self.time_scale}}
+            for m in Marketplace
+        }
+
+    def llm_requests(self) -> int:
+        """HTTP requests the LLM sandbox has answered."""
+        return len(self.llm_app.state.sandbox.log)
+
+
+def demo_credentials(market: Marketplace, slug: str) -> dict[str, str]:
+    """Per-account sandbox credentials in each marketplace's shape."""
+    token = f"sandbox-{slug}-{market.value}"
+    if market is Marketplace.OZON:
+        return {"client_id": str(zlib.crc32(slug.encode()) % 10**6), "api_key": token}
+    if market is Marketplace.YANDEX:
+        return {"api_key": token}
+    return {"token": token}
+
+
+def _account_token(market: Marketplace, creds: dict[str, str]) -> str:
+    return creds.get("token") or creds.get("api_key") or ""
+
+
+async def connect_partners(
+    world: SandboxWorld, sessions: async_sessionmaker[AsyncSession], box: CredentialBox
+) -> int:
+    """Create each partner's integrations and seed the sandbox accounts; returns integrations made."""
+    async with sessions() as session:
+        partners = (await session.execute(select(Partner))).scalars().all()
+        rows = (
+            await session.execute(
+                select(Listing.partner_id, Listing.marketplace, Listing.price, Product).join(
+                    Product, Product.id == Listing.product_id
+                )
+            )
+        ).all()
+        existing = {
+            (i.partner_id, i.marketplace)
+            for i in (await session.execute(select(MarketplaceIntegration))).scalars().all()
+        }
+    offers: dict[tuple[int, Marketplace], list[SeedOffer]] = defaultdict(list)
+    for partner_id, market, price, product in rows:
+        offers[(partner_id, Marketplace(market))].append(
+            SeedOffer(
+                offer_id=product.sku,
+                title=product.name[:60],
+                category=product.category or "",
+                price=price or Decimal(100_000),
+                barcode=product.barcode,
+                stock=product.stock,
+            )
+        )
+    made = 0
+    async with sessions() as session, session.begin():
+        for partner in partners:
+            for market in Marketplace:
+                batch = offers.get((partner.id, market))
+                if not batch:
+                    continue
+                creds = demo_credentials(market, partner.slug)
+                settings = (
+                    seed_catalog(
+                        market,
+                        world.apps[market],
+                        _account_token(market, creds),
+                        batch,
+                        existing_cards=market is Marketplace.UZUM,
+                    )
+                    or {}
+                )
+                if (partner.id, market.value) in existing:
+                    row = (
+                        await session.execute(
+                            select(MarketplaceIntegration).where(
+                                MarketplaceIntegration.partner_id == partner.id,
+                                MarketplaceIntegration.marketplace == market.value,
+                            )
+                        )
+                    ).scalar_one()
+                    row.settings = dict(settings)
+                    continue
+                session.add(
+                    MarketplaceIntegration(
+                        partner_id=partner.id,
+                        marketplace=market.value,
+                        credentials_encrypted=box.seal(creds),
+                        settings=dict(settings),
+                        active=True,
+                    )
+                )
+                made += 1
+    return made

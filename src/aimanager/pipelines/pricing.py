@@ -1,0 +1,126 @@
+"""Pricing (no LLM): decide every listing's price from its unit economics, push the changes in bulk.
+
+Each ``pricing.apply`` job covers one partner on one marketplace. Decisions come from
+``domain.pricing.decide_price`` (floor from cost + commission + logistics + margin, ceiling,
+competitor signal, change budget); every change is a ``price_changes`` row with its reason, pushed in
+one bulk call, and confirmed from the marketplace's answer.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from aimanager.connectors.base import PriceUpdate
+from aimanager.db.models import Listing, PriceChange, Product
+from aimanager.domain.enums import Capability, Marketplace
+from aimanager.domain.money import currency_for
+from aimanager.domain.pricing import Fees, PricingInput, decide_price
+from aimanager.jobs import Job
+from aimanager.pipelines.runtime import Runtime
+
+DEFAULT_MARGIN = Decimal(10)
+
+
+async def apply(rt: Runtime, job: Job) -> dict[str, int]:
+    """Handler of ``pricing.apply``: payload ``{"marketplace", "listing_ids"?}``."""
+    market = Marketplace(job.payload["marketplace"])
+    partner_id = int(job.partner_id or 0)
+    only = job.payload.get("listing_ids")
+    since = rt.now() - timedelta(hours=24)
+    async with rt.sessions() as session, session.begin():
+        stmt = (
+            select(Listing, Product)
+            .join(Product, Product.id == Listing.product_id)
+            .where(Listing.partner_id == partner_id, Listing.marketplace == market.value, Product.is_active)
+        )
+        if only:
+            stmt = stmt.where(Listing.id.in_(only))
+        rows = (await session.execute(stmt)).all()
+        recent = (
+            (
+                await session.execute(
+                    select(PriceChange.listing_id).where(
+                        PriceChange.partner_id == partner_id,
+                        PriceChange.created_at >= since,
+                        PriceChange.status != "failed",
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        changes_24h: dict[int, int] = {}
+        for listing_id in recent:
+            changes_24h[listing_id] = changes_24h.get(listing_id, 0) + 1
+        planned: list[tuple[Listing, PriceChange]] = []
+        held = broken = 0
+        for listing, product in rows:
+            if product.cost_price is None:
+                broken += 1
+                rt.progress.fail(Capability.PRICING, f"{product.sku}@{market.value}: no cost price")
+                continue
+            decision = decide_price(
+                PricingInput(
+                    cost=product.cost_price,
+                    fees=Fees(
+                        commission_pct=listing.commission_pct or Decimal(0),
+                        logistics=listing.logistics_cost or Decimal(0),
+                    ),
+                    currency=currency_for(market),
+                    min_margin_pct=listing.min_margin_pct
+                    if listing.min_margin_pct is not None
+                    else DEFAULT_MARGIN,
+                    current_price=listing.price,
+                    max_price=listing.max_price,
+                    competitor_price=listing.competitor_price,
+                    changes_last_24h=changes_24h.get(listing.id, 0),
+                )
+            )
+            if decision.new_price is None or decision.floor is None:
+                broken += 1
+                rt.progress.fail(Capability.PRICING, f"{product.sku}@{market.value}: {decision.reason}")
+                continue
+            if not decision.changed:
+                held += 1
+                rt.progress.ok(Capability.PRICING)
+                continue
+            change = PriceChange(
+                partner_id=partner_id,
+                listing_id=listing.id,
+                old_price=listing.price,
+                new_price=decision.new_price,
+                floor=decision.floor,
+                ceiling=decision.ceiling,
+                reason=decision.reason,
+                status="planned",
+            )
+            session.add(change)
+            planned.append((listing, change))
+    if rt.dry_run or not planned:
+        rt.progress.ok(Capability.PRICING, len(planned))
+        return {"changed": len(planned), "held": held, "broken": broken, "pushed": 0}
+    products = {listing.id: product for listing, product in rows}
+    conn = await rt.connectors.get(partner_id, market)
+    updates = [PriceUpdate(offer_id=products[li.id].sku, price=ch.new_price) for li, ch in planned]
+    report = await conn.update_prices(updates, wait=True)
+    failed = {e.offer_id: f"{e.code}: {e.message}" for e in report.failed}
+    now = rt.now()
+    async with rt.sessions() as session, session.begin():
+        for listing, change in planned:
+            sku = products[listing.id].sku
+            stored = await session.get(PriceChange, change.id)
+            live = await session.get(Listing, listing.id)
+            if stored is None or live is None:
+                continue
+            stored.pushed_at = now
+            if sku in failed:
+                stored.status, stored.error = "failed", failed[sku]
+                rt.progress.fail(Capability.PRICING, f"{sku}@{market.value}: {failed[sku]}")
+            else:
+                stored.status, stored.confirmed_at = "confirmed", now
+                live.price = stored.new_price
+                rt.progress.ok(Capability.PRICING)
+    return {"changed": len(planned), "held": held, "broken": broken, "pushed": len(planned) - len(failed)}

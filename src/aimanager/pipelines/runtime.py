@@ -1,0 +1,135 @@
+"""The services a pipeline handler runs with: database, job backend, LLM gateway, connectors.
+
+One ``Runtime`` per process. Handlers receive it through closures built in ``handlers.py``; nothing in
+the pipelines reaches for globals, so tests and the demo wire their own (sandbox URLs, time scale).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from aimanager.connectors.base import Connector
+from aimanager.connectors.registry import make_connector
+from aimanager.db.crypto import CredentialBox
+from aimanager.db.models import MarketplaceIntegration
+from aimanager.domain.enums import Capability, Marketplace
+from aimanager.errors import ConfigError
+from aimanager.jobs.backend import Backend
+from aimanager.llm import Gateway
+from aimanager.settings import Settings
+
+
+class ConnectorPool:
+    """One connector per (partner, marketplace), built on first use from the stored integration.
+
+    Credentials are decrypted only here, in memory, and handed to the connector; ``overrides`` lets the
+    demo and tests point a marketplace at its sandbox and scale its clock.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        box: CredentialBox,
+        overrides: dict[Marketplace, dict[str, Any]] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._box = box
+        self._overrides = overrides or {}
+        self._conns: dict[tuple[int, Marketplace], Connector] = {}
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"ConnectorPool(open={len(self._conns)})"
+
+    async def get(self, partner_id: int, marketplace: Marketplace) -> Connector:
+        """The partner's connector for ``marketplace``; :class:`ConfigError` if not integrated."""
+        key = (partner_id, Marketplace(marketplace))
+        if key in self._conns:
+            return self._conns[key]
+        async with self._lock:
+            if key in self._conns:
+                return self._conns[key]
+            async with self._sessions() as session:
+                row = (
+                    await session.execute(
+                        select(MarketplaceIntegration).where(
+                            MarketplaceIntegration.partner_id == partner_id,
+                            MarketplaceIntegration.marketplace == key[1].value,
+                            MarketplaceIntegration.active.is_(True),
+                        )
+                    )
+                ).scalar_one_or_none()
+            if row is None:
+                raise ConfigError(f"partner {partner_id} has no active {key[1].value} integration")
+            override = self._overrides.get(key[1], {})
+            settings = {**(row.settings or {}), **override.get("settings", {})}
+            base_url = override.get("base_url") or settings.pop("base_url", None)
+            conn = make_connector(key[1], self._box.open(row.credentials_encrypted), settings, base_url)
+            self._conns[key] = conn
+            return conn
+
+    async def aclose(self) -> None:
+        """Close every connector's HTTP client."""
+        for conn in self._conns.values():
+            await conn.aclose()
+        self._conns.clear()
+
+
+@dataclass
+class Progress:
+    """Tasks done and failed per capability (what the demo's progress bars show)."""
+
+    planned: Counter[str] = field(default_factory=Counter)
+    done: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+    def ok(self, capability: Capability, n: int = 1) -> None:
+        self.done[capability.value] += n
+
+    def fail(self, capability: Capability, reason: str, n: int = 1) -> None:
+        self.failed[capability.value] += n
+        if len(self.failures) < 200:
+            self.failures.append(f"{capability.value}: {reason}")
+
+
+@dataclass
+class Runtime:
+    """Everything a handler needs. ``dry_run`` computes and records but writes nothing out."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    backend: Backend
+    gateway: Gateway
+    connectors: ConnectorPool
+    progress: Progress = field(default_factory=Progress)
+    dry_run: bool = False
+    report_dir: Path = Path("reports")
+    export_dir: Path = Path("exports")
+    analytics_days: int = 30
+
+    @staticmethod
+    def now() -> datetime:
+        """Current time, timezone-aware UTC."""
+        return datetime.now(UTC)
+
+    async def aclose(self) -> None:
+        """Close the gateway and the connectors."""
+        await self.connectors.aclose()
+        await self.gateway.close()
+
+
+def require(value: Any, message: str) -> Any:
+    """Return ``value`` or raise :class:`ConfigError` with ``message``."""
+    if value is None:
+        raise ConfigError(message)
+    return value

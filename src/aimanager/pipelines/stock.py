@@ -1,0 +1,147 @@
+"""Inventory sync: one stock pool per partner SKU, split across its marketplaces, pushed and verified.
+
+Each ``stock.sync`` job covers one partner. Sales velocity per listing comes from the marketplaces'
+own order feeds (last 14 days); ``domain.allocation.allocate`` sizes a buffer per marketplace from
+velocity × sync delay and never publishes more than the pool. Quantities go out in one bulk call per
+marketplace, are read back, and any difference is recorded on the push and reported.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from aimanager.connectors.base import StockUpdate
+from aimanager.db.models import Listing, Product, StockPush
+from aimanager.domain.allocation import Channel, StockPool, allocate, oversell_report
+from aimanager.domain.enums import Capability, Marketplace
+from aimanager.jobs import Job
+from aimanager.pipelines.runtime import Runtime
+
+# Minutes between our push and the marketplace showing it (plus our own sync period).
+SYNC_DELAY_MINUTES = {
+    Marketplace.WILDBERRIES: Decimal(15),
+    Marketplace.OZON: Decimal(30),
+    Marketplace.YANDEX: Decimal(15),
+    Marketplace.UZUM: Decimal(30),
+}
+VELOCITY_DAYS = 14
+
+
+async def _velocities(
+    rt: Runtime, partner_id: int, markets: set[Marketplace]
+) -> dict[tuple[str, Marketplace], Decimal]:
+    """Units sold per day per (sku, marketplace) over the last two weeks, from each order feed."""
+    today = rt.now().date()
+    out: dict[tuple[str, Marketplace], Decimal] = defaultdict(Decimal)
+    for market in markets:
+        conn = await rt.connectors.get(partner_id, market)
+        for rec in await conn.read_orders(today - timedelta(days=VELOCITY_DAYS), today):
+            if rec.kind.value == "sale":
+                out[(rec.offer_id, market)] += Decimal(rec.quantity) / VELOCITY_DAYS
+    return out
+
+
+async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
+    """Handler of ``stock.sync``: payload ``{"product_ids"?}`` (default: every active product)."""
+    partner_id = int(job.partner_id or 0)
+    only = job.payload.get("product_ids")
+    async with rt.sessions() as session:
+        stmt = (
+            select(Listing, Product)
+            .join(Product, Product.id == Listing.product_id)
+            .where(Listing.partner_id == partner_id, Product.is_active)
+        )
+        if only:
+            stmt = stmt.where(Product.id.in_(only))
+        rows = (await session.execute(stmt)).all()
+    by_product: dict[int, list[Listing]] = defaultdict(list)
+    products: dict[int, Product] = {}
+    for listing, product in rows:
+        by_product[product.id].append(listing)
+        products[product.id] = product
+    markets = {Marketplace(li.marketplace) for li, _ in rows}
+    velocity = {} if rt.dry_run else await _velocities(rt, partner_id, markets)
+    allocations = []
+    pushes: list[StockPush] = []
+    per_market: dict[Marketplace, list[StockUpdate]] = defaultdict(list)
+    for pid, listings in by_product.items():
+        product = products[pid]
+        channels = [
+            Channel(
+                marketplace=Marketplace(li.marketplace),
+                velocity_per_day=velocity.get((product.sku, Marketplace(li.marketplace)), Decimal(0)),
+                sync_delay_minutes=SYNC_DELAY_MINUTES[Marketplace(li.marketplace)],
+            )
+            for li in listings
+        ]
+        alloc = allocate(StockPool(sku=product.sku, on_hand=max(0, product.stock)), channels)
+        allocations.append(alloc)
+        for li in listings:
+            market = Marketplace(li.marketplace)
+            qty = alloc.published[market]
+            pushes.append(
+                StockPush(
+                    partner_id=partner_id,
+                    listing_id=li.id,
+                    pool=product.stock,
+                    buffer=alloc.buffers[market],
+                    quantity=qty,
+                    status="planned",
+                )
+            )
+            per_market[market].append(StockUpdate(offer_id=product.sku, quantity=qty))
+    async with rt.sessions() as session, session.begin():
+        session.add_all(pushes)
+    risks = [f"{a.sku}@{r.marketplace.value}: {r.reason}" for a in allocations for r in a.risks]
+    if rt.dry_run:
+        rt.progress.ok(Capability.STOCK, len(pushes))
+        return {"planned": len(pushes), "oversell_risks": len(risks)}
+    listing_market = {li.id: Marketplace(li.marketplace) for li, _ in rows}
+    listing_sku = {li.id: products[li.product_id].sku for li, _ in rows}
+    failed: dict[tuple[Marketplace, str], str] = {}
+    confirmed: dict[tuple[Marketplace, str], int] = {}
+    for market, updates in per_market.items():
+        conn = await rt.connectors.get(partner_id, market)
+        report = await conn.update_stocks(updates)
+        for e in report.failed:
+            failed[(market, e.offer_id)] = f"{e.code}: {e.message}"
+        levels = await conn.read_stocks([u.offer_id for u in updates])
+        for level in levels:
+            key = (market, level.offer_id)
+            confirmed[key] = confirmed.get(key, 0) + level.quantity
+    mismatches = 0
+    now = rt.now()
+    async with rt.sessions() as session, session.begin():
+        for push in pushes:
+            stored = await session.get(StockPush, push.id)
+            live = await session.get(Listing, push.listing_id)
+            if stored is None or live is None:
+                continue
+            key = (listing_market[push.listing_id], listing_sku[push.listing_id])
+            stored.pushed_at = now
+            if key in failed:
+                stored.status, stored.error = "failed", failed[key]
+                rt.progress.fail(Capability.STOCK, f"{key[1]}@{key[0].value}: {failed[key]}")
+                continue
+            stored.confirmed_quantity = confirmed.get(key)
+            if stored.confirmed_quantity == stored.quantity:
+                stored.status = "confirmed"
+                live.stock_pushed = stored.quantity
+                rt.progress.ok(Capability.STOCK)
+            else:
+                mismatches += 1
+                stored.status = "mismatch"
+                stored.error = f"read back {stored.confirmed_quantity}, pushed {stored.quantity}"
+                rt.progress.fail(Capability.STOCK, f"{key[1]}@{key[0].value}: {stored.error}")
+    return {
+        "pushed": len(pushes) - len(failed),
+        "failed": len(failed),
+        "mismatches": mismatches,
+        "oversell_risks": len(oversell_report(allocations)),
+        "risk_examples": risks[:5],
+    }

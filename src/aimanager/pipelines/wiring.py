@@ -1,0 +1,45 @@
+"""Building a ``Runtime`` from settings: database, backend, gateway and connector pool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aimanager.db.crypto import CredentialBox
+from aimanager.db.engine import make_engine, session_factory
+from aimanager.domain.enums import Marketplace
+from aimanager.jobs import SQLBackend
+from aimanager.jobs.backend import Backend
+from aimanager.llm import Gateway, GatewayConfig
+from aimanager.pipelines.runtime import ConnectorPool, Runtime
+from aimanager.settings import Settings
+
+
+async def build_runtime(
+    settings: Settings,
+    *,
+    backend: Backend | None = None,
+    gateway_config: GatewayConfig | None = None,
+    connector_overrides: dict[Marketplace, dict[str, Any]] | None = None,
+    dry_run: bool = False,
+    report_dir: Path | None = None,
+) -> Runtime:
+    """Services for the pipelines; ``backend`` defaults to the SQL backend on the same database."""
+    if isinstance(backend, SQLBackend):
+        engine = backend.engine
+    else:
+        engine = make_engine(settings.database_url)
+        backend = backend or SQLBackend(engine)
+    sessions = session_factory(engine)
+    gateway = await Gateway.create(gateway_config or GatewayConfig.from_settings(settings), engine)
+    pool = ConnectorPool(sessions, CredentialBox.from_settings(settings), connector_overrides)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        backend=backend,
+        gateway=gateway,
+        connectors=pool,
+        dry_run=dry_run,
+        report_dir=report_dir or Path("reports"),
+    )
