@@ -26,7 +26,17 @@ LIMITS = {
     "tariffs": Limit(1, 60, 2),
 }
 # subjectID → (name, FBS commission % for Uzbekistan, generic %)
-SUBJECTS = {105: ("Футболки", "23", "25"), 192: ("Смартфоны", "3", "5"), 2330: ("Кружки", "15", "17")}
+SUBJECTS = {
+    105: ("Футболки", "23", "25"),
+    192: ("Смартфоны", "3", "5"),
+    2330: ("Кружки", "15", "17"),
+    # The rest of the catalog's categories (aimanager.domain.categories), so its cards are accepted.
+    115: ("Рюкзаки", "19", "21"),
+    1297: ("Шампуни", "17", "19"),
+    1439: ("Электрочайники", "12", "14"),
+    1450: ("Сковороды", "15", "17"),
+    3270: ("Конструкторы", "17", "19"),
+}
 WAREHOUSES = [{"id": 1001, "name": "Ташкент FBS"}, {"id": 1002, "name": "Самарканд FBS"}]
 
 
