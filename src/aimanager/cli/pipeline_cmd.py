@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
-from aimanager.cli.app import app
+from aimanager.cli.app import app, bench_app
 from aimanager.cli.engine_cmd import open_backend
 from aimanager.db.models import AIUsageLog, AnalyticsReport
 from aimanager.domain.enums import Capability, Priority
@@ -72,7 +72,8 @@ def _print_report(result, previous: tuple[int, Decimal]) -> None:  # type: ignor
     llm = result.llm
     console.print(
         f"wall time {result.wall_s:.1f} s · LLM calls {llm['calls']} · tokens in {llm['input_tokens']:,} / "
-        f"out {llm['output_tokens']:,} · cost ${Decimal(llm['cost_usd']):.4f} · cache hits {llm['cache_hits']}"
+        f"out {llm['output_tokens']:,} · cost ${Decimal(llm['cost_usd']):.4f} · "
+        f"cache hits {llm['cache_hits']}"
     )
     s = Table("priority", "jobs started", "started within SLA", title="start SLA")
     for prio in Priority:
@@ -200,3 +201,60 @@ def report() -> None:
             console.print(f"partner {partner_id}  {created:%Y-%m-%d %H:%M}  {path or '(dry run)'}")
 
     asyncio.run(body())
+
+
+@bench_app.command("scenario")
+def bench_scenario(
+    partners: int = typer.Option(100, min=1),
+    skus: int = typer.Option(100, min=1),
+    time_scale: float = typer.Option(0.01, help="Compress every sandbox delay and window by this factor."),
+    concurrency: int = typer.Option(128, min=1),
+    urgent: int = typer.Option(50, help="Urgent single-SKU requests injected while the backlog runs."),
+    baseline: bool = typer.Option(True, help="Also run the original design's approach."),
+    llm_error_rate: float = typer.Option(0.05, help="Transient LLM errors (500/529) injected."),
+    market_error_rate: float = typer.Option(0.02, help="Transient marketplace 5xx injected."),
+    write: bool = typer.Option(True, help="Write the figures to BENCHMARKS.md."),
+) -> None:
+    """The original design's scenario, AI Manager and the original approach in one run."""
+    import shlex
+    import sys
+    import tempfile
+
+    from aimanager.bench.scenario import render, run_scenario
+    from aimanager.benchmarks import machine_line, write_section
+    from aimanager.settings import Settings
+
+    configure("ERROR")
+    workdir = Path(tempfile.mkdtemp(prefix="aim-scenario-"))
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{workdir / 'scenario.db'}", secret_key_file=workdir / "key"
+    )
+    ours, base, bound = asyncio.run(
+        run_scenario(
+            settings,
+            partners=partners,
+            skus=skus,
+            time_scale=time_scale,
+            concurrency=concurrency,
+            urgent=urgent,
+            baseline=baseline,
+            llm_error_rate=llm_error_rate,
+            market_error_rate=market_error_rate,
+        )
+    )
+    from aimanager.bench.scenario import RunFigures
+
+    command = "aimanager bench scenario " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+    md = render(
+        ours,
+        base or RunFigures("original design (not run)"),
+        bound,
+        command=command.strip(),
+        machine=machine_line(),
+        time_scale=time_scale,
+        partners=partners,
+        skus=skus,
+    )
+    console.print(md)
+    if write:
+        write_section("scenario", md)

@@ -1,0 +1,375 @@
+"""``aimanager bench scenario``: the original design's 100-partner scenario, ours and theirs, one run.
+
+Both approaches run against the same loopback sandboxes (LLM: 2-5 s latency, 4,000 RPM, 800,000 output
+TPM; marketplaces: their documented limits), compressed by one time scale:
+
+* **AI Manager**: the planner groups tasks into jobs; one card generation serves a product's four
+  marketplaces, packed 20 per LLM call; pricing and stock are code with bulk pushes; the engine runs it
+  all with priorities while urgent single-SKU requests arrive.
+* **Original design**: one LLM call per task for every capability (cards per marketplace, prices,
+  stock, analytics), ten concurrent workers on a priority queue, three attempts with exponential
+  backoff from 2 s, no packing, no cache, no sharing across marketplaces, one marketplace call per SKU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import tempfile
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from aimanager.connectors.base import CardPush, PriceUpdate, StockUpdate
+from aimanager.connectors.ratelimit import plan_bulk
+from aimanager.connectors.registry import bulk_profiles
+from aimanager.db.crypto import CredentialBox
+from aimanager.db.engine import make_engine
+from aimanager.db.migrate import upgrade
+from aimanager.db.models import Listing, MarketplaceIntegration, Partner, Product
+from aimanager.domain.enums import Capability, Marketplace, Priority
+from aimanager.jobs import SQLBackend, Worker, WorkerConfig
+from aimanager.llm import CardRequest, NarrativeRequest
+from aimanager.pipelines.catalog_import import product_facts
+from aimanager.pipelines.environment import SandboxWorld, connect_partners
+from aimanager.pipelines.handlers import pipeline_registry
+from aimanager.pipelines.planner import build_plan, enqueue_plan
+from aimanager.pipelines.runtime import Runtime
+from aimanager.pipelines.sample_catalog import generate_catalog, insert_catalog
+from aimanager.pipelines.wiring import build_runtime
+from aimanager.settings import Settings
+
+
+@dataclass
+class RunFigures:
+    name: str
+    wall_s: float = 0.0
+    tasks: int = 0
+    succeeded: int = 0
+    llm_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    card_cost_usd: Decimal = Decimal(0)
+    latency_ms: dict[str, list[float]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def pct(self, prio: str, q: float) -> float | None:
+        xs = sorted(self.latency_ms.get(prio, []))
+        if not xs:
+            return None
+        return xs[min(len(xs) - 1, int(len(xs) * q))]
+
+
+async def prepare(world: SandboxWorld, url: str, settings: Settings, partners: int, skus: int) -> None:
+    """A migrated database with the catalog and every partner connected to the sandboxes."""
+    engine = make_engine(url)
+    await upgrade(engine)
+    from aimanager.db.engine import session_factory
+
+    sessions = session_factory(engine)
+    await insert_catalog(sessions, generate_catalog(partners, skus))
+    await connect_partners(world, sessions, CredentialBox.from_settings(settings))
+    await engine.dispose()
+
+
+async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int, urgent: int) -> RunFigures:
+    """AI Manager's way: plan, batch, pack, bulk; two phases (cards, then the rest)."""
+    fig = RunFigures("AI Manager")
+    engine = make_engine(settings.database_url, pool_size=20)
+    backend = SQLBackend(engine)
+    await backend.setup()
+    rt = await build_runtime(
+        settings,
+        backend=backend,
+        gateway_config=world.gateway_config(),
+        connector_overrides=world.connector_overrides(),
+        report_dir=Path(tempfile.mkdtemp(prefix="aim-reports-")),
+    )
+    started = time.monotonic()
+    try:
+        for caps in ([Capability.CARDS], [Capability.PRICING, Capability.STOCK, Capability.ANALYTICS]):
+            plan = await build_plan(rt.sessions, caps)
+            fig.tasks += sum(plan.tasks.values())
+            await enqueue_plan(rt.backend, plan)
+            worker = Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=concurrency))
+            injector = asyncio.create_task(_inject_urgent(rt, urgent))
+            await worker.run(until_idle=True)
+            await injector
+            tail = Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=8))
+            tail_metrics = await tail.run(until_idle=True)
+            for metrics in (worker.metrics, tail_metrics):
+                for prio, waits in metrics.queue_wait_ms.items():
+                    fig.latency_ms.setdefault(prio, []).extend(waits)
+            if caps == [Capability.CARDS]:
+                fig.card_cost_usd = rt.gateway.stats().cost_usd
+        fig.wall_s = time.monotonic() - started
+        stats = rt.gateway.stats()
+        fig.llm_calls, fig.cost_usd = stats.calls, stats.cost_usd
+        fig.input_tokens, fig.output_tokens = stats.usage.input_tokens, stats.usage.output_tokens
+        fig.succeeded = sum(rt.progress.done.values())
+        fig.failures = rt.progress.failures[:10]
+        q = await backend.stats()
+        dead = q.by_status.get("dead", 0) + q.by_status.get("failed", 0)
+        if dead:
+            fig.failures.append(f"{dead} jobs dead-lettered")
+    finally:
+        await rt.aclose()
+        await backend.close()
+        await engine.dispose()
+    return fig
+
+
+async def _inject_urgent(rt: Runtime, n: int) -> None:
+    """Urgent single-SKU repricing requests arriving while the backlog runs."""
+    async with rt.sessions() as session:
+        skus = (await session.execute(select(Product.sku).order_by(Product.id).limit(n))).scalars().all()
+    for sku in skus:
+        await asyncio.sleep(0.05)
+        plan = await build_plan(rt.sessions, [Capability.PRICING], skus=[sku], priority=Priority.URGENT)
+        await enqueue_plan(rt.backend, plan)
+
+
+async def run_baseline(
+    world: SandboxWorld, settings: Settings, *, workers: int, urgent: int, time_scale: float
+) -> RunFigures:
+    """The original design: one LLM call and one marketplace call per task, ten workers, 3 attempts."""
+    fig = RunFigures("original design")
+    engine = make_engine(settings.database_url, pool_size=20)
+    rt = await build_runtime(
+        settings,
+        backend=SQLBackend(engine),
+        gateway_config=world.gateway_config(pack_size=1, cache_store="none", concurrency_max=workers),
+        connector_overrides=world.connector_overrides(),
+    )
+    async with rt.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Listing, Product).join(Product, Product.id == Listing.product_id).order_by(Product.id)
+            )
+        ).all()
+        partner_ids = (await session.execute(select(Partner.id))).scalars().all()
+    seq = itertools.count()
+    queue: list[tuple[int, int, float, tuple[Any, ...]]] = []
+    now = time.monotonic()
+    for listing, product in rows:
+        for kind in ("card", "price", "stock"):
+            heapq.heappush(queue, (int(Priority.MEDIUM), next(seq), now, (kind, listing, product)))
+    for pid in partner_ids:
+        heapq.heappush(queue, (int(Priority.MEDIUM), next(seq), now, ("analytics", pid)))
+    fig.tasks = len(queue)
+    wake = asyncio.Event()
+
+    async def worker() -> None:
+        while queue:
+            prio, _, enq, task = heapq.heappop(queue)
+            fig.latency_ms.setdefault(Priority(prio).name.lower(), []).append((time.monotonic() - enq) * 1000)
+            for attempt in range(3):
+                try:
+                    await _baseline_task(rt, task)
+                    fig.succeeded += 1
+                    break
+                except Exception as exc:
+                    if attempt == 2:
+                        fig.failures.append(f"{task[0]}: {type(exc).__name__}: {exc}"[:200])
+                    else:
+                        await asyncio.sleep(2.0 * (2**attempt) * time_scale)
+        wake.set()
+
+    async def inject() -> None:
+        for listing, product in rows[:urgent]:
+            await asyncio.sleep(0.05)
+            heapq.heappush(
+                queue, (int(Priority.URGENT), next(seq), time.monotonic(), ("price", listing, product))
+            )
+            fig.tasks += 1
+
+    started = time.monotonic()
+    try:
+        await asyncio.gather(inject(), *(worker() for _ in range(workers)))
+        fig.wall_s = time.monotonic() - started
+        stats = rt.gateway.stats()
+        fig.llm_calls, fig.cost_usd = stats.calls, stats.cost_usd
+        fig.input_tokens, fig.output_tokens = stats.usage.input_tokens, stats.usage.output_tokens
+    finally:
+        await rt.aclose()
+        await engine.dispose()
+    return fig
+
+
+async def _baseline_task(rt: Runtime, task: tuple[Any, ...]) -> None:
+    kind = task[0]
+    if kind == "analytics":
+        await rt.gateway.write_narrative(NarrativeRequest(partner_id=task[1], facts={"task": "analytics"}))
+        return
+    listing, product = task[1], task[2]
+    market = Marketplace(listing.marketplace)
+    conn = await rt.connectors.get(listing.partner_id, market)
+    facts = product_facts(product)
+    if kind == "card":
+        [res] = await rt.gateway.generate_cards(
+            [CardRequest(f"{product.id}:{market.value}", listing.partner_id, facts)]
+        )
+        if res.draft is None:
+            raise RuntimeError(res.error or "no card")
+        from aimanager.domain.categories import category_for
+
+        ref = category_for(product.category, market)
+        card = CardPush.from_draft(
+            offer_id=product.sku,
+            category_id=ref.category_id if ref else "0",
+            draft=res.draft,
+            type_id=ref.type_id if ref else None,
+            barcode=product.barcode,
+            brand=product.brand,
+            price=listing.price,
+            images=list(product.images or []),
+        )
+        report = await conn.push_cards([card])
+    elif kind == "price":
+        narrative = await rt.gateway.write_narrative(
+            NarrativeRequest(
+                partner_id=listing.partner_id, facts={"sku": product.sku, "price": str(listing.price)}
+            )
+        )
+        _ = narrative
+        report = await conn.update_prices([PriceUpdate(offer_id=product.sku, price=listing.price)])
+    else:
+        await rt.gateway.write_narrative(
+            NarrativeRequest(
+                partner_id=listing.partner_id, facts={"sku": product.sku, "stock": product.stock}
+            )
+        )
+        report = await conn.update_stocks([StockUpdate(offer_id=product.sku, quantity=max(0, product.stock))])
+    if report.failed:
+        raise RuntimeError(f"{report.failed[0].code}: {report.failed[0].message}")
+
+
+def limit_bound(
+    ours: RunFigures, *, partners: int, skus: int, rpm: int, itpm: int, otpm: int
+) -> dict[str, float]:
+    """Least wall time (sandbox seconds) the limits allow for our run: LLM first, then the bulk writes."""
+    llm = 60.0 * max(ours.llm_calls / rpm, ours.input_tokens / itpm, ours.output_tokens / otpm)
+    market = 0.0
+    for prof in bulk_profiles():
+        price = plan_bulk(
+            prof.price_batch, prof.price_limits, partners=partners, skus=skus, follow=prof.price_follow_calls
+        )
+        stock = plan_bulk(prof.stock_batch, prof.stock_limits, partners=partners, skus=skus)
+        market = max(market, price.seconds, stock.seconds)
+    return {"llm_s": llm, "market_s": market, "total_s": llm + market}
+
+
+def render(
+    ours: RunFigures,
+    base: RunFigures,
+    bound: dict[str, float],
+    *,
+    command: str,
+    machine: str,
+    time_scale: float,
+    partners: int,
+    skus: int,
+) -> str:
+    """Markdown for BENCHMARKS.md."""
+
+    def lat(f: RunFigures, prio: str) -> str:
+        p50, p99 = f.pct(prio, 0.5), f.pct(prio, 0.99)
+        return "-" if p50 is None or p99 is None else f"{p50:,.0f} / {p99:,.0f}"
+
+    def row(label: str, a: str, b: str) -> str:
+        return f"| {label} | {a} | {b} |"
+
+    scale = 1.0 / time_scale
+    lines = [
+        "## Scenario: 100 partners × 4 marketplaces × 100 SKUs",
+        "",
+        f"Command: `{command}` — {machine}. Time scale {time_scale:g}: every sandbox delay and limit window",
+        f"is compressed {scale:g}×; wall times below are measured, the 'real-time' column multiplies by {scale:g}.",
+        f"Catalog: {partners} partners × {skus} SKUs on 4 marketplaces.",
+        "",
+        "| measure | AI Manager | original design |",
+        "|---|---|---|",
+        row("tasks", f"{ours.tasks:,}", f"{base.tasks:,}"),
+        row("wall time (s)", f"{ours.wall_s:,.1f}", f"{base.wall_s:,.1f}"),
+        row(
+            "≈ real time at 2-5 s LLM latency",
+            f"{ours.wall_s * scale / 60:,.1f} min",
+            f"{base.wall_s * scale / 3600:,.1f} h",
+        ),
+        row("speed-up", f"{base.wall_s / ours.wall_s:,.1f}×" if ours.wall_s else "-", "1×"),
+        row("LLM calls", f"{ours.llm_calls:,}", f"{base.llm_calls:,}"),
+        row(
+            "input / output tokens",
+            f"{ours.input_tokens:,} / {ours.output_tokens:,}",
+            f"{base.input_tokens:,} / {base.output_tokens:,}",
+        ),
+        row("AI cost (pinned prices)", f"${ours.cost_usd:.2f}", f"${base.cost_usd:.2f}"),
+        row("AI cost of the 40,000 card tasks", f"${ours.card_cost_usd:.2f}", "-"),
+        row(
+            "tasks succeeded",
+            f"{ours.succeeded:,} ({100 * ours.succeeded / max(1, ours.tasks):.2f} %)",
+            f"{base.succeeded:,} ({100 * base.succeeded / max(1, base.tasks):.2f} %)",
+        ),
+        row("start latency p50 / p99, urgent (ms)", lat(ours, "urgent"), lat(base, "urgent")),
+        row("start latency p50 / p99, medium (ms)", lat(ours, "medium"), lat(base, "medium")),
+        row("start latency p50 / p99, low (ms)", lat(ours, "low"), lat(base, "low")),
+        "",
+        f"Bound set by the sandbox limits for AI Manager's calls: LLM {bound['llm_s'] * time_scale:,.1f} s "
+        f"+ bulk writes {bound['market_s'] * time_scale:,.1f} s = {bound['total_s'] * time_scale:,.1f} s wall "
+        f"({bound['total_s'] / 60:,.1f} min real); AI Manager took "
+        f"{ours.wall_s / max(1e-9, bound['total_s'] * time_scale):.2f}× the bound.",
+    ]
+    if ours.failures or base.failures:
+        lines += ["", "Failures (first few): " + "; ".join((ours.failures + base.failures)[:6])]
+    return "\n".join(lines)
+
+
+async def run_scenario(
+    settings: Settings,
+    *,
+    partners: int,
+    skus: int,
+    time_scale: float,
+    concurrency: int,
+    urgent: int,
+    baseline: bool,
+    llm_error_rate: float,
+    market_error_rate: float,
+) -> tuple[RunFigures, RunFigures | None, dict[str, float]]:
+    """Both approaches on one set of sandboxes."""
+    world = SandboxWorld(
+        time_scale=time_scale, llm_error_rate=llm_error_rate, market_error_rate=market_error_rate
+    ).start()
+    try:
+        await prepare(world, settings.database_url, settings, partners, skus)
+        ours = await run_ours(world, settings, concurrency=concurrency, urgent=urgent)
+        base = (
+            await run_baseline(world, settings, workers=10, urgent=urgent, time_scale=time_scale)
+            if baseline
+            else None
+        )
+    finally:
+        world.stop()
+    cfg = world.gateway_config()
+    _ = cfg
+    bound = limit_bound(
+        ours, partners=partners, skus=skus, rpm=world.llm_rpm, itpm=4_000_000, otpm=world.llm_otpm
+    )
+    return ours, base, bound
+
+
+async def count_integrations(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return int(
+                (await conn.execute(select(func.count()).select_from(MarketplaceIntegration))).scalar() or 0
+            )
+    finally:
+        await engine.dispose()
