@@ -107,7 +107,7 @@ def new_price(price: Decimal) -> Decimal:
 async def drive(mp: Marketplace, app: Any, url: str, *, existing: bool, tmp: Path) -> None:
     key, credentials = account(mp)
     seeded = offers(mp)
-    ids = {"shop_id": 4242} if mp is Marketplace.UZUM else {}
+    ids: dict[str, Any] = {"shop_id": 4242} if mp is Marketplace.UZUM else {}
     if mp is Marketplace.YANDEX:
         ids = {"business_id": 111, "campaign_id": 222}
     extra = seed_catalog(mp, app, key, seeded, existing_cards=existing, **ids)
@@ -116,15 +116,24 @@ async def drive(mp: Marketplace, app: Any, url: str, *, existing: bool, tmp: Pat
     settings = {"time_scale": SCALE, "poll_interval": 1.0, "timeout": 5.0, "export_dir": str(tmp), **extra}
     conn = make_connector(mp, credentials, settings, base_url=url)
     sb = app.state.sandbox
+    before = _ids(mp, app, key)
     try:
         pushed = await conn.push_cards([card(mp, r) for r in ROWS], wait=True)
         assert pushed.failed == [], pushed.failed[:3]
         assert set(pushed.accepted) == OFFER_IDS
         if mp is Marketplace.UZUM:
             assert pushed.export_path is not None and pushed.export_path.exists()
-        if existing and mp is Marketplace.WILDBERRIES:
-            assert sb.count(account=key, path="/content/v2/cards/upload") == 0
-            assert sb.count(account=key, path="/content/v2/cards/update") >= 1
+        if existing:  # an update of the live card: same marketplace ids, no new card
+            assert _ids(mp, app, key) == before
+        if mp is Marketplace.WILDBERRIES:
+            updated = sb.count(account=key, path="/content/v2/cards/update")
+            uploaded = sb.count(account=key, path="/content/v2/cards/upload")
+            assert (updated, uploaded) == ((1, 0) if existing else (0, 1))
+        if mp is Marketplace.YANDEX:
+            offers_now = sb.account(key).offers
+            for r in ROWS:
+                assert offers_now[r["sku"]]["created"]
+                assert offers_now[r["sku"]]["ru"]["name"] == r["name"][:60]
 
         prices = [PriceUpdate(offer_id=o.offer_id, price=new_price(o.price)) for o in seeded]
         priced = await conn.update_prices(prices, wait=True)
@@ -143,12 +152,31 @@ async def drive(mp: Marketplace, app: Any, url: str, *, existing: bool, tmp: Pat
         assert {line.offer_id for line in lines} <= OFFER_IDS
         assert len({line.offer_id for line in lines}) >= 20  # 30 days × ~20 lines spread over 30 offers
         assert all(line.revenue > 0 for line in lines)
-        if mp is not Marketplace.YANDEX:  # YM orders carry no fees (reports do): see the docs
+        if mp is Marketplace.YANDEX:  # YM orders carry no fees; the united-* reports do
+            report = await conn.read_report("united-orders", today - timedelta(days=29), today)  # type: ignore[attr-defined]
+            assert {row["offerId"] for row in report["rows"]} <= OFFER_IDS
+            assert sum(row["marketplaceFee"] for row in report["rows"]) > 0
+            assert sum(row["delivery"] for row in report["rows"]) > 0
+        else:
             assert sum(line.commission for line in lines) > 0
             assert sum(line.logistics for line in lines) > 0
     finally:
         await conn.aclose()
     _check_state(mp, app, key, seeded, existing)
+
+
+def _ids(mp: Marketplace, app: Any, key: str) -> dict[str, Any]:
+    """The marketplace's own ids of each offer in the account."""
+    acc = app.state.sandbox.account(key)
+    if mp is Marketplace.WILDBERRIES:
+        return {o: (c["nmID"], c["sizes"][0]["chrtID"]) for o, c in acc.cards.items()}
+    if mp is Marketplace.OZON:
+        return {o: (p["product_id"], p["sku"]) for o, p in acc.products.items()}
+    if mp is Marketplace.YANDEX:
+        return {o: c["created"] for o, c in acc.offers.items()}
+    return {
+        s["sellerItemCode"]: (p["productId"], s["skuId"]) for p in acc.products.values() for s in p["skuList"]
+    }
 
 
 def _check_state(mp: Marketplace, app: Any, key: str, seeded: list[SeedOffer], existing: bool) -> None:
@@ -181,18 +209,15 @@ def test_uzum(servers: dict[Marketplace, tuple[Any, str]], tmp_path: Path) -> No
     asyncio.run(drive(Marketplace.UZUM, app, url, existing=True, tmp=tmp_path))
 
 
-def test_existing_cards_keep_their_ids(servers: dict[Marketplace, tuple[Any, str]]) -> None:
-    """A push of an already-live card updates it: WB nmID and Ozon product_id do not change."""
+def test_seeded_cards_without_history(servers: dict[Marketplace, tuple[Any, str]]) -> None:
+    """``history_days=0``: live cards with distinct ids, the synthetic catalogue and history gone."""
     for mp in (Marketplace.WILDBERRIES, Marketplace.OZON):
         app, _ = servers[mp]
         key, _ = account(mp)
         seed_catalog(mp, app, key, offers(mp), existing_cards=True, history_days=0)
-        acc = app.state.sandbox.account(key)
-        if mp is Marketplace.WILDBERRIES:
-            assert len({c["nmID"] for c in acc.cards.values()}) == 30
-            assert acc.history == []
-        else:
-            assert len({p["product_id"] for p in acc.products.values()}) == 30
+        ids = _ids(mp, app, key)
+        assert set(ids) == OFFER_IDS and len(set(ids.values())) == 30
+        assert app.state.sandbox.account(key).history == []
 
 
 def test_seeding_is_deterministic_and_ends_today(servers: dict[Marketplace, tuple[Any, str]]) -> None:

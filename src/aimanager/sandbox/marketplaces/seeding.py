@@ -314,7 +314,7 @@ def _seed_uzum(
         ref = category_for(o.category, Marketplace.UZUM)
         commission = _fees(o)[0]
         barcode = o.barcode or ean13(o.offer_id)
-        sku = {
+        sku: dict[str, Any] = {
             "skuId": 700_001 + i,
             "skuTitle": o.title,
             "skuFullTitle": o.title,
@@ -328,7 +328,7 @@ def _seed_uzum(
             "quantityActive": o.stock,
             "quantityFbs": o.stock,
         }
-        product = {
+        product: dict[str, Any] = {
             "productId": 200_001 + i,
             "title": o.title,
             "category": ref.category_id if ref else _UZUM_CATEGORY_DEFAULT,
