@@ -130,6 +130,25 @@ def _rejected(product: Product, market: Marketplace, version: int, errors: list[
     )
 
 
+# Catalog attribute names of the logistics figures marketplaces require on a card (Ozon refuses a card
+# without weight and dimensions).
+_DIMENSIONS = {
+    "weight_g": "Вес, г",
+    "length_mm": "Длина, мм",
+    "width_mm": "Ширина, мм",
+    "height_mm": "Высота, мм",
+}
+
+
+def _dimensions(attributes: dict[str, Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for field_name, attr in _DIMENSIONS.items():
+        raw = str(attributes.get(attr, "")).strip().replace(" ", "")
+        if raw.isdigit() and int(raw) > 0:
+            out[field_name] = int(raw)
+    return out
+
+
 async def _next_version(session: Any, product_id: int, market: Marketplace) -> int:
     current = (
         await session.execute(
@@ -174,6 +193,8 @@ async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
             price=listing.price,
             images=list(product.images or []),
             attributes=variant.get("attributes", {}),
+            extra={"ikpu": ikpu} if (ikpu := variant.get("canonical_attributes", {}).get("ikpu")) else {},
+            **_dimensions(product.attributes or {}),
         )
         pushes.append(card.model_copy(update={"title": variant["title"]}))
     if rt.dry_run:

@@ -85,7 +85,7 @@ async def run_demo(settings: Settings, opts: DemoOptions, console: Console) -> D
         await _phase(rt, console, [Capability.PRICING, Capability.STOCK, Capability.ANALYTICS], opts, result)
         result.wall_s = time.monotonic() - started
         result.llm = rt.gateway.stats().as_dict()
-        result.failures = rt.progress.failures[:10]
+        result.failures = rt.progress.failures[:50]
         result.done, result.failed = dict(rt.progress.done), dict(rt.progress.failed)
         stats = await backend.stats()
         result.sla = {
@@ -134,7 +134,9 @@ async def _phase(
 
     with bars:
         ticker = asyncio.create_task(refresh())
-        urgent = asyncio.create_task(_urgent_requests(rt, opts)) if Capability.PRICING in caps else None
+        urgent = (
+            asyncio.create_task(_urgent_requests(rt, opts, result)) if Capability.PRICING in caps else None
+        )
         await worker.run(until_idle=True)
         if urgent is not None:
             await urgent
@@ -152,7 +154,7 @@ async def refresh_once(
         bars.update(tid, completed=done + failed, failed=failed)
 
 
-async def _urgent_requests(rt: Runtime, opts: DemoOptions) -> None:
+async def _urgent_requests(rt: Runtime, opts: DemoOptions, result: DemoResult) -> None:
     """A few operator requests while the backlog runs: reprice one SKU now."""
     async with rt.sessions() as session:
         skus = (await session.execute(select(Product.sku).limit(opts.urgent))).scalars().all()
@@ -160,3 +162,4 @@ async def _urgent_requests(rt: Runtime, opts: DemoOptions) -> None:
         await asyncio.sleep(0.3)
         plan = await build_plan(rt.sessions, [Capability.PRICING], skus=[sku], priority=Priority.URGENT)
         await enqueue_plan(rt.backend, plan)
+        result.tasks["pricing"] = result.tasks.get("pricing", 0) + plan.tasks["pricing"]

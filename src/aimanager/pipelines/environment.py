@@ -111,6 +111,9 @@ def demo_credentials(market: Marketplace, slug: str) -> dict[str, str]:
 
 
 def _account_token(market: Marketplace, creds: dict[str, str]) -> str:
+    """The key a sandbox files the account under (Ozon: the Client-Id)."""
+    if market is Marketplace.OZON:
+        return creds["client_id"]
     return creds.get("token") or creds.get("api_key") or ""
 
 
