@@ -81,10 +81,12 @@ def _print_report(result, previous: tuple[int, Decimal]) -> None:  # type: ignor
         share = "-" if not started else f"{100 * (started - late) / started:.1f} %"
         s.add_row(prio.name.lower(), str(started), share)
     console.print(s)
-    if previous[0] and llm["calls"] == 0:
+    if previous[0]:
+        # Not the first run on this database: say what the unchanged catalog cost this time.
         console.print(
-            f"[green]Second run over an unchanged catalog: 0 LLM calls, {llm['cache_hits']} cards from the "
-            f"cache, AI cost $0.00 (earlier runs spent ${previous[1]:.4f})."
+            f"[green]Repeat run: {llm['cache_hits']} cards came from the cache; {llm['calls']} LLM call(s) "
+            f"(analytics narratives on today's figures) cost ${Decimal(llm['cost_usd']):.4f}, against "
+            f"${previous[1]:.4f} spent by the earlier run(s) on this database."
         )
     if result.failures:
         console.print("failures (first 10):")
