@@ -6,6 +6,8 @@ pushed: the database is the record, the sandbox is the marketplace.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -81,11 +83,11 @@ async def test_catalog_through_all_capabilities(db_url: str, tmp_path: Path, wor
         async with rt.sessions() as session:
             integrations = (await session.execute(select(MarketplaceIntegration))).scalars().all()
             listings = (
-                await session.execute(select(Listing, Product).join(Product, Product.id == Listing.product_id))
+                await session.execute(
+                    select(Listing, Product).join(Product, Product.id == Listing.product_id)
+                )
             ).all()
-            versions = {
-                cv.id: cv for cv in (await session.execute(select(CardVersion))).scalars().all()
-            }
+            versions = {cv.id: cv for cv in (await session.execute(select(CardVersion))).scalars().all()}
             pushes = (await session.execute(select(StockPush))).scalars().all()
             confirmed_prices = (
                 await session.execute(select(func.count()).where(PriceChange.status == "confirmed"))
@@ -93,7 +95,10 @@ async def test_catalog_through_all_capabilities(db_url: str, tmp_path: Path, wor
             reports = (await session.execute(select(AnalyticsReport))).scalars().all()
             ledger_rows = (await session.execute(select(func.count()).select_from(AIUsageLog))).scalar()
         assert confirmed_prices and ledger_rows
-        tokens = {(i.partner_id, Marketplace(i.marketplace)): box.open(i.credentials_encrypted) for i in integrations}
+        tokens = {
+            (i.partner_id, Marketplace(i.marketplace)): box.open(i.credentials_encrypted)
+            for i in integrations
+        }
         stock_of = {p.listing_id: p for p in pushes}
         for listing, product in listings:
             market = Marketplace(listing.marketplace)
@@ -109,9 +114,13 @@ async def test_catalog_through_all_capabilities(db_url: str, tmp_path: Path, wor
             assert state.stock == stock_of[listing.id].quantity == listing.stock_pushed
             assert listing.stock_pushed <= product.stock
         # Uzum cards are an XLSX in the cabinet's template, with ru and uz text for every product.
-        exports = sorted((tmp_path / "exports").rglob("*.xlsx"))
-        assert exports
-        cells = {str(c.value) for f in exports for row in load_workbook(f).active.iter_rows() for c in row}
+        # (one .xlsx per category; several categories come as a .zip of them)
+        books = [load_workbook(f) for f in (tmp_path / "exports").rglob("*.xlsx")]
+        for archive in (tmp_path / "exports").rglob("*.zip"):
+            with zipfile.ZipFile(archive) as zf:
+                books += [load_workbook(io.BytesIO(zf.read(n))) for n in zf.namelist() if n.endswith(".xlsx")]
+        assert books
+        cells = {str(c.value) for wb in books for ws in wb.worksheets for row in ws.iter_rows() for c in row}
         for listing, product in listings:
             if listing.marketplace == "uzum":
                 variant = versions[listing.card_version_id].content["variant"]

@@ -52,6 +52,17 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
             .scalars()
             .all()
         )
+        # Listings whose price the marketplace has confirmed at least once; the others get their
+        # price pushed even when it does not change, so the marketplace and the database agree.
+        synced = set(
+            (
+                await session.execute(
+                    select(PriceChange.listing_id)
+                    .where(PriceChange.partner_id == partner_id, PriceChange.status == "confirmed")
+                    .distinct()
+                )
+            ).scalars()
+        )
         changes_24h: dict[int, int] = {}
         for listing_id in recent:
             changes_24h[listing_id] = changes_24h.get(listing_id, 0) + 1
@@ -83,10 +94,13 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
                 broken += 1
                 rt.progress.fail(Capability.PRICING, f"{product.sku}@{market.value}: {decision.reason}")
                 continue
+            reason = decision.reason
             if not decision.changed:
-                held += 1
-                rt.progress.ok(Capability.PRICING)
-                continue
+                if listing.id in synced:
+                    held += 1
+                    rt.progress.ok(Capability.PRICING)
+                    continue
+                reason = f"first push to {market.value}: {decision.reason}"
             change = PriceChange(
                 partner_id=partner_id,
                 listing_id=listing.id,
@@ -94,7 +108,7 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
                 new_price=decision.new_price,
                 floor=decision.floor,
                 ceiling=decision.ceiling,
-                reason=decision.reason,
+                reason=reason,
                 status="planned",
             )
             session.add(change)
