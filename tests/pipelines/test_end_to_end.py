@@ -121,7 +121,7 @@ async def test_catalog_through_all_capabilities(db_url: str, tmp_path: Path, wor
                 books += [load_workbook(io.BytesIO(zf.read(n))) for n in zf.namelist() if n.endswith(".xlsx")]
         assert books
         cells = {str(c.value) for wb in books for ws in wb.worksheets for row in ws.iter_rows() for c in row}
-        for listing, product in listings:
+        for listing, _product in listings:
             if listing.marketplace == "uzum":
                 variant = versions[listing.card_version_id].content["variant"]
                 assert variant["title"] in cells and variant["title_uz"] in cells
