@@ -114,7 +114,7 @@ async def test_urgent_job_runs_while_low_jobs_fill_the_worker(live_backend: Any)
     await live_backend.enqueue_many([JobSpec("slow", partner_id=i, priority=Priority.LOW) for i in range(50)])
     worker = Worker(live_backend, reg, WorkerConfig(concurrency=10, urgent_reserve=0.2))
     task = asyncio.create_task(worker.run(until_idle=True))
-    while worker.metrics.claimed < 10:  # noqa: ASYNC110  (every regular slot holds a blocked job)
+    while worker.metrics.claimed < 10:
         await asyncio.sleep(0.01)
     await live_backend.enqueue_many([JobSpec("urgent", priority=Priority.URGENT)])
     await asyncio.wait_for(urgent_done.wait(), 10)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,7 +199,7 @@ async def run_engine_bench(
 
 def render(figs: list[EngineFigures], command: str, machine: str) -> str:
     """Markdown for BENCHMARKS.md."""
-    rows = [
+    rows: list[tuple[str, Callable[[EngineFigures], str], str]] = [
         ("bulk enqueue (jobs/s)", lambda f: f"{f.enqueue_per_s:,.0f}", "—"),
         ("no-op jobs/s, one worker process, concurrency 100", lambda f: f"{f.noop_per_s:,.0f}", "≥ 10,000"),
         (
