@@ -356,8 +356,6 @@ async def run_scenario(
         )
     finally:
         world.stop()
-    cfg = world.gateway_config()
-    _ = cfg
     bound = limit_bound(
         ours, partners=partners, skus=skus, rpm=world.llm_rpm, itpm=4_000_000, otpm=world.llm_otpm
     )

@@ -290,11 +290,16 @@ def _text_errors(where: str, text: str) -> list[str]:
     return errors
 
 
+# One alternation for every claim stem: a card field is scanned once, not once per claim.
+_CLAIM_RE = re.compile("|".join(rf"(?<!\w){re.escape(claim)}" for claim, _ in CLAIMS))
+_LICENCES = dict(CLAIMS)
+
+
 def _claim_errors(where: str, text: str, source_lower: str) -> list[str]:
     lowered = text.lower()
     errors = []
-    for claim, licences in CLAIMS:
-        if re.search(rf"(?<!\w){re.escape(claim)}", lowered) and not any(s in source_lower for s in licences):
+    for claim in dict.fromkeys(m.group(0) for m in _CLAIM_RE.finditer(lowered)):
+        if not any(s in source_lower for s in _LICENCES[claim]):
             errors.append(f"{where}: claim «{claim}…» is not supported by the product facts")
     return errors
 

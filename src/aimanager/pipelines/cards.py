@@ -19,8 +19,8 @@ from aimanager.db.models import CardVersion, Listing, Product
 from aimanager.domain.cards import CardDraft
 from aimanager.domain.categories import category_for
 from aimanager.domain.enums import Capability, Marketplace, Priority
-from aimanager.domain.rules import variant_for
-from aimanager.domain.validate import validate_card, validator_for
+from aimanager.domain.rules import rules_for, variant_for
+from aimanager.domain.validate import content_errors, marketplace_errors, validator_for
 from aimanager.jobs import Job, JobSpec
 from aimanager.llm import CardRequest
 from aimanager.logs import get_logger
@@ -68,18 +68,20 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
     versions: list[CardVersion] = []
     push: dict[tuple[int, Marketplace], list[int]] = defaultdict(list)
     async with rt.sessions() as session, session.begin():
+        latest = await _latest_versions(session, [p.id for p in products])
         for product in products:
             result = results[str(product.id)]
             facts = product_facts(product)
+            content_cache: dict[tuple[str, ...], list[str]] = {}
             for listing in by_product[product.id]:
                 market = Marketplace(listing.marketplace)
-                version = await _next_version(session, product.id, market)
+                version = latest.get((product.id, market.value), 0) + 1
                 if result.draft is None:
                     rt.progress.fail(Capability.CARDS, f"{product.sku}@{market.value}: {result.error}")
                     versions.append(_rejected(product, market, version, [result.error or "no draft"]))
                     continue
                 card = variant_for(market, result.draft, facts)
-                errors = validate_card(market, facts, result.draft)
+                errors = _validate(market, facts, result.draft, content_cache)
                 cv = CardVersion(
                     partner_id=product.partner_id,
                     product_id=product.id,
@@ -149,15 +151,26 @@ def _dimensions(attributes: dict[str, Any]) -> dict[str, int]:
     return out
 
 
-async def _next_version(session: Any, product_id: int, market: Marketplace) -> int:
-    current = (
-        await session.execute(
-            select(func.max(CardVersion.version)).where(
-                CardVersion.product_id == product_id, CardVersion.marketplace == market.value
-            )
-        )
-    ).scalar()
-    return int(current or 0) + 1
+async def _latest_versions(session: Any, product_ids: list[int]) -> dict[tuple[int, str], int]:
+    """Newest card version number per (product, marketplace), in one query."""
+    rows = await session.execute(
+        select(CardVersion.product_id, CardVersion.marketplace, func.max(CardVersion.version))
+        .where(CardVersion.product_id.in_(product_ids))
+        .group_by(CardVersion.product_id, CardVersion.marketplace)
+    )
+    return {(pid, market): int(v) for pid, market, v in rows}
+
+
+def _validate(
+    market: Marketplace, facts: Any, draft: CardDraft, cache: dict[tuple[str, ...], list[str]]
+) -> list[str]:
+    """``validate_card`` with the marketplace-independent checks shared between marketplaces that
+    need the same languages (they are most of the cost)."""
+    languages = rules_for(market).languages
+    if languages not in cache:
+        cache[languages] = content_errors(facts, draft, languages)
+    errors = list(dict.fromkeys(cache[languages] + marketplace_errors(market, facts, draft)))
+    return [f"{market.value}: {e}" for e in errors]
 
 
 async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
@@ -206,6 +219,9 @@ async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
     exported = conn.capabilities.cards is CardChannel.EXPORT
     now = rt.now()
     async with rt.sessions() as session, session.begin():
+        # Load the rows once so the loop below reads the identity map instead of one query per row.
+        await session.execute(select(CardVersion).where(CardVersion.id.in_([cv.id for cv, _, _ in rows])))
+        await session.execute(select(Listing).where(Listing.id.in_([li.id for _, _, li in rows])))
         for cv, product, listing in rows:
             stored = await session.get(CardVersion, cv.id)
             if stored is None:

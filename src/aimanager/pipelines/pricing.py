@@ -123,6 +123,9 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
     failed = {e.offer_id: f"{e.code}: {e.message}" for e in report.failed}
     now = rt.now()
     async with rt.sessions() as session, session.begin():
+        # Load the rows once so the loop below reads the identity map instead of one query per row.
+        await session.execute(select(PriceChange).where(PriceChange.id.in_([c.id for _, c in planned])))
+        await session.execute(select(Listing).where(Listing.id.in_([li.id for li, _ in planned])))
         for listing, change in planned:
             sku = products[listing.id].sku
             stored = await session.get(PriceChange, change.id)

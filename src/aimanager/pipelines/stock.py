@@ -117,6 +117,9 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
     mismatches = 0
     now = rt.now()
     async with rt.sessions() as session, session.begin():
+        # Load the rows once so the loop below reads the identity map instead of one query per row.
+        await session.execute(select(StockPush).where(StockPush.id.in_([p.id for p in pushes])))
+        await session.execute(select(Listing).where(Listing.id.in_([p.listing_id for p in pushes])))
         for push in pushes:
             stored = await session.get(StockPush, push.id)
             live = await session.get(Listing, push.listing_id)
