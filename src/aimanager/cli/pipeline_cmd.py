@@ -213,6 +213,9 @@ def bench_scenario(
     concurrency: int = typer.Option(128, min=1),
     urgent: int = typer.Option(50, help="Urgent single-SKU requests injected while the backlog runs."),
     baseline: bool = typer.Option(True, help="Also run the original design's approach."),
+    baseline_partners: int = typer.Option(
+        10, help="Run the original approach on this many partners and extrapolate (0: all of them)."
+    ),
     llm_error_rate: float = typer.Option(0.05, help="Transient LLM errors (500/529) injected."),
     market_error_rate: float = typer.Option(0.02, help="Transient marketplace 5xx injected."),
     write: bool = typer.Option(True, help="Write the figures to BENCHMARKS.md."),
@@ -242,6 +245,7 @@ def bench_scenario(
             baseline=baseline,
             llm_error_rate=llm_error_rate,
             market_error_rate=market_error_rate,
+            baseline_partners=baseline_partners or None,
         )
     )
     from aimanager.bench.scenario import RunFigures

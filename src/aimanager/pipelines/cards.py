@@ -142,7 +142,7 @@ _DIMENSIONS = {
 }
 
 
-def _dimensions(attributes: dict[str, Any]) -> dict[str, int]:
+def card_dimensions(attributes: dict[str, Any]) -> dict[str, int]:
     out: dict[str, int] = {}
     for field_name, attr in _DIMENSIONS.items():
         raw = str(attributes.get(attr, "")).strip().replace(" ", "")
@@ -207,7 +207,7 @@ async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
             images=list(product.images or []),
             attributes=variant.get("attributes", {}),
             extra={"ikpu": ikpu} if (ikpu := variant.get("canonical_attributes", {}).get("ikpu")) else {},
-            **_dimensions(product.attributes or {}),
+            **card_dimensions(product.attributes or {}),
         )
         pushes.append(card.model_copy(update={"title": variant["title"]}))
     if rt.dry_run:
