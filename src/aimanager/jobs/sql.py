@@ -7,7 +7,7 @@ import contextlib
 import json
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, select, update
@@ -57,6 +57,19 @@ class SQLBackend:
         self._wake = asyncio.Event()
         self._listener: Any = None
         self._insert = sqlite_insert if self.dialect == "sqlite" else pg_insert
+        # SQLite has one writer. Writers of this process queue here, in asyncio order, instead of in
+        # SQLite's busy handler, which sleeps in steps of up to 100 ms and made urgent claims wait.
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (serialised within the process on SQLite)."""
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> SQLBackend:
@@ -109,7 +122,7 @@ class SQLBackend:
         if conn is not None:
             ids, inserted_keys = await self._insert_rows(conn, unique_rows)
         else:
-            async with self.engine.begin() as own:
+            async with self._write() as own:
                 ids, inserted_keys = await self._insert_rows(own, unique_rows)
             self._wake.set()
         skipped.extend(k for k in seen if k not in inserted_keys)
@@ -162,7 +175,7 @@ class SQLBackend:
             params["kinds"] = list(kinds or [])
         if max_priority is not None:
             params["maxp"] = int(max_priority)
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             floor = -1
             while True:
                 best = (
@@ -200,7 +213,7 @@ class SQLBackend:
     async def heartbeat(self, worker_id: str, job_ids: Sequence[int], lease_s: float) -> int:
         if not job_ids:
             return 0
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             res = await conn.execute(
                 q.HEARTBEAT, {"lease": self.clock() + lease_s, "w": worker_id, "ids": list(job_ids)}
             )
@@ -211,7 +224,7 @@ class SQLBackend:
             return 0
         now = self.clock()
         results = [None if c.result is None else json.dumps(c.result) for c in completions]
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             if self.dialect == "postgresql":
                 res = await conn.execute(
                     q.complete_jobs(self.dialect),
@@ -246,7 +259,7 @@ class SQLBackend:
     ) -> JobStatus | None:
         now = self.clock()
         wait = delay if delay is not None else backoff_delay(job.attempts, rng=self._rng)
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             status = (
                 await conn.execute(
                     q.RETRY_LATER,
@@ -264,7 +277,7 @@ class SQLBackend:
         return None if status is None else JobStatus(status)
 
     async def fail(self, worker_id: str, job: Job, error: str) -> bool:
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             res = await conn.execute(
                 q.FAIL,
                 {"err": error[:4000], "now": self.clock(), "id": job.id, "w": worker_id, "att": job.attempts},
@@ -274,7 +287,7 @@ class SQLBackend:
     async def release(self, worker_id: str, job_ids: Sequence[int]) -> int:
         if not job_ids:
             return 0
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             res = await conn.execute(q.RELEASE, {"w": worker_id, "ids": list(job_ids)})
             if self.dialect == "postgresql":
                 await conn.exec_driver_sql(f"NOTIFY {q.NOTIFY_CHANNEL}")
@@ -282,7 +295,7 @@ class SQLBackend:
         return int(res.rowcount)
 
     async def recover_expired(self) -> int:
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             res = await conn.execute(q.RECOVER_EXPIRED, {"now": self.clock()})
             if res.rowcount and self.dialect == "postgresql":
                 await conn.exec_driver_sql(f"NOTIFY {q.NOTIFY_CHANNEL}")
@@ -298,14 +311,14 @@ class SQLBackend:
             .where(jobs_t.c.id.in_(list(job_ids)), jobs_t.c.status == JobStatus.QUEUED.value)
             .values(status=JobStatus.CANCELLED.value, finished_at=self.clock())
         )
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             return int((await conn.execute(stmt)).rowcount)
 
     async def retry_dead(self, job_ids: Sequence[int]) -> int:
         now = self.clock()
         dead = [JobStatus.DEAD.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value]
         sla = {int(p): p.start_sla_seconds for p in Priority}
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             rows = (
                 await conn.execute(
                     select(jobs_t.c.id, jobs_t.c.priority).where(
@@ -336,7 +349,7 @@ class SQLBackend:
             jobs_t.c.status.in_([s.value for s in FINISHED]),
             jobs_t.c.finished_at < self.clock() - older_than_s,
         )
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             return int((await conn.execute(stmt)).rowcount)
 
     async def get(self, job_id: int) -> Job | None:
@@ -371,7 +384,7 @@ class SQLBackend:
         }
         stmt = self._insert(keys_t).values(key=key, last_claim_at=0.0, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["key"], set_=values)
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(stmt)
 
     async def wait_for_work(self, timeout: float) -> None:
