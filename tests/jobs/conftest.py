@@ -59,6 +59,24 @@ async def backend(request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Pa
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
+async def sql_backend(
+    request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path
+) -> AsyncIterator[SQLBackend]:
+    """The SQL implementations only (features the memory twin cannot have, like transactions)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}" if request.param == "sqlite" else None
+    if url is None:
+        url = await create_pg_database()
+    be = await sql_backend_for(url, clock)
+    await be.setup()
+    try:
+        yield be
+    finally:
+        await be.close()
+        if request.param == "postgresql":
+            await drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 async def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A migrated, empty database URL of each SQL dialect (for subprocess tests)."""
     if request.param == "sqlite":

@@ -240,3 +240,25 @@ async def test_stats_depths_wait_and_sla_breaches(backend: Any, clock: Any) -> N
     stats = await backend.stats()
     assert stats.sla_breaches["urgent"] == 1  # started late, and stays counted
     assert stats.by_status["succeeded"] == 1 and stats.throughput_per_s == pytest.approx(1 / 60)
+
+
+async def test_enqueue_joins_the_callers_transaction(sql_backend: Any) -> None:
+    from sqlalchemy import text
+
+    backend = sql_backend
+    with pytest.raises(RuntimeError):
+        async with backend.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO partners (slug, name, is_active, ai_budget_warn_ratio, created_at)"
+                    " VALUES ('p', 'P', true, 0.8, '2026-01-01 00:00:00')"
+                )
+            )
+            await backend.enqueue_many([spec(unique_key="tx-1")], conn=conn)
+            raise RuntimeError("the caller's work failed")
+    assert await backend.claim("w", 10, lease_s=LEASE) == []  # rolled back with the caller
+    async with backend.engine.begin() as conn:
+        res = await backend.enqueue_many([spec(unique_key="tx-1")], conn=conn)
+    assert len(res.ids) == 1
+    [job] = await backend.claim("w", 10, lease_s=LEASE)
+    assert job.unique_key == "tx-1"

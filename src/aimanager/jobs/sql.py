@@ -57,18 +57,12 @@ class SQLBackend:
         self._wake = asyncio.Event()
         self._listener: Any = None
         self._insert = sqlite_insert if self.dialect == "sqlite" else pg_insert
-        # SQLite has one writer. Writers of this process queue here, in asyncio order, instead of in
-        # SQLite's busy handler, which sleeps in steps of up to 100 ms and made urgent claims wait.
-        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction (serialised within the process on SQLite)."""
-        if self._write_lock is None:
-            async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock, self.engine.begin() as conn:
+        """A write transaction. (On SQLite the engine has one connection per process, so writers
+        of this process queue for it in asyncio rather than in SQLite's sleeping busy handler.)"""
+        async with self.engine.begin() as conn:
             yield conn
 
     @classmethod

@@ -14,7 +14,8 @@ This module deliberately shares no code with ``aimanager.connectors``: the limit
 not be the limiter under test.
 
 Tests read state back through Python (``app.state.sandbox``: ``.account(token)``, ``.requests``,
-``.count()``, ``.rejections()``) or over HTTP at ``GET /_sandbox/stats``.
+``.count()``, ``.rejections()``) or over HTTP at ``GET /_sandbox/stats``; accounts are seeded and read
+back over HTTP at ``POST /_sandbox/seed`` and ``GET /_sandbox/snapshot`` (``control``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+
+from aimanager.domain.enums import Marketplace
 
 
 @dataclass
@@ -242,9 +245,14 @@ def _match(r: RequestRecord, account: str | None, group: str | None, path: str |
     )
 
 
-def install(app: FastAPI, sandbox: Sandbox, hooks: Hooks) -> None:
-    """Attach ``sandbox`` to ``app`` and add the auth/fault/limit/log middleware and ``/_sandbox/stats``."""
+def install(app: FastAPI, sandbox: Sandbox, hooks: Hooks, *, marketplace: Marketplace | None = None) -> None:
+    """Attach ``sandbox`` to ``app`` and add the auth/fault/limit/log middleware and ``/_sandbox/stats``;
+    with ``marketplace``, also ``/_sandbox/seed`` and ``/_sandbox/snapshot`` (see ``control``)."""
     app.state.sandbox = sandbox
+    if marketplace is not None:
+        from aimanager.sandbox.marketplaces.control import install_control
+
+        install_control(app, marketplace)
 
     @app.get("/_sandbox/stats", include_in_schema=False)
     async def stats() -> dict[str, Any]:

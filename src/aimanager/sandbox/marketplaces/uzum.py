@@ -25,6 +25,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from aimanager.domain.enums import Marketplace
 from aimanager.sandbox.marketplaces.common import (
     Hooks,
     Limit,
@@ -182,6 +183,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
             ),
             server_error=lambda status: _refuse(status, "internal-error", "Internal server error"),
         ),
+        marketplace=Marketplace.UZUM,
     )
 
     def shop(request: Request) -> UzumShop:

@@ -28,6 +28,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from aimanager.domain.enums import Marketplace
 from aimanager.sandbox.marketplaces.common import (
     Hooks,
     Limit,
@@ -211,6 +212,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
             server_error=lambda status: _error(status, "INTERNAL_ERROR", "Internal server error"),
             success_headers=lambda spec, remaining: limit_headers(spec, remaining, spec.period),
         ),
+        marketplace=Marketplace.YANDEX,
     )
 
     @app.middleware("http")

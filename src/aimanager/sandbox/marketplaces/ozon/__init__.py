@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from aimanager.domain.enums import Marketplace
 from aimanager.sandbox.marketplaces.common import (
     Hooks,
     Sandbox,
@@ -65,6 +66,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
             ),
             server_error=lambda status: rpc_error(status, 13, "internal error"),
         ),
+        marketplace=Marketplace.OZON,
     )
 
     def acc_of(request: Request) -> OzonAccount:

@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from aimanager.domain.enums import Marketplace
 from aimanager.sandbox.marketplaces.common import (
     Hooks,
     Limit,
@@ -77,6 +78,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
                 "X-Ratelimit-Remaining": str(max(0, math.floor(remaining)))
             },
         ),
+        marketplace=Marketplace.WILDBERRIES,
     )
 
     def acc_of(request: Request) -> WbAccount:
