@@ -29,13 +29,12 @@ from aimanager.db.models import (
     StockPush,
 )
 from aimanager.domain.enums import Capability, Marketplace
+from aimanager.harness.environment import SandboxWorld, account_token, connect_partners
 from aimanager.jobs import SQLBackend, Worker, WorkerConfig
-from aimanager.pipelines.environment import SandboxWorld, connect_partners
 from aimanager.pipelines.handlers import pipeline_registry
 from aimanager.pipelines.planner import build_plan, enqueue_plan
 from aimanager.pipelines.sample_catalog import generate_catalog, insert_catalog
 from aimanager.pipelines.wiring import build_runtime
-from aimanager.sandbox.marketplaces.inspect import snapshot
 from aimanager.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -103,8 +102,8 @@ async def test_catalog_through_all_capabilities(db_url: str, tmp_path: Path, wor
         for listing, product in listings:
             market = Marketplace(listing.marketplace)
             creds = tokens[(listing.partner_id, market)]
-            key = creds["client_id"] if market is Marketplace.OZON else creds.get("token") or creds["api_key"]
-            state = snapshot(market, world.apps[market], key)[product.sku]
+            key = account_token(market, creds)
+            state = world.snapshot(market, key)[product.sku]
             card = versions[listing.card_version_id]
             assert card.status == ("exported" if market is Marketplace.UZUM else "pushed")
             if market is not Marketplace.UZUM:

@@ -33,11 +33,11 @@ from aimanager.db.engine import make_engine
 from aimanager.db.migrate import upgrade
 from aimanager.db.models import Listing, MarketplaceIntegration, Partner, Product
 from aimanager.domain.enums import Capability, Marketplace, Priority
+from aimanager.harness.environment import SandboxWorld, connect_partners
 from aimanager.jobs import SQLBackend, Worker, WorkerConfig
 from aimanager.llm import CardRequest, NarrativeRequest
 from aimanager.pipelines.cards import card_dimensions
 from aimanager.pipelines.catalog_import import product_facts
-from aimanager.pipelines.environment import SandboxWorld, connect_partners
 from aimanager.pipelines.handlers import pipeline_registry
 from aimanager.pipelines.planner import build_plan, enqueue_plan
 from aimanager.pipelines.runtime import Runtime

@@ -29,7 +29,7 @@ def demo(
     concurrency: int = typer.Option(64, min=1),
 ) -> None:
     """Everything end to end on this machine: sample catalog → cards, prices, stock, analytics."""
-    from aimanager.pipelines.demo import DemoOptions, run_demo
+    from aimanager.harness.demo import DemoOptions, run_demo
 
     settings = get_settings()
     configure("ERROR")

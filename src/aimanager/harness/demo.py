@@ -25,8 +25,8 @@ from aimanager.db.engine import make_engine
 from aimanager.db.migrate import upgrade
 from aimanager.db.models import AnalyticsReport, Product
 from aimanager.domain.enums import Capability, Priority
+from aimanager.harness.environment import SandboxWorld, connect_partners
 from aimanager.jobs import SQLBackend, Worker, WorkerConfig
-from aimanager.pipelines.environment import SandboxWorld, connect_partners
 from aimanager.pipelines.handlers import pipeline_registry
 from aimanager.pipelines.planner import build_plan, enqueue_plan
 from aimanager.pipelines.runtime import Runtime

@@ -7,9 +7,10 @@ account with the partner's catalog and order history. Product code only sees bas
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -20,17 +21,18 @@ from aimanager.db.crypto import CredentialBox
 from aimanager.db.models import Listing, MarketplaceIntegration, Partner, Product
 from aimanager.domain.enums import Marketplace
 from aimanager.llm import GatewayConfig
-from aimanager.sandbox.llm import SandboxConfig as LLMSandboxConfig
-from aimanager.sandbox.llm import create_app as create_llm_app
-from aimanager.sandbox.marketplaces import SANDBOXES
-from aimanager.sandbox.marketplaces.common import FaultConfig, SandboxConfig
-from aimanager.sandbox.marketplaces.seeding import SeedOffer, seed_catalog
-from aimanager.sandbox.serving import BackgroundServer
+from aimanager.sandbox.marketplaces.inspect import OfferState
+from aimanager.sandbox.marketplaces.seeding import SeedOffer
+from aimanager.sandbox.world import RemoteWorld
 
 
 @dataclass
 class SandboxWorld:
-    """Running sandboxes and how to reach them."""
+    """The five sandboxes, running in a child process (``aimanager.sandbox.world``).
+
+    Out of process on purpose: on a 2-core machine, sandboxes in the product's own process compete
+    with it for the GIL, and the marketplaces are remote services in real life anyway.
+    """
 
     time_scale: float
     llm_error_rate: float = 0.0
@@ -38,43 +40,34 @@ class SandboxWorld:
     llm_latency: tuple[float, float] = (2.0, 5.0)
     llm_rpm: int = 4000
     llm_otpm: int = 800_000
-    servers: dict[str, BackgroundServer] = field(default_factory=dict)
-    apps: dict[Marketplace, Any] = field(default_factory=dict)
-    llm_app: Any = None
+    remote: RemoteWorld | None = None
 
     def start(self) -> SandboxWorld:
-        """Start every sandbox on a free loopback port."""
-        half = self.llm_error_rate / 2
-        self.llm_app = create_llm_app(
-            LLMSandboxConfig(
-                time_scale=self.time_scale,
-                latency_min_s=self.llm_latency[0],
-                latency_max_s=self.llm_latency[1],
-                rpm=self.llm_rpm,
-                otpm=self.llm_otpm,
-                error_500_rate=half,
-                overload_rate=half,
-            )
+        """Start the sandbox process; returns self."""
+        self.remote = RemoteWorld.start(
+            time_scale=self.time_scale,
+            llm_error_rate=self.llm_error_rate,
+            market_error_rate=self.market_error_rate,
+            llm_rpm=self.llm_rpm,
+            llm_otpm=self.llm_otpm,
+            llm_latency_min=self.llm_latency[0],
+            llm_latency_max=self.llm_latency[1],
         )
-        self.servers["llm"] = BackgroundServer(self.llm_app)
-        self.servers["llm"].start()
-        for market in Marketplace:
-            faults = FaultConfig(error_rate=self.market_error_rate)
-            app = SANDBOXES[market](SandboxConfig(time_scale=self.time_scale, faults=faults))
-            self.apps[market] = app
-            server = BackgroundServer(app)
-            server.start()
-            self.servers[market.value] = server
         return self
 
     def stop(self) -> None:
-        """Stop every sandbox."""
-        for server in self.servers.values():
-            server.stop()
-        self.servers.clear()
+        """Stop the sandbox process."""
+        if self.remote is not None:
+            self.remote.stop()
+
+    @property
+    def world(self) -> RemoteWorld:
+        if self.remote is None:
+            raise RuntimeError("the sandbox world is not started")
+        return self.remote
 
     def url(self, name: str) -> str:
-        return self.servers[name].base_url
+        return self.world.url(name)
 
     def gateway_config(self, **overrides: Any) -> GatewayConfig:
         """The gateway pointed at the LLM sandbox through the official Anthropic SDK."""
@@ -95,9 +88,13 @@ class SandboxWorld:
             for m in Marketplace
         }
 
+    def snapshot(self, market: Marketplace, token: str) -> dict[str, OfferState]:
+        """What the sandbox account holds per offer."""
+        return self.world.snapshot(market, token)
+
     def llm_requests(self) -> int:
         """HTTP requests the LLM sandbox has answered."""
-        return len(self.llm_app.state.sandbox.log)
+        return self.world.llm_requests()
 
 
 def demo_credentials(market: Marketplace, slug: str) -> dict[str, str]:
@@ -110,7 +107,7 @@ def demo_credentials(market: Marketplace, slug: str) -> dict[str, str]:
     return {"token": token}
 
 
-def _account_token(market: Marketplace, creds: dict[str, str]) -> str:
+def account_token(market: Marketplace, creds: dict[str, str]) -> str:
     """The key a sandbox files the account under (Ozon: the Client-Id)."""
     if market is Marketplace.OZON:
         return creds["client_id"]
@@ -154,15 +151,12 @@ async def connect_partners(
                 if not batch:
                     continue
                 creds = demo_credentials(market, partner.slug)
-                settings = (
-                    seed_catalog(
-                        market,
-                        world.apps[market],
-                        _account_token(market, creds),
-                        batch,
-                        existing_cards=market is Marketplace.UZUM,
-                    )
-                    or {}
+                settings = await asyncio.to_thread(
+                    world.world.seed,
+                    market,
+                    account_token(market, creds),
+                    batch,
+                    existing_cards=market is Marketplace.UZUM,
                 )
                 if (partner.id, market.value) in existing:
                     row = (
