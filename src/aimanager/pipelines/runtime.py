@@ -123,9 +123,10 @@ class Runtime:
         return datetime.now(UTC)
 
     async def aclose(self) -> None:
-        """Close the gateway and the connectors."""
+        """Close the gateway, the connectors and the pipelines' engine."""
         await self.connectors.aclose()
         await self.gateway.close()
+        await self.engine.dispose()
 
 
 def require(value: Any, message: str) -> Any:
