@@ -33,7 +33,7 @@ from aimanager.db.engine import make_engine
 from aimanager.db.migrate import upgrade
 from aimanager.db.models import Listing, MarketplaceIntegration, Partner, Product
 from aimanager.domain.enums import Capability, Marketplace, Priority
-from aimanager.harness.environment import SandboxWorld, connect_partners
+from aimanager.harness.environment import SandboxWorld, connect_partners, run_until_drained
 from aimanager.jobs import SQLBackend, Worker, WorkerConfig
 from aimanager.llm import CardRequest, NarrativeRequest
 from aimanager.pipelines.cards import card_dimensions
@@ -105,13 +105,9 @@ async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int,
             injector = asyncio.create_task(
                 _inject_urgent(rt, urgent if Capability.PRICING in caps else 0, fig)
             )
-            await worker.run(until_idle=True)
-            await injector
-            tail = Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=8))
-            tail_metrics = await tail.run(until_idle=True)
-            for metrics in (worker.metrics, tail_metrics):
-                for prio, waits in metrics.queue_wait_ms.items():
-                    fig.latency_ms.setdefault(prio, []).extend(waits)
+            await run_until_drained(worker, rt.backend, [injector])
+            for prio, waits in worker.metrics.queue_wait_ms.items():
+                fig.latency_ms.setdefault(prio, []).extend(waits)
             if caps == [Capability.CARDS]:
                 fig.card_cost_usd = rt.gateway.stats().cost_usd
         fig.wall_s = time.monotonic() - started

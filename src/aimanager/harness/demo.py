@@ -25,7 +25,7 @@ from aimanager.db.engine import make_engine
 from aimanager.db.migrate import upgrade
 from aimanager.db.models import AnalyticsReport, Product
 from aimanager.domain.enums import Capability, Priority
-from aimanager.harness.environment import SandboxWorld, connect_partners
+from aimanager.harness.environment import SandboxWorld, connect_partners, run_until_drained
 from aimanager.jobs import SQLBackend, Worker, WorkerConfig
 from aimanager.pipelines.handlers import pipeline_registry
 from aimanager.pipelines.planner import build_plan, enqueue_plan
@@ -134,13 +134,10 @@ async def _phase(
 
     with bars:
         ticker = asyncio.create_task(refresh())
-        urgent = (
-            asyncio.create_task(_urgent_requests(rt, opts, result)) if Capability.PRICING in caps else None
+        producers = (
+            [asyncio.create_task(_urgent_requests(rt, opts, result))] if Capability.PRICING in caps else []
         )
-        await worker.run(until_idle=True)
-        if urgent is not None:
-            await urgent
-            await Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=8)).run(until_idle=True)
+        await run_until_drained(worker, rt.backend, producers)
         ticker.cancel()
         await refresh_once(bars, ids, rt, base_done, base_failed)
 

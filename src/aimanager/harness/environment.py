@@ -180,3 +180,22 @@ async def connect_partners(
                 )
                 made += 1
     return made
+
+
+async def run_until_drained(worker: Any, backend: Any, producers: list[asyncio.Task[Any]]) -> None:
+    """Run ``worker`` while ``producers`` add work, then until the queue is empty.
+
+    (``Worker.run(until_idle=True)`` alone could stop in a lull between two producer requests and
+    leave them waiting for the next worker.)
+    """
+    task = asyncio.create_task(worker.run())
+    try:
+        await asyncio.gather(*producers)
+        while True:
+            stats = await backend.stats()
+            if not stats.by_status.get("queued") and not stats.by_status.get("running"):
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        worker.stop()
+        await task

@@ -105,7 +105,7 @@ async def report(rt: Runtime, job: Job) -> dict[str, Any]:
                 html_path=None if rt.dry_run else str(path),
             )
         )
-    rt.progress.ok(Capability.ANALYTICS)
+    rt.progress.ok(Capability.ANALYTICS, f"partner {partner_id}")
     return {"path": str(path), "revenue": str(metrics.revenue), "lines": len(sales)}
 
 

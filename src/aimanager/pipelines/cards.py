@@ -9,10 +9,11 @@ batches sized to the marketplace's bulk limit (WB takes 100 cards per call: 5 jo
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from aimanager.connectors.base import CardChannel, CardPush
 from aimanager.db.models import CardVersion, Listing, Product
@@ -65,24 +66,29 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
             )
         )
     results = {r.item_id: r for r in await rt.gateway.generate_cards(requests)}
-    versions: list[CardVersion] = []
-    push: dict[tuple[int, Marketplace], list[int]] = defaultdict(list)
-    async with rt.sessions() as session, session.begin():
+    async with rt.sessions() as session:
         latest = await _latest_versions(session, [p.id for p in products])
-        for product in products:
-            result = results[str(product.id)]
-            facts = product_facts(product)
-            content_cache: dict[tuple[str, ...], list[str]] = {}
-            for listing in by_product[product.id]:
-                market = Marketplace(listing.marketplace)
-                version = latest.get((product.id, market.value), 0) + 1
-                if result.draft is None:
-                    rt.progress.fail(Capability.CARDS, f"{product.sku}@{market.value}: {result.error}")
-                    versions.append(_rejected(product, market, version, [result.error or "no draft"]))
-                    continue
-                card = variant_for(market, result.draft, facts)
-                errors = _validate(market, facts, result.draft, content_cache)
-                cv = CardVersion(
+    # Cut and validate outside any transaction: on SQLite a write transaction holds the one write lock
+    # (job claims included) for as long as it is open.
+    versions: list[CardVersion] = []
+    hashes: list[dict[str, Any]] = []
+    for product in products:
+        await asyncio.sleep(0)  # a few ms of CPU per product: let claims and heartbeats run between
+        result = results[str(product.id)]
+        facts = product_facts(product)
+        content_cache: dict[tuple[str, ...], list[str]] = {}
+        for listing in by_product[product.id]:
+            market = Marketplace(listing.marketplace)
+            task = task_key(product.sku, market)
+            version = latest.get((product.id, market.value), 0) + 1
+            if result.draft is None:
+                rt.progress.fail(Capability.CARDS, task, result.error or "no draft")
+                versions.append(_rejected(product, market, version, [result.error or "no draft"]))
+                continue
+            card = variant_for(market, result.draft, facts)
+            errors = _validate(market, facts, result.draft, content_cache)
+            versions.append(
+                CardVersion(
                     partner_id=product.partner_id,
                     product_id=product.id,
                     marketplace=market.value,
@@ -94,11 +100,14 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
                     status="rejected" if errors else "validated",
                     validation_errors=errors,
                 )
-                versions.append(cv)
-                if errors:
-                    rt.progress.fail(Capability.CARDS, f"{product.sku}@{market.value}: {errors[0]}")
-            product.facts_hash = facts.facts_hash()
-            session.add(product)
+            )
+            if errors:
+                rt.progress.fail(Capability.CARDS, task, errors[0])
+        hashes.append({"id": product.id, "facts_hash": facts.facts_hash()})
+    push: dict[tuple[int, Marketplace], list[int]] = defaultdict(list)
+    async with rt.sessions() as session, session.begin():
+        if hashes:
+            await session.execute(update(Product), hashes)
         session.add_all(versions)
         await session.flush()
         for cv in versions:
@@ -117,6 +126,11 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
         if specs:  # queued with the versions: both land, or neither
             await rt.backend.enqueue_many(specs, conn=await session.connection())
     return None
+
+
+def task_key(sku: str, market: Marketplace) -> str:
+    """The user-visible task a card belongs to: one SKU on one marketplace."""
+    return f"{sku}@{market.value}"
 
 
 def _rejected(product: Product, market: Marketplace, version: int, errors: list[str]) -> CardVersion:
@@ -211,7 +225,7 @@ async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
         )
         pushes.append(card.model_copy(update={"title": variant["title"]}))
     if rt.dry_run:
-        rt.progress.ok(Capability.CARDS, len(pushes))
+        rt.progress.ok(Capability.CARDS, *(task_key(c.offer_id, market) for c in pushes))
         return None
     conn = await rt.connectors.get(partner_id, market)
     report = await conn.push_cards(pushes, wait=True)
@@ -229,14 +243,14 @@ async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
             if product.sku in failed:
                 stored.status = "rejected"
                 stored.validation_errors = [*stored.validation_errors, failed[product.sku]]
-                rt.progress.fail(Capability.CARDS, f"{product.sku}@{market.value}: {failed[product.sku]}")
+                rt.progress.fail(Capability.CARDS, task_key(product.sku, market), failed[product.sku])
             else:
                 stored.status = "exported" if exported else "pushed"
                 stored.pushed_at = now
                 live = await session.get(Listing, listing.id)
                 if live is not None:
                     live.card_version_id = cv.id
-                rt.progress.ok(Capability.CARDS)
+                rt.progress.ok(Capability.CARDS, task_key(product.sku, market))
     if report.export_path is not None:
         log.info("cards.exported", partner_id=partner_id, path=str(report.export_path), cards=len(pushes))
     return None

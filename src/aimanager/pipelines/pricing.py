@@ -30,7 +30,11 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
     partner_id = int(job.partner_id or 0)
     only = job.payload.get("listing_ids")
     since = rt.now() - timedelta(hours=24)
-    async with rt.sessions() as session, session.begin():
+
+    def task(sku: str) -> str:  # this job's task for a SKU (urgent re-runs are tasks of their own)
+        return f"{job.id}:{sku}@{market.value}"
+
+    async with rt.sessions() as session:
         stmt = (
             select(Listing, Product)
             .join(Product, Product.id == Listing.product_id)
@@ -63,60 +67,63 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
                 )
             ).scalars()
         )
-        changes_24h: dict[int, int] = {}
-        for listing_id in recent:
-            changes_24h[listing_id] = changes_24h.get(listing_id, 0) + 1
-        planned: list[tuple[Listing, PriceChange]] = []
-        held = broken = 0
-        for listing, product in rows:
-            if product.cost_price is None:
-                broken += 1
-                rt.progress.fail(Capability.PRICING, f"{product.sku}@{market.value}: no cost price")
-                continue
-            decision = decide_price(
-                PricingInput(
-                    cost=product.cost_price,
-                    fees=Fees(
-                        commission_pct=listing.commission_pct or Decimal(0),
-                        logistics=listing.logistics_cost or Decimal(0),
-                    ),
-                    currency=currency_for(market),
-                    min_margin_pct=listing.min_margin_pct
-                    if listing.min_margin_pct is not None
-                    else DEFAULT_MARGIN,
-                    current_price=listing.price,
-                    max_price=listing.max_price,
-                    competitor_price=listing.competitor_price,
-                    changes_last_24h=changes_24h.get(listing.id, 0),
-                )
+    changes_24h: dict[int, int] = {}
+    for listing_id in recent:
+        changes_24h[listing_id] = changes_24h.get(listing_id, 0) + 1
+    # Decide outside any transaction (on SQLite an open write transaction holds the one write lock).
+    planned: list[tuple[Listing, PriceChange]] = []
+    held = broken = 0
+    for listing, product in rows:
+        if product.cost_price is None:
+            broken += 1
+            rt.progress.fail(Capability.PRICING, task(product.sku), "no cost price")
+            continue
+        decision = decide_price(
+            PricingInput(
+                cost=product.cost_price,
+                fees=Fees(
+                    commission_pct=listing.commission_pct or Decimal(0),
+                    logistics=listing.logistics_cost or Decimal(0),
+                ),
+                currency=currency_for(market),
+                min_margin_pct=listing.min_margin_pct
+                if listing.min_margin_pct is not None
+                else DEFAULT_MARGIN,
+                current_price=listing.price,
+                max_price=listing.max_price,
+                competitor_price=listing.competitor_price,
+                changes_last_24h=changes_24h.get(listing.id, 0),
             )
-            if decision.new_price is None or decision.floor is None:
-                broken += 1
-                rt.progress.fail(Capability.PRICING, f"{product.sku}@{market.value}: {decision.reason}")
+        )
+        if decision.new_price is None or decision.floor is None:
+            broken += 1
+            rt.progress.fail(Capability.PRICING, task(product.sku), decision.reason)
+            continue
+        reason = decision.reason
+        if not decision.changed:
+            if listing.id in synced:
+                held += 1
+                rt.progress.ok(Capability.PRICING, task(product.sku))
                 continue
-            reason = decision.reason
-            if not decision.changed:
-                if listing.id in synced:
-                    held += 1
-                    rt.progress.ok(Capability.PRICING)
-                    continue
-                reason = f"first push to {market.value}: {decision.reason}"
-            change = PriceChange(
-                partner_id=partner_id,
-                listing_id=listing.id,
-                old_price=listing.price,
-                new_price=decision.new_price,
-                floor=decision.floor,
-                ceiling=decision.ceiling,
-                reason=reason,
-                status="planned",
-            )
-            session.add(change)
-            planned.append((listing, change))
-    if rt.dry_run or not planned:
-        rt.progress.ok(Capability.PRICING, len(planned))
-        return {"changed": len(planned), "held": held, "broken": broken, "pushed": 0}
+            reason = f"first push to {market.value}: {decision.reason}"
+        change = PriceChange(
+            partner_id=partner_id,
+            listing_id=listing.id,
+            old_price=listing.price,
+            new_price=decision.new_price,
+            floor=decision.floor,
+            ceiling=decision.ceiling,
+            reason=reason,
+            status="planned",
+        )
+        planned.append((listing, change))
+    if planned:
+        async with rt.sessions() as session, session.begin():
+            session.add_all([change for _, change in planned])
     products = {listing.id: product for listing, product in rows}
+    if rt.dry_run or not planned:
+        rt.progress.ok(Capability.PRICING, *(task(products[li.id].sku) for li, _ in planned))
+        return {"changed": len(planned), "held": held, "broken": broken, "pushed": 0}
     conn = await rt.connectors.get(partner_id, market)
     updates = [PriceUpdate(offer_id=products[li.id].sku, price=ch.new_price) for li, ch in planned]
     report = await conn.update_prices(updates, wait=True)
@@ -135,9 +142,9 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
             stored.pushed_at = now
             if sku in failed:
                 stored.status, stored.error = "failed", failed[sku]
-                rt.progress.fail(Capability.PRICING, f"{sku}@{market.value}: {failed[sku]}")
+                rt.progress.fail(Capability.PRICING, task(sku), failed[sku])
             else:
                 stored.status, stored.confirmed_at = "confirmed", now
                 live.price = stored.new_price
-                rt.progress.ok(Capability.PRICING)
+                rt.progress.ok(Capability.PRICING, task(sku))
     return {"changed": len(planned), "held": held, "broken": broken, "pushed": len(planned) - len(failed)}

@@ -83,22 +83,40 @@ class ConnectorPool:
         self._conns.clear()
 
 
-@dataclass
 class Progress:
-    """Tasks done and failed per capability (what the demo's progress bars show)."""
+    """Tasks done and failed per capability (what the demo's progress bars and reports show).
 
-    planned: Counter[str] = field(default_factory=Counter)
-    done: Counter[str] = field(default_factory=Counter)
-    failed: Counter[str] = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
+    Keyed by task, so a job that is retried after a partial failure does not count its tasks twice,
+    and a task that fails and then succeeds on a later attempt ends up done.
+    """
 
-    def ok(self, capability: Capability, n: int = 1) -> None:
-        self.done[capability.value] += n
+    def __init__(self) -> None:
+        self._done: dict[str, set[str]] = {c.value: set() for c in Capability}
+        self._failed: dict[str, dict[str, str]] = {c.value: {} for c in Capability}
 
-    def fail(self, capability: Capability, reason: str, n: int = 1) -> None:
-        self.failed[capability.value] += n
-        if len(self.failures) < 200:
-            self.failures.append(f"{capability.value}: {reason}")
+    def ok(self, capability: Capability, *keys: str) -> None:
+        """Mark tasks done."""
+        done, failed = self._done[capability.value], self._failed[capability.value]
+        for key in keys:
+            done.add(key)
+            failed.pop(key, None)
+
+    def fail(self, capability: Capability, key: str, reason: str) -> None:
+        """Mark a task failed with a reason a person can act on."""
+        if key not in self._done[capability.value]:
+            self._failed[capability.value][key] = reason
+
+    @property
+    def done(self) -> Counter[str]:
+        return Counter({c: len(keys) for c, keys in self._done.items()})
+
+    @property
+    def failed(self) -> Counter[str]:
+        return Counter({c: len(keys) for c, keys in self._failed.items()})
+
+    @property
+    def failures(self) -> list[str]:
+        return [f"{c}: {key}: {why}" for c, items in self._failed.items() for key, why in items.items()]
 
 
 @dataclass
@@ -123,10 +141,9 @@ class Runtime:
         return datetime.now(UTC)
 
     async def aclose(self) -> None:
-        """Close the gateway, the connectors and the pipelines' engine."""
+        """Close the gateway and the connectors (the engine belongs to whoever created it)."""
         await self.connectors.aclose()
         await self.gateway.close()
-        await self.engine.dispose()
 
 
 def require(value: Any, message: str) -> Any:

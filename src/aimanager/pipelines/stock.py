@@ -50,6 +50,10 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
     """Handler of ``stock.sync``: payload ``{"product_ids"?}`` (default: every active product)."""
     partner_id = int(job.partner_id or 0)
     only = job.payload.get("product_ids")
+
+    def task(key: tuple[Marketplace, str]) -> str:  # this job's task for one listing
+        return f"{job.id}:{key[1]}@{key[0].value}"
+
     async with rt.sessions() as session:
         stmt = (
             select(Listing, Product)
@@ -95,11 +99,12 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
                 )
             )
             per_market[market].append(StockUpdate(offer_id=product.sku, quantity=qty))
+    listing_market_sku = {li.id: (Marketplace(li.marketplace), products[li.product_id].sku) for li, _ in rows}
     async with rt.sessions() as session, session.begin():
         session.add_all(pushes)
     risks = [f"{a.sku}@{r.marketplace.value}: {r.reason}" for a in allocations for r in a.risks]
     if rt.dry_run:
-        rt.progress.ok(Capability.STOCK, len(pushes))
+        rt.progress.ok(Capability.STOCK, *(task(listing_market_sku[p.listing_id]) for p in pushes))
         return {"planned": len(pushes), "oversell_risks": len(risks)}
     listing_market = {li.id: Marketplace(li.marketplace) for li, _ in rows}
     listing_sku = {li.id: products[li.product_id].sku for li, _ in rows}
@@ -129,18 +134,18 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
             stored.pushed_at = now
             if key in failed:
                 stored.status, stored.error = "failed", failed[key]
-                rt.progress.fail(Capability.STOCK, f"{key[1]}@{key[0].value}: {failed[key]}")
+                rt.progress.fail(Capability.STOCK, task(key), failed[key])
                 continue
             stored.confirmed_quantity = confirmed.get(key)
             if stored.confirmed_quantity == stored.quantity:
                 stored.status = "confirmed"
                 live.stock_pushed = stored.quantity
-                rt.progress.ok(Capability.STOCK)
+                rt.progress.ok(Capability.STOCK, task(key))
             else:
                 mismatches += 1
                 stored.status = "mismatch"
                 stored.error = f"read back {stored.confirmed_quantity}, pushed {stored.quantity}"
-                rt.progress.fail(Capability.STOCK, f"{key[1]}@{key[0].value}: {stored.error}")
+                rt.progress.fail(Capability.STOCK, task(key), stored.error)
     return {
         "pushed": len(pushes) - len(failed),
         "failed": len(failed),

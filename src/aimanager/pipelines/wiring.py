@@ -25,10 +25,14 @@ async def build_runtime(
     report_dir: Path | None = None,
 ) -> Runtime:
     """Services for the pipelines; ``backend`` defaults to the SQL backend on the same database."""
-    # The pipelines get an engine of their own: on SQLite (one connection per engine) the job
-    # engine's claims then never queue behind a handler's transaction inside this process.
-    engine = make_engine(settings.database_url)
-    backend = backend or SQLBackend(make_engine(settings.database_url), owns_engine=True)
+    # One engine for the backend and the pipelines: on SQLite it holds the process's one connection,
+    # so claims and handler transactions queue for it in FIFO order (handlers keep their
+    # transactions short) instead of starving each other in SQLite's busy handler.
+    if isinstance(backend, SQLBackend):
+        engine = backend.engine
+    else:
+        engine = make_engine(settings.database_url)
+        backend = backend or SQLBackend(engine)
     sessions = session_factory(engine)
     gateway = await Gateway.create(gateway_config or GatewayConfig.from_settings(settings), engine)
     pool = ConnectorPool(sessions, CredentialBox.from_settings(settings), connector_overrides)
