@@ -112,7 +112,7 @@ async def test_urgent_job_runs_while_low_jobs_fill_the_worker(live_backend: Any)
     reg.register("slow", slow)
     reg.register("urgent", urgent)
     await live_backend.enqueue_many([JobSpec("slow", partner_id=i, priority=Priority.LOW) for i in range(50)])
-    worker = Worker(live_backend, reg, WorkerConfig(concurrency=10, urgent_reserve=0.2))
+    worker = Worker(live_backend, reg, WorkerConfig(concurrency=10, urgent_reserve=0.2, prefetch=0))
     task = asyncio.create_task(worker.run(until_idle=True))
     while worker.metrics.claimed < 10:
         await asyncio.sleep(0.01)
@@ -133,10 +133,14 @@ async def test_graceful_shutdown_releases_unfinished_jobs(live_backend: Any) -> 
 
     reg = Registry()
     reg.register("stuck", stuck)
-    ids = (await live_backend.enqueue_many([JobSpec("stuck") for _ in range(3)])).ids
-    worker = Worker(live_backend, reg, WorkerConfig(concurrency=3, shutdown_timeout_s=0.1))
+    # Three run, two more are claimed ahead (prefetch): all five must come back unharmed.
+    ids = (await live_backend.enqueue_many([JobSpec("stuck") for _ in range(6)])).ids
+    worker = Worker(live_backend, reg, WorkerConfig(concurrency=3, prefetch=2, shutdown_timeout_s=0.1))
     task = asyncio.create_task(worker.run())
     await asyncio.wait_for(started.wait(), 10)
+    while worker.metrics.claimed < 5:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    assert (await live_backend.stats()).by_status["running"] == 5
     worker.stop()
     await asyncio.wait_for(task, 10)
     for job_id in ids:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import json
 import math
 import os
@@ -44,6 +46,9 @@ class WorkerConfig:
     urgent_reserve: float = 0.1
     shutdown_timeout_s: float = 30.0
     claim_batch: int = 100
+    # Jobs claimed ahead of free slots (leased and heartbeated), so a finishing job's slot is refilled
+    # at once rather than after a claim round trip. None: a quarter of ``concurrency``.
+    prefetch: int | None = None
     poll_s: float | None = None  # default: the backend's poll interval
 
 
@@ -87,6 +92,12 @@ class Worker:
         self._acks: list[Completion] = []
         self._acks_pending: set[int] = set()
         self._ack_event = asyncio.Event()
+        self._ready: list[tuple[int, int, HandlerSpec, Job]] = []  # prefetched, by priority
+        self._seq = itertools.count()
+        self._running = 0  # jobs whose handler is running
+        self._headroom = max(1, math.ceil(self.config.concurrency * self.config.urgent_reserve))
+        cfg_prefetch = self.config.prefetch
+        self._prefetch = cfg_prefetch if cfg_prefetch is not None else max(1, self.config.concurrency // 4)
         self._nudge = asyncio.Event()  # a slot freed, work may have arrived, or stop
         self._woke = False
         self._stopping = asyncio.Event()
@@ -130,23 +141,22 @@ class Worker:
 
     async def _claim_loop(self, until_idle: bool) -> None:
         cfg = self.config
-        # Slots beyond ``concurrency`` that only urgent and high jobs may take: a worker full of
-        # 5-minute-SLA work still starts an urgent job at once, and regular work keeps all N slots.
-        headroom = max(1, math.ceil(cfg.concurrency * cfg.urgent_reserve))
-        low_water = max(1, min(cfg.claim_batch, cfg.concurrency // 10))
+        # The worker holds up to ``concurrency`` running jobs plus ``prefetch`` claimed ahead; urgent
+        # and high jobs may also take ``headroom`` extra slots, so a worker full of 5-minute-SLA work
+        # still starts an urgent job at once while regular work keeps all N slots.
+        capacity = cfg.concurrency + self._prefetch
+        # Refill in batches (a claim costs the same for 1 job as for 50) while prefetched jobs keep
+        # the slots busy; claim at once when nothing is waiting.
+        low_water = max(1, min(cfg.claim_batch, self._prefetch // 2))
         loop = asyncio.get_running_loop()
-        gather_until = 0.0
         next_idle_check = 0.0
         while not self._stopping.is_set():
-            busy = len(self._inflight)
-            if busy < cfg.concurrency:
-                free = cfg.concurrency - busy
-                if free < low_water and busy and loop.time() < gather_until:
-                    # A few slots are free and more are about to be: claim them together rather
-                    # than one round trip per slot (a claim costs the same for 1 job as for 50).
-                    await self._pause(0.002)
+            held = len(self._inflight)
+            if held < capacity:
+                free = capacity - held
+                if free < low_water and self._ready:
+                    await self._pause(None)
                     continue
-                gather_until = loop.time() + 0.005
                 self._woke = False  # this claim looks at the queue anyway
                 if await self._claim(min(free, cfg.claim_batch), None):
                     continue
@@ -156,11 +166,11 @@ class Worker:
                     next_idle_check = loop.time() + 0.2
                 await self._pause(None)
                 continue
-            if busy < cfg.concurrency + headroom and self._woke:
-                # Full of regular work, and new work may have arrived (a wake-up or a poll tick):
-                # look for urgent and high jobs only, for the headroom slots.
+            if held < capacity + self._headroom and self._woke:
+                # Full, and new work may have arrived (a wake-up or a poll tick): look for urgent
+                # and high jobs only, for the headroom slots.
                 self._woke = False
-                if await self._claim(cfg.concurrency + headroom - busy, Priority.HIGH):
+                if await self._claim(capacity + self._headroom - held, Priority.HIGH):
                     continue
             await self._pause(None)
 
@@ -206,8 +216,6 @@ class Worker:
         by_kind: dict[str, list[Job]] = defaultdict(list)
         for job in jobs:
             self._inflight[job.id] = job
-            if job.queue_wait_ms is not None:
-                self.metrics.queue_wait_ms[job.priority.name.lower()].append(job.queue_wait_ms)
             by_kind[job.kind].append(job)
         for kind, group in by_kind.items():
             try:
@@ -219,19 +227,41 @@ class Worker:
             if spec.batch:
                 for i in range(0, len(group), spec.max_batch):
                     chunk = group[i : i + spec.max_batch]
+                    self._record_start(chunk)
                     self._spawn(self._run_batch(spec, chunk), [j.id for j in chunk])
             else:
                 for job in group:
-                    self._spawn(self._run_one(spec, job), [job.id])
+                    heapq.heappush(self._ready, (int(job.priority), next(self._seq), spec, job))
+        self._start_ready()
+
+    def _start_ready(self) -> None:
+        """Start prefetched jobs while slots are free (urgent and high may use the headroom)."""
+        while self._ready:
+            prio, _, spec, job = self._ready[0]
+            limit = self.config.concurrency + (self._headroom if prio <= Priority.HIGH else 0)
+            if self._running >= limit:
+                return
+            heapq.heappop(self._ready)
+            self._record_start([job])
+            self._spawn(self._run_one(spec, job), [job.id])
+
+    def _record_start(self, jobs: list[Job]) -> None:
+        now = self.backend.clock()
+        for job in jobs:
+            self.metrics.queue_wait_ms[job.priority.name.lower()].append((now - job.run_at) * 1000.0)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], job_ids: list[int]) -> None:
         task = asyncio.create_task(coro)
         self._tasks[task] = job_ids
+        self._running += len(job_ids)
         task.add_done_callback(self._task_done)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
-        for job_id in self._tasks.pop(task, []):
+        job_ids = self._tasks.pop(task, [])
+        self._running -= len(job_ids)
+        for job_id in job_ids:
             self._inflight.pop(job_id, None)
+        self._start_ready()
         self._nudge.set()
 
     # -- running -------------------------------------------------------------------------------
@@ -357,6 +387,13 @@ class Worker:
                 log.warning("jobs.recovered", count=n)
 
     async def _shutdown(self, helpers: list[asyncio.Task[None]]) -> None:
+        prefetched = [job.id for *_, job in self._ready]
+        self._ready.clear()
+        if prefetched:
+            released = await self.backend.release(self.worker_id, prefetched)
+            log.info("worker.released", count=released)
+        for job_id in prefetched:
+            self._inflight.pop(job_id, None)
         tasks = list(self._tasks)
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=self.config.shutdown_timeout_s)
