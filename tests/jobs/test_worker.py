@@ -138,7 +138,7 @@ async def test_graceful_shutdown_releases_unfinished_jobs(live_backend: Any) -> 
     worker = Worker(live_backend, reg, WorkerConfig(concurrency=3, prefetch=2, shutdown_timeout_s=0.1))
     task = asyncio.create_task(worker.run())
     await asyncio.wait_for(started.wait(), 10)
-    while worker.metrics.claimed < 5:  # noqa: ASYNC110
+    while worker.metrics.claimed < 5:
         await asyncio.sleep(0.01)
     assert (await live_backend.stats()).by_status["running"] == 5
     worker.stop()
