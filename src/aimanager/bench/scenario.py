@@ -61,6 +61,7 @@ class RunFigures:
     failures: list[str] = field(default_factory=list)
     # >1 when the run covered a sample of the partners: totals are extrapolated by this factor.
     sample_factor: float = 1.0
+    phase_s: dict[str, float] = field(default_factory=dict)
 
     def pct(self, prio: str, q: float) -> float | None:
         xs = sorted(self.latency_ms.get(prio, []))
@@ -97,6 +98,7 @@ async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int,
     started = time.monotonic()
     try:
         for caps in ([Capability.CARDS], [Capability.PRICING, Capability.STOCK, Capability.ANALYTICS]):
+            phase_started = time.monotonic()
             plan = await build_plan(rt.sessions, caps)
             fig.tasks += sum(plan.tasks.values())
             await enqueue_plan(rt.backend, plan)
@@ -108,6 +110,7 @@ async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int,
             await run_until_drained(worker, rt.backend, [injector])
             for prio, waits in worker.metrics.queue_wait_ms.items():
                 fig.latency_ms.setdefault(prio, []).extend(waits)
+            fig.phase_s["+".join(c.value for c in caps)] = time.monotonic() - phase_started
             if caps == [Capability.CARDS]:
                 fig.card_cost_usd = rt.gateway.stats().cost_usd
         fig.wall_s = time.monotonic() - started
@@ -346,6 +349,17 @@ def render(
         f"({bound['total_s'] / 60:,.1f} min real); AI Manager took "
         f"{ours.wall_s / max(1e-9, bound['total_s'] * time_scale):.2f}× the bound.",
     ]
+    if ours.phase_s:
+        cards_s = ours.phase_s.get("cards", 0.0)
+        rest = ", ".join(f"{k}: {v:,.1f} s" for k, v in ours.phase_s.items() if k != "cards")
+        lines += [
+            "",
+            f"AI Manager by phase: cards {cards_s:,.1f} s against the LLM bound of "
+            f"{bound['llm_s'] * time_scale:,.1f} s ({cards_s / max(1e-9, bound['llm_s'] * time_scale):.2f}×); "
+            f"{rest}. The second phase also reads each partner's order history for stock velocity and "
+            "analytics, and WB's finance reports allow one request per minute per account; those reads are "
+            "not in the bound above.",
+        ]
     if ours.failures or base.failures:
         lines += ["", "Failures (first few): " + "; ".join((ours.failures + base.failures)[:6])]
     return "\n".join(lines)
