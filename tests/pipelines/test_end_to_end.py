@@ -130,3 +130,55 @@ async def test_catalog_through_all_capabilities(db_url: str, tmp_path: Path, wor
         await rt.aclose()
         await backend.close()
         await engine.dispose()
+
+
+async def test_dry_run_decides_and_records_but_writes_nothing_out(
+    sqlite_url: str, tmp_path: Path, world: SandboxWorld
+) -> None:
+    settings = Settings(database_url=sqlite_url, secret_key_file=tmp_path / "key")
+    engine = make_engine(sqlite_url)
+    await upgrade(engine)
+    backend = SQLBackend(engine)
+    rt = await build_runtime(
+        settings,
+        backend=backend,
+        gateway_config=world.gateway_config(),
+        connector_overrides=world.connector_overrides(),
+        dry_run=True,
+        report_dir=tmp_path / "reports",
+    )
+    box = CredentialBox.from_settings(settings)
+    try:
+        await insert_catalog(rt.sessions, generate_catalog(partners=1, skus=4))
+        await connect_partners(world, rt.sessions, box)
+        async with rt.sessions() as session:
+            integrations = (await session.execute(select(MarketplaceIntegration))).scalars().all()
+        before = {
+            Marketplace(i.marketplace): world.snapshot(
+                Marketplace(i.marketplace),
+                account_token(Marketplace(i.marketplace), box.open(i.credentials_encrypted)),
+            )
+            for i in integrations
+        }
+        await run_capabilities(rt, [Capability.CARDS])
+        await run_capabilities(rt, [Capability.PRICING, Capability.STOCK, Capability.ANALYTICS])
+        assert rt.progress.failures == []
+        after = {
+            Marketplace(i.marketplace): world.snapshot(
+                Marketplace(i.marketplace),
+                account_token(Marketplace(i.marketplace), box.open(i.credentials_encrypted)),
+            )
+            for i in integrations
+        }
+        assert after == before  # no card, price or stock reached any marketplace
+        async with rt.sessions() as session:
+            statuses = set((await session.execute(select(CardVersion.status))).scalars())
+            price_statuses = set((await session.execute(select(PriceChange.status))).scalars())
+            stock_statuses = set((await session.execute(select(StockPush.status))).scalars())
+            report_paths = (await session.execute(select(AnalyticsReport.html_path))).scalars().all()
+        assert statuses == {"validated"} and price_statuses == {"planned"} and stock_statuses == {"planned"}
+        assert report_paths == [None] and not (tmp_path / "reports").exists()
+    finally:
+        await rt.aclose()
+        await backend.close()
+        await engine.dispose()

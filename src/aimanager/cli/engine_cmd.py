@@ -71,6 +71,7 @@ def worker(
     kinds: str | None = typer.Option(None, help="Comma-separated job kinds to run (default: all)."),
     lease: float = typer.Option(10.0, help="Lease seconds; a dead worker's jobs rerun after this."),
     until_idle: bool = typer.Option(False, help="Exit when no queued or running job is left."),
+    dry_run: bool = typer.Option(False, help="Decide and record everything; push nothing, write no files."),
 ) -> None:
     """Run jobs until SIGTERM/SIGINT (graceful: finish or release what is running)."""
     from aimanager.pipelines.handlers import build_registry
@@ -82,7 +83,7 @@ def worker(
     async def body() -> None:
         backend = await open_backend()
         try:
-            registry = await build_registry(settings, backend)
+            registry = await build_registry(settings, backend, dry_run=dry_run)
             config = WorkerConfig(concurrency=concurrency, kinds=kind_list, lease_s=lease)
             w = Worker(backend, registry, config)
             m = await w.run(until_idle=until_idle, install_signals=True)

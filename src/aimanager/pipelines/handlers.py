@@ -27,11 +27,14 @@ def pipeline_registry(rt: Runtime) -> Registry:
     return reg
 
 
-async def build_registry(settings: Any, backend: Any) -> Registry:
-    """All handlers a worker process can run, wired to services built from ``settings``."""
+async def build_registry(settings: Any, backend: Any, *, dry_run: bool = False) -> Registry:
+    """All handlers a worker process can run, wired to services built from ``settings``.
+
+    ``dry_run``: decide, generate and record everything, but write nothing to a marketplace or disk.
+    """
     from aimanager.pipelines.wiring import build_runtime
 
-    rt = await build_runtime(settings, backend=backend)
+    rt = await build_runtime(settings, backend=backend, dry_run=dry_run)
     return pipeline_registry(rt)
 
 
