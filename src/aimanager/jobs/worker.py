@@ -147,8 +147,9 @@ class Worker:
         capacity = cfg.concurrency + self._prefetch
         # Refill in batches (a claim costs the same for 1 job as for 50) while prefetched jobs keep
         # the slots busy; claim at once when nothing is waiting.
-        low_water = max(1, min(cfg.claim_batch, self._prefetch // 2))
+        low_water = max(1, min(cfg.claim_batch, max(self._prefetch // 2, cfg.concurrency // 10)))
         loop = asyncio.get_running_loop()
+        gather_until = 0.0
         next_idle_check = 0.0
         while not self._stopping.is_set():
             held = len(self._inflight)
@@ -157,6 +158,11 @@ class Worker:
                 if free < low_water and self._ready:
                     await self._pause(None)
                     continue
+                if free < low_water and self._running and loop.time() < gather_until:
+                    # Short jobs are finishing: a couple of ms gathers a batch's worth of room.
+                    await self._pause(0.002)
+                    continue
+                gather_until = loop.time() + 0.005
                 self._woke = False  # this claim looks at the queue anyway
                 if await self._claim(min(free, cfg.claim_batch), None):
                     continue
