@@ -8,7 +8,6 @@ pushed selling prices, stocks and the card titles. YM also gets a card push with
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +24,7 @@ from aimanager.sandbox.marketplaces.common import SandboxConfig
 from aimanager.sandbox.marketplaces.inspect import OfferState, snapshot
 from aimanager.sandbox.marketplaces.seeding import SeedOffer, seed_catalog
 from aimanager.sandbox.serving import BackgroundServer
+from tests.sandbox.accounts import account, sample_offers
 
 SCALE = 0.01
 CATEGORIES = known_categories()
@@ -46,27 +46,8 @@ def servers() -> Iterator[dict[Marketplace, tuple[Any, str]]]:
             server.stop()
 
 
-def account(mp: Marketplace) -> tuple[str, dict[str, str]]:
-    """A fresh account key (Ozon: the Client-Id) and the connector credentials for it."""
-    if mp is Marketplace.OZON:
-        client_id = str(uuid.uuid4().int % 10**9)
-        return client_id, {"client_id": client_id, "api_key": "key"}
-    token = f"tok-{uuid.uuid4().hex}"
-    return token, {"api_key": token} if mp is Marketplace.YANDEX else {"token": token}
-
-
 def offers() -> list[SeedOffer]:
-    return [
-        SeedOffer(
-            offer_id=f"INS-{i}",
-            title=f"Товар {i} ({CATEGORIES[i % len(CATEGORIES)]})",
-            category=CATEGORIES[i % len(CATEGORIES)],
-            price=Decimal(100_000 + 10_000 * i),
-            barcode=f"47800000000{i}",
-            stock=3 + i,
-        )
-        for i in range(5)
-    ]
+    return sample_offers("INS", 5, "47800000000")
 
 
 def price_updates(seeded: list[SeedOffer]) -> list[PriceUpdate]:

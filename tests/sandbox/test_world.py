@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +23,7 @@ from aimanager.domain.enums import Marketplace
 from aimanager.sandbox.marketplaces.inspect import OfferState
 from aimanager.sandbox.marketplaces.seeding import SeedOffer
 from aimanager.sandbox.world import NAMES, RemoteWorld, WorldOptions, WorldStartError
+from tests.sandbox.accounts import account, sample_offers
 
 SCALE = 0.01
 CATEGORIES = known_categories()
@@ -35,27 +35,8 @@ def world() -> Iterator[RemoteWorld]:
         yield running
 
 
-def account(mp: Marketplace) -> tuple[str, dict[str, str]]:
-    """A fresh account key (Ozon: the Client-Id) and the connector credentials for it."""
-    if mp is Marketplace.OZON:
-        client_id = str(uuid.uuid4().int % 10**9)
-        return client_id, {"client_id": client_id, "api_key": "key"}
-    token = f"tok-{uuid.uuid4().hex}"
-    return token, {"api_key": token} if mp is Marketplace.YANDEX else {"token": token}
-
-
 def offers() -> list[SeedOffer]:
-    return [
-        SeedOffer(
-            offer_id=f"REM-{i}",
-            title=f"Товар {i} ({CATEGORIES[i % len(CATEGORIES)]})",
-            category=CATEGORIES[i % len(CATEGORIES)],
-            price=Decimal(100_000 + 10_000 * i),
-            barcode=f"47800000001{i}",
-            stock=3 + i,
-        )
-        for i in range(3)
-    ]
+    return sample_offers("REM", 3, "47800000001")
 
 
 def test_urls(world: RemoteWorld) -> None:
