@@ -165,15 +165,15 @@ async def test_sandbox_validates_like_wb(wb_realtime: Running, token: str) -> No
 
 @pytest.fixture
 def wb_slow() -> Iterator[Running]:
-    """A slower clock (0.2): concurrent senders must not be out-raced by loopback jitter."""
-    yield from start(wildberries.create_app, time_scale=0.2)
+    """A slower clock (0.5): concurrent senders must not be out-raced by loopback jitter."""
+    yield from start(wildberries.create_app, time_scale=0.5)
 
 
 async def test_concurrent_uploads_share_one_bucket(wb_slow: Running, token: str) -> None:
     import asyncio
 
-    conn = make_connector("wildberries", {"token": token}, {"time_scale": 0.2, "timeout": 5.0}, wb_slow.url)
-    other = make_connector("wildberries", {"token": token}, {"time_scale": 0.2, "timeout": 5.0}, wb_slow.url)
+    conn = make_connector("wildberries", {"token": token}, {"time_scale": 0.5, "timeout": 5.0}, wb_slow.url)
+    other = make_connector("wildberries", {"token": token}, {"time_scale": 0.5, "timeout": 5.0}, wb_slow.url)
     try:
         await conn.read_stocks(["SEED-001"])  # warm the catalogue so only price calls race
         await other.read_stocks(["SEED-001"])
