@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from aimanager.connectors.base import CardPush, PriceUpdate, StockUpdate
 from aimanager.connectors.ratelimit import plan_bulk
@@ -31,7 +31,7 @@ from aimanager.connectors.registry import bulk_profiles
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
 from aimanager.db.migrate import upgrade
-from aimanager.db.models import Listing, MarketplaceIntegration, Partner, Product
+from aimanager.db.models import Listing, Partner, Product
 from aimanager.domain.enums import Capability, Marketplace, Priority
 from aimanager.harness.environment import SandboxWorld, connect_partners, run_until_drained
 from aimanager.jobs import SQLBackend, Worker, WorkerConfig
@@ -405,14 +405,3 @@ async def run_scenario(
         ours, partners=partners, skus=skus, rpm=world.llm_rpm, itpm=4_000_000, otpm=world.llm_otpm
     )
     return ours, base, bound
-
-
-async def count_integrations(url: str) -> int:
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return int(
-                (await conn.execute(select(func.count()).select_from(MarketplaceIntegration))).scalar() or 0
-            )
-    finally:
-        await engine.dispose()

@@ -92,10 +92,6 @@ class SandboxWorld:
         """What the sandbox account holds per offer."""
         return self.world.snapshot(market, token)
 
-    def llm_requests(self) -> int:
-        """HTTP requests the LLM sandbox has answered."""
-        return self.world.llm_requests()
-
 
 def demo_credentials(market: Marketplace, slug: str) -> dict[str, str]:
     """Per-account sandbox credentials in each marketplace's shape."""

@@ -10,7 +10,7 @@ import random
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -388,8 +388,3 @@ class SQLBackend:
             async with asyncio.timeout(timeout):
                 await self._wake.wait()
         self._wake.clear()
-
-    async def count(self) -> int:
-        """Number of job rows (all statuses)."""
-        async with self.engine.connect() as conn:
-            return int((await conn.execute(select(func.count()).select_from(jobs_t))).scalar() or 0)

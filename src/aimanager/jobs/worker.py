@@ -19,7 +19,7 @@ import socket
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -415,8 +415,3 @@ class Worker:
             h.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
         log.info("worker.stopped", worker_id=self.worker_id, succeeded=self.metrics.succeeded)
-
-
-def run_worker_sync(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
-    """Run a worker coroutine factory in a fresh event loop (CLI helper)."""
-    return asyncio.run(make())

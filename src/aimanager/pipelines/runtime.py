@@ -144,10 +144,3 @@ class Runtime:
         """Close the gateway and the connectors (the engine belongs to whoever created it)."""
         await self.connectors.aclose()
         await self.gateway.close()
-
-
-def require(value: Any, message: str) -> Any:
-    """Return ``value`` or raise :class:`ConfigError` with ``message``."""
-    if value is None:
-        raise ConfigError(message)
-    return value
