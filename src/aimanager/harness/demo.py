@@ -126,10 +126,7 @@ async def _phase(
 
     async def refresh() -> None:
         while True:
-            for c, tid in ids.items():
-                done = rt.progress.done[c.value] - base_done[c]
-                failed = rt.progress.failed[c.value] - base_failed[c]
-                bars.update(tid, completed=done + failed, failed=failed)
+            show_progress(bars, ids, rt, base_done, base_failed)
             await asyncio.sleep(0.1)
 
     with bars:
@@ -139,12 +136,17 @@ async def _phase(
         )
         await run_until_drained(worker, rt.backend, producers)
         ticker.cancel()
-        await refresh_once(bars, ids, rt, base_done, base_failed)
+        show_progress(bars, ids, rt, base_done, base_failed)
 
 
-async def refresh_once(
-    bars: Progress, ids: dict[Capability, Any], rt: Runtime, done0: Any, failed0: Any
+def show_progress(
+    bars: Progress,
+    ids: dict[Capability, Any],
+    rt: Runtime,
+    done0: dict[Capability, int],
+    failed0: dict[Capability, int],
 ) -> None:
+    """Update each capability's bar with the tasks done and failed since the phase began."""
     for c, tid in ids.items():
         done = rt.progress.done[c.value] - done0[c]
         failed = rt.progress.failed[c.value] - failed0[c]

@@ -99,15 +99,14 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
                 )
             )
             per_market[market].append(StockUpdate(offer_id=product.sku, quantity=qty))
-    listing_market_sku = {li.id: (Marketplace(li.marketplace), products[li.product_id].sku) for li, _ in rows}
+    # (marketplace, sku) of every listing: the key of pushes, failures and read-back quantities.
+    listing_key = {li.id: (Marketplace(li.marketplace), products[li.product_id].sku) for li, _ in rows}
     async with rt.sessions() as session, session.begin():
         session.add_all(pushes)
     risks = [f"{a.sku}@{r.marketplace.value}: {r.reason}" for a in allocations for r in a.risks]
     if rt.dry_run:
-        rt.progress.ok(Capability.STOCK, *(task(listing_market_sku[p.listing_id]) for p in pushes))
+        rt.progress.ok(Capability.STOCK, *(task(listing_key[p.listing_id]) for p in pushes))
         return {"planned": len(pushes), "oversell_risks": len(risks)}
-    listing_market = {li.id: Marketplace(li.marketplace) for li, _ in rows}
-    listing_sku = {li.id: products[li.product_id].sku for li, _ in rows}
     failed: dict[tuple[Marketplace, str], str] = {}
     confirmed: dict[tuple[Marketplace, str], int] = {}
     for market, updates in per_market.items():
@@ -130,7 +129,7 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
             live = await session.get(Listing, push.listing_id)
             if stored is None or live is None:
                 continue
-            key = (listing_market[push.listing_id], listing_sku[push.listing_id])
+            key = listing_key[push.listing_id]
             stored.pushed_at = now
             if key in failed:
                 stored.status, stored.error = "failed", failed[key]
