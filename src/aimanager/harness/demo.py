@@ -126,7 +126,7 @@ async def _phase(
 
     async def refresh() -> None:
         while True:
-            show_progress(bars, ids, rt, base_done, base_failed)
+            show_progress(bars, ids, rt, base_done, base_failed, result.tasks)
             await asyncio.sleep(0.1)
 
     with bars:
@@ -136,7 +136,7 @@ async def _phase(
         )
         await run_until_drained(worker, rt.backend, producers)
         ticker.cancel()
-        show_progress(bars, ids, rt, base_done, base_failed)
+        show_progress(bars, ids, rt, base_done, base_failed, result.tasks)
 
 
 def show_progress(
@@ -145,12 +145,14 @@ def show_progress(
     rt: Runtime,
     done0: dict[Capability, int],
     failed0: dict[Capability, int],
+    totals: dict[str, int],
 ) -> None:
-    """Update each capability's bar with the tasks done and failed since the phase began."""
+    """Update each capability's bar with the tasks done and failed since the phase began (totals
+    grow when urgent requests add tasks during the phase)."""
     for c, tid in ids.items():
         done = rt.progress.done[c.value] - done0[c]
         failed = rt.progress.failed[c.value] - failed0[c]
-        bars.update(tid, completed=done + failed, failed=failed)
+        bars.update(tid, total=totals.get(c.value, 0), completed=done + failed, failed=failed)
 
 
 async def _urgent_requests(rt: Runtime, opts: DemoOptions, result: DemoResult) -> None:
