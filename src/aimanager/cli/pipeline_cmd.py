@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -17,6 +18,9 @@ from aimanager.db.models import AIUsageLog, AnalyticsReport
 from aimanager.domain.enums import Capability, Priority
 from aimanager.logs import configure
 from aimanager.settings import get_settings
+
+if TYPE_CHECKING:
+    from aimanager.harness.demo import DemoResult
 
 console = Console()
 
@@ -36,30 +40,13 @@ def demo(
     opts = DemoOptions(partners=partners, skus=skus, time_scale=time_scale, concurrency=concurrency)
 
     async def body() -> None:
-        previous = await _ledger_total(settings)
         result = await run_demo(settings, opts, console)
-        _print_report(result, previous)
+        _print_report(result)
 
     asyncio.run(body())
 
 
-async def _ledger_total(settings) -> tuple[int, Decimal]:  # type: ignore[no-untyped-def]
-    from aimanager.db.engine import make_engine
-    from aimanager.db.migrate import upgrade
-
-    engine = make_engine(settings.database_url)
-    try:
-        await upgrade(engine)
-        async with engine.connect() as conn:
-            row = (
-                await conn.execute(select(func.count(), func.coalesce(func.sum(AIUsageLog.cost_usd), 0)))
-            ).one()
-    finally:
-        await engine.dispose()
-    return int(row[0]), Decimal(str(row[1]))
-
-
-def _print_report(result, previous: tuple[int, Decimal]) -> None:  # type: ignore[no-untyped-def]
+def _print_report(result: DemoResult) -> None:
     t = Table("capability", "tasks", "done", "failed", title="AI Manager demo")
     for cap in Capability:
         t.add_row(
@@ -81,12 +68,12 @@ def _print_report(result, previous: tuple[int, Decimal]) -> None:  # type: ignor
         share = "-" if not started else f"{100 * (started - late) / started:.1f} %"
         s.add_row(prio.name.lower(), str(started), share)
     console.print(s)
-    if previous[0]:
+    if result.previous_cost is not None:
         # Not the first run on this database: say what the unchanged catalog cost this time.
         console.print(
             f"[green]Repeat run: {llm['cache_hits']} cards came from the cache; {llm['calls']} LLM call(s) "
             f"(analytics narratives on today's figures) cost ${Decimal(llm['cost_usd']):.4f}, against "
-            f"${previous[1]:.4f} spent by the earlier run(s) on this database."
+            f"${result.previous_cost:.4f} spent by the earlier run(s) on this database."
         )
     if result.failures:
         console.print("failures (first 10):")

@@ -18,12 +18,12 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
 from aimanager.db.migrate import upgrade
-from aimanager.db.models import AnalyticsReport, Product
+from aimanager.db.models import AIUsageLog, AnalyticsReport, Product
 from aimanager.domain.enums import Capability, Priority
 from aimanager.harness.environment import SandboxWorld, connect_partners, run_until_drained
 from aimanager.jobs import SQLBackend, Worker, WorkerConfig
@@ -55,7 +55,7 @@ class DemoResult:
     llm: dict[str, Any] = field(default_factory=dict)
     sla: dict[str, tuple[int, int]] = field(default_factory=dict)  # priority → (started, late)
     reports: list[str] = field(default_factory=list)
-    previous_cost: Decimal | None = None
+    previous_cost: Decimal | None = None  # AI spend of earlier runs on this database (None: first run)
 
 
 async def run_demo(settings: Settings, opts: DemoOptions, console: Console) -> DemoResult:
@@ -63,6 +63,10 @@ async def run_demo(settings: Settings, opts: DemoOptions, console: Console) -> D
     started = time.monotonic()
     engine = make_engine(settings.database_url)
     await upgrade(engine)
+    async with engine.connect() as conn:
+        rows, spent = (
+            await conn.execute(select(func.count(), func.coalesce(func.sum(AIUsageLog.cost_usd), 0)))
+        ).one()
     backend = SQLBackend(engine)
     world = SandboxWorld(time_scale=opts.time_scale).start()
     rt: Runtime | None = None
@@ -80,7 +84,7 @@ async def run_demo(settings: Settings, opts: DemoOptions, console: Console) -> D
             console.print(f"[yellow]{len(report.errors)} catalog rows rejected; first: {report.errors[0]}")
         await connect_partners(world, rt.sessions, CredentialBox.from_settings(settings))
         await backend.setup()
-        result = DemoResult()
+        result = DemoResult(previous_cost=Decimal(str(spent)) if rows else None)
         await _phase(rt, console, [Capability.CARDS], opts, result)
         await _phase(rt, console, [Capability.PRICING, Capability.STOCK, Capability.ANALYTICS], opts, result)
         result.wall_s = time.monotonic() - started
