@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from aimanager.db.pool import PriorityQueuePool
 from aimanager.errors import DatabaseUnavailable
 from aimanager.settings import normalise_database_url
 
@@ -31,12 +31,16 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         kwargs["connect_args"] = {"timeout": 30}
         # One connection per process: SQLite has one writer, and callers of this process then queue
         # for it in asyncio (FIFO, no delay) instead of in SQLite's busy handler, which sleeps in steps
-        # of up to 100 ms. Other processes on the same file still meet the busy handler.
-        kwargs.update(poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=120)
+        # of up to 100 ms. Other processes on the same file still meet the busy handler. The pool
+        # serves its waiters by ``db_priority``, so the job engine's claims do not queue behind
+        # handlers' transactions.
+        kwargs.update(poolclass=PriorityQueuePool, pool_size=1, max_overflow=0, pool_timeout=120)
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+    kwargs.update(
+        poolclass=PriorityQueuePool, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+    )
     return create_async_engine(url, **kwargs)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from aimanager.db.engine import make_engine
 from aimanager.db.models import JobKey, JobRow
+from aimanager.db.pool import ENGINE, db_priority
 from aimanager.domain.enums import Priority
 from aimanager.jobs import sql_statements as q
 from aimanager.jobs.backoff import backoff_delay
@@ -60,10 +61,14 @@ class SQLBackend:
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction. (On SQLite the engine has one connection per process, so writers
-        of this process queue for it in asyncio rather than in SQLite's sleeping busy handler.)"""
-        async with self.engine.begin() as conn:
-            yield conn
+        """A write transaction of the engine's own, served before other waiters for a connection.
+
+        (On SQLite the engine has one connection per process, so writers of this process queue for it
+        in asyncio rather than in SQLite's sleeping busy handler; a claim must not wait behind ~100
+        handlers' transactions.)"""
+        with db_priority(ENGINE):
+            async with self.engine.begin() as conn:
+                yield conn
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> SQLBackend:
