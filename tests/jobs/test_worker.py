@@ -124,6 +124,76 @@ async def test_urgent_job_runs_while_low_jobs_fill_the_worker(live_backend: Any)
     await task
 
 
+async def test_urgent_job_starts_when_high_jobs_hold_the_headroom(live_backend: Any) -> None:
+    release = asyncio.Event()
+    urgent_done = asyncio.Event()
+
+    async def slow(job: Job) -> None:
+        await release.wait()
+
+    async def urgent(job: Job) -> None:
+        urgent_done.set()
+
+    reg = Registry()
+    reg.register("slow", slow)
+    reg.register("urgent", urgent)
+    await live_backend.enqueue_many([JobSpec("slow", partner_id=i, priority=Priority.LOW) for i in range(20)])
+    worker = Worker(live_backend, reg, WorkerConfig(concurrency=10, urgent_reserve=0.2, prefetch=0))
+    task = asyncio.create_task(worker.run(until_idle=True))
+    while worker.metrics.claimed < 10:
+        await asyncio.sleep(0.01)
+    # High jobs waiting on a marketplace take the two headroom slots and keep them.
+    high = [JobSpec("slow", partner_id=99, priority=Priority.HIGH) for _ in range(5)]
+    await live_backend.enqueue_many(high)
+    while worker.metrics.claimed < 12:
+        await asyncio.sleep(0.01)
+    await live_backend.enqueue_many([JobSpec("urgent", priority=Priority.URGENT)])
+    await asyncio.wait_for(urgent_done.wait(), 10)
+    # Twelve slow jobs still hold every regular and headroom slot: the urgent job used the burst.
+    assert (await live_backend.stats()).by_kind["slow"]["running"] == 12
+    release.set()
+    await task
+
+
+async def test_a_stalled_worker_does_not_reap_its_own_running_jobs() -> None:
+    """After a stall longer than the lease, the worker's reaper renews its own leases before reaping."""
+    from tests.jobs.conftest import FakeClock
+
+    clock = FakeClock()
+    backend = MemoryBackend(clock=clock)
+    reaped = asyncio.Event()
+    passes = 0
+    real_recover = backend.recover_expired
+
+    async def counting_recover() -> int:
+        nonlocal passes
+        passes += 1
+        if passes >= 3:
+            reaped.set()
+        return await real_recover()
+
+    backend.recover_expired = counting_recover  # type: ignore[method-assign]
+
+    async def stalls(job: Job) -> None:
+        nonlocal passes
+        passes = 0
+        clock.advance(100.0)  # the loop "stalled" for far longer than the lease
+        await reaped.wait()  # two reaper passes happen while the job still runs
+
+    reg = Registry()
+    reg.register("stalls", stalls)
+    [job_id] = (await backend.enqueue_many([JobSpec("stalls")])).ids
+    worker = Worker(backend, reg, WorkerConfig(concurrency=1, lease_s=0.2))
+
+    async def starved() -> None:  # the heartbeat loop never got its turn during the stall
+        await asyncio.Event().wait()
+
+    worker._heartbeat_loop = starved  # type: ignore[method-assign]
+    await asyncio.wait_for(worker.run(until_idle=True), 10)
+    job = await backend.get(job_id)
+    assert job is not None and job.status is JobStatus.SUCCEEDED and job.attempts == 1
+
+
 async def test_graceful_shutdown_releases_unfinished_jobs(live_backend: Any) -> None:
     started = asyncio.Event()
 

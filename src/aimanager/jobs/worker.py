@@ -44,6 +44,10 @@ class WorkerConfig:
     # Share of the slots kept for urgent and high work: a worker full of 5-minute-SLA jobs still
     # starts an urgent job at once.
     urgent_reserve: float = 0.1
+    # Urgent jobs may add this share of ``concurrency`` on top of every other slot: an urgent job
+    # starts at once even when the headroom is held by other urgent or high jobs that wait on a
+    # marketplace's rate limit. Urgent work is small by design, so the burst stays bounded.
+    urgent_burst: float = 1.0
     shutdown_timeout_s: float = 30.0
     claim_batch: int = 100
     # Jobs claimed ahead of free slots (leased and heartbeated), so a finishing job's slot is refilled
@@ -96,6 +100,7 @@ class Worker:
         self._seq = itertools.count()
         self._running = 0  # jobs whose handler is running
         self._headroom = max(1, math.ceil(self.config.concurrency * self.config.urgent_reserve))
+        self._burst = max(0, math.ceil(self.config.concurrency * self.config.urgent_burst))
         cfg_prefetch = self.config.prefetch
         self._prefetch = cfg_prefetch if cfg_prefetch is not None else max(1, self.config.concurrency // 4)
         self._nudge = asyncio.Event()  # a slot freed, work may have arrived, or stop
@@ -172,11 +177,16 @@ class Worker:
                     next_idle_check = loop.time() + 0.2
                 await self._pause(None)
                 continue
-            if held < capacity + self._headroom and self._woke:
+            room_high = capacity + self._headroom - held
+            if self._woke and room_high + self._burst > 0:
                 # Full, and new work may have arrived (a wake-up or a poll tick): look for urgent
-                # and high jobs only, for the headroom slots.
+                # and high jobs for the headroom slots, then for urgent jobs alone for the burst.
                 self._woke = False
-                if await self._claim(capacity + self._headroom - held, Priority.HIGH):
+                if room_high > 0:
+                    claimed = await self._claim(room_high, Priority.HIGH)
+                else:
+                    claimed = await self._claim(room_high + self._burst, Priority.URGENT)
+                if claimed:
                     continue
             await self._pause(None)
 
@@ -244,7 +254,9 @@ class Worker:
         """Start prefetched jobs while slots are free (urgent and high may use the headroom)."""
         while self._ready:
             prio, _, spec, job = self._ready[0]
-            limit = self.config.concurrency + (self._headroom if prio <= Priority.HIGH else 0)
+            limit = self.config.concurrency
+            if prio <= Priority.HIGH:
+                limit += self._headroom + (self._burst if prio == Priority.URGENT else 0)
             if self._running >= limit:
                 return
             heapq.heappop(self._ready)
@@ -363,27 +375,33 @@ class Worker:
             self._ack_event.clear()
             await self._flush_acks()
 
+    async def _renew_leases(self) -> None:
+        ids = list(self._inflight) + list(self._acks_pending)
+        if not ids:
+            return
+        try:
+            held = await self.backend.heartbeat(self.worker_id, ids, self.config.lease_s)
+        except Exception as exc:
+            log.error("worker.heartbeat_failed", error=str(exc))
+            return
+        # Jobs acked while the heartbeat ran are no longer 'running': they are not lost.
+        still = sum(1 for i in ids if i in self._inflight or i in self._acks_pending)
+        if held < still:
+            log.warning("worker.leases_lost", held=held, expected=still)
+
     async def _heartbeat_loop(self) -> None:
         interval = self.config.lease_s / 3.0
         while True:
             await asyncio.sleep(interval)
-            ids = list(self._inflight) + list(self._acks_pending)
-            if not ids:
-                continue
-            try:
-                held = await self.backend.heartbeat(self.worker_id, ids, self.config.lease_s)
-            except Exception as exc:
-                log.error("worker.heartbeat_failed", error=str(exc))
-                continue
-            # Jobs acked while the heartbeat ran are no longer 'running': they are not lost.
-            still = sum(1 for i in ids if i in self._inflight or i in self._acks_pending)
-            if held < still:
-                log.warning("worker.leases_lost", held=held, expected=still)
+            await self._renew_leases()
 
     async def _reaper_loop(self) -> None:
         interval = self.config.lease_s / 4.0
         while True:
             await asyncio.sleep(interval)
+            # Renew our own leases first: after the event loop stalled longer than a lease (a CPU
+            # burst, a slow disk), this worker must not requeue the jobs it is running itself.
+            await self._renew_leases()
             try:
                 n = await self.backend.recover_expired()
             except Exception as exc:
