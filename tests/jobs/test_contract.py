@@ -193,6 +193,19 @@ async def test_fail_cancel_retry_dead(backend: Any) -> None:
     assert (await backend.get(job.id)).attempts == 0
 
 
+async def test_busy_partners_are_those_with_queued_or_running_jobs_of_the_kinds(backend: Any) -> None:
+    await backend.enqueue_many([spec("cards", partner=1), spec("cards", partner=2), spec("price", 3)])
+    assert await backend.busy_partners(["cards"]) == {1, 2}
+    [first] = await backend.claim("w", 1, lease_s=LEASE, kinds=["cards"])
+    assert await backend.busy_partners(["cards"]) == {1, 2}  # running still counts
+    await backend.complete("w", [Completion(first.id, 1, 1.0, None)])
+    assert await backend.busy_partners(["cards"]) == {1, 2} - {first.partner_id}
+    [second] = await backend.claim("w", 1, lease_s=LEASE, kinds=["cards"])
+    assert await backend.fail("w", second, "no")
+    assert await backend.busy_partners(["cards"]) == set()
+    assert await backend.busy_partners(["cards", "price"]) == {3}
+
+
 async def test_release_does_not_count_the_attempt(backend: Any) -> None:
     await backend.enqueue_many([spec()])
     [job] = await backend.claim("w", 1, lease_s=LEASE)

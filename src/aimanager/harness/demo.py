@@ -2,9 +2,9 @@
 
 Creates (or reuses) the SQLite database, generates a sample catalog, starts the LLM and marketplace
 sandboxes on loopback, connects every partner, then runs the four capabilities as jobs through one
-worker: cards first (a marketplace lists a product before it can price or stock it), then prices,
-stock and analytics together, with a few urgent single-SKU repricings thrown in while the backlog
-runs. Run it twice: the second run writes no new card text, so its LLM cost is (almost) zero.
+worker: cards for every partner, and each partner's prices, stock and analytics as soon as its own
+cards are out (a marketplace lists a product before it can price or stock it), with a few urgent
+single-SKU repricings thrown in while the backlog runs. Run it twice: the second run writes no new card text, so its LLM cost is (almost) zero.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from sqlalchemy import func, select
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
 from aimanager.db.migrate import upgrade
-from aimanager.db.models import AIUsageLog, AnalyticsReport, Product
+from aimanager.db.models import AIUsageLog, AnalyticsReport, Partner, Product
 from aimanager.domain.enums import Capability, Priority
 from aimanager.harness.environment import SandboxWorld, connect_partners, run_until_drained
 from aimanager.jobs import SQLBackend, Worker, WorkerConfig
+from aimanager.pipelines.chain import follow_cards
 from aimanager.pipelines.handlers import pipeline_registry
 from aimanager.pipelines.planner import build_plan, enqueue_plan
 from aimanager.pipelines.runtime import Runtime
@@ -85,8 +86,7 @@ async def run_demo(settings: Settings, opts: DemoOptions, console: Console) -> D
         await connect_partners(world, rt.sessions, CredentialBox.from_settings(settings))
         await backend.setup()
         result = DemoResult(previous_cost=Decimal(str(spent)) if rows else None)
-        await _phase(rt, console, [Capability.CARDS], opts, result)
-        await _phase(rt, console, [Capability.PRICING, Capability.STOCK, Capability.ANALYTICS], opts, result)
+        await _run_all(rt, console, opts, result)
         result.wall_s = time.monotonic() - started
         result.llm = rt.gateway.stats().as_dict()
         result.failures = rt.progress.failures[:50]
@@ -108,13 +108,27 @@ async def run_demo(settings: Settings, opts: DemoOptions, console: Console) -> D
         await engine.dispose()
 
 
-async def _phase(
-    rt: Runtime, console: Console, caps: list[Capability], opts: DemoOptions, result: DemoResult
-) -> None:
-    plan = await build_plan(rt.sessions, caps)
+FOLLOW_UPS = [Capability.PRICING, Capability.STOCK, Capability.ANALYTICS]
+
+
+async def _run_all(rt: Runtime, console: Console, opts: DemoOptions, result: DemoResult) -> None:
+    """Cards for everyone; each partner's pricing, stock and analytics as soon as its cards are out."""
+    plan = await build_plan(rt.sessions, [Capability.CARDS])
     await enqueue_plan(rt.backend, plan)
-    for cap, n in plan.tasks.items():
+    # The follow-ups are planned per partner later; plan them all now (without queueing) for totals.
+    preview = await build_plan(rt.sessions, FOLLOW_UPS)
+    for cap, n in (plan.tasks + preview.tasks).items():
         result.tasks[cap] = result.tasks.get(cap, 0) + n
+    async with rt.sessions() as session:
+        partner_ids = list((await session.execute(select(Partner.id).order_by(Partner.id))).scalars())
+        skus = (await session.execute(select(Product.sku).order_by(Product.id).limit(opts.urgent))).scalars()
+        urgent_skus = list(skus)
+    urgent_ready = asyncio.Event()  # the urgent SKUs' partner has its cards out
+
+    def on_ready(ids: list[int]) -> None:
+        if partner_ids and partner_ids[0] in ids:
+            urgent_ready.set()
+
     worker = Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=opts.concurrency))
     bars = Progress(
         TextColumn("{task.description:<10}"),
@@ -124,7 +138,8 @@ async def _phase(
         TimeElapsedColumn(),
         console=console,
     )
-    ids = {c: bars.add_task(c.value, total=plan.tasks.get(c.value, 0), failed=0) for c in caps}
+    caps = [Capability.CARDS, *FOLLOW_UPS]
+    ids = {c: bars.add_task(c.value, total=result.tasks.get(c.value, 0), failed=0) for c in caps}
     base_done = {c: rt.progress.done[c.value] for c in caps}
     base_failed = {c: rt.progress.failed[c.value] for c in caps}
 
@@ -135,9 +150,10 @@ async def _phase(
 
     with bars:
         ticker = asyncio.create_task(refresh())
-        producers = (
-            [asyncio.create_task(_urgent_requests(rt, opts, result))] if Capability.PRICING in caps else []
-        )
+        producers = [
+            asyncio.create_task(follow_cards(rt, partner_ids, FOLLOW_UPS, on_ready=on_ready)),
+            asyncio.create_task(_urgent_requests(rt, urgent_skus, urgent_ready, result)),
+        ]
         await run_until_drained(worker, rt.backend, producers)
         ticker.cancel()
         show_progress(bars, ids, rt, base_done, base_failed, result.tasks)
@@ -159,10 +175,11 @@ def show_progress(
         bars.update(tid, total=totals.get(c.value, 0), completed=done + failed, failed=failed)
 
 
-async def _urgent_requests(rt: Runtime, opts: DemoOptions, result: DemoResult) -> None:
-    """A few operator requests while the backlog runs: reprice one SKU now."""
-    async with rt.sessions() as session:
-        skus = (await session.execute(select(Product.sku).limit(opts.urgent))).scalars().all()
+async def _urgent_requests(rt: Runtime, skus: list[str], ready: asyncio.Event, result: DemoResult) -> None:
+    """A few operator requests while the backlog runs: reprice one SKU now (once its card is out)."""
+    if not skus:
+        return
+    await ready.wait()
     for sku in skus:
         await asyncio.sleep(0.3)
         plan = await build_plan(rt.sessions, [Capability.PRICING], skus=[sku], priority=Priority.URGENT)

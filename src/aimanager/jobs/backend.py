@@ -89,6 +89,9 @@ class Backend(Protocol):
     async def stats(self) -> QueueStats:
         """Depths, oldest wait, throughput and SLA breaches."""
 
+    async def busy_partners(self, kinds: Sequence[str]) -> set[int]:
+        """Partners with a queued or running job of one of ``kinds`` (a dependency gate for callers)."""
+
     async def set_rate_limit(self, key: str, rate: float | None, burst: float | None = None) -> None:
         """Limit claims of ``key`` to ``rate`` jobs per second with ``burst`` (None removes it)."""
 

@@ -281,6 +281,15 @@ class MemoryBackend:
     async def stats(self) -> QueueStats:
         return build_stats(list(self._jobs.values()), self.clock())
 
+    async def busy_partners(self, kinds: Sequence[str]) -> set[int]:
+        wanted = set(kinds)
+        active = (JobStatus.QUEUED, JobStatus.RUNNING)
+        return {
+            j.partner_id
+            for j in self._jobs.values()
+            if j.partner_id is not None and j.kind in wanted and j.status in active
+        }
+
     async def set_rate_limit(self, key: str, rate: float | None, burst: float | None = None) -> None:
         bucket = self._keys.setdefault(key, _Key())
         bucket.rate = rate

@@ -373,6 +373,19 @@ class SQLBackend:
         async with self.engine.connect() as conn:
             return await sql_stats(conn, self.clock(), THROUGHPUT_WINDOW_S)
 
+    async def busy_partners(self, kinds: Sequence[str]) -> set[int]:
+        stmt = (
+            select(jobs_t.c.partner_id)
+            .distinct()
+            .where(
+                jobs_t.c.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
+                jobs_t.c.kind.in_(list(kinds)),
+                jobs_t.c.partner_id.isnot(None),
+            )
+        )
+        async with self.engine.connect() as conn:
+            return {int(p) for p in (await conn.execute(stmt)).scalars()}
+
     async def set_rate_limit(self, key: str, rate: float | None, burst: float | None = None) -> None:
         burst_v = (burst if burst is not None else max(1.0, rate)) if rate else None
         values = {

@@ -114,8 +114,7 @@ async def _sales(
 ) -> list[SaleLine]:
     lines: list[SaleLine] = []
     for market in markets:
-        conn = await rt.connectors.get(partner_id, market)
-        for rec in await conn.read_orders(start.date(), (end - timedelta(days=1)).date()):
+        for rec in await rt.orders.read(partner_id, market, start.date(), (end - timedelta(days=1)).date()):
             lines.append(
                 SaleLine(
                     sku=rec.offer_id,

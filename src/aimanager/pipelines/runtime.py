@@ -24,6 +24,7 @@ from aimanager.domain.enums import Capability, Marketplace
 from aimanager.errors import ConfigError
 from aimanager.jobs.backend import Backend
 from aimanager.llm import Gateway
+from aimanager.pipelines.orders import OrderFeeds
 from aimanager.settings import Settings
 
 
@@ -134,6 +135,11 @@ class Runtime:
     report_dir: Path = Path("reports")
     export_dir: Path = Path("exports")
     analytics_days: int = 30
+    # Order history shared by stock and analytics (see ``orders``); built from ``connectors``.
+    orders: OrderFeeds = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.orders = OrderFeeds(self.connectors, days=max(self.analytics_days, 14) + 1)
 
     @staticmethod
     def now() -> datetime:

@@ -39,8 +39,7 @@ async def _velocities(
     today = rt.now().date()
     out: dict[tuple[str, Marketplace], Decimal] = defaultdict(Decimal)
     for market in markets:
-        conn = await rt.connectors.get(partner_id, market)
-        for rec in await conn.read_orders(today - timedelta(days=VELOCITY_DAYS), today):
+        for rec in await rt.orders.read(partner_id, market, today - timedelta(days=VELOCITY_DAYS), today):
             if rec.kind.value == "sale":
                 out[(rec.offer_id, market)] += Decimal(rec.quantity) / VELOCITY_DAYS
     return out
