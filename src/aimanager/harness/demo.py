@@ -4,7 +4,8 @@ Creates (or reuses) the SQLite database, generates a sample catalog, starts the 
 sandboxes on loopback, connects every partner, then runs the four capabilities as jobs through one
 worker: cards for every partner, and each partner's prices, stock and analytics as soon as its own
 cards are out (a marketplace lists a product before it can price or stock it), with a few urgent
-single-SKU repricings thrown in while the backlog runs. Run it twice: the second run writes no new card text, so its LLM cost is (almost) zero.
+single-SKU repricings thrown in while the backlog runs. Run it twice: the second run writes no new
+card text, so its LLM cost is (almost) zero.
 """
 
 from __future__ import annotations
