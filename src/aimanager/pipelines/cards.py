@@ -26,7 +26,7 @@ from aimanager.jobs import Job, JobSpec
 from aimanager.llm import CardRequest
 from aimanager.logs import get_logger
 from aimanager.pipelines.catalog_import import product_facts
-from aimanager.pipelines.runtime import Runtime
+from aimanager.pipelines.runtime import Runtime, load_by_id
 
 log = get_logger("aimanager.pipelines.cards")
 PROMPT_VERSION = "card-v1"
@@ -233,11 +233,10 @@ async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
     exported = conn.capabilities.cards is CardChannel.EXPORT
     now = rt.now()
     async with rt.sessions() as session, session.begin():
-        # Load the rows once so the loop below reads the identity map instead of one query per row.
-        await session.execute(select(CardVersion).where(CardVersion.id.in_([cv.id for cv, _, _ in rows])))
-        await session.execute(select(Listing).where(Listing.id.in_([li.id for _, _, li in rows])))
+        versions = await load_by_id(session, CardVersion, (cv.id for cv, _, _ in rows))
+        listings = await load_by_id(session, Listing, (li.id for _, _, li in rows))
         for cv, product, listing in rows:
-            stored = await session.get(CardVersion, cv.id)
+            stored = versions.get(cv.id)
             if stored is None:
                 continue
             if product.sku in failed:
@@ -247,7 +246,7 @@ async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
             else:
                 stored.status = "exported" if exported else "pushed"
                 stored.pushed_at = now
-                live = await session.get(Listing, listing.id)
+                live = listings.get(listing.id)
                 if live is not None:
                     live.card_version_id = cv.id
                 rt.progress.ok(Capability.CARDS, task_key(product.sku, market))

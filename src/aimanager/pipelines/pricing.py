@@ -19,7 +19,7 @@ from aimanager.domain.enums import Capability, Marketplace
 from aimanager.domain.money import currency_for
 from aimanager.domain.pricing import Fees, PricingInput, decide_price
 from aimanager.jobs import Job
-from aimanager.pipelines.runtime import Runtime
+from aimanager.pipelines.runtime import Runtime, load_by_id
 
 DEFAULT_MARGIN = Decimal(10)
 
@@ -130,13 +130,12 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
     failed = {e.offer_id: f"{e.code}: {e.message}" for e in report.failed}
     now = rt.now()
     async with rt.sessions() as session, session.begin():
-        # Load the rows once so the loop below reads the identity map instead of one query per row.
-        await session.execute(select(PriceChange).where(PriceChange.id.in_([c.id for _, c in planned])))
-        await session.execute(select(Listing).where(Listing.id.in_([li.id for li, _ in planned])))
+        stored_changes = await load_by_id(session, PriceChange, (c.id for _, c in planned))
+        live_listings = await load_by_id(session, Listing, (li.id for li, _ in planned))
         for listing, change in planned:
             sku = products[listing.id].sku
-            stored = await session.get(PriceChange, change.id)
-            live = await session.get(Listing, listing.id)
+            stored = stored_changes.get(change.id)
+            live = live_listings.get(listing.id)
             if stored is None or live is None:
                 continue
             stored.pushed_at = now

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,19 @@ from aimanager.jobs.backend import Backend
 from aimanager.llm import Gateway
 from aimanager.pipelines.orders import OrderFeeds
 from aimanager.settings import Settings
+
+
+async def load_by_id(session: AsyncSession, model: Any, ids: Iterable[int]) -> dict[int, Any]:
+    """Rows of ``model`` by primary key, fetched in one query.
+
+    The returned dict holds them: a session's identity map keeps only weak references, so rows loaded
+    "to warm the session" and not held are gone before the next ``session.get``.
+    """
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = (await session.execute(select(model).where(model.id.in_(wanted)))).scalars()
+    return {row.id: row for row in rows}
 
 
 class ConnectorPool:

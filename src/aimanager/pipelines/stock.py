@@ -20,7 +20,7 @@ from aimanager.db.models import Listing, Product, StockPush
 from aimanager.domain.allocation import Channel, StockPool, allocate, oversell_report
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.jobs import Job
-from aimanager.pipelines.runtime import Runtime
+from aimanager.pipelines.runtime import Runtime, load_by_id
 
 # Minutes between our push and the marketplace showing it (plus our own sync period).
 SYNC_DELAY_MINUTES = {
@@ -120,12 +120,11 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
     mismatches = 0
     now = rt.now()
     async with rt.sessions() as session, session.begin():
-        # Load the rows once so the loop below reads the identity map instead of one query per row.
-        await session.execute(select(StockPush).where(StockPush.id.in_([p.id for p in pushes])))
-        await session.execute(select(Listing).where(Listing.id.in_([p.listing_id for p in pushes])))
+        stored_pushes = await load_by_id(session, StockPush, (p.id for p in pushes))
+        live_listings = await load_by_id(session, Listing, (p.listing_id for p in pushes))
         for push in pushes:
-            stored = await session.get(StockPush, push.id)
-            live = await session.get(Listing, push.listing_id)
+            stored = stored_pushes.get(push.id)
+            live = live_listings.get(push.listing_id)
             if stored is None or live is None:
                 continue
             key = listing_key[push.listing_id]
