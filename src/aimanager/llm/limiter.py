@@ -194,6 +194,10 @@ class RateLimiter:
     burst_seconds: float = 1.0
     learned: dict[str, Limits] = field(default_factory=dict)
     waits: int = 0
+    # One queue per key: requests get their tokens in the order they asked. Without it every waiter
+    # sleeps and retries on its own and the bucket goes to whoever wakes first, so a partner's packs
+    # finish in random order and every partner's cards land at the very end of a backlog.
+    _gates: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     def limits(self, key: str) -> Limits:
         return self.learned.get(key) or self.defaults.get(key) or self.defaults.get("*") or Limits()
@@ -210,12 +214,16 @@ class RateLimiter:
             per_minute = limits.of(kind)
             if per_minute:
                 wants.append((kind, float(amount), *self._shape(per_minute)))
-        while wants:
-            wait = await self.backend.reserve(key, wants)
-            if wait <= 0:
-                break
-            self.waits += 1
-            await asyncio.sleep(min(wait, 5.0))
+        if not wants:
+            return Reservation(key, input_tokens, output_tokens)
+        gate = self._gates.setdefault(key, asyncio.Lock())
+        async with gate:
+            while True:
+                wait = await self.backend.reserve(key, wants)
+                if wait <= 0:
+                    break
+                self.waits += 1
+                await asyncio.sleep(min(wait, 5.0))
         return Reservation(key, input_tokens, output_tokens)
 
     async def settle(self, reservation: Reservation, input_tokens: int, output_tokens: int) -> None:

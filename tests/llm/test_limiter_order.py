@@ -1,0 +1,40 @@
+"""The limiter hands out tokens in the order they were asked for."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aimanager.llm.limiter import Limits, RateLimiter
+
+
+async def test_a_small_late_request_does_not_overtake_a_large_waiting_one() -> None:
+    # 1,000 output tokens per second, one second of burst; the bucket starts drained.
+    limiter = RateLimiter(defaults={"m": Limits(otpm=60_000)}, burst_seconds=1.0)
+    await limiter.acquire("m", 0, 1000)
+    order: list[str] = []
+
+    async def ask(name: str, tokens: int) -> None:
+        await limiter.acquire("m", 0, tokens)
+        order.append(name)
+
+    big = asyncio.create_task(ask("big", 900))  # waits ~0.9 s for its tokens
+    await asyncio.sleep(0)
+    small = asyncio.create_task(ask("small", 10))  # would fit after ~0.01 s if it could jump the queue
+    await asyncio.gather(big, small)
+    assert order == ["big", "small"]
+
+
+async def test_requests_are_served_first_come_first_served() -> None:
+    limiter = RateLimiter(defaults={"m": Limits(rpm=1200)}, burst_seconds=0.05)  # 20/s, one at a time
+    order: list[int] = []
+
+    async def ask(i: int) -> None:
+        await limiter.acquire("m", 0, 0)
+        order.append(i)
+
+    tasks = []
+    for i in range(8):
+        tasks.append(asyncio.create_task(ask(i)))
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    assert order == list(range(8))
