@@ -20,8 +20,8 @@ from aimanager.db.models import CardVersion, Listing, Product
 from aimanager.domain.cards import CardDraft
 from aimanager.domain.categories import category_for
 from aimanager.domain.enums import Capability, Marketplace, Priority
-from aimanager.domain.rules import rules_for, variant_for
-from aimanager.domain.validate import content_errors, marketplace_errors, validator_for
+from aimanager.domain.rules import variant_for
+from aimanager.domain.validate import validator_for
 from aimanager.jobs import Job, JobSpec
 from aimanager.llm import CardRequest
 from aimanager.logs import get_logger
@@ -68,41 +68,40 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
     results = {r.item_id: r for r in await rt.gateway.generate_cards(requests)}
     async with rt.sessions() as session:
         latest = await _latest_versions(session, [p.id for p in products])
-    # Cut and validate outside any transaction: on SQLite a write transaction holds the one write lock
-    # (job claims included) for as long as it is open.
+    # Cut outside any transaction: on SQLite a write transaction holds the one write lock (job claims
+    # included) for as long as it is open. No second validation here: the gateway returns a draft only
+    # when it passed ``validator_for`` the product's marketplaces — content checks over their languages
+    # and each marketplace's rules, every per-marketplace check at once — and a draft that kept
+    # failing comes back as an error.
     versions: list[CardVersion] = []
     hashes: list[dict[str, Any]] = []
     for product in products:
         await asyncio.sleep(0)  # a few ms of CPU per product: let claims and heartbeats run between
         result = results[str(product.id)]
         facts = product_facts(product)
-        content_cache: dict[tuple[str, ...], list[str]] = {}
+        draft = result.draft.model_dump() if result.draft is not None else None
         for listing in by_product[product.id]:
             market = Marketplace(listing.marketplace)
-            task = task_key(product.sku, market)
             version = latest.get((product.id, market.value), 0) + 1
             if result.draft is None:
-                rt.progress.fail(Capability.CARDS, task, result.error or "no draft")
+                rt.progress.fail(Capability.CARDS, task_key(product.sku, market), result.error or "no draft")
                 versions.append(_rejected(product, market, version, [result.error or "no draft"]))
                 continue
             card = variant_for(market, result.draft, facts)
-            errors = _validate(market, facts, result.draft, content_cache)
             versions.append(
                 CardVersion(
                     partner_id=product.partner_id,
                     product_id=product.id,
                     marketplace=market.value,
                     version=version,
-                    content={"draft": result.draft.model_dump(), "variant": card.model_dump(mode="json")},
+                    content={"draft": draft, "variant": card.model_dump(mode="json")},
                     model=result.model,
                     prompt_version=PROMPT_VERSION,
                     input_hash=facts.facts_hash(),
-                    status="rejected" if errors else "validated",
-                    validation_errors=errors,
+                    status="validated",
+                    validation_errors=[],
                 )
             )
-            if errors:
-                rt.progress.fail(Capability.CARDS, task, errors[0])
         hashes.append({"id": product.id, "facts_hash": facts.facts_hash()})
     push: dict[tuple[int, Marketplace], list[int]] = defaultdict(list)
     async with rt.sessions() as session, session.begin():
@@ -173,18 +172,6 @@ async def _latest_versions(session: Any, product_ids: list[int]) -> dict[tuple[i
         .group_by(CardVersion.product_id, CardVersion.marketplace)
     )
     return {(pid, market): int(v) for pid, market, v in rows}
-
-
-def _validate(
-    market: Marketplace, facts: Any, draft: CardDraft, cache: dict[tuple[str, ...], list[str]]
-) -> list[str]:
-    """``validate_card`` with the marketplace-independent checks shared between marketplaces that
-    need the same languages (they are most of the cost)."""
-    languages = rules_for(market).languages
-    if languages not in cache:
-        cache[languages] = content_errors(facts, draft, languages)
-    errors = list(dict.fromkeys(cache[languages] + marketplace_errors(market, facts, draft)))
-    return [f"{market.value}: {e}" for e in errors]
 
 
 async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:

@@ -64,6 +64,8 @@ async def build_plan(
             .where(Product.is_active)
             .order_by(Product.id)
         )
+        if partner_ids:
+            lq = lq.where(Listing.partner_id.in_(list(partner_ids)))
         if skus:
             lq = lq.where(Product.sku.in_(list(skus)))
         listing_rows = (await session.execute(lq)).all()
