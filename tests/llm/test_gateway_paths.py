@@ -51,6 +51,24 @@ async def test_concurrent_callers_share_a_pack(make_gateway: Any, sandbox: Any) 
     await gw.close()
 
 
+async def test_each_callers_items_fill_packs_of_their_own(
+    make_gateway: Any, sandbox: Any, engine: Any
+) -> None:
+    """Two partners' 40 items each leave as 2 + 2 single-partner packs, not 4 mixed ones: a partner's
+    cards then finish together instead of every partner waiting for the last pack."""
+    _, state = sandbox
+    gw = await make_gateway(pack_size=20, pack_window_s=0.1)
+    first, second = await asyncio.gather(
+        gw.generate_cards(requests(40, partner=1, prefix="A")),
+        gw.generate_cards(requests(40, partner=2, prefix="B")),
+    )
+    assert all(r.draft for r in first + second)
+    assert state.count("messages") == 4
+    rows = await ledger(engine)
+    assert len(rows) == 4 and {r.items for r in rows} == {20}  # one ledger row per call: one partner
+    await gw.close()
+
+
 async def test_429_with_retry_after_then_success(make_gateway: Any, sandbox: Any) -> None:
     _, state = sandbox
     state.script(Fault("rate_limit", retry_after_s=0.3))

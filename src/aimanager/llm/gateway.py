@@ -189,12 +189,18 @@ class Gateway:
             )
         self._stats.items += len(jobs)
         pending = await self._serve_from_cache(jobs)
-        for job in pending:
+        refused: dict[int, BudgetExceeded] = {}
+        for partner_id in dict.fromkeys(job.request.partner_id for job in pending):
             try:
-                await self.budgets.check(job.request.partner_id)
+                await self.budgets.check(partner_id)
             except BudgetExceeded as exc:
+                refused[partner_id] = exc
+        # Submitted without an await in between, so one caller's items fill packs of their own
+        # instead of interleaving with other callers' (a partner's cards then finish together).
+        for job in pending:
+            if (refusal := refused.get(job.request.partner_id)) is not None:
                 self._stats.budget_refusals += 1
-                self._finish(job, None, "", "realtime", str(exc))
+                self._finish(job, None, "", "realtime", str(refusal))
                 continue
             pack_key = (job.request.task_kind, job.route.tier)
             if job.request.priority_low and self.config.batch_enabled and self.batch.available(job.route):
