@@ -15,6 +15,7 @@ characteristics, country, weight, dimensions and IKPU required (§2.4; length li
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -193,11 +194,17 @@ def strip_markup(text: str) -> str:
     """Plain text: HTML tags and Markdown emphasis removed, runs of spaces collapsed."""
     text = _TAG.sub(" ", text)
     text = _MD.sub("", text)
-    text = "".join(ch for ch in text if ch in "\n" or ch.isprintable())
-    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    lines = [
+        # Per-character filtering only for the rare line that has control or format characters.
+        _SPACES.sub(
+            " ", line if line.isprintable() else "".join(ch for ch in line if ch.isprintable())
+        ).strip()
+        for line in text.split("\n")
+    ]
     return "\n".join(line for line in lines if line)
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_key(name: str) -> str:
     """The canonical attribute key for ``name`` (``"Вес, г"`` → ``"weight_g"``), or a normalised name."""
     norm = _KEY_PUNCT.sub(" ", name.lower()).strip()
