@@ -21,6 +21,7 @@ market's known failure mode is *hallucinated attributes*, so every claim must ci
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
@@ -197,6 +198,23 @@ def content_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[st
     return errors
 
 
+@functools.lru_cache(maxsize=32)
+def _forbidden_patterns(
+    words: tuple[str, ...],
+) -> tuple[re.Pattern[str] | None, tuple[tuple[str, re.Pattern[str]], ...]]:
+    """One pattern per forbidden word, and their alternation to skip clean fields in one scan.
+
+    A stem ending in "*" takes any ending; otherwise whole words only.
+    """
+    out = []
+    for word in words:
+        stem = word.rstrip("*")
+        tail = r"\w*" if word.endswith("*") else r"(?!\w)"
+        out.append((stem, re.compile(rf"(?<!\w){re.escape(stem)}{tail}")))
+    combined = re.compile("|".join(p.pattern for _, p in out)) if out else None
+    return combined, tuple(out)
+
+
 def marketplace_errors(marketplace: Marketplace, facts: ProductFacts, draft: CardDraft) -> list[str]:
     """Rules of one marketplace: lengths, languages, required attributes, forbidden words."""
     rules = RULES[marketplace]
@@ -217,18 +235,19 @@ def marketplace_errors(marketplace: Marketplace, facts: ProductFacts, draft: Car
             errors.append(f"{lang}.description: {desc_len} characters, limit {rules.description_max}")
         elif 0 < desc_len < rules.description_min:
             errors.append(f"{lang}.description: {desc_len} characters, at least {rules.description_min}")
-        source_lower = facts_text(facts).lower()
+        source = facts_text(facts)
+        source_lower = source.lower()
+        any_forbidden, forbidden = _forbidden_patterns(tuple(rules.forbidden_words))
         for field, text in _fields(card):
             lowered = text.lower()
-            for word in rules.forbidden_words:
-                # A stem ending in "*" takes any ending; otherwise whole words only. The product's own
-                # name may contain one (a "Подарочный набор", a brand "New Balance"): facts license it.
-                stem = word.rstrip("*")
-                pattern = rf"(?<!\w){re.escape(stem)}" + (r"\w*" if word.endswith("*") else r"(?!\w)")
-                if re.search(pattern, lowered) and not re.search(pattern, source_lower):
-                    errors.append(f"{lang}.{field}: forbidden word «{stem}»")
+            if any_forbidden is not None and any_forbidden.search(lowered):
+                for stem, pattern in forbidden:
+                    # The product's own name may contain one (a "Подарочный набор", a brand "New
+                    # Balance"): facts license it.
+                    if pattern.search(lowered) and not pattern.search(source_lower):
+                        errors.append(f"{lang}.{field}: forbidden word «{stem}»")
             if rules.no_caps_words and field == "title":  # YM §5.3: a rule for the name
-                allowed_caps = {w.upper() for w in re.findall(r"\w+", facts_text(facts))}
+                allowed_caps = {w.upper() for w in re.findall(r"\w+", source)}
                 caps = [w for w in _CAPS_WORD.findall(text) if w not in allowed_caps]
                 if caps:
                     errors.append(f"{lang}.{field}: ALL CAPS words not allowed ({', '.join(caps[:3])})")
