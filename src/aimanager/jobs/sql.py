@@ -32,9 +32,16 @@ from aimanager.jobs.model import (
     QueueStats,
     system_clock,
 )
+from aimanager.jobs.sqlite_fast import claim_rows, complete_rows
 from aimanager.jobs.stats import THROUGHPUT_WINDOW_S
 
 jobs_t = cast(Table, JobRow.__table__)
+
+
+def _id(job: Job) -> int:
+    return job.id
+
+
 keys_t = cast(Table, JobKey.__table__)
 INSERT_CHUNK = 1000
 
@@ -168,6 +175,19 @@ class SQLBackend:
         if limit <= 0:
             return []
         now = self.clock()
+        if self.dialect == "sqlite":
+            with db_priority(ENGINE):
+                async with self.engine.connect() as conn:
+                    rows = await claim_rows(
+                        conn,
+                        worker_id,
+                        limit,
+                        now=now,
+                        lease_s=lease_s,
+                        kinds=kinds,
+                        max_priority=None if max_priority is None else int(max_priority),
+                    )
+            return sorted((Job.from_row(dict(zip(q.COLUMN_NAMES, r, strict=True))) for r in rows), key=_id)
         has_kinds = kinds is not None
         params: dict[str, Any] = {"now": now}
         if has_kinds:
@@ -223,34 +243,33 @@ class SQLBackend:
             return 0
         now = self.clock()
         results = [None if c.result is None else json.dumps(c.result) for c in completions]
+        if self.dialect == "sqlite":
+            rows = [
+                {
+                    "now": now,
+                    "w": worker_id,
+                    "id": c.job_id,
+                    "att": c.attempts,
+                    "run_ms": c.run_ms,
+                    "result": r,
+                }
+                for c, r in zip(completions, results, strict=True)
+            ]
+            with db_priority(ENGINE):
+                async with self.engine.connect() as conn:
+                    return await complete_rows(conn, rows)
         async with self._write() as conn:
-            if self.dialect == "postgresql":
-                res = await conn.execute(
-                    q.complete_jobs(self.dialect),
-                    {
-                        "now": now,
-                        "w": worker_id,
-                        "ids": [c.job_id for c in completions],
-                        "atts": [c.attempts for c in completions],
-                        "ms": [c.run_ms for c in completions],
-                        "results": results,
-                    },
-                )
-            else:
-                res = await conn.execute(
-                    q.complete_jobs(self.dialect),
-                    [
-                        {
-                            "now": now,
-                            "w": worker_id,
-                            "id": c.job_id,
-                            "att": c.attempts,
-                            "run_ms": c.run_ms,
-                            "result": r,
-                        }
-                        for c, r in zip(completions, results, strict=True)
-                    ],
-                )
+            res = await conn.execute(
+                q.complete_jobs(self.dialect),
+                {
+                    "now": now,
+                    "w": worker_id,
+                    "ids": [c.job_id for c in completions],
+                    "atts": [c.attempts for c in completions],
+                    "ms": [c.run_ms for c in completions],
+                    "results": results,
+                },
+            )
         return int(res.rowcount)
 
     async def retry_later(

@@ -16,6 +16,7 @@ JOB_COLUMNS = (
     "started_at, finished_at, attempts, max_attempts, lease_until, worker_id, unique_key, result, "
     "last_error, queue_wait_ms, run_ms"
 )
+COLUMN_NAMES = tuple(c.strip() for c in JOB_COLUMNS.split(","))
 NOTIFY_CHANNEL = "aimanager_jobs"
 
 

@@ -95,6 +95,7 @@ class Worker:
         self._tasks: dict[asyncio.Task[None], list[int]] = {}
         self._acks: list[Completion] = []
         self._acks_pending: set[int] = set()
+        self._acking: set[int] = set()  # acks being written right now
         self._ack_event = asyncio.Event()
         self._ready: list[tuple[int, int, HandlerSpec, Job]] = []  # prefetched, by priority
         self._seq = itertools.count()
@@ -356,6 +357,8 @@ class Worker:
         if not self._acks:
             return
         batch, self._acks = self._acks, []
+        acking = {c.job_id for c in batch}
+        self._acking |= acking
         try:
             await self.backend.complete(self.worker_id, batch)
         except Exception as exc:
@@ -363,6 +366,8 @@ class Worker:
             log.error("job.ack_failed", count=len(batch), error=str(exc))
             await asyncio.sleep(0.5)
             return
+        finally:
+            self._acking -= acking
         for c in batch:
             self._acks_pending.discard(c.job_id)
 
@@ -385,7 +390,9 @@ class Worker:
             log.error("worker.heartbeat_failed", error=str(exc))
             return
         # Jobs acked while the heartbeat ran are no longer 'running': they are not lost.
-        still = sum(1 for i in ids if i in self._inflight or i in self._acks_pending)
+        still = sum(
+            1 for i in ids if i in self._inflight or (i in self._acks_pending and i not in self._acking)
+        )
         if held < still:
             log.warning("worker.leases_lost", held=held, expected=still)
 

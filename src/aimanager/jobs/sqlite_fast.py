@@ -1,0 +1,122 @@
+"""The SQLite claim and ack, each in one trip to the connection's thread.
+
+aiosqlite runs each statement on the connection's own thread and hands the result back through the
+event loop, so the claim's six statements (``BEGIN IMMEDIATE``, best priority, key, claim, tokens,
+``COMMIT``) cost six loop turns. When handlers keep the loop busy (a hundred of them validating LLM
+answers), each turn takes tens of milliseconds and an urgent job waits for all six. Here the whole
+transaction is one function run on that thread: the same statements as ``sql_statements`` (the
+PostgreSQL path keeps using them through SQLAlchemy), one turn of the loop.
+
+It uses aiosqlite's ``_execute`` (run a callable on the connection's thread), the one hook aiosqlite
+has for this; the version is pinned in ``uv.lock`` and ``tests/jobs`` exercise this path on every run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from aimanager.jobs import sql_statements as q
+
+
+@cache
+def _sql(kinds: bool, capped: bool) -> tuple[str, str, str, str]:
+    # The expanding ``IN :kinds`` of the SQLAlchemy statements becomes a JSON array parameter.
+    def raw(stmt: Any) -> str:
+        return str(stmt.text).replace("IN :kinds", "IN (SELECT value FROM json_each(:kinds))")
+
+    return (
+        raw(q.best_priority("sqlite", kinds, capped)),
+        raw(q.pick_key("sqlite", kinds)),
+        raw(q.claim_jobs("sqlite", kinds)),
+        raw(q.spend_tokens("sqlite")),
+    )
+
+
+def _claim(
+    db: sqlite3.Connection,
+    params: dict[str, Any],
+    limit: int,
+    lease: float,
+    worker_id: str,
+    sqls: tuple[str, str, str, str],
+) -> list[tuple[Any, ...]]:
+    best_sql, pick_sql, claim_sql, spend_sql = sqls
+    now = params["now"]
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        floor = -1
+        while True:
+            best = db.execute(best_sql, {**params, "floor": floor}).fetchone()
+            if best is None:
+                db.execute("COMMIT")
+                return []
+            key_row = db.execute(pick_sql, {**params, "p": best[0]}).fetchone()
+            if key_row is not None:
+                break
+            floor = best[0]  # every key at this priority is rate-limited: try the next
+        key, rate, burst, tokens, refilled_at = key_row
+        n = limit
+        if rate is not None:
+            n = min(limit, math.floor(min(burst, tokens + (now - refilled_at) * rate)))
+        rows = db.execute(
+            claim_sql, {**params, "p": best[0], "k": key, "n": n, "w": worker_id, "lease": lease}
+        ).fetchall()
+        db.execute(spend_sql, {"now": now, "k": key, "taken": len(rows)})
+        db.execute("COMMIT")
+        return rows
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _complete(db: sqlite3.Connection, sql: str, rows: list[dict[str, Any]]) -> int:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        count = db.executemany(sql, rows).rowcount
+        db.execute("COMMIT")
+        return count
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+async def _on_thread(conn: AsyncConnection, fn: Any, *args: Any) -> Any:
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection  # aiosqlite.Connection
+    return await driver._execute(fn, driver._conn, *args)
+
+
+async def complete_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
+    """Acknowledge runs (``complete_jobs`` parameters per row) in one transaction, one trip."""
+    count: int = await _on_thread(conn, _complete, str(q.complete_jobs("sqlite").text), rows)
+    return count
+
+
+async def claim_rows(
+    conn: AsyncConnection,
+    worker_id: str,
+    limit: int,
+    *,
+    now: float,
+    lease_s: float,
+    kinds: Sequence[str] | None,
+    max_priority: int | None,
+) -> list[tuple[Any, ...]]:
+    """Claimed rows (``sql_statements.JOB_COLUMNS`` order), on ``conn``'s own thread in one trip."""
+    params: dict[str, Any] = {"now": now}
+    if kinds is not None:
+        params["kinds"] = json.dumps(list(kinds))
+    if max_priority is not None:
+        params["maxp"] = max_priority
+    sqls = _sql(kinds is not None, max_priority is not None)
+    rows: list[tuple[Any, ...]] = await _on_thread(
+        conn, _claim, params, limit, now + lease_s, worker_id, sqls
+    )
+    return rows
