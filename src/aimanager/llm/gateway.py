@@ -388,6 +388,7 @@ class Gateway:
         escalate: list[tuple[CardJob, str]] = []
         outputs: list[float] = []
         for pid, job in zip(ids, jobs, strict=True):
+            await asyncio.sleep(0)  # validating an item is ms of CPU: let claims and heartbeats in
             value = parsed[pid]
             if isinstance(value, CardDraft):
                 outputs.append(float(len(value.model_dump_json())))

@@ -8,6 +8,7 @@ one bulk call, and confirmed from the marketplace's answer.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
@@ -73,7 +74,9 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
     # Decide outside any transaction (on SQLite an open write transaction holds the one write lock).
     planned: list[tuple[Listing, PriceChange]] = []
     held = broken = 0
-    for listing, product in rows:
+    for i, (listing, product) in enumerate(rows):
+        if i % 25 == 0:
+            await asyncio.sleep(0)  # a partner's catalog is ms of Decimal work: let other tasks in
         if product.cost_price is None:
             broken += 1
             rt.progress.fail(Capability.PRICING, task(product.sku), "no cost price")
