@@ -38,3 +38,21 @@ async def test_requests_are_served_first_come_first_served() -> None:
         await asyncio.sleep(0)
     await asyncio.gather(*tasks)
     assert order == list(range(8))
+
+
+async def test_a_more_urgent_request_goes_first_among_waiters() -> None:
+    limiter = RateLimiter(defaults={"m": Limits(rpm=1200)}, burst_seconds=0.05)
+    await limiter.acquire("m", 0, 0)  # the bucket is empty now
+    order: list[str] = []
+
+    async def ask(name: str, priority: int) -> None:
+        await limiter.acquire("m", 0, 0, priority=priority)
+        order.append(name)
+
+    tasks = []
+    for name, priority in [("pack-1", 1), ("pack-2", 1), ("pack-3", 1), ("narrative", 0)]:
+        tasks.append(asyncio.create_task(ask(name, priority)))
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    # pack-1 already holds the queue (waiting for its token); the narrative goes next.
+    assert order == ["pack-1", "narrative", "pack-2", "pack-3"]

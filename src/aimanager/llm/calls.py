@@ -96,9 +96,11 @@ class Caller:
             raise self.stopped
 
     async def call(
-        self, models: tuple[ModelRef, ...], build: Callable[[str], ProviderRequest]
+        self, models: tuple[ModelRef, ...], build: Callable[[str], ProviderRequest], *, priority: int = 1
     ) -> tuple[ModelRef, ProviderResponse]:
-        """Try ``models`` in order (cooling ones last); raise ``CallFailed`` when all fail."""
+        """Try ``models`` in order (cooling ones last); raise ``CallFailed`` when all fail.
+
+        ``priority`` orders waiters for the rate limits (0 before 1)."""
         reasons: list[str] = []
         for attempt, ref in enumerate(self.router.ordered(models)):
             self.check_open()
@@ -114,7 +116,10 @@ class Caller:
             await self.concurrency.acquire()
             try:
                 reservation = await self.limiter.acquire(
-                    key, estimate_tokens(request.system) + estimate_tokens(request.user), request.max_tokens
+                    key,
+                    estimate_tokens(request.system) + estimate_tokens(request.user),
+                    request.max_tokens,
+                    priority=priority,
                 )
                 try:
                     response = await provider.complete(request, _Events(self, key))

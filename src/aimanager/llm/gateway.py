@@ -235,6 +235,7 @@ class Gateway:
                 lambda m: ProviderRequest(
                     m, prompts.NARRATIVE_SYSTEM, user, route.max_output_tokens_per_item
                 ),
+                priority=0,  # one small call per report: not behind a backlog of card packs
             )
             await self._ledger_call(
                 ref,

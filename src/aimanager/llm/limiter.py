@@ -15,6 +15,7 @@ pre-call check).
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -185,6 +186,39 @@ class Reservation:
     output_tokens: int
 
 
+class _Gate:
+    """A lock whose waiters are served by priority (lower first), first come first served among equals."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = 0
+
+    async def acquire(self, priority: int) -> None:
+        if not self._held and not self._waiters:
+            self._held = True
+            return
+        self._seq += 1
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, self._seq, waiter))
+        try:
+            await waiter  # resolved by release(): the lock is handed over, already held for us
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed over as we were cancelled: pass it on
+            else:
+                waiter.cancel()
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, waiter = heapq.heappop(self._waiters)
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._held = False
+
+
 @dataclass(slots=True)
 class RateLimiter:
     """Token buckets per provider+model over a backend; ``burst_seconds`` of refill is the capacity."""
@@ -194,10 +228,11 @@ class RateLimiter:
     burst_seconds: float = 1.0
     learned: dict[str, Limits] = field(default_factory=dict)
     waits: int = 0
-    # One queue per key: requests get their tokens in the order they asked. Without it every waiter
-    # sleeps and retries on its own and the bucket goes to whoever wakes first, so a partner's packs
-    # finish in random order and every partner's cards land at the very end of a backlog.
-    _gates: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # One queue per key: requests get their tokens in the order they asked (by priority first, so a
+    # single narrative does not wait behind minutes of card packs). Without it every waiter sleeps and
+    # retries on its own and the bucket goes to whoever wakes first, so a partner's packs finish in
+    # random order and every partner's cards land at the very end of a backlog.
+    _gates: dict[str, _Gate] = field(default_factory=dict)
 
     def limits(self, key: str) -> Limits:
         return self.learned.get(key) or self.defaults.get(key) or self.defaults.get("*") or Limits()
@@ -206,8 +241,12 @@ class RateLimiter:
         rate = per_minute / 60.0
         return rate, max(1.0, rate * self.burst_seconds)
 
-    async def acquire(self, key: str, input_tokens: int, output_tokens: int) -> Reservation:
-        """Wait until one request with these token counts fits every known bucket, and take it."""
+    async def acquire(
+        self, key: str, input_tokens: int, output_tokens: int, *, priority: int = 1
+    ) -> Reservation:
+        """Wait until one request with these token counts fits every known bucket, and take it.
+
+        Waiters are served by ``priority`` (lower first), then in the order they asked."""
         limits = self.limits(key)
         wants = []
         for kind, amount in (("rpm", 1), ("itpm", input_tokens), ("otpm", output_tokens)):
@@ -216,14 +255,17 @@ class RateLimiter:
                 wants.append((kind, float(amount), *self._shape(per_minute)))
         if not wants:
             return Reservation(key, input_tokens, output_tokens)
-        gate = self._gates.setdefault(key, asyncio.Lock())
-        async with gate:
+        gate = self._gates.setdefault(key, _Gate())
+        await gate.acquire(priority)
+        try:
             while True:
                 wait = await self.backend.reserve(key, wants)
                 if wait <= 0:
                     break
                 self.waits += 1
                 await asyncio.sleep(min(wait, 5.0))
+        finally:
+            gate.release()
         return Reservation(key, input_tokens, output_tokens)
 
     async def settle(self, reservation: Reservation, input_tokens: int, output_tokens: int) -> None:
