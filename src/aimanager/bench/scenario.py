@@ -63,6 +63,7 @@ class RunFigures:
     # >1 when the run covered a sample of the partners: totals are extrapolated by this factor.
     sample_factor: float = 1.0
     phase_s: dict[str, float] = field(default_factory=dict)
+    cpu_s: float = 0.0  # CPU time of this process (all its threads) during the run
 
     def pct(self, prio: str, q: float) -> float | None:
         xs = sorted(self.latency_ms.get(prio, []))
@@ -97,7 +98,7 @@ async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int,
         connector_overrides=world.connector_overrides(),
         report_dir=Path(tempfile.mkdtemp(prefix="aim-reports-")),
     )
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     try:
         plan = await build_plan(rt.sessions, [Capability.CARDS])
         fig.tasks += sum(plan.tasks.values())
@@ -139,6 +140,7 @@ async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int,
         for prio, waits in worker.metrics.queue_wait_ms.items():
             fig.latency_ms.setdefault(prio, []).extend(waits)
         fig.wall_s = time.monotonic() - started
+        fig.cpu_s = time.process_time() - cpu_started
         fig.phase_s = {"cards": max(cards_out, default=fig.wall_s), "all": fig.wall_s}
         stats = rt.gateway.stats()
         fig.llm_calls, fig.cost_usd = stats.calls, stats.cost_usd
@@ -394,6 +396,11 @@ def render(
             f"backlog of the others and the run ended {ours.wall_s - cards_s:,.1f} s after the last cards. "
             "Stock and analytics share one read of each account's order history (WB's finance report "
             "allows one request per minute per account).",
+            "",
+            f"AI Manager's worker process used {ours.cpu_s:,.0f} s of CPU in {ours.wall_s:,.0f} s of wall "
+            f"time ({100 * ours.cpu_s / max(1e-9, ours.wall_s):.0f} % of one core; the sandboxes run in "
+            "another process). Near 100 %, the run is bound by this one process's CPU, not by the "
+            "sandboxes' limits: the bound above counts only the latter.",
         ]
     if ours.failures or base.failures:
         lines += ["", "Failures (first few): " + "; ".join((ours.failures + base.failures)[:6])]
