@@ -402,8 +402,10 @@ def render(
             "another process). Near 100 %, the run is bound by this one process's CPU, not by the "
             "sandboxes' limits: the bound above counts only the latter.",
         ]
-    if ours.failures or base.failures:
-        lines += ["", "Failures (first few): " + "; ".join((ours.failures + base.failures)[:6])]
+    if ours.failures:
+        lines += ["", "AI Manager's failures (first few): " + "; ".join(ours.failures[:6])]
+    if base.failures:
+        lines += ["", "The original design's failures (first few): " + "; ".join(base.failures[:6])]
     return "\n".join(lines)
 
 
