@@ -72,7 +72,8 @@ def _claim(
         db.execute("COMMIT")
         return rows
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # SQLite may already have rolled back (a failed COMMIT, a full disk)
+            db.execute("ROLLBACK")
         raise
 
 
@@ -83,7 +84,8 @@ def _complete(db: sqlite3.Connection, sql: str, rows: list[dict[str, Any]]) -> i
         db.execute("COMMIT")
         return count
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # SQLite may already have rolled back (a failed COMMIT, a full disk)
+            db.execute("ROLLBACK")
         raise
 
 
