@@ -46,7 +46,9 @@ def connector(base_url: str, token: str = TOKEN, **settings: Any) -> UzumConnect
     conn = make_connector(
         Marketplace.UZUM,
         {"token": token},
-        {"shop_id": SHOP, "time_scale": SCALE, "timeout": 0.3, **settings},
+        # Generous by default (a spurious timeout on a loaded machine would resend and skew the
+        # request counts); the fault test sets a short one for its injected hang.
+        {"shop_id": SHOP, "time_scale": SCALE, "timeout": 5.0, **settings},
         base_url=base_url,
     )
     assert isinstance(conn, UzumConnector)
@@ -199,7 +201,7 @@ async def test_finance_orders_paginate(sandbox: tuple[Any, str]) -> None:
 async def test_faults_retried_and_access_denied(sandbox: tuple[Any, str]) -> None:
     app, url = sandbox
     faults = app.state.sandbox.config.faults
-    conn = connector(url)
+    conn = connector(url, timeout=0.3)  # the injected hang must time out quickly
     denied = connector(url, token=NO_READ)
     code = next(iter(shop(app).products.values()))["skuList"][0]["sellerItemCode"]
     try:

@@ -47,7 +47,9 @@ def connector(base_url: str, token: str = TOKEN, **settings: Any) -> YandexMarke
             "campaign_id": CAMPAIGN,
             "time_scale": SCALE,
             "poll_interval": 1.0,
-            "timeout": 0.3,
+            # Generous: a 100-card batch takes the sandbox a few hundred ms on a loaded 2-core machine,
+            # and a spurious timeout would resend it. The hang test sets its own short timeout.
+            "timeout": 5.0,
             **settings,
         },
         base_url=base_url,
@@ -180,7 +182,7 @@ async def test_faults_are_retried(sandbox: tuple[Any, str]) -> None:
     app, url = sandbox
     faults = app.state.sandbox.config.faults
     seed_offers(app, TOKEN, ["A", "B"])
-    conn = connector(url)
+    conn = connector(url, timeout=0.3)  # the injected hang must time out quickly
     try:
         faults.next_errors = 2
         ok = await conn.update_prices([PriceUpdate(offer_id="A", price=Decimal(1000))])
