@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import random
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
@@ -211,11 +210,8 @@ class SQLBackend:
                 if key_row is not None:
                     break
                 floor = best  # every key at this priority is rate-limited or locked: try the next
-            key, rate, burst, tokens, refilled_at = key_row
-            n = limit
-            if rate is not None:
-                available = min(burst, tokens + (now - refilled_at) * rate)
-                n = min(limit, math.floor(available))
+            key = key_row[0]
+            n = q.batch_size(limit, tuple(key_row), now)
             claimed = (
                 await conn.execute(
                     q.claim_jobs(self.dialect, has_kinds),

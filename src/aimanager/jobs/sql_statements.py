@@ -7,7 +7,9 @@ concurrent workers pass over each other instead of waiting.
 
 from __future__ import annotations
 
+import math
 from functools import cache
+from typing import Any
 
 from sqlalchemy import TextClause, bindparam, text
 
@@ -32,6 +34,16 @@ def _indexed(dialect: str, index: str) -> str:
 
 def _expand(stmt: TextClause, kinds: bool) -> TextClause:
     return stmt.bindparams(bindparam("kinds", expanding=True)) if kinds else stmt
+
+
+def batch_size(limit: int, key_row: tuple[Any, ...], now: float) -> int:
+    """How many jobs a claim may take from the key ``pick_key`` chose: ``limit``, or fewer if the
+    key's token bucket (refilled since ``refilled_at``) holds fewer tokens."""
+    _, rate, burst, tokens, refilled_at = key_row
+    if rate is None:
+        return limit
+    available: float = min(burst, tokens + (now - refilled_at) * rate)
+    return min(limit, math.floor(available))
 
 
 @cache

@@ -14,7 +14,6 @@ has for this; the version is pinned in ``uv.lock`` and ``tests/jobs`` exercise t
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 from collections.abc import Sequence
 from functools import cache
@@ -49,50 +48,46 @@ def _claim(
 ) -> list[tuple[Any, ...]]:
     best_sql, pick_sql, claim_sql, spend_sql = sqls
     now = params["now"]
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        floor = -1
-        while True:
-            best = db.execute(best_sql, {**params, "floor": floor}).fetchone()
-            if best is None:
-                db.execute("COMMIT")
-                return []
-            key_row = db.execute(pick_sql, {**params, "p": best[0]}).fetchone()
-            if key_row is not None:
-                break
-            floor = best[0]  # every key at this priority is rate-limited: try the next
-        key, rate, burst, tokens, refilled_at = key_row
-        n = limit
-        if rate is not None:
-            n = min(limit, math.floor(min(burst, tokens + (now - refilled_at) * rate)))
-        rows = db.execute(
-            claim_sql, {**params, "p": best[0], "k": key, "n": n, "w": worker_id, "lease": lease}
-        ).fetchall()
-        db.execute(spend_sql, {"now": now, "k": key, "taken": len(rows)})
-        db.execute("COMMIT")
-        return rows
-    except BaseException:
-        if db.in_transaction:  # SQLite may already have rolled back (a failed COMMIT, a full disk)
-            db.execute("ROLLBACK")
-        raise
+    floor = -1
+    while True:
+        best = db.execute(best_sql, {**params, "floor": floor}).fetchone()
+        if best is None:
+            return []
+        key_row = db.execute(pick_sql, {**params, "p": best[0]}).fetchone()
+        if key_row is not None:
+            break
+        floor = best[0]  # every key at this priority is rate-limited: try the next
+    key = key_row[0]
+    n = q.batch_size(limit, key_row, now)
+    rows = db.execute(
+        claim_sql, {**params, "p": best[0], "k": key, "n": n, "w": worker_id, "lease": lease}
+    ).fetchall()
+    db.execute(spend_sql, {"now": now, "k": key, "taken": len(rows)})
+    return rows
 
 
 def _complete(db: sqlite3.Connection, sql: str, rows: list[dict[str, Any]]) -> int:
+    count: int = db.executemany(sql, rows).rowcount
+    return count
+
+
+def _write_transaction(db: sqlite3.Connection, work: Any, *args: Any) -> Any:
     db.execute("BEGIN IMMEDIATE")
     try:
-        count = db.executemany(sql, rows).rowcount
+        result = work(db, *args)
         db.execute("COMMIT")
-        return count
+        return result
     except BaseException:
         if db.in_transaction:  # SQLite may already have rolled back (a failed COMMIT, a full disk)
             db.execute("ROLLBACK")
         raise
 
 
-async def _on_thread(conn: AsyncConnection, fn: Any, *args: Any) -> Any:
+async def _on_thread(conn: AsyncConnection, work: Any, *args: Any) -> Any:
+    """``work(db, *args)`` in one write transaction on ``conn``'s own thread, one trip."""
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection  # aiosqlite.Connection
-    return await driver._execute(fn, driver._conn, *args)
+    return await driver._execute(_write_transaction, driver._conn, work, *args)
 
 
 async def complete_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
