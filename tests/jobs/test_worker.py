@@ -98,7 +98,23 @@ async def test_retry_permanent_failure_dead_and_unknown_kind(live_backend: Any) 
     assert ghost_j.status is JobStatus.FAILED and "unknown job kind 'ghost'" in ghost_j.last_error
 
 
-async def test_urgent_job_runs_while_low_jobs_fill_the_worker(live_backend: Any) -> None:
+LOW_FILL = [(Priority.LOW, 50, 10)]
+HIGH_HOLDS_HEADROOM = [(Priority.LOW, 20, 10), (Priority.HIGH, 5, 12)]
+
+
+@pytest.mark.parametrize(
+    ("backlog", "held"),
+    [
+        # The urgent job runs in the headroom slots, beside ten low jobs that never let go.
+        pytest.param(LOW_FILL, 10, id="low-jobs-fill-the-slots"),
+        # High jobs waiting on a marketplace take the two headroom slots and keep them: the urgent
+        # job runs in the burst, beside twelve slow jobs.
+        pytest.param(HIGH_HOLDS_HEADROOM, 12, id="high-jobs-hold-the-headroom"),
+    ],
+)
+async def test_urgent_job_starts_while_slow_jobs_hold_the_worker(
+    live_backend: Any, backlog: list[tuple[Priority, int, int]], held: int
+) -> None:
     release = asyncio.Event()
     urgent_done = asyncio.Event()
 
@@ -111,47 +127,20 @@ async def test_urgent_job_runs_while_low_jobs_fill_the_worker(live_backend: Any)
     reg = Registry()
     reg.register("slow", slow)
     reg.register("urgent", urgent)
-    await live_backend.enqueue_many([JobSpec("slow", partner_id=i, priority=Priority.LOW) for i in range(50)])
     worker = Worker(live_backend, reg, WorkerConfig(concurrency=10, urgent_reserve=0.2, prefetch=0))
-    task = asyncio.create_task(worker.run(until_idle=True))
-    while worker.metrics.claimed < 10:
-        await asyncio.sleep(0.01)
+    task: asyncio.Task[Any] | None = None
+    for priority, count, claimed_after in backlog:
+        await live_backend.enqueue_many(
+            [JobSpec("slow", partner_id=i, priority=priority) for i in range(count)]
+        )
+        task = task or asyncio.create_task(worker.run(until_idle=True))
+        while worker.metrics.claimed < claimed_after:
+            await asyncio.sleep(0.01)
     await live_backend.enqueue_many([JobSpec("urgent", priority=Priority.URGENT)])
     await asyncio.wait_for(urgent_done.wait(), 10)
-    # The urgent job ran in the headroom slots, beside ten low jobs that never let go.
-    assert (await live_backend.stats()).by_kind["slow"]["running"] == 10
+    assert (await live_backend.stats()).by_kind["slow"]["running"] == held
     release.set()
-    await task
-
-
-async def test_urgent_job_starts_when_high_jobs_hold_the_headroom(live_backend: Any) -> None:
-    release = asyncio.Event()
-    urgent_done = asyncio.Event()
-
-    async def slow(job: Job) -> None:
-        await release.wait()
-
-    async def urgent(job: Job) -> None:
-        urgent_done.set()
-
-    reg = Registry()
-    reg.register("slow", slow)
-    reg.register("urgent", urgent)
-    await live_backend.enqueue_many([JobSpec("slow", partner_id=i, priority=Priority.LOW) for i in range(20)])
-    worker = Worker(live_backend, reg, WorkerConfig(concurrency=10, urgent_reserve=0.2, prefetch=0))
-    task = asyncio.create_task(worker.run(until_idle=True))
-    while worker.metrics.claimed < 10:
-        await asyncio.sleep(0.01)
-    # High jobs waiting on a marketplace take the two headroom slots and keep them.
-    high = [JobSpec("slow", partner_id=99, priority=Priority.HIGH) for _ in range(5)]
-    await live_backend.enqueue_many(high)
-    while worker.metrics.claimed < 12:
-        await asyncio.sleep(0.01)
-    await live_backend.enqueue_many([JobSpec("urgent", priority=Priority.URGENT)])
-    await asyncio.wait_for(urgent_done.wait(), 10)
-    # Twelve slow jobs still hold every regular and headroom slot: the urgent job used the burst.
-    assert (await live_backend.stats()).by_kind["slow"]["running"] == 12
-    release.set()
+    assert task is not None
     await task
 
 
