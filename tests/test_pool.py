@@ -10,12 +10,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from aimanager.db.engine import make_engine
 from aimanager.db.pool import ENGINE, NORMAL, PriorityWaitQueue, db_priority
+from aimanager.handoff import PriorityHandoff
 
 
 def waiters(engine) -> int:  # type: ignore[no-untyped-def]
     queue = engine.sync_engine.pool._pool
     assert isinstance(queue, PriorityWaitQueue)
-    return sum(1 for *_, w in queue._waiters if not w.done())
+    return queue.waiters.waiting()
 
 
 async def until(cond) -> None:  # type: ignore[no-untyped-def]
@@ -86,17 +87,22 @@ async def test_a_timed_out_or_cancelled_waiter_loses_nothing(sqlite_url: str) ->
         await engine.dispose()
 
 
-def test_handover_to_a_cancelled_waiter_passes_the_item_on() -> None:
-    async def body() -> None:
-        queue = PriorityWaitQueue(maxsize=1)
-        loop = asyncio.get_running_loop()
-        first: asyncio.Future[object] = loop.create_future()
-        second: asyncio.Future[object] = loop.create_future()
-        queue._waiters = [(NORMAL, 0, first), (NORMAL, 1, second)]
-        first.cancel()  # gave up before the hand-over: skipped
-        queue.put_nowait("conn")
-        assert second.result() == "conn" and queue.qsize() == 0
-        queue.put_nowait("conn2")  # nobody waiting: kept
-        assert queue.get_nowait() == "conn2"
-
-    asyncio.run(body())
+async def test_handover_skips_a_cancelled_waiter_and_a_late_cancel_gives_the_item_back() -> None:
+    handoff: PriorityHandoff[str] = PriorityHandoff()
+    given_back: list[str] = []
+    first = asyncio.create_task(handoff.wait(NORMAL, given_back.append))
+    second = asyncio.create_task(handoff.wait(NORMAL, given_back.append))
+    await until(lambda: handoff.waiting() == 2)
+    first.cancel()  # gave up before the hand-over: skipped
+    await until(lambda: handoff.waiting() == 1)
+    assert handoff.hand_over("conn")
+    assert await second == "conn"
+    assert not handoff.hand_over("conn2")  # nobody waiting: the caller keeps it
+    # Cancelled in the same turn as the hand-over: the item must not vanish with the waiter.
+    third = asyncio.create_task(handoff.wait(ENGINE, given_back.append))
+    await until(lambda: handoff.waiting() == 1)
+    assert handoff.hand_over("conn3")
+    third.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await third
+    assert given_back == ["conn3"]

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 from collections import deque
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -24,6 +22,8 @@ from typing import Any
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.util import await_only
 from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty, Full
+
+from aimanager.handoff import PriorityHandoff
 
 # Lower is more urgent, as with job priorities.
 ENGINE = 0  # the job engine's own short statements: claims, acks, heartbeats
@@ -48,8 +48,7 @@ class PriorityWaitQueue(AsyncAdaptedQueue[Any]):
     def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
         super().__init__(maxsize, use_lifo)
         self._items: deque[Any] = deque()
-        self._waiters: list[tuple[int, int, asyncio.Future[Any]]] = []
-        self._seq = itertools.count()
+        self.waiters: PriorityHandoff[Any] = PriorityHandoff()
 
     def empty(self) -> bool:
         return not self._items
@@ -61,11 +60,8 @@ class PriorityWaitQueue(AsyncAdaptedQueue[Any]):
         return len(self._items)
 
     def put_nowait(self, item: Any) -> None:
-        while self._waiters:
-            _, _, waiter = heapq.heappop(self._waiters)
-            if not waiter.done():
-                waiter.set_result(item)
-                return
+        if self.waiters.hand_over(item):
+            return
         if self.full():
             raise Full()
         self._items.append(item)
@@ -85,20 +81,12 @@ class PriorityWaitQueue(AsyncAdaptedQueue[Any]):
         return await_only(self._wait(timeout))
 
     async def _wait(self, timeout: float | None) -> Any:
-        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (_priority.get(), next(self._seq), waiter))
         try:
             async with asyncio.timeout(timeout):
-                return await waiter
-        except BaseException as exc:
-            # Timed out or cancelled, possibly just after a connection was handed over: pass it on.
-            if waiter.done() and not waiter.cancelled():
-                self.put_nowait(waiter.result())
-            else:
-                waiter.cancel()
-            if isinstance(exc, TimeoutError):
-                raise Empty() from None
-            raise
+                # A connection handed over just as the wait timed out goes back to the queue.
+                return await self.waiters.wait(_priority.get(), self.put_nowait)
+        except TimeoutError:
+            raise Empty() from None
 
 
 class PriorityQueuePool(AsyncAdaptedQueuePool):

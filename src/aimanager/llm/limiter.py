@@ -15,11 +15,11 @@ pre-call check).
 from __future__ import annotations
 
 import asyncio
-import heapq
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from aimanager.handoff import PriorityHandoff
 from aimanager.llm.types import RateLimitInfo
 from aimanager.logs import get_logger
 
@@ -191,32 +191,19 @@ class _Gate:
 
     def __init__(self) -> None:
         self._held = False
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._seq = 0
+        self._waiters: PriorityHandoff[None] = PriorityHandoff()
 
     async def acquire(self, priority: int) -> None:
-        if not self._held and not self._waiters:
+        if not self._held:
             self._held = True
             return
-        self._seq += 1
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (priority, self._seq, waiter))
-        try:
-            await waiter  # resolved by release(): the lock is handed over, already held for us
-        except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                self.release()  # handed over as we were cancelled: pass it on
-            else:
-                waiter.cancel()
-            raise
+        # release() hands the lock over, already held for us; handed over as we were cancelled,
+        # it is released again for the next waiter.
+        await self._waiters.wait(priority, lambda _: self.release())
 
     def release(self) -> None:
-        while self._waiters:
-            _, _, waiter = heapq.heappop(self._waiters)
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._held = False
+        if not self._waiters.hand_over(None):
+            self._held = False
 
 
 @dataclass(slots=True)
