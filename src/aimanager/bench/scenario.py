@@ -18,6 +18,7 @@ import heapq
 import itertools
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -38,7 +39,7 @@ from aimanager.jobs import SQLBackend, Worker, WorkerConfig
 from aimanager.llm import CardRequest, NarrativeRequest
 from aimanager.pipelines.cards import card_dimensions
 from aimanager.pipelines.catalog_import import product_facts
-from aimanager.pipelines.chain import follow_cards
+from aimanager.pipelines.chain import follow_cards, urgent_repricing
 from aimanager.pipelines.handlers import pipeline_registry
 from aimanager.pipelines.planner import build_plan, enqueue_plan
 from aimanager.pipelines.runtime import Runtime
@@ -129,7 +130,14 @@ async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int,
                 on_ready=on_ready,
             )
         )
-        injector = asyncio.create_task(_inject_urgent(rt, list(first_skus), fig, urgent_ready))
+
+        def count_tasks(tasks: Counter[str]) -> None:
+            fig.tasks += sum(tasks.values())
+
+        # An operator's requests over half a minute, not one burst.
+        injector = asyncio.create_task(
+            urgent_repricing(rt, first_skus, urgent_ready, every_s=0.5, on_planned=count_tasks)
+        )
         # A quarter of the slots again as headroom for urgent work: at real time a repricing waits
         # seconds for the marketplace to apply it, so urgent requests need room of their own.
         worker = Worker(
@@ -164,18 +172,6 @@ async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int,
         await backend.close()
         await engine.dispose()
     return fig
-
-
-async def _inject_urgent(rt: Runtime, skus: list[str], fig: RunFigures, ready: asyncio.Event) -> None:
-    """Urgent single-SKU repricing requests arriving while the backlog runs."""
-    if not skus:
-        return
-    await ready.wait()
-    for sku in skus:
-        await asyncio.sleep(0.5)  # an operator's requests over half a minute, not one burst
-        plan = await build_plan(rt.sessions, [Capability.PRICING], skus=[sku], priority=Priority.URGENT)
-        await enqueue_plan(rt.backend, plan)
-        fig.tasks += sum(plan.tasks.values())
 
 
 async def run_baseline(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -25,10 +26,10 @@ from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
 from aimanager.db.migrate import upgrade
 from aimanager.db.models import AIUsageLog, AnalyticsReport, Partner, Product
-from aimanager.domain.enums import Capability, Priority
+from aimanager.domain.enums import Capability
 from aimanager.harness.environment import SandboxWorld, connect_partners, run_until_drained
 from aimanager.jobs import SQLBackend, Worker, WorkerConfig
-from aimanager.pipelines.chain import follow_cards
+from aimanager.pipelines.chain import follow_cards, urgent_repricing
 from aimanager.pipelines.handlers import pipeline_registry
 from aimanager.pipelines.planner import build_plan, enqueue_plan
 from aimanager.pipelines.runtime import Runtime
@@ -130,6 +131,9 @@ async def _run_all(rt: Runtime, console: Console, opts: DemoOptions, result: Dem
         if partner_ids and partner_ids[0] in ids:
             urgent_ready.set()
 
+    def count_urgent(tasks: Counter[str]) -> None:
+        result.tasks["pricing"] = result.tasks.get("pricing", 0) + tasks["pricing"]
+
     worker = Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=opts.concurrency))
     bars = Progress(
         TextColumn("{task.description:<10}"),
@@ -153,7 +157,9 @@ async def _run_all(rt: Runtime, console: Console, opts: DemoOptions, result: Dem
         ticker = asyncio.create_task(refresh())
         producers = [
             asyncio.create_task(follow_cards(rt, partner_ids, FOLLOW_UPS, on_ready=on_ready)),
-            asyncio.create_task(_urgent_requests(rt, urgent_skus, urgent_ready, result)),
+            asyncio.create_task(
+                urgent_repricing(rt, urgent_skus, urgent_ready, every_s=0.3, on_planned=count_urgent)
+            ),
         ]
         await run_until_drained(worker, rt.backend, producers)
         ticker.cancel()
@@ -174,15 +180,3 @@ def show_progress(
         done = rt.progress.done[c.value] - done0[c]
         failed = rt.progress.failed[c.value] - failed0[c]
         bars.update(tid, total=totals.get(c.value, 0), completed=done + failed, failed=failed)
-
-
-async def _urgent_requests(rt: Runtime, skus: list[str], ready: asyncio.Event, result: DemoResult) -> None:
-    """A few operator requests while the backlog runs: reprice one SKU now (once its card is out)."""
-    if not skus:
-        return
-    await ready.wait()
-    for sku in skus:
-        await asyncio.sleep(0.3)
-        plan = await build_plan(rt.sessions, [Capability.PRICING], skus=[sku], priority=Priority.URGENT)
-        await enqueue_plan(rt.backend, plan)
-        result.tasks["pricing"] = result.tasks.get("pricing", 0) + plan.tasks["pricing"]

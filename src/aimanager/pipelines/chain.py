@@ -17,7 +17,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from aimanager.domain.enums import Capability
+from aimanager.domain.enums import Capability, Priority
 from aimanager.pipelines.planner import build_plan, enqueue_plan
 from aimanager.pipelines.runtime import Runtime
 
@@ -51,3 +51,23 @@ async def follow_cards(
         if on_ready is not None:
             on_ready(ready)
     return tasks
+
+
+async def urgent_repricing(
+    rt: Runtime,
+    skus: Sequence[str],
+    ready: asyncio.Event,
+    *,
+    every_s: float,
+    on_planned: Callable[[Counter[str]], None],
+) -> None:
+    """An operator's urgent single-SKU repricing requests, one every ``every_s`` once ``ready`` is set
+    (the SKUs' partner has its cards out); ``on_planned`` hears each request's tasks."""
+    if not skus:
+        return
+    await ready.wait()
+    for sku in skus:
+        await asyncio.sleep(every_s)
+        plan = await build_plan(rt.sessions, [Capability.PRICING], skus=[sku], priority=Priority.URGENT)
+        await enqueue_plan(rt.backend, plan)
+        on_planned(plan.tasks)
