@@ -9,7 +9,6 @@ offer ids only, with money.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -29,6 +28,7 @@ from aimanager.sandbox.marketplaces.ozon.state import import_errors
 from aimanager.sandbox.marketplaces.seeding import SeedOffer, seed_catalog
 from aimanager.sandbox.marketplaces.wildberries.state import SUBJECTS
 from aimanager.sandbox.serving import BackgroundServer
+from tests.sandbox.accounts import account
 
 SCALE = 0.01
 ROWS = generate_catalog(partners=1, skus=30, seed=11)
@@ -89,15 +89,6 @@ def card(mp: Marketplace, row: dict[str, str]) -> CardPush:
         attributes={"Цвет": attrs["Цвет"]},
         extra={"ikpu": attrs["ИКПУ"][:16], "country": attrs["Страна производства"]},
     )
-
-
-def account(mp: Marketplace) -> tuple[str, dict[str, str]]:
-    """A fresh account key and the connector credentials for it."""
-    if mp is Marketplace.OZON:
-        client_id = str(uuid.uuid4().int % 10**9)
-        return client_id, {"client_id": client_id, "api_key": "key"}
-    token = f"tok-{uuid.uuid4().hex}"
-    return token, {"api_key": token} if mp is Marketplace.YANDEX else {"token": token}
 
 
 def new_price(price: Decimal) -> Decimal:
