@@ -183,6 +183,44 @@ async def test_a_stalled_worker_does_not_reap_its_own_running_jobs() -> None:
     assert job is not None and job.status is JobStatus.SUCCEEDED and job.attempts == 1
 
 
+async def test_acks_and_lease_renewals_never_overlap() -> None:
+    """On PostgreSQL an ack and a heartbeat over the same rows, run at once, can deadlock."""
+    backend = MemoryBackend()
+    inside = 0
+    overlapped = False
+    ack_started = asyncio.Event()
+    finish_ack = asyncio.Event()
+    real_complete, real_heartbeat = backend.complete, backend.heartbeat
+
+    async def slow_complete(worker_id: str, completions: Any) -> int:
+        nonlocal inside
+        inside += 1
+        ack_started.set()
+        await finish_ack.wait()
+        inside -= 1
+        return await real_complete(worker_id, completions)
+
+    async def watching_heartbeat(worker_id: str, ids: Any, lease_s: float) -> int:
+        nonlocal overlapped
+        overlapped = overlapped or inside > 0
+        return await real_heartbeat(worker_id, ids, lease_s)
+
+    backend.complete = slow_complete  # type: ignore[method-assign]
+    backend.heartbeat = watching_heartbeat  # type: ignore[method-assign]
+    reg = Registry()
+    reg.register("quick", lambda job: asyncio.sleep(0))
+    await backend.enqueue_many([JobSpec("quick") for _ in range(3)])
+    worker = Worker(backend, reg, WorkerConfig(concurrency=3))
+    task = asyncio.create_task(worker.run(until_idle=True))
+    await asyncio.wait_for(ack_started.wait(), 10)
+    renewal = asyncio.create_task(worker._renew_leases())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    finish_ack.set()
+    await asyncio.wait_for(asyncio.gather(renewal, task), 10)
+    assert not overlapped
+
+
 async def test_graceful_shutdown_releases_unfinished_jobs(live_backend: Any) -> None:
     started = asyncio.Event()
 

@@ -41,6 +41,11 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
     kwargs.update(
         poolclass=PriorityQueuePool, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
     )
+    # asyncpg prepares every statement, and after five runs PostgreSQL may switch a prepared statement
+    # to a generic plan that ignores its parameters. The engine's ack joins an array of acked ids to
+    # the jobs table; its generic plan loops over every running row for every acked id (150 ms for
+    # 1,400 acks instead of 4 ms). Custom plans cost about 0.2 ms of planning per statement.
+    kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
     return create_async_engine(url, **kwargs)
 
 

@@ -64,15 +64,24 @@ class SQLBackend:
         self._wake = asyncio.Event()
         self._listener: Any = None
         self._insert = sqlite_insert if self.dialect == "sqlite" else pg_insert
+        self._autocommit = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else None
+        )
 
     @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
+    async def _write(self, *, one_statement: bool = False) -> AsyncIterator[AsyncConnection]:
         """A write transaction of the engine's own, served before other waiters for a connection.
 
         (On SQLite the engine has one connection per process, so writers of this process queue for it
         in asyncio rather than in SQLite's sleeping busy handler; a claim must not wait behind ~100
-        handlers' transactions.)"""
+        handlers' transactions.) ``one_statement``: the caller runs a single statement, which
+        PostgreSQL makes atomic on its own, so it runs without ``BEGIN``/``COMMIT``: one round trip
+        instead of three on the claim's and ack's hot path."""
         with db_priority(ENGINE):
+            if one_statement and self._autocommit is not None:
+                async with self._autocommit.connect() as conn:
+                    yield conn
+                return
             async with self.engine.begin() as conn:
                 yield conn
 
@@ -187,38 +196,14 @@ class SQLBackend:
                         max_priority=None if max_priority is None else int(max_priority),
                     )
             return sorted((Job.from_row(dict(zip(q.COLUMN_NAMES, r, strict=True))) for r in rows), key=_id)
-        has_kinds = kinds is not None
-        params: dict[str, Any] = {"now": now}
-        if has_kinds:
-            params["kinds"] = list(kinds or [])
+        params: dict[str, Any] = {"now": now, "n": limit, "w": worker_id, "lease": now + lease_s}
+        if kinds is not None:
+            params["kinds"] = list(kinds)
         if max_priority is not None:
             params["maxp"] = int(max_priority)
-        async with self._write() as conn:
-            floor = -1
-            while True:
-                best = (
-                    await conn.execute(
-                        q.best_priority(self.dialect, has_kinds, max_priority is not None),
-                        {**params, "floor": floor},
-                    )
-                ).scalar()
-                if best is None:
-                    return []
-                key_row = (
-                    await conn.execute(q.pick_key(self.dialect, has_kinds), {**params, "p": best})
-                ).first()
-                if key_row is not None:
-                    break
-                floor = best  # every key at this priority is rate-limited or locked: try the next
-            key = key_row[0]
-            n = q.batch_size(limit, tuple(key_row), now)
-            claimed = (
-                await conn.execute(
-                    q.claim_jobs(self.dialect, has_kinds),
-                    {**params, "p": best, "k": key, "n": n, "w": worker_id, "lease": now + lease_s},
-                )
-            ).all()
-            await conn.execute(q.spend_tokens(self.dialect), {"now": now, "k": key, "taken": len(claimed)})
+        stmt = q.claim_postgresql(kinds is not None, max_priority is not None)
+        async with self._write(one_statement=True) as conn:
+            claimed = (await conn.execute(stmt, params)).all()
         jobs = [Job.from_row(r) for r in claimed]
         jobs.sort(key=lambda j: j.id)
         return jobs
@@ -228,7 +213,7 @@ class SQLBackend:
     async def heartbeat(self, worker_id: str, job_ids: Sequence[int], lease_s: float) -> int:
         if not job_ids:
             return 0
-        async with self._write() as conn:
+        async with self._write(one_statement=True) as conn:
             res = await conn.execute(
                 q.HEARTBEAT, {"lease": self.clock() + lease_s, "w": worker_id, "ids": list(job_ids)}
             )
@@ -254,7 +239,7 @@ class SQLBackend:
             with db_priority(ENGINE):
                 async with self.engine.connect() as conn:
                     return await complete_rows(conn, rows)
-        async with self._write() as conn:
+        async with self._write(one_statement=True) as conn:
             res = await conn.execute(
                 q.complete_jobs(self.dialect),
                 {
@@ -273,7 +258,7 @@ class SQLBackend:
     ) -> JobStatus | None:
         now = self.clock()
         wait = delay if delay is not None else backoff_delay(job.attempts, rng=self._rng)
-        async with self._write() as conn:
+        async with self._write(one_statement=True) as conn:
             status = (
                 await conn.execute(
                     q.RETRY_LATER,
@@ -291,7 +276,7 @@ class SQLBackend:
         return None if status is None else JobStatus(status)
 
     async def fail(self, worker_id: str, job: Job, error: str) -> bool:
-        async with self._write() as conn:
+        async with self._write(one_statement=True) as conn:
             res = await conn.execute(
                 q.FAIL,
                 {"err": error[:4000], "now": self.clock(), "id": job.id, "w": worker_id, "att": job.attempts},

@@ -22,23 +22,17 @@ COLUMN_NAMES = tuple(c.strip() for c in JOB_COLUMNS.split(","))
 NOTIFY_CHANNEL = "aimanager_jobs"
 
 
-def _filters(alias: str, kinds: bool) -> str:
-    return f" AND {alias}.kind IN :kinds" if kinds else ""
+# -- SQLite: the claim as four statements, run in one trip by ``sqlite_fast`` ----------------------
+# Plain sqlite3 SQL (named parameters; ``:kinds`` is a JSON array). SQLite plans without statistics
+# and would pick the status index over the partial ready indexes; ``INDEXED BY`` keeps every step an
+# index seek however the table is shaped.
 
-
-def _indexed(dialect: str, index: str) -> str:
-    # SQLite plans without statistics and picks the status index over the partial ready indexes;
-    # naming the index keeps every claim an index seek however the table is shaped.
-    return f" INDEXED BY {index}" if dialect == "sqlite" else ""
-
-
-def _expand(stmt: TextClause, kinds: bool) -> TextClause:
-    return stmt.bindparams(bindparam("kinds", expanding=True)) if kinds else stmt
+_SQLITE_KINDS = " AND j.kind IN (SELECT value FROM json_each(:kinds))"
 
 
 def batch_size(limit: int, key_row: tuple[Any, ...], now: float) -> int:
-    """How many jobs a claim may take from the key ``pick_key`` chose: ``limit``, or fewer if the
-    key's token bucket (refilled since ``refilled_at``) holds fewer tokens."""
+    """How many jobs a claim may take from the key ``sqlite_pick_key`` chose: ``limit``, or fewer if
+    the key's token bucket (refilled since ``refilled_at``) holds fewer tokens."""
     _, rate, burst, tokens, refilled_at = key_row
     if rate is None:
         return limit
@@ -47,60 +41,94 @@ def batch_size(limit: int, key_row: tuple[Any, ...], now: float) -> int:
 
 
 @cache
-def best_priority(dialect: str, kinds: bool, capped: bool) -> TextClause:
+def sqlite_best_priority(kinds: bool, capped: bool) -> str:
     """The most urgent priority above ``:floor`` that has a ready job (optionally at most ``:maxp``)."""
     cap = " AND j.priority <= :maxp" if capped else ""
-    sql = (
-        f"SELECT j.priority FROM jobs j{_indexed(dialect, 'ix_jobs_ready_priority')}"
+    return (
+        "SELECT j.priority FROM jobs j INDEXED BY ix_jobs_ready_priority"
         " WHERE j.status = 'queued' AND j.run_at <= :now"
-        f" AND j.priority > :floor{cap}{_filters('j', kinds)} ORDER BY j.priority LIMIT 1"
+        f" AND j.priority > :floor{cap}{_SQLITE_KINDS if kinds else ''} ORDER BY j.priority LIMIT 1"
     )
-    return _expand(text(sql), kinds)
 
 
 @cache
-def pick_key(dialect: str, kinds: bool) -> TextClause:
+def sqlite_pick_key(kinds: bool) -> str:
     """The least recently served key with a ready job at ``:p`` and a token in its bucket."""
-    least = "min" if dialect == "sqlite" else "LEAST"
-    lock = "" if dialect == "sqlite" else " FOR UPDATE OF k SKIP LOCKED"
-    sql = (
+    return (
         "SELECT k.key, k.rate, k.burst, k.tokens, k.refilled_at FROM job_keys k"
-        " WHERE (k.rate IS NULL OR"
-        f" {least}(k.burst, k.tokens + (:now - k.refilled_at) * k.rate) >= 1)"
-        f" AND EXISTS (SELECT 1 FROM jobs j{_indexed(dialect, 'ix_jobs_ready_key')}"
+        " WHERE (k.rate IS NULL OR min(k.burst, k.tokens + (:now - k.refilled_at) * k.rate) >= 1)"
+        " AND EXISTS (SELECT 1 FROM jobs j INDEXED BY ix_jobs_ready_key"
         " WHERE j.batch_key = k.key AND j.status = 'queued'"
-        f" AND j.priority = :p AND j.run_at <= :now{_filters('j', kinds)})"
-        f" ORDER BY k.last_claim_at, k.key LIMIT 1{lock}"
+        f" AND j.priority = :p AND j.run_at <= :now{_SQLITE_KINDS if kinds else ''})"
+        " ORDER BY k.last_claim_at, k.key LIMIT 1"
     )
-    return _expand(text(sql), kinds)
 
 
 @cache
-def claim_jobs(dialect: str, kinds: bool) -> TextClause:
+def sqlite_claim_jobs(kinds: bool) -> str:
     """Lease up to ``:n`` ready jobs of key ``:k`` at priority ``:p``, oldest id first."""
-    lock = "" if dialect == "sqlite" else " FOR UPDATE SKIP LOCKED"
-    sql = (
+    return (
         "UPDATE jobs SET status = 'running', worker_id = :w, lease_until = :lease,"
         " attempts = attempts + 1, started_at = :now, queue_wait_ms = (:now - run_at) * 1000.0"
-        f" WHERE id IN (SELECT j.id FROM jobs j{_indexed(dialect, 'ix_jobs_ready_key')}"
+        " WHERE id IN (SELECT j.id FROM jobs j INDEXED BY ix_jobs_ready_key"
         " WHERE j.batch_key = :k AND j.status = 'queued'"
-        f" AND j.priority = :p AND j.run_at <= :now{_filters('j', kinds)}"
-        f" ORDER BY j.id LIMIT :n{lock})"
-        f" RETURNING {JOB_COLUMNS}"
+        f" AND j.priority = :p AND j.run_at <= :now{_SQLITE_KINDS if kinds else ''}"
+        f" ORDER BY j.id LIMIT :n) RETURNING {JOB_COLUMNS}"
     )
-    return _expand(text(sql), kinds)
+
+
+# Move the key to the back of the round robin and take ``:taken`` tokens from its bucket.
+SQLITE_SPEND_TOKENS = (
+    "UPDATE job_keys SET last_claim_at = :now,"
+    " tokens = CASE WHEN rate IS NULL THEN NULL"
+    " ELSE min(burst, tokens + (:now - refilled_at) * rate) - :taken END,"
+    " refilled_at = CASE WHEN rate IS NULL THEN NULL ELSE :now END"
+    " WHERE key = :k"
+)
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
 
 
 @cache
-def spend_tokens(dialect: str) -> TextClause:
-    """Move the key to the back of the round robin and take ``:taken`` tokens from its bucket."""
-    least = "min" if dialect == "sqlite" else "LEAST"
+def claim_postgresql(kinds: bool, capped: bool) -> TextClause:
+    """PostgreSQL's whole claim in one statement, one round trip.
+
+    The same choice as SQLite's four steps (``sqlite_best_priority`` to ``SQLITE_SPEND_TOKENS``): among the
+    keys with a token, the one whose best ready job has the most urgent priority, least recently
+    served first; then up to ``:n`` of its ready jobs at that priority (fewer if its bucket holds
+    fewer tokens). Each key's best ready priority is one probe of ``ix_jobs_ready_key`` in a LATERAL
+    subquery, so the cost grows with the number of keys, never with the backlog: PostgreSQL cannot
+    turn the probe into a hash join over every ready job, the plan it picks for an ``EXISTS`` when
+    its statistics lag a bulk enqueue (8 ms per claim behind 30,000 jobs).
+    """
+    kind = " AND j.kind = ANY(CAST(:kinds AS text[]))" if kinds else ""
+    cap = " AND j.priority <= :maxp" if capped else ""
+    ready = f"j.status = 'queued' AND j.run_at <= :now{kind}"
+    available = "LEAST(k.burst, k.tokens + (:now - k.refilled_at) * k.rate)"
     return text(
-        "UPDATE job_keys SET last_claim_at = :now,"
+        "WITH pick AS ("
+        " SELECT k.key, r.priority, CASE WHEN k.rate IS NULL THEN :n"
+        f" ELSE LEAST(:n, CAST(floor({available}) AS int)) END AS n"
+        " FROM job_keys k CROSS JOIN LATERAL (SELECT j.priority FROM jobs j"
+        f" WHERE j.batch_key = k.key AND {ready}{cap} ORDER BY j.priority LIMIT 1) r"
+        f" WHERE k.rate IS NULL OR {available} >= 1"
+        " ORDER BY r.priority, k.last_claim_at, k.key LIMIT 1 FOR UPDATE OF k SKIP LOCKED),"
+        # ``priority + 0`` keeps the planner on ix_jobs_ready_key, read in its own order up to the
+        # limit: without fresh statistics it may take ix_jobs_ready_priority and filter the whole
+        # priority's backlog for this one key (8 ms behind 50,000 jobs instead of 0.1 ms).
+        " chosen AS (SELECT j.id FROM jobs j"
+        " WHERE j.batch_key = (SELECT key FROM pick) AND j.priority + 0 = (SELECT priority FROM pick)"
+        f" AND {ready} ORDER BY j.priority, j.id LIMIT (SELECT n FROM pick) FOR UPDATE OF j SKIP LOCKED),"
+        " claimed AS (UPDATE jobs SET status = 'running', worker_id = :w, lease_until = :lease,"
+        " attempts = attempts + 1, started_at = :now, queue_wait_ms = (:now - run_at) * 1000.0"
+        f" WHERE id IN (SELECT id FROM chosen) RETURNING {JOB_COLUMNS}),"
+        " spent AS (UPDATE job_keys SET last_claim_at = :now,"
         " tokens = CASE WHEN rate IS NULL THEN NULL"
-        f" ELSE {least}(burst, tokens + (:now - refilled_at) * rate) - :taken END,"
+        " ELSE LEAST(burst, tokens + (:now - refilled_at) * rate) - (SELECT count(*) FROM claimed) END,"
         " refilled_at = CASE WHEN rate IS NULL THEN NULL ELSE :now END"
-        " WHERE key = :k"
+        " WHERE key = (SELECT key FROM pick))"
+        f" SELECT {JOB_COLUMNS} FROM claimed"
     )
 
 

@@ -4,8 +4,8 @@ aiosqlite runs each statement on the connection's own thread and hands the resul
 event loop, so the claim's six statements (``BEGIN IMMEDIATE``, best priority, key, claim, tokens,
 ``COMMIT``) cost six loop turns. When handlers keep the loop busy (a hundred of them validating LLM
 answers), each turn takes tens of milliseconds and an urgent job waits for all six. Here the whole
-transaction is one function run on that thread: the same statements as ``sql_statements`` (the
-PostgreSQL path keeps using them through SQLAlchemy), one turn of the loop.
+transaction is one function run on that thread: the statements of ``sql_statements``, one turn of
+the loop.
 
 It uses aiosqlite's ``_execute`` (run a callable on the connection's thread), the one hook aiosqlite
 has for this; the version is pinned in ``uv.lock`` and ``tests/jobs`` exercise this path on every run.
@@ -26,15 +26,11 @@ from aimanager.jobs import sql_statements as q
 
 @cache
 def _sql(kinds: bool, capped: bool) -> tuple[str, str, str, str]:
-    # The expanding ``IN :kinds`` of the SQLAlchemy statements becomes a JSON array parameter.
-    def raw(stmt: Any) -> str:
-        return str(stmt.text).replace("IN :kinds", "IN (SELECT value FROM json_each(:kinds))")
-
     return (
-        raw(q.best_priority("sqlite", kinds, capped)),
-        raw(q.pick_key("sqlite", kinds)),
-        raw(q.claim_jobs("sqlite", kinds)),
-        raw(q.spend_tokens("sqlite")),
+        q.sqlite_best_priority(kinds, capped),
+        q.sqlite_pick_key(kinds),
+        q.sqlite_claim_jobs(kinds),
+        q.SQLITE_SPEND_TOKENS,
     )
 
 

@@ -97,6 +97,9 @@ class Worker:
         self._acks_pending: set[int] = set()
         self._acking: set[int] = set()  # acks being written right now
         self._ack_event = asyncio.Event()
+        # Acks and lease renewals update overlapping rows (a job being acked is still renewed); run
+        # concurrently on PostgreSQL they lock those rows in different orders and can deadlock.
+        self._row_writes = asyncio.Lock()
         self._ready: list[tuple[int, int, HandlerSpec, Job]] = []  # prefetched, by priority
         self._seq = itertools.count()
         self._running = 0  # jobs whose handler is running
@@ -360,7 +363,8 @@ class Worker:
         acking = {c.job_id for c in batch}
         self._acking |= acking
         try:
-            await self.backend.complete(self.worker_id, batch)
+            async with self._row_writes:
+                await self.backend.complete(self.worker_id, batch)
         except Exception as exc:
             self._acks = batch + self._acks  # keep them: the next flush tries again
             log.error("job.ack_failed", count=len(batch), error=str(exc))
@@ -385,7 +389,8 @@ class Worker:
         if not ids:
             return
         try:
-            held = await self.backend.heartbeat(self.worker_id, ids, self.config.lease_s)
+            async with self._row_writes:
+                held = await self.backend.heartbeat(self.worker_id, ids, self.config.lease_s)
         except Exception as exc:
             log.error("worker.heartbeat_failed", error=str(exc))
             return
