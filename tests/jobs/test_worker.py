@@ -183,6 +183,37 @@ async def test_a_stalled_worker_does_not_reap_its_own_running_jobs() -> None:
     assert job is not None and job.status is JobStatus.SUCCEEDED and job.attempts == 1
 
 
+async def test_a_kind_at_its_cap_leaves_the_slots_to_other_kinds(live_backend: Any) -> None:
+    """Capped jobs (waiting on an outside limit) do not hold every slot: lower-priority work runs."""
+    running = 0
+    most = 0
+    release = asyncio.Event()
+    other_ran = asyncio.Event()
+
+    async def waits_on_llm(job: Job) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+
+    async def report(job: Job) -> None:
+        other_ran.set()
+
+    reg = Registry()
+    reg.register("llm", waits_on_llm, max_running=2)
+    reg.register("report", report)
+    await live_backend.enqueue_many([JobSpec("llm", partner_id=i) for i in range(6)])
+    await live_backend.enqueue_many([JobSpec("report", priority=Priority.LOW)])
+    worker = Worker(live_backend, reg, WorkerConfig(concurrency=10, prefetch=0))
+    task = asyncio.create_task(worker.run(until_idle=True))
+    await asyncio.wait_for(other_ran.wait(), 10)  # ran while four higher-priority jobs still wait
+    assert (await live_backend.stats()).by_kind["llm"]["queued"] == 4
+    release.set()
+    await asyncio.wait_for(task, 10)
+    assert most == 2
+
+
 async def test_acks_and_lease_renewals_never_overlap() -> None:
     """On PostgreSQL an ack and a heartbeat over the same rows, run at once, can deadlock."""
     backend = MemoryBackend()

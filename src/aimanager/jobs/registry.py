@@ -23,6 +23,8 @@ class HandlerSpec:
     batch: bool = False
     max_batch: int = 50
     timeout_s: float | None = None
+    # At most this many jobs of the kind held by one worker (claimed or running); see ``register``.
+    max_running: int | None = None
 
 
 class Registry:
@@ -31,15 +33,36 @@ class Registry:
     def __init__(self) -> None:
         self._handlers: dict[str, HandlerSpec] = {}
 
-    def register(self, kind: str, func: SingleHandler, *, timeout_s: float | None = None) -> None:
-        """Register a single-job handler for ``kind``."""
-        self._handlers[kind] = HandlerSpec(kind, func, timeout_s=timeout_s)
+    def register(
+        self,
+        kind: str,
+        func: SingleHandler,
+        *,
+        timeout_s: float | None = None,
+        max_running: int | None = None,
+    ) -> None:
+        """Register a single-job handler for ``kind``.
+
+        ``max_running`` caps the jobs of this kind one worker holds at once. While the kind is at its
+        cap the worker claims other kinds, even of a lower priority: jobs that wait on a shared
+        outside limit (an LLM's tokens per minute) gain nothing from more slots, and would otherwise
+        hold every slot while work that could run waits behind them."""
+        self._handlers[kind] = HandlerSpec(kind, func, timeout_s=timeout_s, max_running=max_running)
 
     def register_batch(
-        self, kind: str, func: BatchHandler, *, max_batch: int = 50, timeout_s: float | None = None
+        self,
+        kind: str,
+        func: BatchHandler,
+        *,
+        max_batch: int = 50,
+        timeout_s: float | None = None,
+        max_running: int | None = None,
     ) -> None:
-        """Register a handler that receives up to ``max_batch`` jobs of ``kind`` sharing a batch key."""
-        self._handlers[kind] = HandlerSpec(kind, func, batch=True, max_batch=max_batch, timeout_s=timeout_s)
+        """Register a handler that receives up to ``max_batch`` jobs of ``kind`` sharing a batch key
+        (``max_running`` as for :meth:`register`)."""
+        self._handlers[kind] = HandlerSpec(
+            kind, func, batch=True, max_batch=max_batch, timeout_s=timeout_s, max_running=max_running
+        )
 
     def handler(self, kind: str) -> HandlerSpec:
         """The handler for ``kind`` or :class:`UnknownJobKind`."""
@@ -57,6 +80,11 @@ class Registry:
     @property
     def kinds(self) -> list[str]:
         return sorted(self._handlers)
+
+    @property
+    def caps(self) -> dict[str, int]:
+        """``max_running`` of the kinds that have one."""
+        return {k: s.max_running for k, s in self._handlers.items() if s.max_running is not None}
 
     def merge(self, other: Registry) -> Registry:
         """Add ``other``'s handlers to this registry (returns self)."""

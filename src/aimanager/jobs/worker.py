@@ -116,6 +116,7 @@ class Worker:
         self._kinds = kinds if kinds else None
         if self._kinds:
             registry.check(self._kinds)
+        self._caps = registry.caps
 
     def stop(self) -> None:
         """Ask the worker to stop claiming and shut down gracefully."""
@@ -194,12 +195,28 @@ class Worker:
                     continue
             await self._pause(None)
 
+    def _claimable_kinds(self) -> list[str] | None:
+        """The kinds this worker may claim now: its kinds less those at their ``max_running`` cap
+        (None: any kind)."""
+        if not self._caps:
+            return self._kinds
+        held: dict[str, int] = defaultdict(int)
+        for job in self._inflight.values():
+            held[job.kind] += 1
+        full = {kind for kind, cap in self._caps.items() if held[kind] >= cap}
+        if not full:
+            return self._kinds
+        return [k for k in (self._kinds or self.registry.kinds) if k not in full]
+
     async def _claim(self, limit: int, max_priority: Priority | None) -> bool:
+        kinds = self._claimable_kinds()
+        if kinds is not None and not kinds:
+            return False  # every kind is at its cap: a finishing job nudges the loop
         jobs = await self.backend.claim(
             self.worker_id,
             limit,
             lease_s=self.config.lease_s,
-            kinds=self._kinds,
+            kinds=kinds,
             max_priority=max_priority,
         )
         if jobs:

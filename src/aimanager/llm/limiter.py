@@ -15,7 +15,10 @@ pre-call check).
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -298,13 +301,27 @@ class RateLimiter:
 
 
 class AdaptiveConcurrency:
-    """How many calls may be in flight: grows while latency stays flat, halves on 429/529 (AIMD).
+    """How many calls may be in flight: grows while latency stays flat, halves on overload (AIMD).
 
     Growth starts as slow start (+1 per success, i.e. doubling per round trip) and turns additive
     (+1 per window of successes) after the first decrease, like TCP congestion control.
+
+    An overload (429/529) halves the limit only when it is not isolated: ``overload_share`` of the
+    last ``window`` outcomes. A provider under load fails many calls in a row; the odd 529 of a
+    healthy one (a few per cent of calls) would otherwise halve the limit again and again while
+    additive growth wins back one slot per window, and throughput falls far below the rate limits.
     """
 
-    def __init__(self, initial: int = 16, minimum: int = 1, maximum: int = 1024) -> None:
+    def __init__(
+        self,
+        initial: int = 16,
+        minimum: int = 1,
+        maximum: int = 1024,
+        *,
+        window: int = 20,
+        overload_share: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = float(initial)
         self.minimum, self.maximum = minimum, maximum
         self.in_flight = 0
@@ -312,6 +329,9 @@ class AdaptiveConcurrency:
         self.baseline: float | None = None
         self.ewma: float | None = None
         self._last_cut = 0.0
+        self._recent: deque[bool] = deque(maxlen=window)  # True: an overload
+        self._overloads_to_cut = max(2, math.ceil(window * overload_share))
+        self._clock = clock
         self._cond = asyncio.Condition()
 
     async def acquire(self) -> None:
@@ -327,6 +347,7 @@ class AdaptiveConcurrency:
     def on_success(self, latency_s: float) -> None:
         """Grow while the latency average stays within 2× the best seen (a queue building up at the
         server shows as rising latency before it shows as errors)."""
+        self._recent.append(False)
         self.baseline = latency_s if self.baseline is None else min(self.baseline, latency_s)
         self.ewma = latency_s if self.ewma is None else 0.9 * self.ewma + 0.1 * latency_s
         if self.ewma > 2.0 * max(self.baseline, 1e-3):
@@ -335,11 +356,16 @@ class AdaptiveConcurrency:
         self.limit = min(float(self.maximum), self.limit + step)
 
     def on_overload(self) -> None:
-        """Halve, at most once per best-latency interval (many in-flight calls report the same event)."""
-        now = time.monotonic()
+        """Halve once overloads make up ``overload_share`` of the recent outcomes, at most once per
+        best-latency interval (many in-flight calls report the same event)."""
+        self._recent.append(True)
+        if sum(self._recent) < self._overloads_to_cut:
+            return
+        now = self._clock()
         if now - self._last_cut < max(self.baseline or 0.0, 0.05):
             return
         self._last_cut = now
+        self._recent.clear()
         self.slow_start = False
         self.limit = max(float(self.minimum), self.limit / 2)
         log.info("llm.concurrency.cut", limit=int(self.limit))

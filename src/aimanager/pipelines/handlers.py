@@ -10,14 +10,23 @@ from aimanager.jobs.registry import Registry
 from aimanager.pipelines import analytics, cards, pricing, stock
 from aimanager.pipelines.runtime import Runtime
 
+CARD_JOBS_IN_FLIGHT = 40
 PIPELINE_KINDS = ("cards.generate", "cards.push", "pricing.apply", "stock.sync", "analytics.report")
 
 
 def pipeline_registry(rt: Runtime) -> Registry:
     """Handlers of the four capabilities, bound to ``rt``."""
     reg = builtin_registry()
-    # Generation jobs of one partner are claimed together so the packer fills whole LLM calls.
-    reg.register_batch("cards.generate", partial(cards.generate, rt), max_batch=5, timeout_s=900)
+    # Generation jobs of one partner are claimed together so the packer fills whole LLM calls. They
+    # wait on the LLM's tokens per minute: a few dozen keep every call the limits allow in flight,
+    # and more would only hold slots that pricing, stock and reports could use meanwhile.
+    reg.register_batch(
+        "cards.generate",
+        partial(cards.generate, rt),
+        max_batch=5,
+        timeout_s=900,
+        max_running=CARD_JOBS_IN_FLIGHT,
+    )
     reg.register_batch(
         "cards.push", partial(cards.push, rt), max_batch=cards.PUSH_JOBS_PER_CALL, timeout_s=900
     )

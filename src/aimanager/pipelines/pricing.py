@@ -127,9 +127,9 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
     if rt.dry_run or not planned:
         rt.progress.ok(Capability.PRICING, *(task(products[li.id].sku) for li, _ in planned))
         return {"changed": len(planned), "held": held, "broken": broken, "pushed": 0}
-    conn = await rt.connectors.get(partner_id, market)
     updates = [PriceUpdate(offer_id=products[li.id].sku, price=ch.new_price) for li, ch in planned]
-    report = await conn.update_prices(updates, wait=True)
+    # Shared with any other push to this account in flight (urgent single-SKU requests): one call.
+    report = await rt.price_pushes.push((partner_id, market), updates)
     failed = {e.offer_id: f"{e.code}: {e.message}" for e in report.failed}
     now = rt.now()
     async with rt.sessions() as session, session.begin():

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from aimanager.connectors.base import Connector
+from aimanager.connectors.base import Connector, PriceUpdate, PushReport
 from aimanager.connectors.registry import make_connector
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.models import MarketplaceIntegration
@@ -25,6 +25,7 @@ from aimanager.domain.enums import Capability, Marketplace
 from aimanager.errors import ConfigError
 from aimanager.jobs.backend import Backend
 from aimanager.llm import Gateway
+from aimanager.pipelines.group_push import GroupPush
 from aimanager.pipelines.orders import OrderFeeds
 from aimanager.settings import Settings
 
@@ -151,9 +152,17 @@ class Runtime:
     analytics_days: int = 30
     # Order history shared by stock and analytics (see ``orders``); built from ``connectors``.
     orders: OrderFeeds = field(init=False)
+    # Price pushes to one account at the same time share one bulk call (see ``group_push``).
+    price_pushes: GroupPush[PriceUpdate] = field(init=False)
 
     def __post_init__(self) -> None:
         self.orders = OrderFeeds(self.connectors, days=max(self.analytics_days, 14) + 1)
+        self.price_pushes = GroupPush(self._send_prices, lambda update: update.offer_id)
+
+    async def _send_prices(self, key: Hashable, updates: list[PriceUpdate]) -> PushReport:
+        partner_id, market = cast(tuple[int, Marketplace], key)
+        conn = await self.connectors.get(partner_id, market)
+        return await conn.update_prices(updates, wait=True)
 
     @staticmethod
     def now() -> datetime:

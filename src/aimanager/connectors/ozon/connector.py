@@ -14,6 +14,7 @@ fees, so commission and logistics are estimated from each product's tariff in
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -342,9 +343,8 @@ class OzonConnector:
             }
             answer = await self._post("/v1/analytics/data", body, group="analytics")
             data = (answer.get("result") or {}).get("data") or []
-            for d in data:
-                sku, day = d["dimensions"][0]["id"], d["dimensions"][1]["id"]
-                rows.append((sku, day, Decimal(str(d["metrics"][0])), int(d["metrics"][1])))
+            # Thousands of lines per page: parsed in a thread so the event loop keeps serving.
+            rows.extend(await asyncio.to_thread(_analytics_rows, data))
             if len(data) < self.page_size:
                 break
             offset += len(data)
@@ -356,25 +356,7 @@ class OzonConnector:
                 by_sku[str(st.get("sku"))] = item["offer_id"]
         offers = sorted({by_sku[sku] for sku, *_ in rows if sku in by_sku})
         fees = {f.offer_id: f for f in await self.read_fees(offers)} if offers else {}
-        records = []
-        for sku, day, revenue, units in rows:
-            offer = by_sku.get(sku, f"sku:{sku}")
-            fee = fees.get(offer)
-            records.append(
-                SaleRecord(
-                    date=datetime.fromisoformat(day).replace(tzinfo=UTC),
-                    offer_id=offer,
-                    quantity=units,
-                    revenue=revenue,
-                    commission=(revenue * fee.commission_pct / 100).quantize(Decimal("0.01"))
-                    if fee
-                    else Decimal(0),
-                    logistics=(fee.logistics or Decimal(0)) * units if fee else Decimal(0),
-                    kind=SaleKind.ORDER,
-                    fees_estimated=True,
-                )
-            )
-        return records
+        return await asyncio.to_thread(_sale_records, rows, by_sku, fees)
 
 
 def from_config(
@@ -390,3 +372,37 @@ def from_config(
         base_url=base_url,
         transport=transport,
     )
+
+
+def _analytics_rows(data: list[dict[str, Any]]) -> list[tuple[str, str, Decimal, int]]:
+    """``/v1/analytics/data`` lines as (sku, day, revenue, units)."""
+    rows = []
+    for d in data:
+        sku, day = d["dimensions"][0]["id"], d["dimensions"][1]["id"]
+        rows.append((sku, day, Decimal(str(d["metrics"][0])), int(d["metrics"][1])))
+    return rows
+
+
+def _sale_records(
+    rows: list[tuple[str, str, Decimal, int]], by_sku: dict[str, str], fees: dict[str, FeeInfo]
+) -> list[SaleRecord]:
+    """Order lines with their fees estimated from the product tariffs."""
+    records = []
+    for sku, day, revenue, units in rows:
+        offer = by_sku.get(sku, f"sku:{sku}")
+        fee = fees.get(offer)
+        records.append(
+            SaleRecord(
+                date=datetime.fromisoformat(day).replace(tzinfo=UTC),
+                offer_id=offer,
+                quantity=units,
+                revenue=revenue,
+                commission=(revenue * fee.commission_pct / 100).quantize(Decimal("0.01"))
+                if fee
+                else Decimal(0),
+                logistics=(fee.logistics or Decimal(0)) * units if fee else Decimal(0),
+                kind=SaleKind.ORDER,
+                fees_estimated=True,
+            )
+        )
+    return records

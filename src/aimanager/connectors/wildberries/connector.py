@@ -15,6 +15,7 @@ Prices: WB takes an integer ``price`` (before discount) and an integer ``discoun
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -47,7 +48,7 @@ from aimanager.connectors.wildberries.wire import (
     batches,
     card_body,
     price_item,
-    report_record,
+    report_records,
     wb_error_parser,
 )
 from aimanager.domain.enums import Marketplace
@@ -385,7 +386,9 @@ class WildberriesConnector:
             )
             if not rows:  # 204: no (more) data
                 return records
-            records.extend(report_record(r) for r in rows)
+            # A month of report lines is a quarter second of model building: in a thread, so the
+            # event loop keeps starting urgent jobs (the GIL changes hands every few ms).
+            records.extend(await asyncio.to_thread(report_records, rows))
             if len(rows) < self.report_page:
                 return records
             rrd_id = rows[-1]["rrdId"]

@@ -61,6 +61,11 @@ def price_item(nm_id: int, update: PriceUpdate) -> dict[str, Any]:
     return {"nmID": nm_id, "price": int(update.price.quantize(Decimal(1), ROUND_HALF_UP)), "discount": 0}
 
 
+def report_records(rows: list[dict[str, Any]]) -> list[SaleRecord]:
+    """Realisation-report lines as ``SaleRecord``s."""
+    return [report_record(r) for r in rows]
+
+
 def report_record(r: dict[str, Any]) -> SaleRecord:
     """One realisation-report line as a ``SaleRecord`` (revenue = discounted unit price × quantity)."""
     qty = int(r.get("quantity") or 0)

@@ -1,0 +1,119 @@
+"""Group commit for bulk pushes: concurrent pushes to one account share one bulk call.
+
+A marketplace's bulk endpoints are rate-limited per account, not per item: Wildberries takes ten
+price uploads per six seconds whether each carries one price or a thousand. Fifty urgent single-SKU
+repricing requests for one seller, each pushed on its own, queue behind that limit for a minute and
+a half (every upload is followed by status reads under the same limit). Here the first caller for an
+account sends at once; callers that arrive while its call is in flight wait and go out together in
+the next call, like a database's group commit. At most one call per account is in flight, so the
+limiter's tokens go to calls that carry everything waiting.
+
+A batch never holds the same offer twice: a later push of an offer already in the waiting batch
+waits for the call after, so the marketplace ends with the newest price and every caller's report
+speaks of the price it asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from aimanager.connectors.base import PushReport
+
+Item = TypeVar("Item")
+
+
+@dataclass
+class _Batch(Generic[Item]):
+    items: list[Item] = field(default_factory=list)
+    offers: set[str] = field(default_factory=set)
+    done: asyncio.Future[PushReport] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+@dataclass
+class _Account(Generic[Item]):
+    waiting: list[_Batch[Item]] = field(default_factory=list)
+    sending: bool = False
+
+
+class GroupPush(Generic[Item]):
+    """Coalesce pushes per key (an account and an operation) into as few bulk calls as possible.
+
+    ``send(key, items)`` makes one bulk call (the connector splits it into the marketplace's batch
+    size); ``offer(item)`` names the offer an item is for.
+    """
+
+    def __init__(
+        self,
+        send: Callable[[Hashable, list[Item]], Awaitable[PushReport]],
+        offer: Callable[[Item], str],
+    ) -> None:
+        self._send = send
+        self._offer = offer
+        self._accounts: dict[Hashable, _Account[Item]] = {}
+        self._senders: set[asyncio.Task[None]] = set()
+        self.calls = 0  # bulk calls made: what the merging saves shows against the pushes
+
+    async def push(self, key: Hashable, items: Sequence[Item]) -> PushReport:
+        """Push ``items`` with whatever else is waiting for ``key``; the report covers ``items`` only
+        (the call's HTTP requests and tasks are shared by everyone in it)."""
+        if not items:
+            return PushReport()
+        account = self._accounts.setdefault(key, _Account())
+        mine = {self._offer(i) for i in items}
+        batch = self._join(account, items, mine)
+        if not account.sending:
+            account.sending = True
+            sender = asyncio.create_task(self._drain(key, account))
+            self._senders.add(sender)
+            sender.add_done_callback(self._senders.discard)
+        report = await asyncio.shield(batch.done)
+        return _only(report, mine)
+
+    def _join(self, account: _Account[Item], items: Sequence[Item], mine: set[str]) -> _Batch[Item]:
+        for batch in account.waiting:
+            if not batch.offers & mine:
+                batch.items.extend(items)
+                batch.offers |= mine
+                return batch
+        batch = _Batch[Item]()
+        # Retrieved here so a call's error is never "unretrieved" when its callers were cancelled.
+        batch.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        batch.items.extend(items)
+        batch.offers |= mine
+        account.waiting.append(batch)
+        return batch
+
+    async def _drain(self, key: Hashable, account: _Account[Item]) -> None:
+        try:
+            while account.waiting:
+                batch = account.waiting.pop(0)
+                self.calls += 1
+                try:
+                    batch.done.set_result(await self._send(key, batch.items))
+                except BaseException as exc:  # every caller in the batch sees the call's error
+                    batch.done.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        for rest in account.waiting:
+                            rest.done.set_exception(exc)
+                        account.waiting.clear()
+                        raise
+        finally:
+            account.sending = False
+            if not account.waiting:
+                self._accounts.pop(key, None)
+
+
+def _only(report: PushReport, offers: set[str]) -> PushReport:
+    """The part of a shared call's report about ``offers``."""
+    return PushReport(
+        accepted=[o for o in report.accepted if o in offers],
+        failed=[e for e in report.failed if e.offer_id in offers],
+        tasks=[t for t in report.tasks if offers.intersection(t.offer_ids)],
+        requests=report.requests,
+        export_path=report.export_path,
+    )

@@ -1,0 +1,65 @@
+"""AIMD concurrency: isolated overloads do not cut it, a provider under load does."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aimanager.llm.limiter import AdaptiveConcurrency
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_slow_start_doubles_per_round_trip_then_a_burst_of_overloads_halves_it_once() -> None:
+    c = AdaptiveConcurrency(initial=4, clock=Clock())
+    for _ in range(4):
+        c.on_success(1.0)
+    assert c.limit == 8
+    for _ in range(10):  # one overloaded round trip: every in-flight call reports it
+        c.on_overload()
+    assert c.limit == 4 and not c.slow_start
+
+
+def test_an_isolated_overload_among_successes_does_not_cut() -> None:
+    clock = Clock()
+    c = AdaptiveConcurrency(initial=16, clock=clock)
+    for i in range(200):
+        clock.now += 0.5
+        if i % 20 == 0:  # 5 % of calls: a healthy provider's odd 529
+            c.on_overload()
+        else:
+            c.on_success(1.0)
+    assert c.slow_start and c.limit >= 16
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_random_five_per_cent_overloads_keep_most_of_the_limit(seed: int) -> None:
+    rng = random.Random(seed)
+    clock = Clock()
+    c = AdaptiveConcurrency(initial=16, maximum=32, clock=clock)
+    for _ in range(500):
+        clock.now += 3.5 / c.limit  # completions arrive latency / concurrency apart
+        if rng.random() < 0.05:
+            c.on_overload()
+        else:
+            c.on_success(rng.uniform(2.0, 5.0))
+    # Cutting on every overload would leave the limit at a handful of slots.
+    assert c.limit >= 8
+
+
+def test_a_provider_failing_most_calls_is_backed_off_to_the_minimum() -> None:
+    clock = Clock()
+    c = AdaptiveConcurrency(initial=64, minimum=2, clock=clock)
+    for _ in range(40):
+        clock.now += 1.0
+        c.on_overload()
+    assert c.limit == 2
