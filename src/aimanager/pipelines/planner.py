@@ -95,6 +95,12 @@ def _plan_partner(
     narrowed: bool,
 ) -> None:
     products = list(dict.fromkeys(pid for _, _, pid in rows))
+
+    def key(default: str) -> str:
+        # A request for a few SKUs (an operator's urgent repricing) is one unit: its jobs share one
+        # batch key, so a single claim starts all of them instead of one claim per marketplace.
+        return f"p{partner_id}:request" if narrowed else default
+
     markets: dict[Marketplace, list[int]] = defaultdict(list)
     for listing_id, market, _ in rows:
         markets[market].append(listing_id)
@@ -107,7 +113,7 @@ def _plan_partner(
                     {"product_ids": products[i : i + card_pack]},
                     partner_id=partner_id,
                     priority=priority,
-                    batch_key=f"p{partner_id}:cards:generate",
+                    batch_key=key(f"p{partner_id}:cards:generate"),
                 )
             )
     if Capability.PRICING in capabilities:
@@ -122,7 +128,7 @@ def _plan_partner(
                     payload,
                     partner_id=partner_id,
                     priority=priority,
-                    batch_key=f"p{partner_id}:{market.value}:pricing",
+                    batch_key=key(f"p{partner_id}:{market.value}:pricing"),
                 )
             )
     if Capability.STOCK in capabilities and rows:
@@ -134,7 +140,7 @@ def _plan_partner(
                 payload,
                 partner_id=partner_id,
                 priority=priority,
-                batch_key=f"p{partner_id}:stock",
+                batch_key=key(f"p{partner_id}:stock"),
             )
         )
     if Capability.ANALYTICS in capabilities and not narrowed:
