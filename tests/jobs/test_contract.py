@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from aimanager.domain.enums import Priority
 from aimanager.jobs import Completion, InvalidPayload, JobSpec, JobStatus
@@ -223,6 +224,30 @@ async def test_prune_removes_only_old_finished_jobs(backend: Any, clock: Any) ->
     clock.advance(7200)
     assert await backend.prune(older_than_s=7200) == 2
     assert await backend.get(ids[2]) is not None
+
+
+async def batch_keys(backend: Any) -> set[str]:
+    """The keys the backend keeps a fairness cursor (and maybe a bucket) for."""
+    if hasattr(backend, "engine"):
+        async with backend.engine.connect() as conn:
+            return {k for (k,) in (await conn.execute(text("SELECT key FROM job_keys"))).all()}
+    return set(backend._keys)
+
+
+async def test_prune_drops_keys_no_job_uses_and_a_pruned_key_comes_back(backend: Any, clock: Any) -> None:
+    await backend.set_rate_limit("limited", 5.0)
+    await backend.enqueue_many([spec(batch_key="done"), spec(batch_key="waiting"), spec(batch_key="limited")])
+    [job] = await backend.claim("w", 1, lease_s=LEASE, kinds=None)
+    assert job.batch_key == "done"  # enqueued first, least recently served
+    await backend.complete("w", [Completion(job.id, 1, 1.0)])
+    clock.advance(7200)
+    assert await backend.prune(older_than_s=3600) == 1
+    assert await batch_keys(backend) == {"waiting", "limited"}  # in use, or rate-limited
+    await backend.enqueue_many([spec(batch_key="done")])
+    claimed = {j.batch_key for j in await backend.claim("w", 1, lease_s=LEASE)}
+    claimed |= {j.batch_key for j in await backend.claim("w", 1, lease_s=LEASE)}
+    claimed |= {j.batch_key for j in await backend.claim("w", 1, lease_s=LEASE)}
+    assert claimed == {"done", "waiting", "limited"}
 
 
 async def test_kinds_filter_and_priority_cap(backend: Any) -> None:

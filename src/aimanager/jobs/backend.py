@@ -76,7 +76,8 @@ class Backend(Protocol):
         """Queue dead, failed or cancelled jobs again with fresh attempts."""
 
     async def prune(self, older_than_s: float) -> int:
-        """Delete finished jobs that finished more than ``older_than_s`` ago."""
+        """Delete finished jobs that finished more than ``older_than_s`` ago, then the batch keys no
+        job uses any more (keeping those with a rate limit); returns the jobs deleted."""
 
     async def get(self, job_id: int) -> Job | None:
         """One job by id."""

@@ -262,6 +262,9 @@ class MemoryBackend:
             job = self._jobs.pop(job_id)
             if job.unique_key is not None:
                 self._unique.pop(job.unique_key, None)
+        used = {j.batch_key for j in self._jobs.values()}
+        for key in [k for k, b in self._keys.items() if b.rate is None and k not in used]:
+            del self._keys[key]
         return len(gone)
 
     async def get(self, job_id: int) -> Job | None:

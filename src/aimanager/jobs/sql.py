@@ -7,45 +7,38 @@ import contextlib
 import json
 import random
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from aimanager.db.engine import make_engine
-from aimanager.db.models import JobKey, JobRow
 from aimanager.db.pool import ENGINE, db_priority
 from aimanager.domain.enums import Priority
 from aimanager.jobs import sql_statements as q
 from aimanager.jobs.backoff import backoff_delay
 from aimanager.jobs.model import (
-    FINISHED,
     Clock,
     Completion,
     EnqueueResult,
     Job,
     JobSpec,
     JobStatus,
-    QueueStats,
     system_clock,
 )
+from aimanager.jobs.sql_admin import SQLAdministration, jobs_t, keys_t
 from aimanager.jobs.sqlite_fast import claim_rows, complete_rows
-from aimanager.jobs.stats import THROUGHPUT_WINDOW_S
-
-jobs_t = cast(Table, JobRow.__table__)
 
 
 def _id(job: Job) -> int:
     return job.id
 
 
-keys_t = cast(Table, JobKey.__table__)
 INSERT_CHUNK = 1000
 
 
-class SQLBackend:
+class SQLBackend(SQLAdministration):
     """Jobs in the ``jobs`` table; see ``sql_statements`` for the claim. Schema comes from migrations."""
 
     def __init__(
@@ -150,7 +143,16 @@ class SQLBackend:
         keys = sorted({r["batch_key"] for r in rows})
         for start in range(0, len(keys), INSERT_CHUNK):
             chunk = [{"key": k, "last_claim_at": 0.0} for k in keys[start : start + INSERT_CHUNK]]
-            await conn.execute(self._insert(keys_t).values(chunk).on_conflict_do_nothing())
+            key_stmt = self._insert(keys_t).values(chunk)
+            if self.dialect == "postgresql":
+                # Touch existing keys (a row lock until this transaction ends) so ``prune`` cannot
+                # delete a key whose new jobs it does not see yet (see ``_prune_keys``).
+                key_stmt = key_stmt.on_conflict_do_update(
+                    index_elements=["key"], set_={"last_claim_at": keys_t.c.last_claim_at}
+                )
+            else:
+                key_stmt = key_stmt.on_conflict_do_nothing()
+            await conn.execute(key_stmt)
         # An executemany with RETURNING: SQLAlchemy's "insertmanyvalues" sends one multi-row INSERT
         # per chunk of rows from one cached compiled statement.
         stmt = (
@@ -301,103 +303,6 @@ class SQLBackend:
         if res.rowcount:
             self._wake.set()
         return int(res.rowcount)
-
-    # -- administration --------------------------------------------------------------------------
-
-    async def cancel(self, job_ids: Sequence[int]) -> int:
-        stmt = (
-            update(jobs_t)
-            .where(jobs_t.c.id.in_(list(job_ids)), jobs_t.c.status == JobStatus.QUEUED.value)
-            .values(status=JobStatus.CANCELLED.value, finished_at=self.clock())
-        )
-        async with self._write() as conn:
-            return int((await conn.execute(stmt)).rowcount)
-
-    async def retry_dead(self, job_ids: Sequence[int]) -> int:
-        now = self.clock()
-        dead = [JobStatus.DEAD.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value]
-        sla = {int(p): p.start_sla_seconds for p in Priority}
-        async with self._write() as conn:
-            rows = (
-                await conn.execute(
-                    select(jobs_t.c.id, jobs_t.c.priority).where(
-                        jobs_t.c.id.in_(list(job_ids)), jobs_t.c.status.in_(dead)
-                    )
-                )
-            ).all()
-            for job_id, prio in rows:
-                await conn.execute(
-                    update(jobs_t)
-                    .where(jobs_t.c.id == job_id)
-                    .values(
-                        status=JobStatus.QUEUED.value,
-                        attempts=0,
-                        run_at=now,
-                        deadline=now + sla[prio],
-                        finished_at=None,
-                        started_at=None,
-                        worker_id=None,
-                        lease_until=None,
-                    )
-                )
-        self._wake.set()
-        return len(rows)
-
-    async def prune(self, older_than_s: float) -> int:
-        stmt = delete(jobs_t).where(
-            jobs_t.c.status.in_([s.value for s in FINISHED]),
-            jobs_t.c.finished_at < self.clock() - older_than_s,
-        )
-        async with self._write() as conn:
-            return int((await conn.execute(stmt)).rowcount)
-
-    async def get(self, job_id: int) -> Job | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(jobs_t).where(jobs_t.c.id == job_id))).first()
-        return None if row is None else Job.from_row(row)
-
-    async def list_jobs(
-        self, *, status: JobStatus | None = None, kind: str | None = None, limit: int = 50
-    ) -> list[Job]:
-        stmt = select(jobs_t).order_by(jobs_t.c.id.desc()).limit(limit)
-        if status is not None:
-            stmt = stmt.where(jobs_t.c.status == status.value)
-        if kind is not None:
-            stmt = stmt.where(jobs_t.c.kind == kind)
-        async with self.engine.connect() as conn:
-            return [Job.from_row(r) for r in (await conn.execute(stmt)).all()]
-
-    async def stats(self) -> QueueStats:
-        from aimanager.jobs.sql_stats import sql_stats
-
-        async with self.engine.connect() as conn:
-            return await sql_stats(conn, self.clock(), THROUGHPUT_WINDOW_S)
-
-    async def busy_partners(self, kinds: Sequence[str]) -> set[int]:
-        stmt = (
-            select(jobs_t.c.partner_id)
-            .distinct()
-            .where(
-                jobs_t.c.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
-                jobs_t.c.kind.in_(list(kinds)),
-                jobs_t.c.partner_id.isnot(None),
-            )
-        )
-        async with self.engine.connect() as conn:
-            return {int(p) for p in (await conn.execute(stmt)).scalars()}
-
-    async def set_rate_limit(self, key: str, rate: float | None, burst: float | None = None) -> None:
-        burst_v = (burst if burst is not None else max(1.0, rate)) if rate else None
-        values = {
-            "rate": rate if rate else None,
-            "burst": burst_v,
-            "tokens": burst_v,
-            "refilled_at": self.clock() if rate else None,
-        }
-        stmt = self._insert(keys_t).values(key=key, last_claim_at=0.0, **values)
-        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_=values)
-        async with self._write() as conn:
-            await conn.execute(stmt)
 
     async def wait_for_work(self, timeout: float) -> None:
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races its

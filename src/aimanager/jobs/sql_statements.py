@@ -185,3 +185,13 @@ RECOVER_EXPIRED = text(
     " run_at = :now, worker_id = NULL, lease_until = NULL"
     " WHERE status = 'running' AND lease_until < :now"
 )
+
+
+@cache
+def prune_keys(dialect: str) -> TextClause:
+    """Delete the keys no job uses and no rate limit configures (PostgreSQL: skipping locked rows)."""
+    lock = " FOR UPDATE OF k SKIP LOCKED" if dialect == "postgresql" else ""
+    return text(
+        "DELETE FROM job_keys WHERE key IN (SELECT k.key FROM job_keys k WHERE k.rate IS NULL"
+        f" AND k.key NOT IN (SELECT DISTINCT batch_key FROM jobs){lock})"
+    )
