@@ -95,10 +95,10 @@ class Worker:
         self._tasks: dict[asyncio.Task[None], list[int]] = {}
         self._acks: list[Completion] = []
         self._acks_pending: set[int] = set()
-        self._acking: set[int] = set()  # acks being written right now
         self._ack_event = asyncio.Event()
         # Acks and lease renewals update overlapping rows (a job being acked is still renewed); run
-        # concurrently on PostgreSQL they lock those rows in different orders and can deadlock.
+        # concurrently on PostgreSQL they lock those rows in different orders and can deadlock. Run
+        # one at a time, a renewal also never counts a job whose ack is half written as lost.
         self._row_writes = asyncio.Lock()
         self._ready: list[tuple[int, int, HandlerSpec, Job]] = []  # prefetched, by priority
         self._seq = itertools.count()
@@ -377,8 +377,6 @@ class Worker:
         if not self._acks:
             return
         batch, self._acks = self._acks, []
-        acking = {c.job_id for c in batch}
-        self._acking |= acking
         try:
             async with self._row_writes:
                 await self.backend.complete(self.worker_id, batch)
@@ -387,8 +385,6 @@ class Worker:
             log.error("job.ack_failed", count=len(batch), error=str(exc))
             await asyncio.sleep(0.5)
             return
-        finally:
-            self._acking -= acking
         for c in batch:
             self._acks_pending.discard(c.job_id)
 
@@ -411,10 +407,8 @@ class Worker:
         except Exception as exc:
             log.error("worker.heartbeat_failed", error=str(exc))
             return
-        # Jobs acked while the heartbeat ran are no longer 'running': they are not lost.
-        still = sum(
-            1 for i in ids if i in self._inflight or (i in self._acks_pending and i not in self._acking)
-        )
+        # Jobs acked while this renewal waited for its turn are no longer 'running': they are not lost.
+        still = sum(1 for i in ids if i in self._inflight or i in self._acks_pending)
         if held < still:
             log.warning("worker.leases_lost", held=held, expected=still)
 
