@@ -78,6 +78,14 @@ class SQLBackend(SQLAdministration):
             async with self.engine.begin() as conn:
                 yield conn
 
+    @contextlib.asynccontextmanager
+    async def _sqlite_connection(self) -> AsyncIterator[AsyncConnection]:
+        """The engine's SQLite connection, served first, with no transaction open: ``sqlite_fast``
+        runs its own ``BEGIN IMMEDIATE`` on the connection's thread."""
+        with db_priority(ENGINE):
+            async with self.engine.connect() as conn:
+                yield conn
+
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> SQLBackend:
         """A backend owning a new engine for ``url``."""
@@ -185,30 +193,23 @@ class SQLBackend(SQLAdministration):
         if limit <= 0:
             return []
         now = self.clock()
+        maxp = None if max_priority is None else int(max_priority)
         if self.dialect == "sqlite":
-            with db_priority(ENGINE):
-                async with self.engine.connect() as conn:
-                    rows = await claim_rows(
-                        conn,
-                        worker_id,
-                        limit,
-                        now=now,
-                        lease_s=lease_s,
-                        kinds=kinds,
-                        max_priority=None if max_priority is None else int(max_priority),
-                    )
-            return sorted((Job.from_row(dict(zip(q.COLUMN_NAMES, r, strict=True))) for r in rows), key=_id)
-        params: dict[str, Any] = {"now": now, "n": limit, "w": worker_id, "lease": now + lease_s}
-        if kinds is not None:
-            params["kinds"] = list(kinds)
-        if max_priority is not None:
-            params["maxp"] = int(max_priority)
-        stmt = q.claim_postgresql(kinds is not None, max_priority is not None)
-        async with self._write(one_statement=True) as conn:
-            claimed = (await conn.execute(stmt, params)).all()
-        jobs = [Job.from_row(r) for r in claimed]
-        jobs.sort(key=lambda j: j.id)
-        return jobs
+            async with self._sqlite_connection() as conn:
+                rows = await claim_rows(
+                    conn, worker_id, limit, now=now, lease_s=lease_s, kinds=kinds, max_priority=maxp
+                )
+            jobs = [Job.from_row(dict(zip(q.COLUMN_NAMES, r, strict=True))) for r in rows]
+        else:
+            params: dict[str, Any] = {"now": now, "n": limit, "w": worker_id, "lease": now + lease_s}
+            if kinds is not None:
+                params["kinds"] = list(kinds)
+            if maxp is not None:
+                params["maxp"] = maxp
+            stmt = q.claim_postgresql(kinds is not None, maxp is not None)
+            async with self._write(one_statement=True) as conn:
+                jobs = [Job.from_row(r) for r in (await conn.execute(stmt, params)).all()]
+        return sorted(jobs, key=_id)
 
     # -- ending attempts -------------------------------------------------------------------------
 
@@ -238,9 +239,8 @@ class SQLBackend(SQLAdministration):
                 }
                 for c, r in zip(completions, results, strict=True)
             ]
-            with db_priority(ENGINE):
-                async with self.engine.connect() as conn:
-                    return await complete_rows(conn, rows)
+            async with self._sqlite_connection() as conn:
+                return await complete_rows(conn, rows)
         async with self._write(one_statement=True) as conn:
             res = await conn.execute(
                 q.complete_jobs(self.dialect),
