@@ -26,7 +26,7 @@ from aimanager.jobs import Job, JobSpec
 from aimanager.llm import CardRequest
 from aimanager.logs import get_logger
 from aimanager.pipelines.catalog_import import product_facts
-from aimanager.pipelines.runtime import Runtime, load_by_id
+from aimanager.pipelines.runtime import Runtime, cooperatively, load_by_id
 
 log = get_logger("aimanager.pipelines.cards")
 PROMPT_VERSION = "card-v1"
@@ -190,9 +190,7 @@ async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
         ).all()
     pushes: list[CardPush] = []
     skipped: dict[str, str] = {}
-    for i, (cv, product, listing) in enumerate(rows):
-        if i % 25 == 0:
-            await asyncio.sleep(0)  # building 100 cards is ms of CPU: let claims and heartbeats in
+    async for cv, product, listing in cooperatively(rows):
         ref = category_for(product.category, market)
         if ref is None:
             skipped[product.sku] = f"category {product.category!r} has no {market.value} mapping"

@@ -8,7 +8,6 @@ one bulk call, and confirmed from the marketplace's answer.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
@@ -20,7 +19,7 @@ from aimanager.domain.enums import Capability, Marketplace
 from aimanager.domain.money import currency_for
 from aimanager.domain.pricing import Fees, PricingInput, decide_price
 from aimanager.jobs import Job
-from aimanager.pipelines.runtime import Runtime, load_by_id
+from aimanager.pipelines.runtime import Runtime, cooperatively, load_by_id
 
 DEFAULT_MARGIN = Decimal(10)
 
@@ -74,9 +73,7 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
     # Decide outside any transaction (on SQLite an open write transaction holds the one write lock).
     planned: list[tuple[Listing, PriceChange]] = []
     held = broken = 0
-    for i, (listing, product) in enumerate(rows):
-        if i % 25 == 0:
-            await asyncio.sleep(0)  # a partner's catalog is ms of Decimal work: let other tasks in
+    async for listing, product in cooperatively(rows):
         if product.cost_price is None:
             broken += 1
             rt.progress.fail(Capability.PRICING, task(product.sku), "no cost price")

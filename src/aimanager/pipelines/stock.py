@@ -8,7 +8,6 @@ marketplace, are read back, and any difference is recorded on the push and repor
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
@@ -21,7 +20,7 @@ from aimanager.db.models import Listing, Product, StockPush
 from aimanager.domain.allocation import Channel, StockPool, allocate, oversell_report
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.jobs import Job
-from aimanager.pipelines.runtime import Runtime, load_by_id
+from aimanager.pipelines.runtime import Runtime, cooperatively, load_by_id
 
 # Minutes between our push and the marketplace showing it (plus our own sync period).
 SYNC_DELAY_MINUTES = {
@@ -73,9 +72,7 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
     allocations = []
     pushes: list[StockPush] = []
     per_market: dict[Marketplace, list[StockUpdate]] = defaultdict(list)
-    for i, (pid, listings) in enumerate(by_product.items()):
-        if i % 25 == 0:
-            await asyncio.sleep(0)  # allocation is ms of Decimal work per partner: let other tasks in
+    async for pid, listings in cooperatively(by_product.items()):
         product = products[pid]
         channels = [
             Channel(
