@@ -22,6 +22,7 @@ from typing import Generic, TypeVar
 
 from aimanager.connectors.base import PushReport
 
+Key = TypeVar("Key", bound=Hashable)
 Item = TypeVar("Item")
 
 
@@ -40,7 +41,7 @@ class _Account(Generic[Item]):
     sending: bool = False
 
 
-class GroupPush(Generic[Item]):
+class GroupPush(Generic[Key, Item]):
     """Coalesce pushes per key (an account and an operation) into as few bulk calls as possible.
 
     ``send(key, items)`` makes one bulk call (the connector splits it into the marketplace's batch
@@ -49,16 +50,15 @@ class GroupPush(Generic[Item]):
 
     def __init__(
         self,
-        send: Callable[[Hashable, list[Item]], Awaitable[PushReport]],
+        send: Callable[[Key, list[Item]], Awaitable[PushReport]],
         offer: Callable[[Item], str],
     ) -> None:
         self._send = send
         self._offer = offer
-        self._accounts: dict[Hashable, _Account[Item]] = {}
+        self._accounts: dict[Key, _Account[Item]] = {}
         self._senders: set[asyncio.Task[None]] = set()
-        self.calls = 0  # bulk calls made: what the merging saves shows against the pushes
 
-    async def push(self, key: Hashable, items: Sequence[Item]) -> PushReport:
+    async def push(self, key: Key, items: Sequence[Item]) -> PushReport:
         """Push ``items`` with whatever else is waiting for ``key``; the report covers ``items`` only
         (the call's HTTP requests and tasks are shared by everyone in it)."""
         if not items:
@@ -74,34 +74,32 @@ class GroupPush(Generic[Item]):
         report = await asyncio.shield(batch.done)
         return _only(report, mine)
 
-    def _join(self, account: _Account[Item], items: Sequence[Item], mine: set[str]) -> _Batch[Item]:
-        for batch in account.waiting:
-            if not batch.offers & mine:
-                batch.items.extend(items)
-                batch.offers |= mine
-                return batch
-        batch = _Batch[Item]()
-        # Retrieved here so a call's error is never "unretrieved" when its callers were cancelled.
-        batch.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+    @staticmethod
+    def _join(account: _Account[Item], items: Sequence[Item], mine: set[str]) -> _Batch[Item]:
+        """The first waiting batch without any of ``mine`` (or a new one), with ``items`` added."""
+        batch = next((b for b in account.waiting if not b.offers & mine), None)
+        if batch is None:
+            batch = _Batch[Item]()
+            # Retrieved here so a call's error is never "unretrieved" when its callers were cancelled.
+            batch.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+            account.waiting.append(batch)
         batch.items.extend(items)
         batch.offers |= mine
-        account.waiting.append(batch)
         return batch
 
-    async def _drain(self, key: Hashable, account: _Account[Item]) -> None:
+    async def _drain(self, key: Key, account: _Account[Item]) -> None:
         try:
             while account.waiting:
                 batch = account.waiting.pop(0)
-                self.calls += 1
                 try:
                     batch.done.set_result(await self._send(key, batch.items))
-                except BaseException as exc:  # every caller in the batch sees the call's error
+                except asyncio.CancelledError:  # shutting down: nobody's call goes out any more
+                    for pending in (batch, *account.waiting):
+                        pending.done.cancel()
+                    account.waiting.clear()
+                    raise
+                except Exception as exc:  # every caller in the batch sees the call's error
                     batch.done.set_exception(exc)
-                    if isinstance(exc, asyncio.CancelledError):
-                        for rest in account.waiting:
-                            rest.done.set_exception(exc)
-                        account.waiting.clear()
-                        raise
         finally:
             account.sending = False
             if not account.waiting:

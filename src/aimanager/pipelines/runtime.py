@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Hashable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -167,14 +167,14 @@ class Runtime:
     # Order history shared by stock and analytics (see ``orders``); built from ``connectors``.
     orders: OrderFeeds = field(init=False)
     # Price pushes to one account at the same time share one bulk call (see ``group_push``).
-    price_pushes: GroupPush[PriceUpdate] = field(init=False)
+    price_pushes: GroupPush[tuple[int, Marketplace], PriceUpdate] = field(init=False)
 
     def __post_init__(self) -> None:
         self.orders = OrderFeeds(self.connectors, days=max(self.analytics_days, 14) + 1)
         self.price_pushes = GroupPush(self._send_prices, lambda update: update.offer_id)
 
-    async def _send_prices(self, key: Hashable, updates: list[PriceUpdate]) -> PushReport:
-        partner_id, market = cast(tuple[int, Marketplace], key)
+    async def _send_prices(self, key: tuple[int, Marketplace], updates: list[PriceUpdate]) -> PushReport:
+        partner_id, market = key
         conn = await self.connectors.get(partner_id, market)
         return await conn.update_prices(updates, wait=True)
 
