@@ -19,12 +19,14 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 demo: $(VENV)/.synced
 	$(VENV)/bin/aimanager demo
 
-test: $(VENV)/.synced
+# The whole check: lint, format, import contracts, types, then the suite.
+test: lint types
 	$(VENV)/bin/pytest -q
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 fmt: $(VENV)/.synced
 	$(VENV)/bin/ruff format .
@@ -33,7 +35,7 @@ fmt: $(VENV)/.synced
 types: $(VENV)/.synced
 	$(VENV)/bin/mypy
 
-check: lint types test
+check: test
 
 bench: bench-engine bench-llm bench-scenario
 

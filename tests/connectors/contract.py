@@ -22,7 +22,7 @@ from aimanager.connectors.base import Connector, PriceUpdate, StockUpdate
 from aimanager.connectors.errors import AuthError
 from aimanager.connectors.registry import make_connector
 from aimanager.domain.enums import Marketplace
-from aimanager.sandbox.marketplaces import SANDBOXES
+from aimanager_sandbox.marketplaces import SANDBOXES
 from tests.connectors.conftest import Running, settings, start
 
 _serial = itertools.count(70_000)

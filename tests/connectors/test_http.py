@@ -14,7 +14,7 @@ from aimanager.connectors.errors import AuthError, NotFoundError, TransientError
 from aimanager.connectors.http import retry_after_seconds
 from aimanager.connectors.ratelimit import KeyedWindow, LimitSpec, MarketClock, TokenBucket, plan_bulk
 from aimanager.connectors.registry import make_connector
-from aimanager.sandbox.marketplaces import wildberries
+from aimanager_sandbox.marketplaces import wildberries
 from tests.connectors.conftest import Running, settings, start
 
 

@@ -14,7 +14,7 @@ import pytest
 from aimanager.connectors.base import CardPush, PriceUpdate, StockUpdate, TaskState
 from aimanager.connectors.ozon import OzonConnector
 from aimanager.connectors.registry import make_connector
-from aimanager.sandbox.marketplaces import ozon
+from aimanager_sandbox.marketplaces import ozon
 from tests.connectors.conftest import Running, settings, start
 
 _ids = itertools.count(10_000)

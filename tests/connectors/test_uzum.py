@@ -20,9 +20,9 @@ from aimanager.connectors.registry import make_connector
 from aimanager.connectors.uzum.connector import UzumConnector
 from aimanager.connectors.uzum.money import NonIntegerPrice, PriceRounding, to_uzs
 from aimanager.domain.enums import Marketplace
-from aimanager.sandbox.marketplaces.common import FaultConfig, SandboxConfig
-from aimanager.sandbox.marketplaces.uzum import UzumShop, create_app
-from aimanager.sandbox.serving import BackgroundServer
+from aimanager_sandbox.marketplaces.common import FaultConfig, SandboxConfig
+from aimanager_sandbox.marketplaces.uzum import UzumShop, create_app
+from aimanager_sandbox.serving import BackgroundServer
 
 TOKEN = "uzum-secret-token-51e0b2"
 NO_READ = "uzum-token-without-sku-read"

@@ -13,7 +13,7 @@ import pytest
 from aimanager.connectors.base import CardPush, PriceUpdate, StockUpdate, TaskState
 from aimanager.connectors.registry import make_connector
 from aimanager.connectors.wildberries import WildberriesConnector
-from aimanager.sandbox.marketplaces import wildberries
+from aimanager_sandbox.marketplaces import wildberries
 from tests.connectors.conftest import Running, settings, start
 
 

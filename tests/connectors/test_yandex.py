@@ -16,9 +16,9 @@ from aimanager.connectors.errors import AuthError
 from aimanager.connectors.registry import make_connector
 from aimanager.connectors.yandex.connector import YandexMarketConnector
 from aimanager.domain.enums import Marketplace
-from aimanager.sandbox.marketplaces.common import FaultConfig, SandboxConfig
-from aimanager.sandbox.marketplaces.yandex import YmAccount, create_app, rejections, seed_offers
-from aimanager.sandbox.serving import BackgroundServer
+from aimanager_sandbox.marketplaces.common import FaultConfig, SandboxConfig
+from aimanager_sandbox.marketplaces.yandex import YmAccount, create_app, rejections, seed_offers
+from aimanager_sandbox.serving import BackgroundServer
 
 TOKEN = "ym-secret-token-7f3a9c"
 BUSINESS, CAMPAIGN = 111, 222

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from aimanager.domain.enums import Priority
 from aimanager.jobs import Completion, InvalidPayload, JobSpec, JobStatus
-from aimanager.jobs.backoff import backoff_delay
+from aimanager.jobs.model import JOB_BACKOFF
 
 LEASE = 15.0
 
@@ -164,7 +164,7 @@ async def test_retry_backoff_then_dead_with_error_kept(backend: Any, clock: Any)
         assert job.attempts == attempt
         status = await backend.retry_later("w", job, f"boom {attempt}")
         assert status is JobStatus.QUEUED
-        expected = backoff_delay(attempt, rng=rng)
+        expected = JOB_BACKOFF.delay(attempt, rng)
         stored = await backend.get(job_id)
         assert stored.run_at - clock.now == pytest.approx(expected)
         clock.advance(expected - 0.01)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from aimanager.db.models import AIUsageLog
 from aimanager.llm import CardRequest, NarrativeRequest, SpendCapReached
 from aimanager.llm.validation import check_card
-from aimanager.sandbox.llm import Fault
+from aimanager_sandbox.llm import Fault
 from tests.llm.conftest import product
 
 

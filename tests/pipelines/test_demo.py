@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from aimanager.harness.demo import DemoOptions, run_demo
 from aimanager.settings import Settings
+from aimanager_lab.demo import DemoOptions, run_demo
 
 pytestmark = pytest.mark.slow
 

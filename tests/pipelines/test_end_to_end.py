@@ -29,13 +29,13 @@ from aimanager.db.models import (
     StockPush,
 )
 from aimanager.domain.enums import Capability, Marketplace
-from aimanager.harness.environment import SandboxWorld, account_token, connect_partners
 from aimanager.jobs import SQLBackend, Worker, WorkerConfig
 from aimanager.pipelines.handlers import pipeline_registry
 from aimanager.pipelines.planner import build_plan, enqueue_plan
-from aimanager.pipelines.sample_catalog import generate_catalog, insert_catalog
 from aimanager.pipelines.wiring import build_runtime
 from aimanager.settings import Settings
+from aimanager_lab.environment import SandboxWorld, account_token, connect_partners
+from aimanager_lab.sample_catalog import generate_catalog, insert_catalog
 
 pytestmark = pytest.mark.slow
 

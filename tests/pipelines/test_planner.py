@@ -11,7 +11,7 @@ from aimanager.db.migrate import upgrade
 from aimanager.db.models import MarketplaceIntegration, Partner
 from aimanager.domain.enums import Capability, Marketplace, Priority
 from aimanager.pipelines.planner import build_plan
-from aimanager.pipelines.sample_catalog import generate_catalog, insert_catalog
+from aimanager_lab.sample_catalog import generate_catalog, insert_catalog
 
 
 async def test_a_sku_request_is_one_batch_key_and_the_backlog_one_per_marketplace(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from aimanager.domain.pricing import Fees, floor_price
 from aimanager.domain.validate import validate_card
 from aimanager.pipelines.catalog_import import import_catalog
 from aimanager.pipelines.catalog_rows import ProductRow
-from aimanager.pipelines.sample_catalog import (
+from aimanager_lab.sample_catalog import (
     generate_catalog,
     insert_catalog,
     uzum_logistics,

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from aimanager.domain.categories import known_categories
 from aimanager.domain.enums import Marketplace
-from aimanager.sandbox.marketplaces.seeding import SeedOffer
+from aimanager_sandbox.marketplaces.seeding import SeedOffer
 
 CATEGORIES = known_categories()
 

@@ -19,11 +19,11 @@ from aimanager.connectors.base import CardPush, PriceUpdate, StockUpdate
 from aimanager.connectors.registry import make_connector
 from aimanager.domain.categories import category_for, known_categories
 from aimanager.domain.enums import Marketplace
-from aimanager.sandbox.marketplaces import SANDBOXES
-from aimanager.sandbox.marketplaces.common import SandboxConfig
-from aimanager.sandbox.marketplaces.inspect import OfferState, snapshot
-from aimanager.sandbox.marketplaces.seeding import SeedOffer, seed_catalog
-from aimanager.sandbox.serving import BackgroundServer
+from aimanager_sandbox.marketplaces import SANDBOXES
+from aimanager_sandbox.marketplaces.common import SandboxConfig
+from aimanager_sandbox.marketplaces.inspect import OfferState, snapshot
+from aimanager_sandbox.marketplaces.seeding import SeedOffer, seed_catalog
+from aimanager_sandbox.serving import BackgroundServer
 from tests.sandbox.accounts import account, sample_offers
 
 SCALE = 0.01

@@ -21,13 +21,13 @@ from aimanager.connectors.base import CardPush, PriceUpdate, StockUpdate
 from aimanager.connectors.registry import make_connector
 from aimanager.domain.categories import category_for, known_categories
 from aimanager.domain.enums import Marketplace
-from aimanager.pipelines.sample_catalog import PREFIX, generate_catalog
-from aimanager.sandbox.marketplaces import SANDBOXES
-from aimanager.sandbox.marketplaces.common import SandboxConfig
-from aimanager.sandbox.marketplaces.ozon.state import import_errors
-from aimanager.sandbox.marketplaces.seeding import SeedOffer, seed_catalog
-from aimanager.sandbox.marketplaces.wildberries.state import SUBJECTS
-from aimanager.sandbox.serving import BackgroundServer
+from aimanager_lab.sample_catalog import PREFIX, generate_catalog
+from aimanager_sandbox.marketplaces import SANDBOXES
+from aimanager_sandbox.marketplaces.common import SandboxConfig
+from aimanager_sandbox.marketplaces.ozon.state import import_errors
+from aimanager_sandbox.marketplaces.seeding import SeedOffer, seed_catalog
+from aimanager_sandbox.marketplaces.wildberries.state import SUBJECTS
+from aimanager_sandbox.serving import BackgroundServer
 from tests.sandbox.accounts import account
 
 SCALE = 0.01

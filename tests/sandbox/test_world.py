@@ -20,9 +20,9 @@ from aimanager.connectors.base import PriceUpdate
 from aimanager.connectors.registry import make_connector
 from aimanager.domain.categories import known_categories
 from aimanager.domain.enums import Marketplace
-from aimanager.sandbox.marketplaces.inspect import OfferState
-from aimanager.sandbox.marketplaces.seeding import SeedOffer
-from aimanager.sandbox.world import NAMES, RemoteWorld, WorldOptions, WorldStartError
+from aimanager_sandbox.marketplaces.inspect import OfferState
+from aimanager_sandbox.marketplaces.seeding import SeedOffer
+from aimanager_sandbox.world import NAMES, RemoteWorld, WorldOptions, WorldStartError
 from tests.sandbox.accounts import account, sample_offers
 
 SCALE = 0.01

@@ -10,11 +10,13 @@ import sys
 
 import typer
 
-from aimanager.cli.app import app
+from aimanager.cli.app import app, load_plugins
 from aimanager.errors import AIManagerError
 
 # Command modules register on import.
-from aimanager.cli import engine_cmd, llm_cmd, market_cmd, pipeline_cmd  # noqa: F401  isort: skip
+from aimanager.cli import engine_cmd, pipeline_cmd  # noqa: F401  isort: skip
+
+load_plugins()
 
 
 def main() -> None:

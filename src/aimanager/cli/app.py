@@ -1,6 +1,13 @@
-"""The root typer app and its sub-apps; command modules register themselves on these."""
+"""The root typer app and its sub-apps; command modules register themselves on these.
+
+Commands that ship beside the product (the sandbox servers, the demo, the benchmarks) join through the
+``aimanager.commands`` entry point group: each entry names a ``register(app)`` function. The product
+never imports those packages; an installation without them simply has no such commands.
+"""
 
 from __future__ import annotations
+
+from importlib.metadata import entry_points
 
 import typer
 
@@ -11,8 +18,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 jobs_app = typer.Typer(help="Inspect and manage jobs.", no_args_is_help=True)
-sandbox_app = typer.Typer(help="Start the local sandbox servers (loopback only).", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks; figures go to BENCHMARKS.md.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
-app.add_typer(sandbox_app, name="sandbox")
-app.add_typer(bench_app, name="bench")
+
+
+def load_plugins() -> None:
+    """Let every installed ``aimanager.commands`` entry point add its commands."""
+    for entry in sorted(entry_points(group="aimanager.commands"), key=lambda e: e.name):
+        entry.load()(app)

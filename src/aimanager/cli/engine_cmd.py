@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import inspect
 
-from aimanager.cli.app import app, bench_app, jobs_app
+from aimanager.cli.app import app, jobs_app
 from aimanager.db.engine import check_connection, describe_url, make_engine
 from aimanager.db.migrate import upgrade
 from aimanager.domain.enums import Priority
@@ -259,29 +259,3 @@ def jobs_prune(days: float | None = typer.Option(None, help="Retention (default 
         console.print(f"pruned {n} finished job(s) older than {keep:g} day(s)")
 
     run(body)
-
-
-@bench_app.command("engine")
-def bench_engine(
-    dialect: list[str] = typer.Option(["sqlite", "postgresql"], help="sqlite and/or postgresql."),
-    pg_url: str = typer.Option(
-        "postgresql://postgres@127.0.0.1:5432/postgres",
-        help="Local PostgreSQL (a bench database is created).",
-    ),
-    scale: float = typer.Option(1.0, help="Scale the job counts (1.0 = the documented sizes)."),
-    write: bool = typer.Option(True, help="Write the figures to BENCHMARKS.md."),
-) -> None:
-    """Engine throughput, urgent latency and SIGKILL recovery on each dialect."""
-    import shlex
-    import sys
-
-    from aimanager.bench.engine import render, run_engine_bench
-    from aimanager.benchmarks import machine_line, write_section
-
-    configure("WARNING")
-    figs = run(lambda: run_engine_bench(list(dialect), pg_url, scale=scale, progress=console.print))
-    command = "aimanager bench engine " + " ".join(shlex.quote(a) for a in sys.argv[3:])
-    md = render(figs, command.strip(), machine_line())
-    console.print(md)
-    if write:
-        write_section("engine", md)

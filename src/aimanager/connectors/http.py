@@ -17,7 +17,6 @@ into an exception, and ``repr`` shows the marketplace and host only.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import functools
 import random
 import socket
@@ -25,7 +24,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -38,10 +37,15 @@ from aimanager.connectors.errors import (
 )
 from aimanager.connectors.ratelimit import LimiterSet, MarketClock, TokenBucket
 from aimanager.logs import get_logger
+from aimanager.retry import Backoff, parse_delay, retry_after
 
 log = get_logger(__name__)
 
 REDACTED = "***"
+
+
+# Without a server hint: 0.5 s, 1 s, 2 s … at most 30 s, full jitter.
+DEFAULT_BACKOFF = Backoff(base=0.5, cap=30.0)
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,7 @@ class RetryPolicy:
     item quota) is not waited for — ``RateLimited`` is raised with its ``retry_after``."""
 
     attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 30.0
+    backoff: Backoff = DEFAULT_BACKOFF
     max_wait: float = 120.0
 
 
@@ -78,36 +81,29 @@ def _str(value: Any) -> str | None:
 def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
     """Seconds the server asks us to wait, from the first header present.
 
-    ``X-Ratelimit-Retry`` (WB, seconds), ``Retry-After`` (seconds or an HTTP date),
-    ``X-Ratelimit-Reset`` (WB, seconds until the bucket refills), ``Item-Retry-After`` (Ozon product
-    quotas, minutes), ``X-RateLimit-Resource-Until`` (YM, an RFC 822 date).
+    ``X-Ratelimit-Retry`` (WB, seconds), ``Retry-After`` (seconds or an HTTP date; ``retry-after-ms``
+    too), ``X-Ratelimit-Reset`` (WB, seconds until the bucket refills), ``Item-Retry-After`` (Ozon
+    product quotas, minutes), ``X-RateLimit-Resource-Until`` (YM, an RFC 822 date).
     """
     lowered = {k.lower(): v for k, v in headers.items()}
-    for name in ("x-ratelimit-retry", "retry-after", "x-ratelimit-reset"):
-        if name in lowered:
-            value = _seconds(lowered[name], now)
-            if value is not None:
-                return value
+    if (
+        "x-ratelimit-retry" in lowered
+        and (value := parse_delay(lowered["x-ratelimit-retry"], now)) is not None
+    ):
+        return value
+    if (value := retry_after(lowered, now)) is not None:
+        return value
+    if (
+        "x-ratelimit-reset" in lowered
+        and (value := parse_delay(lowered["x-ratelimit-reset"], now)) is not None
+    ):
+        return value
     if "item-retry-after" in lowered:
-        value = _seconds(lowered["item-retry-after"], now)
+        value = parse_delay(lowered["item-retry-after"], now)
         return None if value is None else value * 60
     if "x-ratelimit-resource-until" in lowered:
-        return _seconds(lowered["x-ratelimit-resource-until"], now)
+        return parse_delay(lowered["x-ratelimit-resource-until"], now)
     return None
-
-
-def _seconds(raw: str, now: datetime | None) -> float | None:
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 @functools.cache
@@ -296,10 +292,7 @@ class HttpClient:
         if hinted is not None:
             delay = min(hinted, self.retry.max_wait)
         else:
-            # Full jitter: spread retries of many clients instead of synchronising them.
-            delay = self._rng.uniform(
-                0, min(self.retry.max_delay, self.retry.base_delay * 2 ** (attempt - 1))
-            )
+            delay = self.retry.backoff.delay(attempt, self._rng)
         await self.clock.sleep(delay)
 
     def _observe_remaining(self, response: httpx.Response, buckets: list[TokenBucket]) -> None:

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from aimanager.domain.enums import Priority
-from aimanager.jobs.backoff import backoff_delay
 from aimanager.jobs.model import (
     FINISHED,
+    JOB_BACKOFF,
     Clock,
     Completion,
     EnqueueResult,
@@ -174,7 +174,7 @@ class MemoryBackend:
             held.finished_at = now
         else:
             held.status = JobStatus.QUEUED
-            wait = delay if delay is not None else backoff_delay(held.attempts, rng=self._rng)
+            wait = delay if delay is not None else JOB_BACKOFF.delay(held.attempts, self._rng)
             held.run_at = now + wait
         return held.status
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from aimanager.domain.enums import Priority
 from aimanager.jobs.errors import InvalidPayload
+from aimanager.retry import Backoff
 
 Clock = Callable[[], float]
 """Returns the current time as epoch seconds. Injected so tests move time without sleeping."""
@@ -30,6 +31,10 @@ class JobStatus(StrEnum):
 
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.DEAD, JobStatus.CANCELLED)
+
+# A failed job waits 1 s, 2 s, 4 s … (at most 5 min), times 0.5-1.5 so that jobs failing together
+# (a provider outage) do not come back together, and never less than half the step.
+JOB_BACKOFF = Backoff(base=1.0, cap=300.0, jitter="spread")
 
 
 def to_datetime(ts: float | None) -> datetime | None:

@@ -17,8 +17,8 @@ from aimanager.db.engine import make_engine
 from aimanager.db.pool import ENGINE, db_priority
 from aimanager.domain.enums import Priority
 from aimanager.jobs import sql_statements as q
-from aimanager.jobs.backoff import backoff_delay
 from aimanager.jobs.model import (
+    JOB_BACKOFF,
     Clock,
     Completion,
     EnqueueResult,
@@ -259,7 +259,7 @@ class SQLBackend(SQLAdministration):
         self, worker_id: str, job: Job, error: str, delay: float | None = None
     ) -> JobStatus | None:
         now = self.clock()
-        wait = delay if delay is not None else backoff_delay(job.attempts, rng=self._rng)
+        wait = delay if delay is not None else JOB_BACKOFF.delay(job.attempts, self._rng)
         async with self._write(one_statement=True) as conn:
             status = (
                 await conn.execute(

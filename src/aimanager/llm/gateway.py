@@ -43,6 +43,7 @@ from aimanager.llm.types import (
 )
 from aimanager.llm.validation import check_card, numbers_in
 from aimanager.logs import get_logger
+from aimanager.retry import Backoff
 
 log = get_logger(__name__)
 PackKey = tuple[str, str]  # (task kind, tier)
@@ -66,7 +67,9 @@ def build_providers(config: GatewayConfig) -> dict[str, Provider]:
     """Provider instances for every configured provider name."""
     from aimanager.llm.providers.offline import OfflineProvider
 
-    policy = RetryPolicy(config.max_retries, config.retry_base_delay_s, 8.0, config.max_retry_after_s)
+    policy = RetryPolicy(
+        config.max_retries, Backoff(base=config.retry_base_delay_s, cap=8.0), config.max_retry_after_s
+    )
     providers: dict[str, Provider] = {}
     for name in config.providers:
         if name == "offline":

@@ -9,8 +9,9 @@ from typing import Any
 import anthropic
 
 from aimanager.llm.errors import ProviderHTTPError, SpendCapReached
-from aimanager.llm.providers.base import Failure, RetryEvents, RetryPolicy, retry_after_from, with_retries
+from aimanager.llm.providers.base import Failure, RetryEvents, RetryPolicy, with_retries
 from aimanager.llm.types import BatchOutcome, ProviderRequest, ProviderResponse, RateLimitInfo, Usage
+from aimanager.retry import retry_after
 
 SPEND_CAP_CODE = "enforced_spend_limit_reached"
 
@@ -75,9 +76,9 @@ def classify(exc: Exception) -> Failure:
                         code=SPEND_CAP_CODE,
                     ),
                 )
-            return Failure("throttled", error, retry_after_from(headers))
+            return Failure("throttled", error, retry_after(headers))
         if exc.status_code >= 500 or exc.status_code in (408, 409):
-            return Failure("overloaded", error, retry_after_from(headers))
+            return Failure("overloaded", error, retry_after(headers))
         return Failure("fatal", error)
     if isinstance(exc, anthropic.APIConnectionError):  # includes timeouts
         return Failure("unavailable", exc)

@@ -9,8 +9,7 @@ once on a spend cap and reports every push-back to the limiter through ``RetryEv
 from __future__ import annotations
 
 import asyncio
-import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -21,6 +20,7 @@ from aimanager.llm.errors import (
 )
 from aimanager.llm.types import BatchOutcome, ProviderRequest, ProviderResponse
 from aimanager.logs import get_logger
+from aimanager.retry import Backoff
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -63,19 +63,19 @@ class RetryEvents(Protocol):
         """The server answered 529 or another 5xx."""
 
 
+# Without a server hint: 0.5 s, 1 s, 2 s … at most 8 s, full jitter.
+DEFAULT_BACKOFF = Backoff(base=0.5, cap=8.0)
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How often and how long to retry. Delays without a server hint: ``base × 2ⁿ`` capped, full jitter."""
 
     max_retries: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
+    backoff: Backoff = DEFAULT_BACKOFF
     # A retry-after longer than this is not waited out in-line: the call fails as RateLimited so the
     # gateway can fall back instead of parking a worker for minutes.
     max_retry_after: float = 60.0
-
-    def backoff(self, attempt: int) -> float:
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,21 +85,6 @@ class Failure:
     kind: str  # throttled | overloaded | unavailable | fatal
     error: Exception
     retry_after: float | None = None
-
-
-def retry_after_from(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` (preferred, precise) or ``retry-after`` (seconds)."""
-    if not headers:
-        return None
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) * scale)
-        except ValueError:
-            continue  # an HTTP date: rare from these APIs; fall back to backoff
-    return None
 
 
 async def with_retries(
@@ -133,7 +118,9 @@ async def with_retries(
             too_long = failure.retry_after is not None and failure.retry_after > policy.max_retry_after
             if attempt >= policy.max_retries or too_long:
                 raise _final(failure, what, attempt) from exc
-            delay = failure.retry_after if failure.retry_after is not None else policy.backoff(attempt)
+            delay = (
+                failure.retry_after if failure.retry_after is not None else policy.backoff.delay(attempt + 1)
+            )
             log.info("llm.retry", what=what, kind=failure.kind, attempt=attempt + 1, delay_s=round(delay, 3))
             attempt += 1
             await asyncio.sleep(delay)

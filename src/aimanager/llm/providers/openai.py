@@ -15,8 +15,9 @@ from typing import Any
 import openai
 
 from aimanager.llm.errors import ProviderHTTPError, SpendCapReached
-from aimanager.llm.providers.base import Failure, RetryEvents, RetryPolicy, retry_after_from, with_retries
+from aimanager.llm.providers.base import Failure, RetryEvents, RetryPolicy, with_retries
 from aimanager.llm.types import BatchOutcome, ProviderRequest, ProviderResponse, RateLimitInfo, Usage
+from aimanager.retry import retry_after
 
 # OpenAI's equivalent of a spend cap: the account's quota or credit is exhausted.
 SPEND_CAP_CODE = "insufficient_quota"
@@ -74,9 +75,9 @@ def classify(exc: Exception) -> Failure:
                         code=SPEND_CAP_CODE,
                     ),
                 )
-            return Failure("throttled", error, retry_after_from(exc.response.headers))
+            return Failure("throttled", error, retry_after(exc.response.headers))
         if exc.status_code >= 500 or exc.status_code in (408, 409):
-            return Failure("overloaded", error, retry_after_from(exc.response.headers))
+            return Failure("overloaded", error, retry_after(exc.response.headers))
         return Failure("fatal", error)
     if isinstance(exc, openai.APIConnectionError):
         return Failure("unavailable", exc)

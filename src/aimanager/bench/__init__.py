@@ -1,1 +1,0 @@
-"""Benchmarks behind ``aimanager bench …``; each writes its figures to BENCHMARKS.md."""

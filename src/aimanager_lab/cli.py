@@ -1,0 +1,292 @@
+"""``aimanager demo`` and ``aimanager bench …``, registered on the product's CLI through the
+``aimanager.commands`` entry point (the product never imports the lab)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aimanager.domain.enums import Capability, Priority
+from aimanager.logs import configure
+from aimanager.settings import get_settings
+from aimanager_lab.bench.connectors import connectors_table
+from aimanager_lab.bench.llm import SandboxProcess, bench_products, run_cards
+
+if TYPE_CHECKING:
+    from aimanager_lab.demo import DemoResult
+
+console = Console()
+bench_app = typer.Typer(help="Benchmarks; figures go to BENCHMARKS.md.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``aimanager demo`` and ``aimanager bench …`` to the product's CLI."""
+    app.command()(demo)
+    app.add_typer(bench_app, name="bench")
+
+
+def demo(
+    partners: int = typer.Option(10, min=1, max=1000),
+    skus: int = typer.Option(100, min=1, max=10_000),
+    time_scale: float = typer.Option(0.02, help="Sandbox clock: 0.02 turns 2-5 s LLM calls into 40-100 ms."),
+    concurrency: int = typer.Option(64, min=1),
+) -> None:
+    """Everything end to end on this machine: sample catalog → cards, prices, stock, analytics."""
+    from aimanager_lab.demo import DemoOptions, run_demo
+
+    settings = get_settings()
+    configure("ERROR")
+    opts = DemoOptions(partners=partners, skus=skus, time_scale=time_scale, concurrency=concurrency)
+
+    async def body() -> None:
+        result = await run_demo(settings, opts, console)
+        _print_report(result)
+
+    asyncio.run(body())
+
+
+def _print_report(result: DemoResult) -> None:
+    t = Table("capability", "tasks", "done", "failed", title="AI Manager demo")
+    for cap in Capability:
+        t.add_row(
+            cap.value,
+            str(result.tasks.get(cap.value, 0)),
+            str(result.done.get(cap.value, 0)),
+            str(result.failed.get(cap.value, 0)),
+        )
+    console.print(t)
+    llm = result.llm
+    console.print(
+        f"wall time {result.wall_s:.1f} s · LLM calls {llm['calls']} · tokens in {llm['input_tokens']:,} / "
+        f"out {llm['output_tokens']:,} · cost ${Decimal(llm['cost_usd']):.4f} · "
+        f"cache hits {llm['cache_hits']}"
+    )
+    s = Table("priority", "jobs started", "started within SLA", title="start SLA")
+    for prio in Priority:
+        started, late = result.sla.get(prio.name.lower(), (0, 0))
+        share = "-" if not started else f"{100 * (started - late) / started:.1f} %"
+        s.add_row(prio.name.lower(), str(started), share)
+    console.print(s)
+    if result.previous_cost is not None:
+        # Not the first run on this database: say what the unchanged catalog cost this time.
+        console.print(
+            f"[green]Repeat run: {llm['cache_hits']} cards came from the cache; {llm['calls']} LLM call(s) "
+            f"(analytics narratives on today's figures) cost ${Decimal(llm['cost_usd']):.4f}, against "
+            f"${result.previous_cost:.4f} spent by the earlier run(s) on this database."
+        )
+    if result.failures:
+        console.print("failures (first 10):")
+        for line in result.failures:
+            console.print(f"  - {line}")
+    if result.reports:
+        console.print(
+            f"analytics reports: {len(result.reports)} HTML files, e.g. {Path(result.reports[0]).resolve()}"
+        )
+
+
+@bench_app.command("engine")
+def bench_engine(
+    dialect: list[str] = typer.Option(["sqlite", "postgresql"], help="sqlite and/or postgresql."),
+    pg_url: str = typer.Option(
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+        help="Local PostgreSQL (a bench database is created).",
+    ),
+    scale: float = typer.Option(1.0, help="Scale the job counts (1.0 = the documented sizes)."),
+    write: bool = typer.Option(True, help="Write the figures to BENCHMARKS.md."),
+) -> None:
+    """Engine throughput, urgent latency and SIGKILL recovery on each dialect."""
+    import shlex
+    import sys
+
+    from aimanager_lab.bench.engine import render, run_engine_bench
+    from aimanager_lab.bench.record import machine_line, write_section
+
+    configure("WARNING")
+    figs = asyncio.run(run_engine_bench(list(dialect), pg_url, scale=scale, progress=console.print))
+    command = "aimanager bench engine " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+    md = render(figs, command.strip(), machine_line())
+    console.print(md)
+    if write:
+        write_section("engine", md)
+
+
+@bench_app.command("llm")
+def bench_llm(
+    items: int = typer.Option(10_000, help="Card requests per run."),
+    time_scale: float = typer.Option(
+        0.25, help="Sandbox time scale (1.0 = real 2-5 s latency, real limits)."
+    ),
+    rpm: int = typer.Option(4000),
+    itpm: int = typer.Option(4_000_000),
+    otpm: int = typer.Option(800_000),
+    output: Path = typer.Option(Path("BENCHMARKS.md"), help="File to write the 'llm' section of."),
+) -> None:
+    """10,000 cards through the gateway against the sandbox: packed + cached, then one card per call
+    with no cache; wall time against the bound set by the sandbox's limits."""
+    from aimanager.logs import configure
+    from aimanager_lab.bench.record import machine_line, write_section
+
+    configure("WARNING")
+    products = bench_products(items)
+    sandbox_args = [
+        "--time-scale",
+        str(time_scale),
+        "--rpm",
+        str(rpm),
+        "--itpm",
+        str(itpm),
+        "--otpm",
+        str(otpm),
+    ]
+    rows = []
+    for label, pack, cache in (
+        ("packed (20/call) + cache", True, True),
+        ("1 card/call, no cache", False, False),
+    ):
+        sandbox = SandboxProcess(sandbox_args)
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                db = f"sqlite+aiosqlite:///{tmp}/bench.db"
+                run = asyncio.run(run_cards(sandbox.url, products, pack=pack, cache=cache, db=db))
+            server = sandbox.stats()
+        finally:
+            sandbox.stop()
+        s = run["stats"]
+        # The limit-bound time: the slowest of the three buckets for the work actually sent, in sandbox
+        # minutes, converted to real seconds (the sandbox's minute lasts 60 × time_scale seconds).
+        bounds = {
+            "RPM": s["calls"] / rpm,
+            "ITPM": s["input_tokens"] / itpm,
+            "OTPM": s["output_tokens"] / otpm,
+        }
+        which, minutes = max(bounds.items(), key=lambda kv: kv[1])
+        bound_s = minutes * 60 * time_scale
+        rows.append((label, run, server, which, bound_s))
+        typer.echo(
+            f"{label}: wall {run['wall_s']:.1f} s, bound {bound_s:.1f} s ({which}), "
+            f"calls {s['calls']}, 429s {server['throttled']} {server.get('throttled_by')}, "
+            f"fallbacks {s['fallbacks']}, cost ${s['cost_usd']}",
+            err=True,
+        )
+    lines = [
+        "## LLM gateway: 10,000 cards against the LLM sandbox",
+        "",
+        f"Command: `aimanager bench llm --items {items} --time-scale {time_scale} --rpm {rpm} --itpm {itpm} "
+        f"--otpm {otpm}`  ",
+        f"Machine: {machine_line()}  ",
+        f"Sandbox (own process): latency 2-5 s, {rpm:,} RPM, {itpm:,} ITPM, {otpm:,} OTPM per model, "
+        "buckets of 6 s, OTPM charged with max_tokens at start and corrected at the end (as Anthropic "
+        f"does); time scale {time_scale} (every duration × {time_scale}, so 1 sandbox minute = "
+        f"{60 * time_scale:g} s). Model: claude-haiku-5-5 prices from the pinned table; max_tokens 400 per "
+        "card; the client learns the limits from the response headers (one probe call per model).",
+        "",
+        "| run | wall (s) | limit-bound (s) | binding limit | wall / bound | calls | 429s | input tok | "
+        "output tok | cost (USD) | cards ok |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, run, server, which, bound_s in rows:
+        s = run["stats"]
+        lines.append(
+            f"| {label} | {run['wall_s']:.1f} | {bound_s:.1f} | {which} | {run['wall_s'] / bound_s:.2f} | "
+            f"{s['calls']:,} | {server['throttled']} | {s['input_tokens']:,} | {s['output_tokens']:,} | "
+            f"{s['cost_usd']} | {run['ok']:,} |"
+        )
+    packed = rows[0][1]
+    if packed["rerun"]:
+        r = packed["rerun"]
+        lines += [
+            "",
+            f"Re-run of the same {items:,} requests with the cache: {r['hits']:,} cache hits, "
+            f"{r['calls']} calls, {r['wall_s']:.1f} s.",
+        ]
+    lines += [
+        "",
+        "Bound = max(calls / RPM, input tokens / ITPM, output tokens / OTPM) for the work each run "
+        "actually sent, in real seconds. Target: wall ≤ 1.25 × bound.",
+    ]
+    write_section("llm", "\n".join(lines), output)
+    typer.echo("\n".join(lines))
+
+
+@bench_app.command("connectors")
+def bench_connectors(
+    partners: int = typer.Option(100, help="Partners (seller accounts)."),
+    skus: int = typer.Option(100, help="SKUs per partner."),
+    output: str = typer.Option("BENCHMARKS.md", help="File to update (section 'connectors')."),
+) -> None:
+    """API calls and least time for a full price and stock update, per marketplace."""
+    from aimanager_lab.bench.record import machine_line, write_section
+
+    table = connectors_table(partners, skus)
+    section = f"## Connectors: bulk price and stock updates\n\n{machine_line()}\n\n{table}\n"
+    path = write_section("connectors", section, output)
+    typer.echo(table)
+    typer.echo(f"written to {path}", err=True)
+
+
+@bench_app.command("scenario")
+def bench_scenario(
+    partners: int = typer.Option(100, min=1),
+    skus: int = typer.Option(100, min=1),
+    time_scale: float = typer.Option(0.01, help="Compress every sandbox delay and window by this factor."),
+    concurrency: int = typer.Option(128, min=1),
+    urgent: int = typer.Option(50, help="Urgent single-SKU requests injected while the backlog runs."),
+    baseline: bool = typer.Option(True, help="Also run the original design's approach."),
+    baseline_partners: int = typer.Option(
+        10, help="Run the original approach on this many partners and extrapolate (0: all of them)."
+    ),
+    llm_error_rate: float = typer.Option(0.05, help="Transient LLM errors (500/529) injected."),
+    market_error_rate: float = typer.Option(0.02, help="Transient marketplace 5xx injected."),
+    write: bool = typer.Option(True, help="Write the figures to BENCHMARKS.md."),
+) -> None:
+    """The original design's scenario, AI Manager and the original approach in one run."""
+    import shlex
+    import sys
+    import tempfile
+
+    from aimanager.settings import Settings
+    from aimanager_lab.bench.record import machine_line, write_section
+    from aimanager_lab.bench.scenario import render, run_scenario
+
+    configure("ERROR")
+    workdir = Path(tempfile.mkdtemp(prefix="aim-scenario-"))
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{workdir / 'scenario.db'}", secret_key_file=workdir / "key"
+    )
+    ours, base, bound = asyncio.run(
+        run_scenario(
+            settings,
+            partners=partners,
+            skus=skus,
+            time_scale=time_scale,
+            concurrency=concurrency,
+            urgent=urgent,
+            baseline=baseline,
+            llm_error_rate=llm_error_rate,
+            market_error_rate=market_error_rate,
+            baseline_partners=baseline_partners or None,
+        )
+    )
+    from aimanager_lab.bench.scenario import RunFigures
+
+    command = "aimanager bench scenario " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+    md = render(
+        ours,
+        base or RunFigures("original design (not run)"),
+        bound,
+        command=command.strip(),
+        machine=machine_line(),
+        time_scale=time_scale,
+        partners=partners,
+        skus=skus,
+    )
+    console.print(md)
+    if write:
+        write_section("scenario", md)

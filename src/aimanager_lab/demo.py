@@ -1,0 +1,182 @@
+"""``aimanager demo``: the whole product on one machine, end to end, with a report.
+
+Creates (or reuses) the SQLite database, generates a sample catalog, starts the LLM and marketplace
+sandboxes on loopback, connects every partner, then runs the four capabilities as jobs through one
+worker: cards for every partner, and each partner's prices, stock and analytics as soon as its own
+cards are out (a marketplace lists a product before it can price or stock it), with a few urgent
+single-SKU repricings thrown in while the backlog runs. Run it twice: the second run writes no new
+card text, so its LLM cost is (almost) zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import func, select
+
+from aimanager.db.crypto import CredentialBox
+from aimanager.db.engine import make_engine
+from aimanager.db.migrate import upgrade
+from aimanager.db.models import AIUsageLog, AnalyticsReport, Partner, Product
+from aimanager.domain.enums import Capability
+from aimanager.jobs import SQLBackend, Worker, WorkerConfig
+from aimanager.pipelines.chain import follow_cards, urgent_repricing
+from aimanager.pipelines.handlers import pipeline_registry
+from aimanager.pipelines.planner import build_plan, enqueue_plan
+from aimanager.pipelines.runtime import Runtime
+from aimanager.pipelines.wiring import build_runtime
+from aimanager.settings import Settings
+from aimanager_lab.environment import SandboxWorld, connect_partners, run_until_drained
+from aimanager_lab.sample_catalog import generate_catalog, insert_catalog
+
+
+@dataclass
+class DemoOptions:
+    partners: int = 10
+    skus: int = 100
+    time_scale: float = 0.02
+    concurrency: int = 64
+    urgent: int = 5
+    report_dir: Path = Path("reports")
+
+
+@dataclass
+class DemoResult:
+    wall_s: float = 0.0
+    tasks: dict[str, int] = field(default_factory=dict)
+    done: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    llm: dict[str, Any] = field(default_factory=dict)
+    sla: dict[str, tuple[int, int]] = field(default_factory=dict)  # priority → (started, late)
+    reports: list[str] = field(default_factory=list)
+    previous_cost: Decimal | None = None  # AI spend of earlier runs on this database (None: first run)
+
+
+async def run_demo(settings: Settings, opts: DemoOptions, console: Console) -> DemoResult:
+    """Run the demo; returns the figures the report prints."""
+    started = time.monotonic()
+    engine = make_engine(settings.database_url)
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        rows, spent = (
+            await conn.execute(select(func.count(), func.coalesce(func.sum(AIUsageLog.cost_usd), 0)))
+        ).one()
+    backend = SQLBackend(engine)
+    world = SandboxWorld(time_scale=opts.time_scale).start()
+    rt: Runtime | None = None
+    try:
+        rt = await build_runtime(
+            settings,
+            backend=backend,
+            gateway_config=world.gateway_config(),
+            connector_overrides=world.connector_overrides(),
+            report_dir=opts.report_dir,
+        )
+        console.print(f"catalog: {opts.partners} partners × {opts.skus} SKUs × 4 marketplaces")
+        report = await insert_catalog(rt.sessions, generate_catalog(opts.partners, opts.skus))
+        if report.errors:
+            console.print(f"[yellow]{len(report.errors)} catalog rows rejected; first: {report.errors[0]}")
+        await connect_partners(world, rt.sessions, CredentialBox.from_settings(settings))
+        await backend.setup()
+        result = DemoResult(previous_cost=Decimal(str(spent)) if rows else None)
+        await _run_all(rt, console, opts, result)
+        result.wall_s = time.monotonic() - started
+        result.llm = rt.gateway.stats().as_dict()
+        result.failures = rt.progress.failures[:50]
+        result.done, result.failed = dict(rt.progress.done), dict(rt.progress.failed)
+        stats = await backend.stats()
+        result.sla = {
+            p: (stats.started_by_priority.get(p, 0), stats.sla_breaches.get(p, 0))
+            for p in stats.started_by_priority
+        }
+        async with rt.sessions() as session:
+            paths = (await session.execute(select(AnalyticsReport.html_path))).scalars().all()
+        result.reports = sorted({p for p in paths if p})
+        return result
+    finally:
+        if rt is not None:
+            await rt.aclose()
+        world.stop()
+        await backend.close()
+        await engine.dispose()
+
+
+FOLLOW_UPS = [Capability.PRICING, Capability.STOCK, Capability.ANALYTICS]
+
+
+async def _run_all(rt: Runtime, console: Console, opts: DemoOptions, result: DemoResult) -> None:
+    """Cards for everyone; each partner's pricing, stock and analytics as soon as its cards are out."""
+    plan = await build_plan(rt.sessions, [Capability.CARDS])
+    await enqueue_plan(rt.backend, plan)
+    # The follow-ups are planned per partner later; plan them all now (without queueing) for totals.
+    preview = await build_plan(rt.sessions, FOLLOW_UPS)
+    for cap, n in (plan.tasks + preview.tasks).items():
+        result.tasks[cap] = result.tasks.get(cap, 0) + n
+    async with rt.sessions() as session:
+        partner_ids = list((await session.execute(select(Partner.id).order_by(Partner.id))).scalars())
+        skus = (await session.execute(select(Product.sku).order_by(Product.id).limit(opts.urgent))).scalars()
+        urgent_skus = list(skus)
+    urgent_ready = asyncio.Event()  # the urgent SKUs' partner has its cards out
+
+    def on_ready(ids: list[int]) -> None:
+        if partner_ids and partner_ids[0] in ids:
+            urgent_ready.set()
+
+    def count_urgent(tasks: Counter[str]) -> None:
+        result.tasks["pricing"] = result.tasks.get("pricing", 0) + tasks["pricing"]
+
+    worker = Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=opts.concurrency))
+    bars = Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[red]{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    caps = [Capability.CARDS, *FOLLOW_UPS]
+    ids = {c: bars.add_task(c.value, total=result.tasks.get(c.value, 0), failed=0) for c in caps}
+    base_done = {c: rt.progress.done[c.value] for c in caps}
+    base_failed = {c: rt.progress.failed[c.value] for c in caps}
+
+    async def refresh() -> None:
+        while True:
+            show_progress(bars, ids, rt, base_done, base_failed, result.tasks)
+            await asyncio.sleep(0.1)
+
+    with bars:
+        ticker = asyncio.create_task(refresh())
+        producers = [
+            asyncio.create_task(follow_cards(rt, partner_ids, FOLLOW_UPS, on_ready=on_ready)),
+            asyncio.create_task(
+                urgent_repricing(rt, urgent_skus, urgent_ready, every_s=0.3, on_planned=count_urgent)
+            ),
+        ]
+        await run_until_drained(worker, rt.backend, producers)
+        ticker.cancel()
+        show_progress(bars, ids, rt, base_done, base_failed, result.tasks)
+
+
+def show_progress(
+    bars: Progress,
+    ids: dict[Capability, Any],
+    rt: Runtime,
+    done0: dict[Capability, int],
+    failed0: dict[Capability, int],
+    totals: dict[str, int],
+) -> None:
+    """Update each capability's bar with the tasks done and failed since the phase began (totals
+    grow when urgent requests add tasks during the phase)."""
+    for c, tid in ids.items():
+        done = rt.progress.done[c.value] - done0[c]
+        failed = rt.progress.failed[c.value] - failed0[c]
+        bars.update(tid, total=totals.get(c.value, 0), completed=done + failed, failed=failed)

@@ -1,0 +1,197 @@
+"""A local world for the demo, the end-to-end tests and the scenario benchmark.
+
+Starts the LLM sandbox and the four marketplace sandboxes on loopback, gives every partner an
+integration per marketplace (credentials encrypted at rest like real ones), and seeds each sandbox
+account with the partner's catalog and order history. Product code only sees base URLs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aimanager.db.crypto import CredentialBox
+from aimanager.db.models import Listing, MarketplaceIntegration, Partner, Product
+from aimanager.domain.enums import Marketplace
+from aimanager.llm import GatewayConfig
+from aimanager_sandbox.marketplaces.inspect import OfferState
+from aimanager_sandbox.marketplaces.seeding import SeedOffer
+from aimanager_sandbox.world import RemoteWorld
+
+
+@dataclass
+class SandboxWorld:
+    """The five sandboxes, running in a child process (``aimanager_sandbox.world``).
+
+    Out of process on purpose: on a 2-core machine, sandboxes in the product's own process compete
+    with it for the GIL, and the marketplaces are remote services in real life anyway.
+    """
+
+    time_scale: float
+    llm_error_rate: float = 0.0
+    market_error_rate: float = 0.0
+    llm_latency: tuple[float, float] = (2.0, 5.0)
+    llm_rpm: int = 4000
+    llm_otpm: int = 800_000
+    remote: RemoteWorld | None = None
+
+    def start(self) -> SandboxWorld:
+        """Start the sandbox process; returns self."""
+        self.remote = RemoteWorld.start(
+            time_scale=self.time_scale,
+            llm_error_rate=self.llm_error_rate,
+            market_error_rate=self.market_error_rate,
+            llm_rpm=self.llm_rpm,
+            llm_otpm=self.llm_otpm,
+            llm_latency_min=self.llm_latency[0],
+            llm_latency_max=self.llm_latency[1],
+        )
+        return self
+
+    def stop(self) -> None:
+        """Stop the sandbox process."""
+        if self.remote is not None:
+            self.remote.stop()
+
+    @property
+    def world(self) -> RemoteWorld:
+        if self.remote is None:
+            raise RuntimeError("the sandbox world is not started")
+        return self.remote
+
+    def url(self, name: str) -> str:
+        return self.world.url(name)
+
+    def gateway_config(self, **overrides: Any) -> GatewayConfig:
+        """The gateway pointed at the LLM sandbox through the official Anthropic SDK."""
+        values: dict[str, Any] = {
+            "provider": "anthropic",
+            "anthropic_api_key": "sk-ant-sandbox",
+            "anthropic_base_url": self.url("llm"),
+            "concurrency_max": 2048,
+            "max_output_tokens_per_item": 400,
+        }
+        values.update(overrides)
+        return GatewayConfig(**values)
+
+    def connector_overrides(self) -> dict[Marketplace, dict[str, Any]]:
+        """Base URL and clock of each marketplace sandbox, for the connector pool."""
+        return {
+            m: {"base_url": self.url(m.value), "settings": {"time_scale": self.time_scale}}
+            for m in Marketplace
+        }
+
+    def snapshot(self, market: Marketplace, token: str) -> dict[str, OfferState]:
+        """What the sandbox account holds per offer."""
+        return self.world.snapshot(market, token)
+
+
+def demo_credentials(market: Marketplace, slug: str) -> dict[str, str]:
+    """Per-account sandbox credentials in each marketplace's shape."""
+    token = f"sandbox-{slug}-{market.value}"
+    if market is Marketplace.OZON:
+        return {"client_id": str(zlib.crc32(slug.encode()) % 10**6), "api_key": token}
+    if market is Marketplace.YANDEX:
+        return {"api_key": token}
+    return {"token": token}
+
+
+def account_token(market: Marketplace, creds: dict[str, str]) -> str:
+    """The key a sandbox files the account under (Ozon: the Client-Id)."""
+    if market is Marketplace.OZON:
+        return creds["client_id"]
+    return creds.get("token") or creds.get("api_key") or ""
+
+
+async def connect_partners(
+    world: SandboxWorld, sessions: async_sessionmaker[AsyncSession], box: CredentialBox
+) -> int:
+    """Create each partner's integrations and seed the sandbox accounts; returns integrations made."""
+    async with sessions() as session:
+        partners = (await session.execute(select(Partner))).scalars().all()
+        rows = (
+            await session.execute(
+                select(Listing.partner_id, Listing.marketplace, Listing.price, Product).join(
+                    Product, Product.id == Listing.product_id
+                )
+            )
+        ).all()
+        existing = {
+            (i.partner_id, i.marketplace)
+            for i in (await session.execute(select(MarketplaceIntegration))).scalars().all()
+        }
+    offers: dict[tuple[int, Marketplace], list[SeedOffer]] = defaultdict(list)
+    for partner_id, market, price, product in rows:
+        offers[(partner_id, Marketplace(market))].append(
+            SeedOffer(
+                offer_id=product.sku,
+                title=product.name[:60],
+                category=product.category or "",
+                price=price or Decimal(100_000),
+                barcode=product.barcode,
+                stock=product.stock,
+            )
+        )
+    made = 0
+    async with sessions() as session, session.begin():
+        for partner in partners:
+            for market in Marketplace:
+                batch = offers.get((partner.id, market))
+                if not batch:
+                    continue
+                creds = demo_credentials(market, partner.slug)
+                settings = await asyncio.to_thread(
+                    world.world.seed,
+                    market,
+                    account_token(market, creds),
+                    batch,
+                    existing_cards=market is Marketplace.UZUM,
+                )
+                if (partner.id, market.value) in existing:
+                    row = (
+                        await session.execute(
+                            select(MarketplaceIntegration).where(
+                                MarketplaceIntegration.partner_id == partner.id,
+                                MarketplaceIntegration.marketplace == market.value,
+                            )
+                        )
+                    ).scalar_one()
+                    row.settings = dict(settings)
+                    continue
+                session.add(
+                    MarketplaceIntegration(
+                        partner_id=partner.id,
+                        marketplace=market.value,
+                        credentials_encrypted=box.seal(creds),
+                        settings=dict(settings),
+                        active=True,
+                    )
+                )
+                made += 1
+    return made
+
+
+async def run_until_drained(worker: Any, backend: Any, producers: list[asyncio.Task[Any]]) -> None:
+    """Run ``worker`` while ``producers`` add work, then until the queue is empty.
+
+    (``Worker.run(until_idle=True)`` alone could stop in a lull between two producer requests and
+    leave them waiting for the next worker.)
+    """
+    task = asyncio.create_task(worker.run())
+    try:
+        await asyncio.gather(*producers)
+        while True:
+            stats = await backend.stats()
+            if not stats.by_status.get("queued") and not stats.by_status.get("running"):
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        worker.stop()
+        await task

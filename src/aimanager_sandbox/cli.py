@@ -1,0 +1,86 @@
+"""``aimanager sandbox llm|marketplaces``: the loopback servers, registered on the product's CLI
+through the ``aimanager.commands`` entry point (the product never imports this package)."""
+
+from __future__ import annotations
+
+import threading
+
+import typer
+
+sandbox_app = typer.Typer(help="Start the local sandbox servers (loopback only).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``aimanager sandbox …`` to the product's CLI."""
+    app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("llm")
+def sandbox_llm(
+    port: int = typer.Option(8765, help="Loopback port (0 picks a free one)."),
+    time_scale: float = typer.Option(1.0, help="Multiply every duration (latency, limit windows) by this."),
+    rpm: int = typer.Option(4000, help="Requests per (sandbox) minute per model; 0 = unlimited."),
+    itpm: int = typer.Option(4_000_000, help="Input tokens per minute; 0 = unlimited."),
+    otpm: int = typer.Option(800_000, help="Output tokens per minute; 0 = unlimited."),
+    latency_min: float = typer.Option(2.0, help="Minimum latency per call (sandbox seconds)."),
+    latency_max: float = typer.Option(5.0, help="Maximum latency per call (sandbox seconds)."),
+    error_rate: float = typer.Option(0.0, help="Share of calls answered 500."),
+    overload_rate: float = typer.Option(0.0, help="Share of calls answered 529."),
+    batch_seconds: float = typer.Option(30.0, help="Processing time of a batch (sandbox seconds)."),
+) -> None:
+    """Serve Anthropic Messages/Batches and OpenAI Chat/Batch on 127.0.0.1 with answers from the offline
+    writer. Point the gateway at it with AIMANAGER_ANTHROPIC_BASE_URL / AIMANAGER_OPENAI_BASE_URL."""
+    import uvicorn
+
+    from aimanager_sandbox.llm import SandboxConfig, create_app
+
+    config = SandboxConfig(
+        time_scale=time_scale,
+        rpm=rpm or None,
+        itpm=itpm or None,
+        otpm=otpm or None,
+        latency_min_s=latency_min,
+        latency_max_s=latency_max,
+        error_500_rate=error_rate,
+        overload_rate=overload_rate,
+        batch_seconds=batch_seconds,
+    )
+    typer.echo(f"LLM sandbox on http://127.0.0.1:{port} (time scale {time_scale})", err=True)
+    uvicorn.run(create_app(config), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+@sandbox_app.command("marketplaces")
+def sandbox_marketplaces(
+    port: int = typer.Option(8801, help="First loopback port; each marketplace takes the next one."),
+    time_scale: float = typer.Option(1.0, help="Wall seconds per marketplace second (limits, task delays)."),
+    task_delay: float = typer.Option(3.0, help="Marketplace seconds until an async task finishes."),
+    error_rate: float = typer.Option(0.0, help="Share of requests answered 503."),
+    timeout_rate: float = typer.Option(0.0, help="Share of requests that hang before answering."),
+    seed: int = typer.Option(7, help="Seed of the order/sales history and the fault dice."),
+    no_limits: bool = typer.Option(False, "--no-limits", help="Do not enforce rate limits."),
+) -> None:
+    """Serve every marketplace sandbox on 127.0.0.1 (one port each) until interrupted."""
+    from aimanager_sandbox.marketplaces import available
+    from aimanager_sandbox.marketplaces.common import FaultConfig, SandboxConfig
+    from aimanager_sandbox.serving import BackgroundServer
+
+    servers = []
+    for offset, (marketplace, factory) in enumerate(sorted(available().items())):
+        config = SandboxConfig(
+            time_scale=time_scale,
+            task_delay=task_delay,
+            seed=seed,
+            enforce_limits=not no_limits,
+            faults=FaultConfig(error_rate=error_rate, timeout_rate=timeout_rate),
+        )
+        server = BackgroundServer(factory(config), port=port + offset if port else 0)
+        typer.echo(f"{marketplace.value:12} {server.start()}")
+        servers.append(server)
+    typer.echo("sandboxes up; Ctrl-C stops them", err=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for server in servers:
+            server.stop()

@@ -1,0 +1,92 @@
+"""Operator endpoints of every marketplace sandbox: seed an account and read it back over HTTP.
+
+``install`` (``common``) registers them next to ``/_sandbox/stats`` when the app's ``create_app``
+names its marketplace. Like stats they bypass the auth/fault/limit middleware (``/_sandbox/*``) and
+are not logged as API requests: they are the operator's backdoor, used when the sandboxes run in
+another process (``aimanager_sandbox.world``) and Python access to ``app.state.sandbox`` is gone.
+
+* ``POST /_sandbox/seed`` ``{"token", "offers": [{"offer_id", "title", "category", "price" (decimal
+  string), "barcode", "stock"}], "existing_cards", "history_days"?, "orders_per_day"?, "seed"?,
+  "shop_id"?, "business_id"?, "campaign_id"?}`` → ``seeding.seed_catalog`` for this marketplace;
+  answers the connector settings it returns. An invalid offer set (unknown category, duplicate ids)
+  is a 400 ``{"detail": ...}``.
+* ``GET /_sandbox/snapshot?token=…`` → ``{offer_id: {"title", "title_uz", "price" (decimal string or
+  null), "stock"}}`` from ``inspect.snapshot``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel
+
+from aimanager.domain.enums import Marketplace
+
+
+class SeedOfferBody(BaseModel):
+    offer_id: str
+    title: str
+    category: str
+    price: Decimal
+    barcode: str | None = None
+    stock: int = 0
+
+
+class SeedBody(BaseModel):
+    token: str
+    offers: list[SeedOfferBody]
+    existing_cards: bool
+    history_days: int | None = None
+    orders_per_day: int | None = None
+    seed: int | None = None
+    shop_id: int | None = None
+    business_id: int | None = None
+    campaign_id: int | None = None
+
+
+def install_control(app: FastAPI, marketplace: Marketplace) -> None:
+    """Register ``/_sandbox/seed`` and ``/_sandbox/snapshot`` for ``marketplace`` on ``app``."""
+    # Imported here: seeding and inspect import ``common``, which calls this function.
+    from aimanager_sandbox.marketplaces.inspect import snapshot
+    from aimanager_sandbox.marketplaces.seeding import SeedOffer, seed_catalog
+
+    app.state.marketplace = marketplace
+
+    @app.post("/_sandbox/seed", include_in_schema=False)
+    async def seed(body: SeedBody) -> dict[str, Any]:
+        options = body.model_dump(
+            include={"history_days", "orders_per_day", "seed", "shop_id", "business_id", "campaign_id"},
+            exclude_none=True,
+        )
+        offers = [
+            SeedOffer(
+                offer_id=o.offer_id,
+                title=o.title,
+                category=o.category,
+                price=o.price,
+                barcode=o.barcode,
+                stock=o.stock,
+            )
+            for o in body.offers
+        ]
+        try:
+            settings = seed_catalog(
+                marketplace, app, body.token, offers, existing_cards=body.existing_cards, **options
+            )
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        return dict(settings or {})
+
+    @app.get("/_sandbox/snapshot", include_in_schema=False)
+    async def snapshot_of(token: str) -> dict[str, dict[str, Any]]:
+        return {
+            offer_id: {
+                "title": s.title,
+                "title_uz": s.title_uz,
+                "price": None if s.price is None else str(s.price),
+                "stock": s.stock,
+            }
+            for offer_id, s in snapshot(marketplace, app, token).items()
+        }

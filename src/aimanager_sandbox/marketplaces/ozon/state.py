@@ -1,0 +1,188 @@
+"""State, validation and async processing of the Ozon sandbox (the routes live in ``__init__``)."""
+
+from __future__ import annotations
+
+import base64
+from collections import deque
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from aimanager_sandbox.marketplaces.common import (
+    HistoryRow,
+    Limit,
+    Sandbox,
+    seeded_history,
+)
+
+LIMITS = {
+    "global": Limit(50, 1, 50),
+    "stocks": Limit(80, 60, 10),
+    "analytics": Limit(1, 60, 1),
+}
+# description_category_id → (type ids, FBS sale %, delivery-to-customer amount)
+CATEGORIES = {17028922: ({91565, 91566}, "12", "75"), 17027495: ({94765}, "8", "60")}
+WAREHOUSES = [{"warehouse_id": 22001, "name": "Ташкент rFBS"}, {"warehouse_id": 22002, "name": "Бухара rFBS"}]
+
+
+def rpc_error(status: int, code: int, message: str) -> JSONResponse:
+    """Ozon's ``rpcStatus`` error body."""
+    return JSONResponse(status_code=status, content={"code": code, "message": message, "details": []})
+
+
+def group_of(method: str, path: str) -> tuple[str, ...]:
+    if path == "/v2/products/stocks":
+        return ("stocks", "global")
+    if path == "/v1/analytics/data":
+        return ("analytics", "global")
+    return ("global",)
+
+
+def make_cursor(index: int) -> str:
+    return base64.urlsafe_b64encode(f"idx:{index}".encode()).decode()
+
+
+def read_cursor(cursor: str) -> int:
+    if not cursor:
+        return 0
+    return int(base64.urlsafe_b64decode(cursor.encode()).decode().split(":")[1])
+
+
+@dataclass
+class OzonAccount:
+    """One seller's catalogue, tasks and counters."""
+
+    products: dict[str, dict[str, Any]] = field(default_factory=dict)  # offer_id → product
+    tasks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    stocks: dict[tuple[str, int], int] = field(default_factory=dict)  # (offer_id, warehouse) → present
+    stock_sent: dict[tuple[str, int], float] = field(default_factory=dict)
+    price_events: dict[str, deque[float]] = field(default_factory=dict)
+    price_changes: int = 0
+    history: list[HistoryRow] = field(default_factory=list)
+    next_id: int = 500_000
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+
+def new_account(sb: Sandbox, token: str) -> OzonAccount:
+    acc = OzonAccount()
+    offers = []
+    for i in range(1, sb.config.history_offers + 1):
+        offer = f"SEED-{i:03d}"
+        pid = acc.new_id()
+        acc.products[offer] = {
+            "offer_id": offer,
+            "product_id": pid,
+            "sku": pid + 1_000_000,
+            "name": f"Кружка {i}",
+            "description_category_id": 17028922,
+            "type_id": 91565,
+            "price": Decimal(500 + 25 * i),
+            "old_price": Decimal(0),
+            "min_price": Decimal(0),
+            "currency_code": "RUB",
+            "data": {},
+        }
+        acc.stocks[(offer, 22001)] = 10
+        offers.append((offer, Decimal(500 + 25 * i)))
+    c = sb.config
+    acc.history = seeded_history(
+        sb.history_rng(token),
+        offers,
+        end=c.history_end,
+        days=c.history_days,
+        per_day=c.history_orders_per_day,
+    )
+    return acc
+
+
+def import_errors(item: dict[str, Any]) -> list[dict[str, Any]]:
+    def err(code: str, fieldname: str, text: str) -> dict[str, Any]:
+        return {
+            "code": code,
+            "field": fieldname,
+            "attribute_id": 0,
+            "attribute_name": "",
+            "level": "error",
+            "state": "declined",
+            "description": text,
+        }
+
+    problems = []
+    offer = str(item.get("offer_id") or "")
+    if not offer or len(offer) > 50:
+        problems.append(err("invalid_offer_id", "offer_id", "offer_id must be 1–50 characters"))
+    name = str(item.get("name") or "")
+    if not name or len(name) > 500:
+        problems.append(err("invalid_name", "name", "name must be 1–500 characters"))
+    category = CATEGORIES.get(item.get("description_category_id") or 0)
+    if category is None or item.get("type_id") not in category[0]:
+        problems.append(err("invalid_category", "description_category_id", "unknown category or type"))
+    try:
+        if Decimal(str(item.get("price") or "0")) <= 0:
+            problems.append(err("invalid_price", "price", "price is required"))
+    except InvalidOperation:
+        problems.append(err("invalid_price", "price", "price must be a decimal string"))
+    for dim in ("depth", "width", "height", "weight"):
+        if not item.get(dim):
+            problems.append(err("dimensions_invalid", dim, f"{dim} must be a real non-zero value"))
+    if len(item.get("images") or []) > 30:
+        problems.append(err("too_many_images", "images", "at most 30 images"))
+    return problems
+
+
+def tick(sb: Sandbox, acc: OzonAccount) -> None:
+    now = sb.now()
+    for task in acc.tasks.values():
+        if task["results"] is not None or task["ready_at"] > now:
+            continue
+        results = []
+        for item in task["items"]:
+            offer = str(item.get("offer_id") or "")
+            errors = import_errors(item)
+            existing = acc.products.get(offer)
+            if errors:
+                results.append({"offer_id": offer, "product_id": 0, "status": "failed", "errors": errors})
+                continue
+            if existing is not None and existing["data"] == item:
+                results.append(
+                    {
+                        "offer_id": offer,
+                        "product_id": existing["product_id"],
+                        "status": "skipped",
+                        "errors": [],
+                    }
+                )
+                continue
+            pid = existing["product_id"] if existing else acc.new_id()
+            acc.products[offer] = {
+                "offer_id": offer,
+                "product_id": pid,
+                "sku": pid + 1_000_000,
+                "name": item["name"],
+                "description_category_id": item["description_category_id"],
+                "type_id": item["type_id"],
+                "price": Decimal(str(item["price"])),
+                "old_price": Decimal(str(item.get("old_price") or 0)),
+                "min_price": Decimal(0),
+                "currency_code": item.get("currency_code", "RUB"),
+                "data": item,
+            }
+            results.append({"offer_id": offer, "product_id": pid, "status": "imported", "errors": []})
+        task["results"] = results
+
+
+def old_price_ok(price: Decimal, old: Decimal) -> bool:
+    """The documented gap between ``old_price`` and ``price``."""
+    if old <= 0:
+        return True
+    gap = old - price
+    if price < 400:
+        return gap >= 20
+    if price <= 10_000:
+        return gap >= price * Decimal("0.05")
+    return gap >= 500
