@@ -13,6 +13,7 @@ from aimanager.domain.rules import (
     variant_for,
 )
 from aimanager.domain.validate import (
+    draft_errors,
     normalise_number,
     numbers_in,
     unsupported_numbers,
@@ -198,3 +199,23 @@ def test_forbidden_word_stems_and_licence_from_facts() -> None:
     gift = FACTS.model_copy(update={"name": "Подарочный набор чайник Bosch TWK 3A011 1,7 л"})
     assert validate_card(M.YANDEX, gift, draft(ru={"bullets": ["Подарочный набор"]})) == []
     assert validate_card(M.YANDEX, FACTS, draft(ru={"bullets": ["Newton"]})) == []
+
+
+def test_one_number_rule_for_gateway_and_marketplaces() -> None:
+    """The gateway's acceptance check and the marketplace validator share one rule: a number (or model
+    code) in the card must appear in the facts — as written with a unit, grouped or with a decimal
+    comma — and neither the SKU, the barcode nor a part of a decimal licenses one."""
+    facts = FACTS.model_copy(update={"attributes": {**FACTS.attributes, "Объём, мл": "500"}})
+    legit = draft(
+        ru={"bullets": ["Объём 500 мл", "Вес 1050 г", "Объём 1.7 л"]},
+        uz={"bullets": ["Hajmi 500 ml", "Og'irligi 1 050 g"]},
+    )
+    assert draft_errors(facts, legit) == []
+    assert validate_card(M.UZUM, facts, legit) == []
+    for invented in ("В комплекте 3 шт", "Объём 7 л", "Код 4242005039283"):
+        bad = draft(ru={"bullets": [invented]})
+        gateway, market = draft_errors(facts, bad), validate_card(M.OZON, facts, bad)
+        assert any("not in the product facts" in e for e in gateway), (invented, gateway)
+        assert any("not in the product facts" in e for e in market), (invented, market)
+    sku_only = draft(ru={"bullets": ["Объём 500 мл"]})  # FACTS: 500 only in the SKU "KR-500"
+    assert any("500" in e for e in draft_errors(FACTS, sku_only))

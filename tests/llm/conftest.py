@@ -11,8 +11,8 @@ from aimanager.db.engine import make_engine
 from aimanager.db.migrate import upgrade
 from aimanager.domain.cards import ProductFacts
 from aimanager.llm import Gateway, GatewayConfig
+from aimanager_sandbox.common.serving import BackgroundServer
 from aimanager_sandbox.llm import SandboxConfig, SandboxState, create_app
-from aimanager_sandbox.serving import BackgroundServer
 
 # 2-5 s latencies become 2-5 ms; limits are off unless a test sets them.
 FAST = dict(time_scale=0.001, rpm=None, itpm=None, otpm=None, batch_seconds=50.0)

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from aimanager.db.models import AIUsageLog
+from aimanager.domain.validate import draft_errors
 from aimanager.llm import CardRequest, NarrativeRequest, SpendCapReached
-from aimanager.llm.validation import check_card
 from aimanager_sandbox.llm import Fault
 from tests.llm.conftest import product
 
@@ -32,7 +32,7 @@ async def test_success_packs_items_into_one_call(make_gateway: Any, sandbox: Any
     assert [r.error for r in results] == [None] * 3
     assert all(r.path == "realtime" and r.model == "claude-haiku-5-5" for r in results)
     for req, res in zip(requests(3), results, strict=True):
-        assert res.draft is not None and check_card(req.facts, res.draft) == []
+        assert res.draft is not None and draft_errors(req.facts, res.draft) == []
     assert state.count("messages") == 1
     rows = await ledger(engine)
     assert len(rows) == 1 and rows[0].items == 3 and rows[0].path == "realtime" and rows[0].cost_usd > 0

@@ -7,6 +7,7 @@ from typing import Any
 
 from aimanager.llm.cache import CacheStore, RedisCacheStore, SQLCacheStore, cache_key
 from aimanager.llm.limiter import BucketBackend, MemoryBuckets, RedisBuckets
+from aimanager.llm.prompts import CARD_PROMPT_VERSION
 
 
 async def test_sql_cache_contract(migrated_engine: Any) -> None:
@@ -36,9 +37,9 @@ async def cache_contract(cache_store: CacheStore) -> None:
 
 
 def test_cache_key_ignores_dict_order_but_not_tier_or_version() -> None:
-    a = cache_key("card", "small", "card/v1", {"x": 1, "y": 2})
-    assert a == cache_key("card", "small", "card/v1", {"y": 2, "x": 1})
-    assert a != cache_key("card", "large", "card/v1", {"x": 1, "y": 2})
+    a = cache_key("card", "small", CARD_PROMPT_VERSION, {"x": 1, "y": 2})
+    assert a == cache_key("card", "small", CARD_PROMPT_VERSION, {"y": 2, "x": 1})
+    assert a != cache_key("card", "large", CARD_PROMPT_VERSION, {"x": 1, "y": 2})
     assert a != cache_key("card", "small", "card/v2", {"x": 1, "y": 2})
 
 

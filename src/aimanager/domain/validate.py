@@ -1,7 +1,8 @@
 """Card validation: marketplace rules plus the checks that keep generated text honest.
 
-Every error is one readable line; an empty list means the card may be pushed. The LLM gateway calls
-:func:`validator_for` on each draft and escalates to the larger model once when it returns errors.
+Every error is one readable line; an empty list means the card may be pushed. The LLM gateway accepts a
+draft only when :func:`draft_errors` (checks for any marketplace) and then the caller's
+:func:`validator_for` return no errors; otherwise it re-asks the item alone, then escalates it once.
 
 Checks (sources: marketplace-apis.md §2.4, §3.3, §4.4, §5.3; seller-tools.md §1.3 and §6 — the
 market's known failure mode is *hallucinated attributes*, so every claim must cite a fact):
@@ -32,6 +33,9 @@ from aimanager.domain.rules import RULES, canonical_attributes, fit_title
 
 Validator = Callable[[ProductFacts, CardDraft], list[str]]
 
+# Every draft is written once for all marketplaces, so its titles must fit the strictest (Wildberries).
+MAX_TITLE = min(rules.title_max for rules in RULES.values())
+
 # A number: digits with optional space-grouped thousands and an optional , or . decimal part.
 _NUMBER = re.compile(r"(?<![\d.,])\d+(?:[ \u00a0\u202f]\d{3}(?!\d))*(?:[.,]\d+)?")
 # A model code: a word where a letter is directly followed by a digit ("A15", "3A011", "TWK3"). It is
@@ -48,6 +52,8 @@ _MARKDOWN = re.compile(r"\*\*|__|```|^\s{0,3}#{1,6}\s|\[[^\]]+\]\([^)]+\)", re.M
 _LINK = re.compile(r"https?://|www\.|\b[\w.+-]+@[\w-]+\.[\w.]+\b|\b[\w-]+\.(?:ru|uz|com|net|org)\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _CAPS_WORD = re.compile(r"\b[A-ZА-ЯЁ]{4,}\b")
+_TAG_START = re.compile(r"<[a-zA-Z/!]")
+_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 
 # Residue of prompt injection or of a model talking about itself instead of writing the card.
 INJECTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
@@ -163,6 +169,54 @@ def unsupported_numbers(text: str, allowed: set[str], codes: set[str] | None = N
     return bad
 
 
+def number_error(where: str, text: str, allowed: set[str], codes: set[str]) -> str | None:
+    """The one rule for numbers: every number and model code in ``text`` must occur in the facts.
+
+    ``allowed`` and ``codes`` are :func:`numbers_in` and :func:`codes_in` of :func:`facts_text`.
+    """
+    bad = unsupported_numbers(text, allowed, codes)
+    return f"{where}: number(s) {', '.join(bad)} not in the product facts" if bad else None
+
+
+def draft_errors(facts: ProductFacts, draft: CardDraft) -> list[str]:
+    """Checks every draft passes before it is accepted, whatever model wrote it (empty list = acceptable).
+
+    These hold for any marketplace (marketplace rules come from :func:`validator_for`): titles within
+    :data:`MAX_TITLE` and not empty, a description, no HTML, Uzbek in the Latin script, the number
+    rule of :func:`number_error`, and a Russian title that names the product.
+    """
+    problems: list[str] = []
+    for lang in ("ru", "uz"):
+        card: LocalizedCard = getattr(draft, lang)
+        text = _card_text(card)
+        if not card.title.strip():
+            problems.append(f"{lang}: empty title")
+        if len(card.title) > MAX_TITLE:
+            problems.append(f"{lang}: title is {len(card.title)} chars (max {MAX_TITLE})")
+        if not card.description.strip():
+            problems.append(f"{lang}: empty description")
+        if "<" in text and _TAG_START.search(text):
+            problems.append(f"{lang}: contains HTML")
+    if _CYRILLIC.search(_card_text(draft.uz)):
+        problems.append("uz: not in the Latin script")
+    source = facts_text(facts)
+    allowed, codes = numbers_in(source), codes_in(source)
+    for lang in ("ru", "uz"):
+        for field, text in _fields(getattr(draft, lang)):
+            if problem := number_error(f"{lang}.{field}", text, allowed, codes):
+                problems.append(problem)
+    for key, value in draft.attributes.items():
+        if problem := number_error(f"attributes[{key[:40]}]", value, allowed, codes):
+            problems.append(problem)
+    # Grounding: the Russian title must name this product. A card written for another item of the pack
+    # (a model confused by injected text) fails here and is re-asked alone.
+    own_words = {w.lower() for w in _WORD.findall(f"{facts.name} {facts.brand or ''}")}
+    title_words = {w.lower() for w in _WORD.findall(draft.ru.title)}
+    if own_words and not own_words & title_words:
+        problems.append("ru: title does not name the product")
+    return problems
+
+
 def content_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[str]) -> list[str]:
     """Checks that do not depend on the marketplace: honesty, script, markup, injection residue."""
     errors: list[str] = []
@@ -177,9 +231,8 @@ def content_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[st
         for field, text in _fields(card):
             where = f"{lang}.{field}"
             errors.extend(_text_errors(where, text))
-            bad = unsupported_numbers(text, allowed, codes)
-            if bad:
-                errors.append(f"{where}: number(s) {', '.join(bad)} not in the product facts")
+            if problem := number_error(where, text, allowed, codes):
+                errors.append(problem)
             errors.extend(_claim_errors(where, text, source_lower))
             if lang == "uz" and _CYRILLIC.search(text):
                 errors.append(f"{where}: Uzbek text must be in Latin script (Cyrillic letters found)")
@@ -192,9 +245,8 @@ def content_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[st
     for key, value in draft.attributes.items():
         where = f"attributes[{key[:40]}]"
         errors.extend(_text_errors(where, f"{key} {value}"))
-        bad = unsupported_numbers(value, allowed, codes)
-        if bad:
-            errors.append(f"{where}: number(s) {', '.join(bad)} not in the product facts")
+        if problem := number_error(where, value, allowed, codes):
+            errors.append(problem)
     return errors
 
 
@@ -290,6 +342,10 @@ def _fields(card: LocalizedCard) -> list[tuple[str, str]]:
     out += [(f"bullets[{i}]", b) for i, b in enumerate(card.bullets)]
     out += [(f"keywords[{i}]", k) for i, k in enumerate(card.keywords)]
     return out
+
+
+def _card_text(card: LocalizedCard) -> str:
+    return "\n".join([card.title, card.description, *card.bullets, *card.keywords])
 
 
 def _text_errors(where: str, text: str) -> list[str]:

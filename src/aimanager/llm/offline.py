@@ -2,8 +2,8 @@
 
 It is the ``offline`` provider (the product works without an LLM key) and the brain of the LLM sandbox,
 which answers the real SDKs' requests with these texts. Every string comes from the facts, so the cards
-pass ``validation.check_card``: titles ≤ 60 characters, no number that is not in the facts, Uzbek in the
-Latin script (Cyrillic facts are transliterated).
+pass ``domain.validate.draft_errors``: titles ≤ 60 characters, no number that is not in the facts, Uzbek
+in the Latin script (Cyrillic facts are transliterated).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from aimanager.domain.cards import CardDraft, LocalizedCard, ProductFacts
+from aimanager.domain.validate import MAX_TITLE
 from aimanager.llm.errors import InvalidAnswer
 from aimanager.llm.prompts import (
     CARD_PROMPT_VERSION,
@@ -21,7 +22,6 @@ from aimanager.llm.prompts import (
     cut,
     read_document,
 )
-from aimanager.llm.validation import MAX_TITLE
 
 MODEL = "offline-writer"
 

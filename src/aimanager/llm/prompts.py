@@ -8,7 +8,7 @@ Three defences live here, and each one is cheap:
 2. *Data, not prose* — items travel as one JSON document between fixed markers, keyed by short pack-local
    ids, so no seller string can close the block or impersonate another item's id.
 3. *Strict answers* — the answer must be one JSON object with an entry per id; each entry is validated
-   on its own, so a hostile item can spoil only its own card (see ``validation.py``).
+   on its own, so a hostile item can spoil only its own card (see ``domain.validate.draft_errors``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The usage ledger (``ai_usage_logs``) and per-partner budgets.
+"""Accounting: the usage ledger (``ai_usage_logs``), per-partner budgets and the gateway's counters.
+
+:class:`Accounting` is what the card and narrative flows call after each answer or cache hit.
 
 One row per call and partner (a packed call serving three partners writes three rows whose tokens and
 costs add up exactly to the call's), and one row per cache hit at zero cost. Costs come from the pinned
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aimanager.db.models import AIUsageLog, Partner
 from aimanager.llm.errors import BudgetExceeded
 from aimanager.llm.prices import PriceTable
-from aimanager.llm.types import Usage
+from aimanager.llm.types import GatewayStats, ModelRef, ProviderResponse, Usage
 from aimanager.logs import get_logger
 
 log = get_logger(__name__)
@@ -226,3 +228,70 @@ class Budgets:
         """Count spend this process just wrote to the ledger."""
         if partner_id is not None and partner_id in self._budgets:
             self._budgets[partner_id].spent += cost
+
+
+class Accounting:
+    """The gateway's books: counters since start, ledger rows per call and per cache hit, partner budgets."""
+
+    def __init__(self, engine: AsyncEngine, prices: PriceTable, budget_refresh_s: float) -> None:
+        self.prices = prices
+        self.stats = GatewayStats()
+        self.ledger = Ledger(engine)
+        self.budgets = Budgets(engine, budget_refresh_s)
+
+    async def check_budget(self, partner_id: int) -> None:
+        """Raise ``BudgetExceeded`` if the partner has spent its monthly AI budget."""
+        await self.budgets.check(partner_id)
+
+    async def record_call(
+        self,
+        ref: ModelRef,
+        response: ProviderResponse,
+        path: str,
+        task_kind: str,
+        shares: list[Share],
+        outcome: str,
+        detail: dict[str, Any],
+    ) -> None:
+        """Ledger rows of one answered call, split across the partners it served; spend and stats follow."""
+        rows = split_call(
+            usage=response.usage,
+            shares=shares,
+            prices=self.prices,
+            model=ref.model,
+            provider=ref.provider,
+            path=path,
+            task_kind=task_kind,
+            latency_ms=int(response.latency_s * 1000),
+            outcome=outcome,
+            request_id=response.request_id,
+            detail={**detail, "served_by": response.model},
+        )
+        for row in rows:
+            self.budgets.add(row.partner_id, row.cost_usd)
+            self.stats.cost_usd += row.cost_usd
+        self.stats.usage = self.stats.usage + response.usage
+        await self.ledger.write(rows)
+
+    async def record_cache_hits(self, hits: list[tuple[int, str, str, str]], prompt_version: str) -> None:
+        """One zero-cost row per (partner, task kind, model, item id) answered from the cache."""
+        rows = [
+            LedgerRow(
+                partner,
+                task,
+                self._provider_of(model),
+                model,
+                "cache",
+                Usage(),
+                Decimal(0),
+                outcome="hit",
+                items=1,
+                detail={"items": [item], "prices": self.prices.version, "prompt": prompt_version},
+            )
+            for partner, task, model, item in hits
+        ]
+        await self.ledger.write(rows)
+
+    def _provider_of(self, model: str) -> str:
+        entry = self.prices.models.get(model)
+        return entry.provider if entry else "unknown"

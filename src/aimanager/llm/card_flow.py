@@ -1,0 +1,294 @@
+"""The card flow: cache lookup → budget check → packer (or the Batch API for low-priority work) → one
+call per pack through the limiter with fallback → strict per-item parsing and validation → failed items
+re-asked alone (validation failures escalate to the larger tier) → ledger rows and cache entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aimanager.domain.cards import CardDraft
+from aimanager.domain.validate import draft_errors
+from aimanager.llm import prompts
+from aimanager.llm.accounting import Accounting, Share
+from aimanager.llm.batch import BatchPath
+from aimanager.llm.cache import CacheStore, cache_key
+from aimanager.llm.calls import Caller, CallFailed
+from aimanager.llm.config import GatewayConfig
+from aimanager.llm.errors import BudgetExceeded, ProviderHTTPError, SpendCapReached
+from aimanager.llm.packer import Packer
+from aimanager.llm.providers.base import Provider
+from aimanager.llm.router import Route, Router
+from aimanager.llm.tokens import estimate_tokens
+from aimanager.llm.types import CardRequest, CardResult, ModelRef, ProviderRequest, ProviderResponse
+from aimanager.logs import get_logger
+
+log = get_logger(__name__)
+PackKey = tuple[str, str]  # (task kind, tier)
+
+
+@dataclass(slots=True)
+class CardJob:
+    """One card request on its way through the gateway."""
+
+    request: CardRequest
+    prepared: prompts.PreparedFacts
+    route: Route
+    key: str
+    future: asyncio.Future[CardResult]
+    reasks: int = 0
+    escalated: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+class CardFlow:
+    """Card requests to validated drafts: packs, validation, re-asks, escalation, cache and ledger."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        router: Router,
+        caller: Caller,
+        cache: CacheStore | None,
+        accounting: Accounting,
+        providers: Mapping[str, Provider],
+    ) -> None:
+        self.config = config
+        self.router = router
+        self.caller = caller
+        self.cache = cache
+        self.accounting = accounting
+        self.stats = accounting.stats
+        self.packer: Packer[PackKey, CardJob] = Packer(
+            self._run_pack, max_items=config.pack_size, window_s=config.pack_window_s
+        )
+        self.batch: BatchPath[CardJob] = BatchPath(self, providers, config, self.stats)
+        self.batcher: Packer[PackKey, CardJob] = Packer(
+            self.batch.run,
+            max_items=config.batch_max_requests * config.pack_size,
+            window_s=config.batch_window_s,
+        )
+
+    async def generate(self, requests: list[CardRequest]) -> list[CardResult]:
+        """One ``CardResult`` per request, in order (see ``Gateway.generate_cards``)."""
+        self.caller.check_open()
+        loop = asyncio.get_running_loop()
+        jobs: list[CardJob] = []
+        for request in requests:
+            prepared = prompts.prepare_facts(request.facts, max_description=self.config.max_description_chars)
+            route = self.router.route(request.task_kind)
+            key = cache_key(
+                request.task_kind,
+                route.tier,
+                prompts.CARD_PROMPT_VERSION,
+                prompts.facts_payload(prepared.facts),
+            )
+            jobs.append(
+                CardJob(request, prepared, route, key, loop.create_future(), notes=list(prepared.notes))
+            )
+        self.stats.items += len(jobs)
+        pending = await self._serve_from_cache(jobs)
+        refused: dict[int, BudgetExceeded] = {}
+        for partner_id in dict.fromkeys(job.request.partner_id for job in pending):
+            try:
+                await self.accounting.check_budget(partner_id)
+            except BudgetExceeded as exc:
+                refused[partner_id] = exc
+        # Submitted without an await in between, so one caller's items fill packs of their own
+        # instead of interleaving with other callers' (a partner's cards then finish together).
+        for job in pending:
+            if (refusal := refused.get(job.request.partner_id)) is not None:
+                self.stats.budget_refusals += 1
+                self._finish(job, None, "", "realtime", str(refusal))
+                continue
+            pack_key = (job.request.task_kind, job.route.tier)
+            if job.request.priority_low and self.config.batch_enabled and self.batch.available(job.route):
+                self.batcher.submit(pack_key, job)
+            else:
+                self.packer.submit(pack_key, job)
+        return list(await asyncio.gather(*(job.future for job in jobs)))
+
+    async def drain(self) -> None:
+        """Send open packs and wait for every pack in flight, real-time and batch."""
+        await self.packer.drain()
+        await self.batcher.drain()
+
+    # -- cache --------------------------------------------------------------------------------------------
+    async def _serve_from_cache(self, jobs: list[CardJob]) -> list[CardJob]:
+        if self.cache is None or not jobs:
+            return jobs
+        found = await self.cache.get_many(sorted({j.key for j in jobs}))
+        pending, hits, stale = [], [], []
+        for job in jobs:
+            value = found.get(job.key)
+            if value is None:
+                pending.append(job)
+                continue
+            data = json.loads(value)
+            draft = CardDraft.model_validate(data["draft"])
+            if self._problems(job, draft):
+                stale.append(job.key)  # a stricter validator than when it was cached: ask again
+                pending.append(job)
+                continue
+            hits.append((job.request.partner_id, job.request.task_kind, data["model"], job.request.item_id))
+            self._finish(job, draft, data["model"], "cache", None)
+        if stale:
+            await self.cache.delete(stale)
+        self.stats.cache_hits += len(hits)
+        await self.accounting.record_cache_hits(hits, prompts.CARD_PROMPT_VERSION)
+        return pending
+
+    # -- packs --------------------------------------------------------------------------------------------
+    def _problems(self, job: CardJob, draft: CardDraft) -> list[str]:
+        problems = draft_errors(job.prepared.facts, draft)
+        if not problems and job.request.validator is not None:
+            problems = list(job.request.validator(job.request.facts, draft))
+        return problems
+
+    def _finish(
+        self, job: CardJob, draft: CardDraft | None, model: str, path: Any, error: str | None
+    ) -> None:
+        if job.future.done():
+            return
+        if error is not None:
+            self.stats.failed_items += 1
+        job.future.set_result(
+            CardResult(job.request.item_id, draft, model, path, error, job.escalated, job.notes)
+        )
+
+    def pack_request(self, jobs: list[CardJob], model: str) -> ProviderRequest:
+        """The provider request for a pack of jobs (pack-local ids "1".."n")."""
+        items = [(str(i + 1), job.prepared.facts) for i, job in enumerate(jobs)]
+        per_item = self.config.max_output_tokens_per_item or jobs[0].route.max_output_tokens_per_item
+        max_tokens = per_item * len(jobs)
+        return ProviderRequest(model, prompts.CARD_SYSTEM, prompts.card_user_message(items), max_tokens)
+
+    def resend_realtime(self, jobs: list[CardJob], reason: str) -> None:
+        """Jobs the Batch API did not answer go through the real-time packer."""
+        for job in jobs:
+            job.notes.append(f"batch: {reason}; re-sent in real time")
+            self.packer.submit((job.request.task_kind, job.route.tier), job)
+
+    def stop(self, jobs: list[CardJob], exc: SpendCapReached) -> None:
+        """The spend cap stops the gateway: every later call raises ``exc``, and so do these jobs."""
+        self.caller.stopped = exc
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_exception(exc)
+
+    async def _run_pack(self, key: PackKey, jobs: list[CardJob]) -> None:
+        models = jobs[0].route.escalation if jobs[0].escalated else jobs[0].route.models
+        try:
+            ref, response = await self.caller.call(models, lambda m: self.pack_request(jobs, m))
+        except SpendCapReached as exc:
+            self.stop(jobs, exc)
+            return
+        except (CallFailed, ProviderHTTPError) as exc:
+            reason = exc.reason if isinstance(exc, CallFailed) else str(exc)
+            for job in jobs:
+                self._finish(job, None, "", "realtime", f"LLM call failed: {reason}")
+            return
+        except Exception as exc:  # a bug must fail the items loudly, not hang their futures
+            log.exception("llm.pack.crashed")
+            for job in jobs:
+                self._finish(job, None, "", "realtime", f"internal error: {exc!r}")
+            return
+        await self.settle_guarded(jobs, ref, response, "realtime")
+
+    async def settle_guarded(
+        self, jobs: list[CardJob], ref: ModelRef, response: ProviderResponse, path: str
+    ) -> None:
+        """``settle_pack``, but an unexpected error (ledger or cache store down) fails the items instead of
+        leaving their futures pending forever."""
+        try:
+            await self.settle_pack(jobs, ref, response, path)
+        except Exception as exc:
+            log.exception("llm.pack.settle_failed", model=str(ref))
+            for job in jobs:
+                self._finish(job, None, response.model, path, f"internal error after the call: {exc!r}")
+
+    async def settle_pack(
+        self, jobs: list[CardJob], ref: ModelRef, response: ProviderResponse, path: str
+    ) -> None:
+        """Parse and validate each item of an answered pack; ledger, cache, re-ask what failed."""
+        ids = [str(i + 1) for i in range(len(jobs))]
+        parsed = prompts.parse_card_answer(response.text, ids)
+        good: list[tuple[CardJob, CardDraft]] = []
+        reask_same: list[CardJob] = []
+        escalate: list[tuple[CardJob, str]] = []
+        outputs: list[float] = []
+        for pid, job in zip(ids, jobs, strict=True):
+            await asyncio.sleep(0)  # validating an item is ms of CPU: let claims and heartbeats in
+            value = parsed[pid]
+            if isinstance(value, CardDraft):
+                outputs.append(float(len(value.model_dump_json())))
+                problems = self._problems(job, value)
+                if problems:
+                    escalate.append((job, "; ".join(problems)))
+                else:
+                    good.append((job, value))
+            else:
+                outputs.append(0.0)
+                reask_same.append(job)
+                job.notes.append(f"{value} ({ref.model})")
+        if not any(outputs):
+            outputs = [1.0] * len(jobs)
+        by_partner: dict[int, Share] = {}
+        for job, weight in zip(jobs, outputs, strict=True):
+            share = by_partner.setdefault(job.request.partner_id, Share(job.request.partner_id, [], 0.0, 0.0))
+            share.item_ids.append(job.request.item_id)
+            share.input_weight += estimate_tokens(json.dumps(prompts.facts_payload(job.prepared.facts))) + 50
+            share.output_weight += weight
+        outcome = "ok" if len(good) == len(jobs) else "partial"
+        await self.accounting.record_call(
+            ref,
+            response,
+            path,
+            jobs[0].request.task_kind,
+            list(by_partner.values()),
+            outcome,
+            {
+                "pack": len(jobs),
+                "call_id": uuid.uuid4().hex,
+                "failed": len(jobs) - len(good),
+                "prompt": prompts.CARD_PROMPT_VERSION,
+            },
+        )
+        if self.cache is not None and good:
+            await self.cache.put_many(
+                (
+                    job.key,
+                    json.dumps(
+                        {"draft": d.model_dump(mode="json"), "model": response.model}, ensure_ascii=False
+                    ),
+                    response.model,
+                )
+                for job, d in good
+            )
+        for job, draft in good:
+            self._finish(job, draft, response.model, path, None)
+        retries: list[CardJob] = []
+        for job in reask_same:
+            if job.reasks >= 2:
+                self._finish(job, None, response.model, path, f"no valid answer: {job.notes[-1]}")
+            else:
+                job.reasks += 1
+                retries.append(job)
+        for job, problem in escalate:
+            job.notes.append(f"rejected from {response.model}: {problem}")
+            if job.escalated or not job.route.escalation or job.reasks >= 2:
+                self._finish(job, None, response.model, path, f"card failed validation: {problem}")
+            else:
+                job.escalated, job.reasks = True, job.reasks + 1
+                self.stats.escalations += 1
+                retries.append(job)
+        self.stats.reasked_items += len(retries)
+        # Alone, so a hostile or confusing neighbour cannot spoil the second try.
+        await asyncio.gather(
+            *(self._run_pack((job.request.task_kind, job.route.tier), [job]) for job in retries)
+        )

@@ -1,0 +1,81 @@
+"""The narrative flow: report text from metrics, cached and ledgered like cards but never packed (one
+call per report), with the same number rule as cards: a narrative states only numbers in its facts.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aimanager.domain.validate import numbers_in, unsupported_numbers
+from aimanager.llm import prompts
+from aimanager.llm.accounting import Accounting, Share
+from aimanager.llm.cache import CacheStore, cache_key
+from aimanager.llm.calls import Caller
+from aimanager.llm.errors import ProviderHTTPError
+from aimanager.llm.router import Router
+from aimanager.llm.types import Narrative, NarrativeRequest, ProviderRequest
+
+
+class NarrativeFlow:
+    """Narratives through the route's models, then its escalation models, until one passes."""
+
+    def __init__(
+        self, router: Router, caller: Caller, cache: CacheStore | None, accounting: Accounting
+    ) -> None:
+        self.router = router
+        self.caller = caller
+        self.cache = cache
+        self.accounting = accounting
+
+    async def write(self, request: NarrativeRequest) -> Narrative:
+        """Narrative text for ``request`` (see ``Gateway.write_narrative``)."""
+        self.caller.check_open()
+        route = self.router.route(request.task_kind)
+        key = cache_key(
+            request.task_kind,
+            route.tier,
+            prompts.NARRATIVE_PROMPT_VERSION,
+            [request.facts, list(request.languages)],
+        )
+        if self.cache is not None and (hit := (await self.cache.get_many([key])).get(key)):
+            data = json.loads(hit)
+            hit_row = (request.partner_id, request.task_kind, data["model"], key)
+            await self.accounting.record_cache_hits([hit_row], prompts.NARRATIVE_PROMPT_VERSION)
+            return Narrative(data["ru"], data["uz"], data["model"], "cache")
+        await self.accounting.check_budget(request.partner_id)
+        user = prompts.narrative_user_message(request.facts, request.languages)
+        allowed = numbers_in(json.dumps(request.facts, ensure_ascii=False))
+        last_problem = ""
+        for models in (route.models, route.escalation):
+            if not models:
+                continue
+            ref, response = await self.caller.call(
+                models,
+                lambda m: ProviderRequest(
+                    m, prompts.NARRATIVE_SYSTEM, user, route.max_output_tokens_per_item
+                ),
+                priority=0,  # one small call per report: not behind a backlog of card packs
+            )
+            await self.accounting.record_call(
+                ref,
+                response,
+                "realtime",
+                request.task_kind,
+                [Share(request.partner_id, ["narrative"], 1, 1)],
+                "ok",
+                {"prompt": prompts.NARRATIVE_PROMPT_VERSION},
+            )
+            try:
+                texts = prompts.parse_narrative_answer(response.text)
+            except Exception as exc:
+                last_problem = str(exc)
+                continue
+            invented = unsupported_numbers(texts["ru"] + "\n" + texts["uz"], allowed)
+            if invented:
+                last_problem = f"narrative states numbers not in the facts: {invented[:5]}"
+                continue
+            if self.cache is not None:
+                value = json.dumps({**texts, "model": response.model}, ensure_ascii=False)
+                await self.cache.put_many([(key, value, response.model)])
+            return Narrative(texts["ru"], texts["uz"], response.model, "realtime")
+        raise ProviderHTTPError(f"narrative could not be written: {last_problem}")
