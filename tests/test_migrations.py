@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+import aimanager.jobs.backends.sql.tables  # noqa: F401  (the engine's tables, on the same Base)
 from aimanager.db.models import Base
 
 REQUIRED_INDEXES = {

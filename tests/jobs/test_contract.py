@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from aimanager.domain.enums import Priority
-from aimanager.jobs import Completion, InvalidPayload, JobSpec, JobStatus
+from aimanager.jobs import Completion, InvalidPayload, JobSpec, JobStatus, Priority
 from aimanager.jobs.model import JOB_BACKOFF
 
 LEASE = 15.0

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from aimanager.domain.enums import Priority
 from aimanager.jobs import (
     Job,
     JobSpec,
     JobStatus,
     MemoryBackend,
     PermanentFailure,
+    Priority,
     Registry,
     Retry,
     Worker,
@@ -177,7 +177,7 @@ async def test_a_stalled_worker_does_not_reap_its_own_running_jobs() -> None:
     async def starved() -> None:  # the heartbeat loop never got its turn during the stall
         await asyncio.Event().wait()
 
-    worker._heartbeat_loop = starved  # type: ignore[method-assign]
+    worker.acks.heartbeat_loop = starved  # type: ignore[method-assign]
     await asyncio.wait_for(worker.run(until_idle=True), 10)
     job = await backend.get(job_id)
     assert job is not None and job.status is JobStatus.SUCCEEDED and job.attempts == 1
@@ -244,7 +244,7 @@ async def test_acks_and_lease_renewals_never_overlap() -> None:
     worker = Worker(backend, reg, WorkerConfig(concurrency=3))
     task = asyncio.create_task(worker.run(until_idle=True))
     await asyncio.wait_for(ack_started.wait(), 10)
-    renewal = asyncio.create_task(worker._renew_leases())
+    renewal = asyncio.create_task(worker.acks.renew_leases())
     for _ in range(5):
         await asyncio.sleep(0)
     finish_ack.set()

@@ -1,12 +1,27 @@
-"""The job engine: durable, prioritised, fair, rate-limited, batched jobs on SQL or in memory."""
+"""The job engine: durable, prioritised, fair, rate-limited, batched jobs on SQL or in memory.
 
-from aimanager.jobs.backend import Backend
-from aimanager.jobs.errors import InvalidPayload, JobNotFound, PermanentFailure, Retry, UnknownJobKind
-from aimanager.jobs.memory import MemoryBackend
-from aimanager.jobs.model import Completion, EnqueueResult, Job, JobSpec, JobStatus, QueueStats
+``backends/`` holds the stores behind the ``Backend`` protocol (memory, SQL on SQLite and PostgreSQL,
+with the engine's own tables); ``worker/`` runs jobs from a backend. Callers import from here.
+"""
+
+from aimanager.jobs.backends.memory import MemoryBackend
+from aimanager.jobs.backends.protocol import Backend
+from aimanager.jobs.backends.sql.backend import SQLBackend
+from aimanager.jobs.builtin import builtin_registry
+from aimanager.jobs.errors import InvalidPayload, PermanentFailure, Retry, UnknownJobKind
+from aimanager.jobs.model import (
+    Completion,
+    EnqueueResult,
+    Job,
+    JobSpec,
+    JobStatus,
+    QueueStats,
+    parse_payload,
+)
+from aimanager.jobs.priority import Priority
 from aimanager.jobs.registry import Registry
-from aimanager.jobs.sql import SQLBackend
-from aimanager.jobs.worker import Worker, WorkerConfig, WorkerMetrics
+from aimanager.jobs.worker.config import WorkerConfig, WorkerMetrics
+from aimanager.jobs.worker.loop import Worker
 
 __all__ = [
     "Backend",
@@ -14,11 +29,11 @@ __all__ = [
     "EnqueueResult",
     "InvalidPayload",
     "Job",
-    "JobNotFound",
     "JobSpec",
     "JobStatus",
     "MemoryBackend",
     "PermanentFailure",
+    "Priority",
     "QueueStats",
     "Registry",
     "Retry",
@@ -27,4 +42,6 @@ __all__ = [
     "Worker",
     "WorkerConfig",
     "WorkerMetrics",
+    "builtin_registry",
+    "parse_payload",
 ]

@@ -1,4 +1,4 @@
-"""Built-in job kinds: ``noop`` and ``sleep`` (engine demo and benchmarks), ``prune`` (housekeeping)."""
+"""Built-in job kinds: ``noop``, ``sleep`` and ``noop_batch`` (engine demo and benchmarks)."""
 
 from __future__ import annotations
 

@@ -13,10 +13,6 @@ class InvalidPayload(JobError):
     """A job payload that is not a JSON object."""
 
 
-class JobNotFound(JobError):
-    """No job with that id."""
-
-
 class Retry(Exception):  # a control-flow signal, not an error report
     """Raised by a handler to ask for another attempt after ``delay`` seconds (e.g. a Retry-After).
 

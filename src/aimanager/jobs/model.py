@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,8 +10,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from aimanager.domain.enums import Priority
 from aimanager.jobs.errors import InvalidPayload
+from aimanager.jobs.priority import Priority
 from aimanager.retry import Backoff
 
 Clock = Callable[[], float]
@@ -181,12 +180,6 @@ class Job:
     @property
     def finished_dt(self) -> datetime | None:
         return to_datetime(self.finished_at)
-
-    @property
-    def sla_missed(self) -> bool:
-        """True if the job started (or is still waiting) past its deadline."""
-        started = self.started_at if self.started_at is not None else math.inf
-        return started > self.deadline
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,8 +85,3 @@ class Registry:
     def caps(self) -> dict[str, int]:
         """``max_running`` of the kinds that have one."""
         return {k: s.max_running for k, s in self._handlers.items() if s.max_running is not None}
-
-    def merge(self, other: Registry) -> Registry:
-        """Add ``other``'s handlers to this registry (returns self)."""
-        self._handlers.update(other._handlers)
-        return self

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from aimanager.domain.enums import Priority
 from aimanager.jobs.model import FINISHED, Job, JobStatus, QueueStats
+from aimanager.jobs.priority import Priority
 
 THROUGHPUT_WINDOW_S = 60.0
 

@@ -7,11 +7,16 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+# The schema is the store's tables plus the job engine's, declared on the same Base; this script is
+# where the two are assembled for Alembic. It is the one place the store names the engine: Alembic runs
+# it from a folder that is no package (no __init__.py), outside the import graph the layer contract
+# checks, and nothing in the product imports it.
+import aimanager.jobs.backends.sql.tables  # noqa: F401  (registers jobs and job_keys on Base)
 from aimanager.db.engine import make_engine
 from aimanager.db.models import Base
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = Base.metadata  # the domain's tables and the job engine's: one schema
 
 
 def _run(connection: Connection) -> None:

@@ -9,7 +9,6 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from aimanager.domain.enums import Priority
 from aimanager.jobs.model import (
     FINISHED,
     JOB_BACKOFF,
@@ -22,6 +21,7 @@ from aimanager.jobs.model import (
     QueueStats,
     system_clock,
 )
+from aimanager.jobs.priority import Priority
 from aimanager.jobs.stats import build_stats
 
 

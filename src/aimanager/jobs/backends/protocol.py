@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from aimanager.domain.enums import Priority
 from aimanager.jobs.model import Clock, Completion, EnqueueResult, Job, JobSpec, JobStatus, QueueStats
+from aimanager.jobs.priority import Priority
 
 
 class Backend(Protocol):

@@ -1,28 +1,27 @@
 """The SQL backend's administration: cancel, retry, prune, inspection and rate-limit settings.
 
-A mixin of ``SQLBackend`` (``sql.py`` holds the hot path: enqueue, claim, acks, leases).
+A mixin of ``SQLBackend`` (``backend.py`` holds the hot path: enqueue, claim, acks, leases).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from aimanager.db.models import JobKey, JobRow
-from aimanager.domain.enums import Priority
-from aimanager.jobs import sql_statements as q
+from aimanager.jobs.backends.sql import statements as q
+from aimanager.jobs.backends.sql.stats import sql_stats
+from aimanager.jobs.backends.sql.tables import jobs_t, keys_t
 from aimanager.jobs.model import FINISHED, Clock, Job, JobStatus, QueueStats
+from aimanager.jobs.priority import Priority
 from aimanager.jobs.stats import THROUGHPUT_WINDOW_S
 from aimanager.logs import get_logger
 
 log = get_logger("aimanager.jobs.sql")
-jobs_t = cast(Table, JobRow.__table__)
-keys_t = cast(Table, JobKey.__table__)
 
 
 class SQLAdministration:
@@ -128,8 +127,6 @@ class SQLAdministration:
             return [Job.from_row(r) for r in (await conn.execute(stmt)).all()]
 
     async def stats(self) -> QueueStats:
-        from aimanager.jobs.sql_stats import sql_stats
-
         async with self.engine.connect() as conn:
             return await sql_stats(conn, self.clock(), THROUGHPUT_WINDOW_S)
 

@@ -13,10 +13,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from aimanager.db.engine import make_engine
 from aimanager.db.pool import ENGINE, db_priority
-from aimanager.domain.enums import Priority
-from aimanager.jobs import sql_statements as q
+from aimanager.jobs.backends.sql import statements as q
+from aimanager.jobs.backends.sql.admin import SQLAdministration
+from aimanager.jobs.backends.sql.sqlite_fast import claim_rows, complete_rows
+from aimanager.jobs.backends.sql.tables import jobs_t, keys_t
 from aimanager.jobs.model import (
     JOB_BACKOFF,
     Clock,
@@ -27,8 +28,7 @@ from aimanager.jobs.model import (
     JobStatus,
     system_clock,
 )
-from aimanager.jobs.sql_admin import SQLAdministration, jobs_t, keys_t
-from aimanager.jobs.sqlite_fast import claim_rows, complete_rows
+from aimanager.jobs.priority import Priority
 
 
 def _id(job: Job) -> int:
@@ -39,7 +39,7 @@ INSERT_CHUNK = 1000
 
 
 class SQLBackend(SQLAdministration):
-    """Jobs in the ``jobs`` table; see ``sql_statements`` for the claim. Schema comes from migrations."""
+    """Jobs in the ``jobs`` table; see ``statements`` for the claim. Schema comes from migrations."""
 
     def __init__(
         self,
@@ -85,11 +85,6 @@ class SQLBackend(SQLAdministration):
         with db_priority(ENGINE):
             async with self.engine.connect() as conn:
                 yield conn
-
-    @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> SQLBackend:
-        """A backend owning a new engine for ``url``."""
-        return cls(make_engine(url), owns_engine=True, **kwargs)
 
     @property
     def poll_interval(self) -> float:

@@ -4,7 +4,7 @@ aiosqlite runs each statement on the connection's own thread and hands the resul
 event loop, so the claim's six statements (``BEGIN IMMEDIATE``, best priority, key, claim, tokens,
 ``COMMIT``) cost six loop turns. When handlers keep the loop busy (a hundred of them validating LLM
 answers), each turn takes tens of milliseconds and an urgent job waits for all six. Here the whole
-transaction is one function run on that thread: the statements of ``sql_statements``, one turn of
+transaction is one function run on that thread: the statements of ``statements``, one turn of
 the loop.
 
 It uses aiosqlite's ``_execute`` (run a callable on the connection's thread), the one hook aiosqlite
@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from aimanager.jobs import sql_statements as q
+from aimanager.jobs.backends.sql import statements as q
 
 
 @cache
@@ -102,7 +102,7 @@ async def claim_rows(
     kinds: Sequence[str] | None,
     max_priority: int | None,
 ) -> list[tuple[Any, ...]]:
-    """Claimed rows (``sql_statements.JOB_COLUMNS`` order), on ``conn``'s own thread in one trip."""
+    """Claimed rows (``statements.JOB_COLUMNS`` order), on ``conn``'s own thread in one trip."""
     params: dict[str, Any] = {"now": now}
     if kinds is not None:
         params["kinds"] = json.dumps(list(kinds))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from aimanager.domain.enums import Priority
 from aimanager.jobs.model import FINISHED, QueueStats
+from aimanager.jobs.priority import Priority
 
 _FINISHED = ", ".join(f"'{s.value}'" for s in FINISHED)
 

@@ -1,0 +1,2 @@
+"""The SQL backend: the hot path (``backend``) and its statements (``statements``, ``sqlite_fast``),
+administration (``admin``), statistics (``stats``) and the engine's tables (``tables``)."""
