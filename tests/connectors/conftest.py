@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from aimanager_sandbox.marketplaces.common import Sandbox, SandboxConfig
-from aimanager_sandbox.serving import BackgroundServer
+from aimanager_sandbox.common.sandbox import Sandbox, SandboxConfig
+from aimanager_sandbox.common.serving import BackgroundServer
 
 # Wall seconds per marketplace second: a "1 request/min" window lasts 0.3 s, a 30 s cooldown 0.15 s.
 SCALE = 0.005

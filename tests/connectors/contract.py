@@ -1,8 +1,8 @@
 """The connector contract: the same checks for every marketplace, against its sandbox over HTTP.
 
 To add a marketplace, append a ``ContractEntry`` to ``ENTRIES`` (``test_contract.py`` collects the
-tests). ``credentials(secret)`` must put ``secret`` where the sandbox checks it (``valid_tokens``) and
-``account_key(credentials)`` must name the sandbox account those credentials open.
+tests). ``credentials(secret)`` must put ``secret`` where the sandbox checks it (``valid_tokens``); the
+sandbox account those credentials open is the one the credentials model names (``account_key()``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import pytest
 import structlog
 
 from aimanager.connectors.base import Connector, PriceUpdate, StockUpdate
+from aimanager.connectors.config import MarketplaceAccount
 from aimanager.connectors.errors import AuthError
-from aimanager.connectors.registry import make_connector
+from aimanager.connectors.registry import make_connector, parse_account
 from aimanager.domain.enums import Marketplace
 from aimanager_sandbox.marketplaces import SANDBOXES
 from tests.connectors.conftest import Running, settings, start
@@ -34,7 +35,6 @@ class ContractEntry:
 
     marketplace: Marketplace
     credentials: Callable[[str], dict[str, str]]
-    account_key: Callable[[dict[str, str]], str]
     seeded_offers: tuple[str, ...]
     history: tuple[date, date] = (date(2026, 10, 1), date(2026, 10, 31))
     settings: dict[str, Any] = field(default_factory=dict)
@@ -49,19 +49,16 @@ ENTRIES: list[ContractEntry] = [
     ContractEntry(
         marketplace=Marketplace.WILDBERRIES,
         credentials=lambda secret: {"token": secret},
-        account_key=lambda creds: creds["token"],
         seeded_offers=("SEED-001", "SEED-002", "SEED-003"),
     ),
     ContractEntry(
         marketplace=Marketplace.OZON,
         credentials=lambda secret: {"client_id": str(next(_serial)), "api_key": secret},
-        account_key=lambda creds: creds["client_id"],
         seeded_offers=("SEED-001", "SEED-002", "SEED-003"),
     ),
     ContractEntry(
         marketplace=Marketplace.YANDEX,
         credentials=lambda secret: {"api_key": secret},
-        account_key=lambda creds: creds["api_key"],
         seeded_offers=("YM-000", "YM-001", "YM-002"),
         settings={"business_id": 111, "campaign_id": 222},
         sandbox_config={"extra": {"business_id": 111, "campaign_id": 222}},
@@ -69,7 +66,6 @@ ENTRIES: list[ContractEntry] = [
     ContractEntry(
         marketplace=Marketplace.UZUM,
         credentials=lambda secret: {"token": secret},
-        account_key=lambda creds: creds["token"],
         seeded_offers=("UZ-0000", "UZ-0001", "UZ-0002"),
         settings={"shop_id": 4242},
         sandbox_config={"extra": {"shop_id": 4242}},
@@ -91,9 +87,9 @@ def running(entry: ContractEntry) -> Iterator[Running]:
 
 def _connect(
     entry: ContractEntry, running: Running, secret: str = SECRET
-) -> tuple[Connector, dict[str, str]]:
-    creds = entry.credentials(secret)
-    return make_connector(entry.marketplace, creds, settings(**entry.settings), running.url), creds
+) -> tuple[Connector, MarketplaceAccount]:
+    account = parse_account(entry.marketplace, entry.credentials(secret), settings(**entry.settings))
+    return make_connector(account, running.url), account
 
 
 async def test_connector_satisfies_protocol(entry: ContractEntry, running: Running) -> None:
@@ -107,7 +103,7 @@ async def test_connector_satisfies_protocol(entry: ContractEntry, running: Runni
 
 
 async def test_stock_round_trip(entry: ContractEntry, running: Running) -> None:
-    conn, creds = _connect(entry, running)
+    conn, account = _connect(entry, running)
     wanted = {offer: 3 + n for n, offer in enumerate(entry.seeded_offers)}
     try:
         report = await conn.update_stocks([StockUpdate(offer_id=o, quantity=q) for o, q in wanted.items()])
@@ -116,7 +112,8 @@ async def test_stock_round_trip(entry: ContractEntry, running: Running) -> None:
         await conn.aclose()
     assert report.ok and sorted(report.accepted) == sorted(wanted)
     assert {lv.offer_id: lv.quantity for lv in levels} == wanted
-    assert running.sandbox.has_account(entry.account_key(creds))  # state is kept per seller account
+    # State is kept per seller account, the one the credentials name.
+    assert running.sandbox.has_account(account.credentials.account_key())
     assert running.sandbox.rejections() == 0
 
 

@@ -13,8 +13,8 @@ import structlog
 from aimanager.connectors.errors import AuthError, NotFoundError, TransientError
 from aimanager.connectors.http import retry_after_seconds
 from aimanager.connectors.ratelimit import KeyedWindow, LimitSpec, MarketClock, TokenBucket, plan_bulk
-from aimanager.connectors.registry import make_connector
-from aimanager_sandbox.marketplaces import wildberries
+from aimanager.connectors.registry import make_connector, parse_account
+from aimanager_sandbox import wildberries
 from tests.connectors.conftest import Running, settings, start
 
 
@@ -59,7 +59,7 @@ def test_plan_bulk_counts_calls_and_time() -> None:
 
 
 async def test_retries_injected_5xx_and_429(wb: Running, token: str) -> None:
-    conn = make_connector("wildberries", {"token": token}, settings(), wb.url)
+    conn = make_connector(parse_account("wildberries", {"token": token}, settings()), wb.url)
     try:
         wb.sandbox.config.faults.next_errors = 2
         assert len(await conn.read_stocks(["SEED-001"])) == 1
@@ -75,7 +75,7 @@ async def test_retries_injected_5xx_and_429(wb: Running, token: str) -> None:
 async def test_timeouts_are_retried(wb: Running, token: str) -> None:
     wb.sandbox.config.faults.hang_seconds = 0.5
     wb.sandbox.config.faults.next_hangs = 1
-    conn = make_connector("wildberries", {"token": token}, settings(timeout=0.1), wb.url)
+    conn = make_connector(parse_account("wildberries", {"token": token}, settings(timeout=0.1)), wb.url)
     try:
         assert len(await conn.read_stocks(["SEED-001"])) == 1
     finally:
@@ -83,7 +83,7 @@ async def test_timeouts_are_retried(wb: Running, token: str) -> None:
 
 
 async def test_persistent_5xx_raises_transient_after_attempts(wb: Running, token: str) -> None:
-    conn = make_connector("wildberries", {"token": token}, settings(retry_attempts=3), wb.url)
+    conn = make_connector(parse_account("wildberries", {"token": token}, settings(retry_attempts=3)), wb.url)
     wb.sandbox.config.faults.next_errors = 10
     try:
         with pytest.raises(TransientError) as info:
@@ -95,7 +95,7 @@ async def test_persistent_5xx_raises_transient_after_attempts(wb: Running, token
 
 
 async def test_4xx_is_not_retried_and_is_billed(wb: Running, token: str) -> None:
-    conn = make_connector("wildberries", {"token": token}, settings(), wb.url)
+    conn = make_connector(parse_account("wildberries", {"token": token}, settings()), wb.url)
     try:
         with pytest.raises(NotFoundError) as info:
             await conn.http.request("PUT", "/api/v3/stocks/999", group="marketplace", json={"stocks": []})
@@ -115,12 +115,14 @@ async def test_credentials_never_logged_or_shown(
     texts: list[str] = []
     try:
         with structlog.testing.capture_logs() as events:
-            good = make_connector("wildberries", {"token": secret}, settings(), running.url)
+            good = make_connector(parse_account("wildberries", {"token": secret}, settings()), running.url)
             running.sandbox.config.faults.next_errors = 1
             await good.read_stocks(["SEED-001"])
             texts += [repr(good), str(good.http), repr(good.http)]
             await good.aclose()
-            bad = make_connector("wildberries", {"token": secret[::-1]}, settings(), running.url)
+            bad = make_connector(
+                parse_account("wildberries", {"token": secret[::-1]}, settings()), running.url
+            )
             with pytest.raises(AuthError) as info:
                 await bad.read_stocks(["SEED-001"])
             texts += [str(info.value), repr(info.value), str(info.value.body), repr(bad)]
@@ -135,5 +137,5 @@ async def test_credentials_never_logged_or_shown(
 
 def test_httpx_transport_is_injectable() -> None:
     transport = httpx.AsyncHTTPTransport(retries=0)
-    conn = make_connector("wildberries", {"token": "t" * 20}, {}, "http://127.0.0.1:9", transport)
+    conn = make_connector(parse_account("wildberries", {"token": "t" * 20}), "http://127.0.0.1:9", transport)
     assert conn.http._client._transport is transport  # type: ignore[attr-defined]

@@ -13,8 +13,8 @@ import pytest
 
 from aimanager.connectors.base import CardPush, PriceUpdate, StockUpdate, TaskState
 from aimanager.connectors.ozon import OzonConnector
-from aimanager.connectors.registry import make_connector
-from aimanager_sandbox.marketplaces import ozon
+from aimanager.connectors.registry import make_connector, parse_account
+from aimanager_sandbox import ozon
 from tests.connectors.conftest import Running, settings, start
 
 _ids = itertools.count(10_000)
@@ -32,7 +32,7 @@ def client_id() -> str:
 
 def connect(oz: Running, client_id: str, **extra: object) -> OzonConnector:
     creds = {"client_id": client_id, "api_key": f"key-{client_id}-0123456789"}
-    conn = make_connector("ozon", creds, settings(**extra), oz.url)
+    conn = make_connector(parse_account("ozon", creds, settings(**extra)), oz.url)
     assert isinstance(conn, OzonConnector)
     return conn
 

@@ -16,13 +16,14 @@ import pytest
 
 from aimanager.connectors.base import CardChannel, CardPush, PriceUpdate, SaleKind, StockUpdate
 from aimanager.connectors.errors import AuthError
-from aimanager.connectors.registry import make_connector
+from aimanager.connectors.registry import make_connector, parse_account
 from aimanager.connectors.uzum.connector import UzumConnector
 from aimanager.connectors.uzum.money import NonIntegerPrice, PriceRounding, to_uzs
 from aimanager.domain.enums import Marketplace
-from aimanager_sandbox.marketplaces.common import FaultConfig, SandboxConfig
-from aimanager_sandbox.marketplaces.uzum import UzumShop, create_app
-from aimanager_sandbox.serving import BackgroundServer
+from aimanager_sandbox.common.sandbox import FaultConfig, SandboxConfig
+from aimanager_sandbox.common.serving import BackgroundServer
+from aimanager_sandbox.uzum import create_app
+from aimanager_sandbox.uzum.state import UzumShop
 
 TOKEN = "uzum-secret-token-51e0b2"
 NO_READ = "uzum-token-without-sku-read"
@@ -43,14 +44,14 @@ def sandbox() -> Iterator[tuple[Any, str]]:
 
 
 def connector(base_url: str, token: str = TOKEN, **settings: Any) -> UzumConnector:
-    conn = make_connector(
+    account = parse_account(
         Marketplace.UZUM,
         {"token": token},
         # Generous by default (a spurious timeout on a loaded machine would resend and skew the
         # request counts); the fault test sets a short one for its injected hang.
         {"shop_id": SHOP, "time_scale": SCALE, "timeout": 5.0, **settings},
-        base_url=base_url,
     )
+    conn = make_connector(account, base_url=base_url)
     assert isinstance(conn, UzumConnector)
     return conn
 

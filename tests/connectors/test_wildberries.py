@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from aimanager.connectors.base import CardPush, PriceUpdate, StockUpdate, TaskState
-from aimanager.connectors.registry import make_connector
+from aimanager.connectors.registry import make_connector, parse_account
 from aimanager.connectors.wildberries import WildberriesConnector
-from aimanager_sandbox.marketplaces import wildberries
+from aimanager_sandbox import wildberries
 from tests.connectors.conftest import Running, settings, start
 
 
@@ -23,7 +23,7 @@ def wb() -> Iterator[Running]:
 
 
 def connect(wb: Running, token: str, **extra: object) -> WildberriesConnector:
-    conn = make_connector("wildberries", {"token": token}, settings(**extra), wb.url)
+    conn = make_connector(parse_account("wildberries", {"token": token}, settings(**extra)), wb.url)
     assert isinstance(conn, WildberriesConnector)
     return conn
 
@@ -172,8 +172,9 @@ def wb_slow() -> Iterator[Running]:
 async def test_concurrent_uploads_share_one_bucket(wb_slow: Running, token: str) -> None:
     import asyncio
 
-    conn = make_connector("wildberries", {"token": token}, {"time_scale": 0.5, "timeout": 5.0}, wb_slow.url)
-    other = make_connector("wildberries", {"token": token}, {"time_scale": 0.5, "timeout": 5.0}, wb_slow.url)
+    account = parse_account("wildberries", {"token": token}, {"time_scale": 0.5, "timeout": 5.0})
+    conn = make_connector(account, wb_slow.url)
+    other = make_connector(account, wb_slow.url)
     try:
         await conn.read_stocks(["SEED-001"])  # warm the catalogue so only price calls race
         await other.read_stocks(["SEED-001"])

@@ -13,12 +13,13 @@ import pytest
 
 from aimanager.connectors.base import CardPush, PriceUpdate, StockUpdate, TaskState
 from aimanager.connectors.errors import AuthError
-from aimanager.connectors.registry import make_connector
+from aimanager.connectors.registry import make_connector, parse_account
 from aimanager.connectors.yandex.connector import YandexMarketConnector
 from aimanager.domain.enums import Marketplace
-from aimanager_sandbox.marketplaces.common import FaultConfig, SandboxConfig
-from aimanager_sandbox.marketplaces.yandex import YmAccount, create_app, rejections, seed_offers
-from aimanager_sandbox.serving import BackgroundServer
+from aimanager_sandbox.common.sandbox import FaultConfig, SandboxConfig
+from aimanager_sandbox.common.serving import BackgroundServer
+from aimanager_sandbox.yandex import create_app
+from aimanager_sandbox.yandex.state import YmAccount, rejections, seed_offers
 
 TOKEN = "ym-secret-token-7f3a9c"
 BUSINESS, CAMPAIGN = 111, 222
@@ -39,7 +40,7 @@ def sandbox() -> Iterator[tuple[Any, str]]:
 
 
 def connector(base_url: str, token: str = TOKEN, **settings: Any) -> YandexMarketConnector:
-    conn = make_connector(
+    account = parse_account(
         Marketplace.YANDEX,
         {"api_key": token},
         {
@@ -52,8 +53,8 @@ def connector(base_url: str, token: str = TOKEN, **settings: Any) -> YandexMarke
             "timeout": 5.0,
             **settings,
         },
-        base_url=base_url,
     )
+    conn = make_connector(account, base_url=base_url)
     assert isinstance(conn, YandexMarketConnector)
     return conn
 

@@ -18,14 +18,14 @@ difference check ``capabilities.cards``; callers that don't just read the report
 
 Example::
 
-    from aimanager.connectors.registry import make_connector
+    from aimanager.connectors.registry import make_connector, parse_account
 
-    conn = make_connector(
+    account = parse_account(  # AccountConfigError naming the fields if anything is wrong
         Marketplace.OZON,
         credentials={"client_id": "123", "api_key": "…"},
-        settings={"time_scale": 1.0},
-        base_url=None,  # production host; tests pass the sandbox URL
+        settings={"warehouse_id": "22001"},
     )
+    conn = make_connector(account, base_url=None)  # production host; tests pass the sandbox URL
     try:
         report = await conn.update_prices([PriceUpdate(offer_id="A-1", price=Decimal("990"))])
         for err in report.failed:
@@ -301,6 +301,9 @@ class Connector(Protocol):
     A connector owns its HTTP client and rate-limit buckets, so one instance per seller account and
     process keeps the account within its limits. Every bulk method splits its input at the
     marketplace's documented batch size and paces the batches; none raises for per-item errors.
+
+    Every connector class declares these methods with exactly these signatures (names, kinds and
+    defaults of the parameters, annotations); ``tests/connectors/test_protocol.py`` checks it.
     """
 
     marketplace: Marketplace

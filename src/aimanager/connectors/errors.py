@@ -13,13 +13,16 @@ credentials: the HTTP helper scrubs secret values out of bodies before building 
     │   └── TransientError              5xx / timeouts / connection errors after the retries
     ├── TaskFailed                      an async task ended failed (all items)
     └── TaskTimeout                     an async task did not finish in time
+
+    ConfigError
+    └── AccountConfigError              credentials or settings of an account failed validation
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aimanager.errors import ConnectorError, RemoteHTTPError
+from aimanager.errors import ConfigError, ConnectorError, RemoteHTTPError
 
 
 class MarketplaceHTTPError(RemoteHTTPError, ConnectorError):
@@ -81,6 +84,21 @@ class TaskTimeout(ConnectorError):
     def __init__(self, message: str, *, task_id: str) -> None:
         super().__init__(message)
         self.task_id = task_id
+
+
+class AccountConfigError(ConfigError):
+    """An account's credentials or settings are invalid; raised before anything is saved or sent.
+
+    ``problems`` maps each offending field (``"credentials.api_key"``, ``"settings.shop_id"``) to what
+    is wrong with it. The message names the marketplace and the fields but never a value: the value
+    of a credential field is a secret.
+    """
+
+    def __init__(self, marketplace: str, problems: dict[str, str]) -> None:
+        listed = "; ".join(f"{field}: {why}" for field, why in problems.items())
+        super().__init__(f"invalid {marketplace} account: {listed}")
+        self.marketplace = marketplace
+        self.problems = problems
 
 
 def error_for_status(status: int) -> type[MarketplaceHTTPError]:

@@ -2,29 +2,33 @@
 
 Each marketplace package exposes, at module level:
 
-* ``from_config(credentials, settings, base_url, transport) -> Connector`` — build a connector;
+* ``CREDENTIALS`` / ``SETTINGS`` — its typed account models (``<marketplace>/config.py``);
+* ``from_config(credentials, settings, base_url, transport) -> Connector`` — build a connector from
+  those models;
 * ``BULK_PROFILE: BulkProfile`` — its write batching and limits (for the BENCHMARKS.md table).
 
 Adding a marketplace = one line in ``_MODULES``. Modules are imported lazily so that a marketplace
 whose package is not there yet only fails when it is used.
 
-Common ``settings`` keys (each connector documents its own extra ones):
+Building a connector is two steps, so that a bad account fails where it is typed in, not on first use::
 
-* ``time_scale`` (float, default 1.0): wall seconds per marketplace second; tests use ~0.01;
-* ``timeout`` (float, default 30): per-request timeout in wall seconds;
-* ``retry_attempts`` (int, default 5); ``task_timeout`` (marketplace seconds to follow a task);
-* ``poll_interval`` (marketplace seconds between task polls).
+    account = parse_account(Marketplace.OZON, {"client_id": "123", "api_key": "…"}, {"vat": "0.2"})
+    conn = make_connector(account, base_url=None)  # production host; tests pass the sandbox URL
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
+from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from aimanager.connectors.base import Connector
+from aimanager.connectors.config import ConnectorSettings, MarketplaceAccount, MarketplaceCredentials
+from aimanager.connectors.errors import AccountConfigError
 from aimanager.connectors.ratelimit import BulkProfile
 from aimanager.domain.enums import Marketplace
 from aimanager.errors import ConfigError
@@ -37,31 +41,94 @@ _MODULES: dict[Marketplace, str] = {
 }
 
 
-def _module(marketplace: Marketplace) -> Any:
+def _marketplace(value: Marketplace | str) -> Marketplace:
     try:
-        return importlib.import_module(_MODULES[Marketplace(marketplace)])
+        return Marketplace(value)
+    except ValueError:
+        raise ConfigError(f"no connector for marketplace {value!r}") from None
+
+
+def _module(marketplace: Marketplace) -> ModuleType:
+    try:
+        return importlib.import_module(_MODULES[marketplace])
     except (KeyError, ModuleNotFoundError) as exc:
-        raise ConfigError(f"no connector for marketplace {marketplace!r}") from exc
+        raise ConfigError(f"no connector for marketplace {marketplace.value!r}") from exc
+
+
+def _problems(part: str, error: ValidationError) -> dict[str, str]:
+    """``{"credentials.api_key": "is required", …}`` — locations and reasons, never input values."""
+    problems: dict[str, str] = {}
+    for item in error.errors(include_input=False, include_url=False):
+        field = ".".join(str(p) for p in (part, *item["loc"]))
+        if item["type"] == "missing":
+            why = "is required"
+        elif item["type"] == "extra_forbidden":
+            why = "is not a known field"
+        else:
+            why = item["msg"].removeprefix("Value error, ")
+        problems[field] = why
+    return problems
+
+
+def _validate(model: type[BaseModel], part: str, marketplace: Marketplace, data: Mapping[str, Any]) -> Any:
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        # ``from None``: a ValidationError's own text would show the input values, secrets included.
+        raise AccountConfigError(marketplace.value, _problems(part, exc)) from None
+
+
+def parse_credentials(
+    marketplace: Marketplace | str, credentials: Mapping[str, Any]
+) -> MarketplaceCredentials:
+    """Validate ``credentials`` with ``marketplace``'s model (``AccountConfigError`` naming the fields).
+
+    WB ``{"token"}``; Ozon ``{"client_id", "api_key"}``; Yandex Market ``{"api_key"}``; Uzum ``{"token"}``.
+    """
+    market = _marketplace(marketplace)
+    found: MarketplaceCredentials = _validate(_module(market).CREDENTIALS, "credentials", market, credentials)
+    return found
+
+
+def parse_account(
+    marketplace: Marketplace | str,
+    credentials: Mapping[str, Any],
+    settings: Mapping[str, Any] | None = None,
+) -> MarketplaceAccount:
+    """Validate an account's credentials and settings; every problem of both is reported at once."""
+    market = _marketplace(marketplace)
+    module = _module(market)
+    problems: dict[str, str] = {}
+    parsed: list[Any] = []
+    for model, part, data in (
+        (module.CREDENTIALS, "credentials", credentials),
+        (module.SETTINGS, "settings", settings or {}),
+    ):
+        try:
+            parsed.append(_validate(model, part, market, data))
+        except AccountConfigError as exc:
+            problems.update(exc.problems)
+    if problems:
+        raise AccountConfigError(market.value, problems)
+    creds, typed_settings = parsed
+    assert isinstance(creds, MarketplaceCredentials) and isinstance(typed_settings, ConnectorSettings)
+    return MarketplaceAccount(credentials=creds, settings=typed_settings)
 
 
 def make_connector(
-    marketplace: Marketplace | str,
-    credentials: dict[str, str],
-    settings: dict[str, Any] | None = None,
+    account: MarketplaceAccount,
     base_url: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Connector:
-    """Build the connector for ``marketplace``.
+    """Build the connector for a validated ``account`` (see ``parse_account``).
 
-    ``credentials``: WB ``{"token"}``; Ozon ``{"client_id", "api_key"}``; YM ``{"api_key"}``; Uzum
-    ``{"token"}`` (see each package). ``base_url`` replaces the production host(s) — tests point it at
-    a sandbox; ``transport`` is handed to httpx unchanged.
+    ``base_url`` replaces the production host(s) — tests point it at a sandbox — and wins over the
+    account's ``settings.base_url``; ``transport`` is handed to httpx unchanged.
     """
-    module = _module(Marketplace(marketplace))
-    factory = getattr(module, "from_config", None)
-    if factory is None:
-        raise ConfigError(f"connector package for {marketplace!r} has no from_config()")
-    connector: Connector = factory(credentials, dict(settings or {}), base_url, transport)
+    module = _module(account.marketplace)
+    connector: Connector = module.from_config(
+        account.credentials, account.settings, base_url or account.settings.base_url, transport
+    )
     return connector
 
 
@@ -77,9 +144,3 @@ def bulk_profiles() -> list[BulkProfile]:
         if profile is not None:
             profiles.append(profile)
     return profiles
-
-
-def credential_fingerprint(credentials: dict[str, str]) -> str:
-    """A short stable hash of an account's credentials: a key for shared limiters, never the secret."""
-    blob = "\x00".join(f"{k}={credentials[k]}" for k in sorted(credentials))
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -41,8 +41,8 @@ from aimanager.connectors.base import (
 from aimanager.connectors.errors import TaskTimeout
 from aimanager.connectors.http import HttpClient, RetryPolicy
 from aimanager.connectors.ozon import limits as L
+from aimanager.connectors.ozon.config import OzonCredentials, OzonSettings
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
-from aimanager.connectors.registry import credential_fingerprint
 from aimanager.domain.enums import Marketplace
 from aimanager.errors import ConfigError
 
@@ -69,8 +69,7 @@ def _item_errors(offer_id: str, errors: list[dict[str, Any]]) -> list[ItemError]
 
 
 class OzonConnector:
-    """One Ozon seller (Client-Id). Settings: ``warehouse_id`` (default: the first FBS warehouse),
-    ``currency_code``, ``vat``, ``page_size`` (reads), ``poll_interval``, ``task_timeout``."""
+    """One Ozon seller (Client-Id); its settings are ``OzonSettings`` (``config``)."""
 
     marketplace = Marketplace.OZON
     capabilities = Capabilities(
@@ -79,36 +78,34 @@ class OzonConnector:
 
     def __init__(
         self,
-        client_id: str,
-        api_key: str,
+        credentials: OzonCredentials,
+        settings: OzonSettings | None = None,
         *,
-        settings: dict[str, Any] | None = None,
         base_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        s = settings or {}
+        s = settings or OzonSettings()
         self.settings = s
-        clock = MarketClock(float(s.get("time_scale", 1.0)))
-        key = (
-            "ozon",
-            credential_fingerprint({"client_id": client_id, "api_key": api_key}),
-            base_url or "prod",
-        )
+        clock = MarketClock(s.time_scale)
+        key = ("ozon", credentials.fingerprint(), base_url or "prod")
         limiters = shared_limiters(key, L.LIMITS, clock)
         self.http = HttpClient(
             marketplace="ozon",
             base_url=base_url or L.BASE_URL,
-            auth_headers={"Client-Id": client_id, "Api-Key": api_key},
+            auth_headers={
+                "Client-Id": credentials.client_id,
+                "Api-Key": credentials.api_key.get_secret_value(),
+            },
             limiters=limiters,
             transport=transport,
-            timeout=float(s.get("timeout", 30.0)),
-            retry=RetryPolicy(attempts=int(s.get("retry_attempts", 5))),
+            timeout=s.timeout,
+            retry=RetryPolicy(attempts=s.retry_attempts),
         )
         self.clock = clock
-        self.poll_interval = float(s.get("poll_interval", 5.0))
-        self.task_timeout = float(s.get("task_timeout", 3600.0))
-        self.page_size = min(int(s.get("page_size", L.READ_PAGE)), L.READ_PAGE)
-        self._warehouse: str | None = str(s["warehouse_id"]) if s.get("warehouse_id") else None
+        self.poll_interval = s.poll_interval
+        self.task_timeout = s.task_timeout
+        self.page_size = min(s.page_size, L.READ_PAGE)
+        self._warehouse: str | None = s.warehouse_id
         # Cooldowns live with the limiters so that every connector of the account shares them.
         self._pairs = limiters.window("stock_pair", 1, L.STOCK_PAIR_PERIOD)
         self._price_slots = limiters.window("price", L.PRICE_CHANGES_PER_HOUR, 3600.0)
@@ -139,8 +136,8 @@ class OzonConnector:
             "type_id": int(card.type_id) if card.type_id else 0,
             "price": _money(card.price),
             "old_price": _money(card.old_price),
-            "currency_code": self.settings.get("currency_code", "RUB"),
-            "vat": str(self.settings.get("vat", "0")),
+            "currency_code": self.settings.currency_code,
+            "vat": self.settings.vat,
             "images": card.images,
             "attributes": attributes,
             "depth": card.length_mm or 0,
@@ -228,7 +225,7 @@ class OzonConnector:
             "offer_id": p.offer_id,
             "price": _money(p.price),
             "old_price": _money(p.old_price),
-            "currency_code": self.settings.get("currency_code", "RUB"),
+            "currency_code": self.settings.currency_code,
         }
         if p.min_price is not None:
             item["min_price"] = _money(p.min_price)
@@ -360,18 +357,13 @@ class OzonConnector:
 
 
 def from_config(
-    credentials: dict[str, str], settings: dict[str, Any], base_url: str | None, transport: Any
+    credentials: OzonCredentials,
+    settings: OzonSettings,
+    base_url: str | None,
+    transport: httpx.AsyncBaseTransport | None,
 ) -> OzonConnector:
-    """Registry entry point: ``credentials = {"client_id": …, "api_key": …}``."""
-    if not credentials.get("client_id") or not credentials.get("api_key"):
-        raise ConfigError("ozon credentials need 'client_id' and 'api_key'")
-    return OzonConnector(
-        credentials["client_id"],
-        credentials["api_key"],
-        settings=settings,
-        base_url=base_url,
-        transport=transport,
-    )
+    """Registry entry point (see ``registry.make_connector``)."""
+    return OzonConnector(credentials, settings, base_url=base_url, transport=transport)
 
 
 def _analytics_rows(data: list[dict[str, Any]]) -> list[tuple[str, str, Decimal, int]]:

@@ -17,13 +17,11 @@ cabinet takes one category per file). No HTTP request is made.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import uuid
 import zipfile
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,14 +44,13 @@ from aimanager.connectors.base import (
 )
 from aimanager.connectors.http import HttpClient, RetryPolicy
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
-from aimanager.connectors.registry import credential_fingerprint
 from aimanager.connectors.uzum import limits as L
 from aimanager.connectors.uzum import models as M
+from aimanager.connectors.uzum.config import UzumCredentials, UzumSettings
 from aimanager.connectors.uzum.export import UzumCardRow, export_cards
-from aimanager.connectors.uzum.money import NonIntegerPrice, PriceRounding, to_uzs
+from aimanager.connectors.uzum.money import NonIntegerPrice, to_uzs
 from aimanager.domain.cards import CardDraft, LocalizedCard
 from aimanager.domain.enums import Marketplace
-from aimanager.errors import ConfigError
 
 
 def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -61,39 +58,34 @@ def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 class UzumConnector:
-    """One Uzum shop. Settings: ``shop_id``*, ``price_rounding`` (``reject``|``round``), ``export_dir``,
-    ``page_size`` and the common ones in ``registry``."""
+    """One Uzum shop; its settings are ``UzumSettings`` (``config``)."""
 
     marketplace = Marketplace.UZUM
     capabilities = Capabilities(cards=CardChannel.EXPORT, fees=True, per_warehouse_stock=False)
 
     def __init__(
         self,
-        token: str,
+        credentials: UzumCredentials,
+        settings: UzumSettings,
         *,
-        settings: dict[str, Any],
         base_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        try:
-            self.shop_id = int(settings["shop_id"])
-        except (KeyError, TypeError, ValueError):
-            raise ConfigError("uzum settings need an integer 'shop_id'") from None
-        self.rounding = PriceRounding(settings.get("price_rounding", PriceRounding.REJECT))
-        self.export_dir = Path(
-            settings.get("export_dir") or Path(tempfile.gettempdir()) / "aimanager-exports"
-        )
-        self.page_size = int(settings.get("page_size", M.PAGE_SIZE))
-        clock = MarketClock(float(settings.get("time_scale", 1.0)))
-        key = ("uzum", credential_fingerprint({"token": token}), base_url or "prod")
+        self.shop_id = settings.shop_id
+        self.rounding = settings.price_rounding
+        self.export_dir = settings.export_dir
+        self.page_size = settings.page_size
+        clock = MarketClock(settings.time_scale)
+        key = ("uzum", credentials.fingerprint(), base_url or "prod")
         self.http = HttpClient(
             marketplace="uzum",
             base_url=base_url or L.BASE_URL,
-            auth_headers={"Authorization": token},  # raw token, no "Bearer" (reference §2.1)
+            # Raw token, no "Bearer" (reference §2.1).
+            auth_headers={"Authorization": credentials.token.get_secret_value()},
             limiters=shared_limiters(key, L.LIMITS, clock),
             transport=transport,
-            timeout=float(settings.get("timeout", 30.0)),
-            retry=RetryPolicy(attempts=int(settings.get("retry_attempts", 5))),
+            timeout=settings.timeout,
+            retry=RetryPolicy(attempts=settings.retry_attempts),
             max_parallel=L.MAX_PARALLEL,
         )
         self.clock = clock
@@ -189,7 +181,7 @@ class UzumConnector:
         accepted = [sku for f in files for sku in f.skus]
         return PushReport(accepted=accepted, failed=failed, export_path=path)
 
-    async def wait_task(self, task: TaskRef, *, timeout: float | None = None) -> TaskStatus:
+    async def wait_task(self, task: TaskRef, *, max_wait: float | None = None) -> TaskStatus:
         """Uzum has no async tasks: every write answers synchronously, so any task is already done."""
         return TaskStatus(task=task, state=TaskState.DONE, accepted=list(task.offer_ids))
 
@@ -375,9 +367,10 @@ def _unknown(offer_id: str) -> ItemError:
 
 
 def from_config(
-    credentials: dict[str, str], settings: dict[str, Any], base_url: str | None, transport: Any
+    credentials: UzumCredentials,
+    settings: UzumSettings,
+    base_url: str | None,
+    transport: httpx.AsyncBaseTransport | None,
 ) -> UzumConnector:
-    """Registry entry point: ``credentials = {"token": <seller API token>}``, settings with ``shop_id``."""
-    if not credentials.get("token"):
-        raise ConfigError("uzum credentials need 'token'")
-    return UzumConnector(credentials["token"], settings=settings, base_url=base_url, transport=transport)
+    """Registry entry point (see ``registry.make_connector``)."""
+    return UzumConnector(credentials, settings, base_url=base_url, transport=transport)

@@ -42,8 +42,8 @@ from aimanager.connectors.base import (
 from aimanager.connectors.errors import TaskTimeout
 from aimanager.connectors.http import HttpClient, RetryPolicy
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
-from aimanager.connectors.registry import credential_fingerprint
 from aimanager.connectors.wildberries import limits as L
+from aimanager.connectors.wildberries.config import WildberriesCredentials, WildberriesSettings
 from aimanager.connectors.wildberries.wire import (
     batches,
     card_body,
@@ -59,42 +59,40 @@ log = get_logger(__name__)
 
 
 class WildberriesConnector:
-    """One WB seller account (see the module docstring). Settings: ``warehouse_id`` (default: the
-    first seller warehouse), ``country`` (``"uz"`` reads the Uzbekistan commission fields),
-    ``report_page_size``, ``poll_interval``, ``task_timeout`` and the common ones in ``registry``."""
+    """One WB seller account (see the module docstring); its settings are ``WildberriesSettings``."""
 
     marketplace = Marketplace.WILDBERRIES
     capabilities = Capabilities(cards=CardChannel.API, fees=True, per_warehouse_stock=True, async_prices=True)
 
     def __init__(
         self,
-        token: str,
+        credentials: WildberriesCredentials,
+        settings: WildberriesSettings | None = None,
         *,
-        settings: dict[str, Any] | None = None,
         base_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        s = settings or {}
+        s = settings or WildberriesSettings()
         self.settings = s
-        clock = MarketClock(float(s.get("time_scale", 1.0)))
-        key = ("wb", credential_fingerprint({"token": token}), base_url or "prod")
+        clock = MarketClock(s.time_scale)
+        key = ("wb", credentials.fingerprint(), base_url or "prod")
         self.http = HttpClient(
             marketplace="wildberries",
             base_url=base_url or L.HOSTS["content"],
             hosts={} if base_url else L.HOSTS,
-            auth_headers={"Authorization": token},
+            auth_headers={"Authorization": credentials.token.get_secret_value()},
             limiters=shared_limiters(key, L.LIMITS, clock),
             transport=transport,
-            timeout=float(s.get("timeout", 30.0)),
-            retry=RetryPolicy(attempts=int(s.get("retry_attempts", 5))),
+            timeout=s.timeout,
+            retry=RetryPolicy(attempts=s.retry_attempts),
             error_cost=L.ERROR_COST,
             error_parser=wb_error_parser,
         )
         self.clock = clock
-        self.poll_interval = float(s.get("poll_interval", 5.0))
-        self.task_timeout = float(s.get("task_timeout", 1800.0))
-        self.report_page = int(s.get("report_page_size", L.REPORT_PAGE))
-        self._warehouse: str | None = str(s["warehouse_id"]) if s.get("warehouse_id") else None
+        self.poll_interval = s.poll_interval
+        self.task_timeout = s.task_timeout
+        self.report_page = s.report_page_size
+        self._warehouse: str | None = s.warehouse_id
         self._cards: dict[str, dict[str, Any]] = {}
 
     def __repr__(self) -> str:
@@ -400,7 +398,7 @@ class WildberriesConnector:
         answer = await self.http.json(
             "GET", "/api/v1/tariffs/commission", group="tariffs", host="common", params={"locale": "ru"}
         )
-        field = "kgvpMarketplaceUz" if self.settings.get("country", "uz") == "uz" else "kgvpMarketplace"
+        field = "kgvpMarketplaceUz" if self.settings.country == "uz" else "kgvpMarketplace"
         by_subject = {row["subjectID"]: row for row in (answer or {}).get("report") or []}
         fees = []
         for offer, ref in ids.items():
@@ -412,11 +410,10 @@ class WildberriesConnector:
 
 
 def from_config(
-    credentials: dict[str, str], settings: dict[str, Any], base_url: str | None, transport: Any
+    credentials: WildberriesCredentials,
+    settings: WildberriesSettings,
+    base_url: str | None,
+    transport: httpx.AsyncBaseTransport | None,
 ) -> WildberriesConnector:
-    """Registry entry point: ``credentials = {"token": <WB API token>}``."""
-    if not credentials.get("token"):
-        raise ConfigError("wildberries credentials need 'token'")
-    return WildberriesConnector(
-        credentials["token"], settings=settings, base_url=base_url, transport=transport
-    )
+    """Registry entry point (see ``registry.make_connector``)."""
+    return WildberriesConnector(credentials, settings, base_url=base_url, transport=transport)

@@ -1,7 +1,7 @@
 """Yandex Market (Market Yandex Go) connector: offer mappings, prices, stocks, orders, reports.
 
 Keys: the seller's ``offerId`` is our ``offer_id`` everywhere; ``businessId`` (catalogue, prices) and
-``campaignId`` (store: stocks, orders filter) come from the integration settings.
+``campaignId`` (store: stocks, orders filter) come from the account's ``YandexSettings`` (``config``).
 
 Cards: ``offer-mappings/update`` is sent twice per batch — Russian content first (``language=RU``), then
 only ``name``/``description`` in Uzbek (``language=UZ``), as Market Yandex Go requires. One item error
@@ -48,11 +48,10 @@ from aimanager.connectors.base import (
 from aimanager.connectors.errors import TaskTimeout, ValidationRejected
 from aimanager.connectors.http import HttpClient, RetryPolicy
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
-from aimanager.connectors.registry import credential_fingerprint
 from aimanager.connectors.yandex import limits as L
 from aimanager.connectors.yandex import models as M
+from aimanager.connectors.yandex.config import YandexCredentials, YandexSettings
 from aimanager.domain.enums import Marketplace
-from aimanager.errors import ConfigError
 from aimanager.logs import get_logger
 
 log = get_logger(__name__)
@@ -75,48 +74,41 @@ def _offers_not_found(body: Any) -> set[str]:
 
 
 class YandexMarketConnector:
-    """One YM business/campaign (see the module docstring).
-
-    Settings: ``business_id``*, ``campaign_id``*, ``currency`` (default ``UZS``), ``category_id`` default,
-    ``poll_interval`` / ``task_timeout`` (marketplace seconds) and the common ones in ``registry``.
-    """
+    """One YM business/campaign (see the module docstring); its settings are ``YandexSettings``."""
 
     marketplace = Marketplace.YANDEX
     capabilities = Capabilities(cards=CardChannel.API, fees=False, per_warehouse_stock=False)
 
     def __init__(
         self,
-        api_key: str,
+        credentials: YandexCredentials,
+        settings: YandexSettings,
         *,
-        settings: dict[str, Any],
         base_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        try:
-            self.business_id = int(settings["business_id"])
-            self.campaign_id = int(settings["campaign_id"])
-        except (KeyError, TypeError, ValueError):
-            raise ConfigError("yandex settings need integer 'business_id' and 'campaign_id'") from None
-        self.currency: str = str(settings.get("currency", "UZS"))
-        clock = MarketClock(float(settings.get("time_scale", 1.0)))
-        key = ("yandex", credential_fingerprint({"api_key": api_key}), base_url or "prod")
-        timeout = float(settings.get("timeout", 30.0))
+        self.business_id = settings.business_id
+        self.campaign_id = settings.campaign_id
+        self.currency = settings.currency
+        clock = MarketClock(settings.time_scale)
+        key = ("yandex", credentials.fingerprint(), base_url or "prod")
+        timeout = settings.timeout
         self.http = HttpClient(
             marketplace="yandex",
             base_url=base_url or L.BASE_URL,
-            auth_headers={"Api-Key": api_key},
+            auth_headers={"Api-Key": credentials.api_key.get_secret_value()},
             limiters=shared_limiters(key, L.LIMITS, clock),
             transport=transport,
             timeout=timeout,
-            retry=RetryPolicy(attempts=int(settings.get("retry_attempts", 5))),
+            retry=RetryPolicy(attempts=settings.retry_attempts),
             rate_limit_statuses=L.RATE_LIMIT_STATUSES,
             max_parallel=L.MAX_PARALLEL,
         )
         # Report files live on a storage host: never send the Api-Key there.
         self._files = httpx.AsyncClient(transport=transport, timeout=timeout)
         self.clock = clock
-        self.poll_interval = float(settings.get("poll_interval", 10.0))
-        self.task_timeout = float(settings.get("task_timeout", 1800.0))
+        self.poll_interval = settings.poll_interval
+        self.task_timeout = settings.task_timeout
         self._report_files: dict[str, str] = {}
 
     def __repr__(self) -> str:
@@ -282,10 +274,10 @@ class YandexMarketConnector:
         return TaskStatus(task=task, state=state, accepted=accepted, failed=failed)
 
     # --- async tasks -------------------------------------------------------------------------------
-    async def wait_task(self, task: TaskRef, *, timeout: float | None = None) -> TaskStatus:
+    async def wait_task(self, task: TaskRef, *, max_wait: float | None = None) -> TaskStatus:
         """Poll a card check or a report every ``poll_interval`` until it ends (``TaskTimeout`` after
-        ``timeout`` marketplace seconds, default ``task_timeout``)."""
-        deadline = self.clock.now() + (self.task_timeout if timeout is None else timeout)
+        ``max_wait`` marketplace seconds, default ``task_timeout``)."""
+        deadline = self.clock.now() + (self.task_timeout if max_wait is None else max_wait)
         while True:
             status = await (
                 self._report_status(task) if task.kind.startswith("report:") else self._card_status(task)
@@ -545,12 +537,10 @@ class YandexMarketConnector:
 
 
 def from_config(
-    credentials: dict[str, str], settings: dict[str, Any], base_url: str | None, transport: Any
+    credentials: YandexCredentials,
+    settings: YandexSettings,
+    base_url: str | None,
+    transport: httpx.AsyncBaseTransport | None,
 ) -> YandexMarketConnector:
-    """Registry entry point: ``credentials = {"api_key": <Api-Key token>}``, settings with
-    ``business_id`` and ``campaign_id``."""
-    if not credentials.get("api_key"):
-        raise ConfigError("yandex credentials need 'api_key'")
-    return YandexMarketConnector(
-        credentials["api_key"], settings=settings, base_url=base_url, transport=transport
-    )
+    """Registry entry point (see ``registry.make_connector``)."""
+    return YandexMarketConnector(credentials, settings, base_url=base_url, transport=transport)
