@@ -60,12 +60,12 @@ def sandbox_marketplaces(
     no_limits: bool = typer.Option(False, "--no-limits", help="Do not enforce rate limits."),
 ) -> None:
     """Serve every marketplace sandbox on 127.0.0.1 (one port each) until interrupted."""
-    from aimanager_sandbox.marketplaces import available
-    from aimanager_sandbox.marketplaces.common import FaultConfig, SandboxConfig
-    from aimanager_sandbox.serving import BackgroundServer
+    from aimanager_sandbox.common.sandbox import FaultConfig, SandboxConfig
+    from aimanager_sandbox.common.serving import BackgroundServer
+    from aimanager_sandbox.marketplaces import SANDBOXES
 
     servers = []
-    for offset, (marketplace, factory) in enumerate(sorted(available().items())):
+    for offset, (marketplace, factory) in enumerate(sorted(SANDBOXES.items())):
         config = SandboxConfig(
             time_scale=time_scale,
             task_delay=task_delay,

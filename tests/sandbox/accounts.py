@@ -5,20 +5,22 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from aimanager.connectors.registry import parse_credentials
 from aimanager.domain.categories import known_categories
 from aimanager.domain.enums import Marketplace
-from aimanager_sandbox.marketplaces.seeding import SeedOffer
+from aimanager_sandbox.common.seeding import SeedOffer
 
 CATEGORIES = known_categories()
 
 
 def account(mp: Marketplace) -> tuple[str, dict[str, str]]:
-    """A fresh account key (Ozon: the Client-Id) and the connector credentials for it."""
-    if mp is Marketplace.OZON:
-        client_id = str(uuid.uuid4().int % 10**9)
-        return client_id, {"client_id": client_id, "api_key": "key"}
+    """Fresh connector credentials and the account key they open (Ozon: the Client-Id)."""
     token = f"tok-{uuid.uuid4().hex}"
-    return token, {"api_key": token} if mp is Marketplace.YANDEX else {"token": token}
+    if mp is Marketplace.OZON:
+        credentials = {"client_id": str(uuid.uuid4().int % 10**9), "api_key": "key"}
+    else:
+        credentials = {"api_key": token} if mp is Marketplace.YANDEX else {"token": token}
+    return parse_credentials(mp, credentials).account_key(), credentials
 
 
 def sample_offers(prefix: str, n: int, barcode_stem: str) -> list[SeedOffer]:

@@ -8,7 +8,6 @@ pushed selling prices, stocks and the card titles. YM also gets a card push with
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,34 +15,15 @@ from typing import Any
 import pytest
 
 from aimanager.connectors.base import CardPush, PriceUpdate, StockUpdate
-from aimanager.connectors.registry import make_connector
+from aimanager.connectors.registry import make_connector, parse_account
 from aimanager.domain.categories import category_for, known_categories
 from aimanager.domain.enums import Marketplace
-from aimanager_sandbox.marketplaces import SANDBOXES
-from aimanager_sandbox.marketplaces.common import SandboxConfig
-from aimanager_sandbox.marketplaces.inspect import OfferState, snapshot
-from aimanager_sandbox.marketplaces.seeding import SeedOffer, seed_catalog
-from aimanager_sandbox.serving import BackgroundServer
+from aimanager_sandbox.common.seeding import SeedOffer, seed_catalog
+from aimanager_sandbox.common.snapshot import OfferState, snapshot
 from tests.sandbox.accounts import account, sample_offers
+from tests.sandbox.conftest import SCALE
 
-SCALE = 0.01
 CATEGORIES = known_categories()
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[dict[Marketplace, tuple[Any, str]]]:
-    running: dict[Marketplace, tuple[Any, str]] = {}
-    started: list[BackgroundServer] = []
-    try:
-        for mp in Marketplace:
-            app = SANDBOXES[mp](SandboxConfig(time_scale=SCALE))
-            server = BackgroundServer(app)
-            running[mp] = (app, server.start())
-            started.append(server)
-        yield running
-    finally:
-        for server in started:
-            server.stop()
 
 
 def offers() -> list[SeedOffer]:
@@ -87,8 +67,10 @@ async def drive(mp: Marketplace, app: Any, url: str, tmp: Path) -> None:
     before = snapshot(mp, app, key)
     assert before == {o.offer_id: OfferState(o.offer_id, o.title, None, o.price, o.stock) for o in seeded}
 
-    settings = {"time_scale": SCALE, "poll_interval": 1.0, "timeout": 5.0, "export_dir": str(tmp), **extra}
-    conn = make_connector(mp, credentials, settings, base_url=url)
+    settings = {"time_scale": SCALE, "poll_interval": 1.0, "timeout": 5.0, **extra}
+    if mp is Marketplace.UZUM:
+        settings["export_dir"] = str(tmp)
+    conn = make_connector(parse_account(mp, credentials, settings), base_url=url)
     prices = price_updates(seeded)
     stocks = {o.offer_id: 40 + i for i, o in enumerate(seeded)}
     try:

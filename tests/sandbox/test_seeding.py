@@ -9,7 +9,6 @@ offer ids only, with money.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,38 +17,18 @@ from typing import Any
 import pytest
 
 from aimanager.connectors.base import CardPush, PriceUpdate, StockUpdate
-from aimanager.connectors.registry import make_connector
+from aimanager.connectors.registry import make_connector, parse_account
 from aimanager.domain.categories import category_for, known_categories
 from aimanager.domain.enums import Marketplace
 from aimanager_lab.sample_catalog import PREFIX, generate_catalog
-from aimanager_sandbox.marketplaces import SANDBOXES
-from aimanager_sandbox.marketplaces.common import SandboxConfig
-from aimanager_sandbox.marketplaces.ozon.state import import_errors
-from aimanager_sandbox.marketplaces.seeding import SeedOffer, seed_catalog
-from aimanager_sandbox.marketplaces.wildberries.state import SUBJECTS
-from aimanager_sandbox.serving import BackgroundServer
+from aimanager_sandbox.common.seeding import SeedOffer, seed_catalog
+from aimanager_sandbox.ozon.state import import_errors
+from aimanager_sandbox.wildberries.state import SUBJECTS
 from tests.sandbox.accounts import account
+from tests.sandbox.conftest import SCALE
 
-SCALE = 0.01
 ROWS = generate_catalog(partners=1, skus=30, seed=11)
 OFFER_IDS = {r["sku"] for r in ROWS}
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[dict[Marketplace, tuple[Any, str]]]:
-    """One sandbox per marketplace for the module; each test uses fresh accounts."""
-    running: dict[Marketplace, tuple[Any, str]] = {}
-    stack = []
-    try:
-        for mp in Marketplace:
-            app = SANDBOXES[mp](SandboxConfig(time_scale=SCALE))
-            server = BackgroundServer(app)
-            running[mp] = (app, server.start())
-            stack.append(server)
-        yield running
-    finally:
-        for server in stack:
-            server.stop()
 
 
 def offers(mp: Marketplace) -> list[SeedOffer]:
@@ -104,8 +83,10 @@ async def drive(mp: Marketplace, app: Any, url: str, *, existing: bool, tmp: Pat
     extra = seed_catalog(mp, app, key, seeded, existing_cards=existing, **ids)
     for name, value in ids.items():
         assert extra[name] == value
-    settings = {"time_scale": SCALE, "poll_interval": 1.0, "timeout": 5.0, "export_dir": str(tmp), **extra}
-    conn = make_connector(mp, credentials, settings, base_url=url)
+    settings = {"time_scale": SCALE, "poll_interval": 1.0, "timeout": 5.0, **extra}
+    if mp is Marketplace.UZUM:
+        settings["export_dir"] = str(tmp)
+    conn = make_connector(parse_account(mp, credentials, settings), base_url=url)
     sb = app.state.sandbox
     before = _ids(mp, app, key)
     try:

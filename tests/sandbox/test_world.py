@@ -17,12 +17,13 @@ import httpx
 import pytest
 
 from aimanager.connectors.base import PriceUpdate
-from aimanager.connectors.registry import make_connector
+from aimanager.connectors.registry import make_connector, parse_account
 from aimanager.domain.categories import known_categories
 from aimanager.domain.enums import Marketplace
-from aimanager_sandbox.marketplaces.inspect import OfferState
-from aimanager_sandbox.marketplaces.seeding import SeedOffer
-from aimanager_sandbox.world import NAMES, RemoteWorld, WorldOptions, WorldStartError
+from aimanager_sandbox.common.seeding import SeedOffer
+from aimanager_sandbox.common.snapshot import OfferState
+from aimanager_sandbox.remote_world import RemoteWorld, WorldStartError
+from aimanager_sandbox.world import NAMES, WorldOptions
 from tests.sandbox.accounts import account, sample_offers
 
 SCALE = 0.01
@@ -60,18 +61,13 @@ def test_seed_push_snapshot(world: RemoteWorld, mp: Marketplace, tmp_path: Path)
     prices = [PriceUpdate(offer_id=o.offer_id, price=o.price + 5_000) for o in seeded]
 
     async def push() -> None:
-        conn = make_connector(
+        exports = {"export_dir": str(tmp_path)} if mp is Marketplace.UZUM else {}
+        account = parse_account(
             mp,
             credentials,
-            {
-                **settings,
-                "time_scale": SCALE,
-                "poll_interval": 1.0,
-                "timeout": 5.0,
-                "export_dir": str(tmp_path),
-            },
-            base_url=world.urls[mp.value],
+            {**settings, "time_scale": SCALE, "poll_interval": 1.0, "timeout": 5.0, **exports},
         )
+        conn = make_connector(account, base_url=world.urls[mp.value])
         try:
             result = await conn.update_prices(prices, wait=True)
             assert result.failed == [], result.failed

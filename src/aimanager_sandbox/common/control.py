@@ -1,9 +1,11 @@
 """Operator endpoints of every marketplace sandbox: seed an account and read it back over HTTP.
 
-``install`` (``common``) registers them next to ``/_sandbox/stats`` when the app's ``create_app``
-names its marketplace. Like stats they bypass the auth/fault/limit middleware (``/_sandbox/*``) and
-are not logged as API requests: they are the operator's backdoor, used when the sandboxes run in
-another process (``aimanager_sandbox.world``) and Python access to ``app.state.sandbox`` is gone.
+Every marketplace's ``create_app`` calls ``install_control`` with its own ``seed_account`` (its
+``seed.py``) and ``read_offers`` (its ``snapshot.py``); they are kept on ``app.state``, where
+``seeding.seed_catalog`` and ``snapshot.snapshot`` find them. Like ``/_sandbox/stats`` these endpoints
+bypass the gate (``/_sandbox/*``) and are not logged as API requests: they are the operator's
+backdoor, used when the sandboxes run in another process (``aimanager_sandbox.world``) and Python
+access to ``app.state.sandbox`` is gone.
 
 * ``POST /_sandbox/seed`` ``{"token", "offers": [{"offer_id", "title", "category", "price" (decimal
   string), "barcode", "stock"}], "existing_cards", "history_days"?, "orders_per_day"?, "seed"?,
@@ -11,7 +13,7 @@ another process (``aimanager_sandbox.world``) and Python access to ``app.state.s
   answers the connector settings it returns. An invalid offer set (unknown category, duplicate ids)
   is a 400 ``{"detail": ...}``.
 * ``GET /_sandbox/snapshot?token=…`` → ``{offer_id: {"title", "title_uz", "price" (decimal string or
-  null), "stock"}}`` from ``inspect.snapshot``.
+  null), "stock"}}`` from ``snapshot.snapshot``.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel
 
 from aimanager.domain.enums import Marketplace
+from aimanager_sandbox.common.seeding import AccountSeeder, SeedOffer, seed_catalog
+from aimanager_sandbox.common.snapshot import AccountReader, snapshot
 
 
 class SeedOfferBody(BaseModel):
@@ -46,47 +50,52 @@ class SeedBody(BaseModel):
     campaign_id: int | None = None
 
 
-def install_control(app: FastAPI, marketplace: Marketplace) -> None:
+def install_control(
+    app: FastAPI, marketplace: Marketplace, *, seed_account: AccountSeeder, read_offers: AccountReader
+) -> None:
     """Register ``/_sandbox/seed`` and ``/_sandbox/snapshot`` for ``marketplace`` on ``app``."""
-    # Imported here: seeding and inspect import ``common``, which calls this function.
-    from aimanager_sandbox.marketplaces.inspect import snapshot
-    from aimanager_sandbox.marketplaces.seeding import SeedOffer, seed_catalog
-
     app.state.marketplace = marketplace
+    app.state.seed_account = seed_account
+    app.state.read_offers = read_offers
+    app.add_api_route("/_sandbox/seed", seed, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/_sandbox/snapshot", snapshot_of, methods=["GET"], include_in_schema=False)
 
-    @app.post("/_sandbox/seed", include_in_schema=False)
-    async def seed(body: SeedBody) -> dict[str, Any]:
-        options = body.model_dump(
-            include={"history_days", "orders_per_day", "seed", "shop_id", "business_id", "campaign_id"},
-            exclude_none=True,
+
+async def seed(request: Request, body: SeedBody) -> dict[str, Any]:
+    """``POST /_sandbox/seed``: ``seed_catalog`` over HTTP."""
+    options = body.model_dump(
+        include={"history_days", "orders_per_day", "seed", "shop_id", "business_id", "campaign_id"},
+        exclude_none=True,
+    )
+    offers = [
+        SeedOffer(
+            offer_id=o.offer_id,
+            title=o.title,
+            category=o.category,
+            price=o.price,
+            barcode=o.barcode,
+            stock=o.stock,
         )
-        offers = [
-            SeedOffer(
-                offer_id=o.offer_id,
-                title=o.title,
-                category=o.category,
-                price=o.price,
-                barcode=o.barcode,
-                stock=o.stock,
-            )
-            for o in body.offers
-        ]
-        try:
-            settings = seed_catalog(
-                marketplace, app, body.token, offers, existing_cards=body.existing_cards, **options
-            )
-        except ValueError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
-        return dict(settings or {})
+        for o in body.offers
+    ]
+    app = request.app
+    try:
+        settings = seed_catalog(
+            app.state.marketplace, app, body.token, offers, existing_cards=body.existing_cards, **options
+        )
+    except ValueError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    return dict(settings or {})
 
-    @app.get("/_sandbox/snapshot", include_in_schema=False)
-    async def snapshot_of(token: str) -> dict[str, dict[str, Any]]:
-        return {
-            offer_id: {
-                "title": s.title,
-                "title_uz": s.title_uz,
-                "price": None if s.price is None else str(s.price),
-                "stock": s.stock,
-            }
-            for offer_id, s in snapshot(marketplace, app, token).items()
+
+async def snapshot_of(request: Request, token: str) -> dict[str, dict[str, Any]]:
+    """``GET /_sandbox/snapshot?token=…``: ``snapshot`` over HTTP."""
+    return {
+        offer_id: {
+            "title": s.title,
+            "title_uz": s.title_uz,
+            "price": None if s.price is None else str(s.price),
+            "stock": s.stock,
         }
+        for offer_id, s in snapshot(request.app.state.marketplace, request.app, token).items()
+    }

@@ -1,16 +1,13 @@
-"""Shared machinery of the marketplace sandboxes: accounts, limits, faults, tasks, history, request log.
+"""The base of every marketplace sandbox: its config (limits, faults, clock), accounts and request log.
 
 A marketplace sandbox is a FastAPI app built by ``create_app(config)`` that owns one ``Sandbox``
-(``app.state.sandbox``). ``install(app, sandbox, hooks)`` adds the middleware that, for every API
-request: authenticates (the marketplace's own 401 shape), injects configured faults (5xx, hangs,
-429 bursts), enforces the per-account method-group token buckets with the marketplace's status code
-and headers, bills a refused request (WB: a 4xx costs 10) and records the request.
+(``app.state.sandbox``); ``gate.install`` puts it in front of the marketplace's routes.
 
 Time: every duration in a config is in *marketplace seconds*; ``time_scale`` wall seconds pass per
 marketplace second (tests use ~0.01, so a "6 s" window is 60 ms). The connectors take the same
 ``time_scale`` so both sides count the same limits.
 
-This module deliberately shares no code with ``aimanager.connectors``: the limiter that enforces must
+This package deliberately shares no code with ``aimanager.connectors``: the limiter that enforces must
 not be the limiter under test.
 
 Tests read state back through Python (``app.state.sandbox``: ``.account(token)``, ``.requests``,
@@ -20,20 +17,13 @@ back over HTTP at ``POST /_sandbox/seed`` and ``GET /_sandbox/snapshot`` (``cont
 
 from __future__ import annotations
 
-import asyncio
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, date, datetime
 from typing import Any
-
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
-
-from aimanager.domain.enums import Marketplace
 
 
 @dataclass
@@ -136,19 +126,6 @@ class ServerLimiter:
         self._state[key] = (tokens - cost, self._state[key][1])
 
 
-@dataclass
-class Hooks:
-    """What a marketplace plugs into ``install``."""
-
-    account_of: Callable[[Request], str | None]  # None → unauthorized
-    group_of: Callable[[str, str], str | tuple[str, ...] | None]  # (method, path) → limit group(s)
-    unauthorized: Callable[[], Response]
-    rate_limited: Callable[[float, Limit | None, float], Response]  # (retry_after, limit, remaining)
-    server_error: Callable[[int], Response]
-    error_cost: int = 1  # tokens a 4xx answer costs in total
-    success_headers: Callable[[Limit, float], dict[str, str]] | None = None
-
-
 class Sandbox:
     """State and bookkeeping of one sandbox app (see the module docstring)."""
 
@@ -243,121 +220,3 @@ def _match(r: RequestRecord, account: str | None, group: str | None, path: str |
         and (group is None or r.group == group)
         and (path is None or r.path.startswith(path))
     )
-
-
-def install(app: FastAPI, sandbox: Sandbox, hooks: Hooks, *, marketplace: Marketplace | None = None) -> None:
-    """Attach ``sandbox`` to ``app`` and add the auth/fault/limit/log middleware and ``/_sandbox/stats``;
-    with ``marketplace``, also ``/_sandbox/seed`` and ``/_sandbox/snapshot`` (see ``control``)."""
-    app.state.sandbox = sandbox
-    if marketplace is not None:
-        from aimanager_sandbox.marketplaces.control import install_control
-
-        install_control(app, marketplace)
-
-    @app.get("/_sandbox/stats", include_in_schema=False)
-    async def stats() -> dict[str, Any]:
-        by_path: dict[str, int] = {}
-        for r in sandbox.requests:
-            by_path[r.path] = by_path.get(r.path, 0) + 1
-        return {"requests": len(sandbox.requests), "rejections": sandbox.rejections(), "by_path": by_path}
-
-    @app.middleware("http")
-    async def _gate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        path = request.url.path
-        if path.startswith("/_sandbox"):
-            return await call_next(request)
-        method = request.method
-        account = hooks.account_of(request)
-        found = hooks.group_of(method, path)
-        groups: tuple[str, ...] = (found,) if isinstance(found, str) else (found or ())
-        group = groups[0] if groups else None
-
-        def record(status: int, *, rejected: bool = False, faulted: bool = False) -> None:
-            with sandbox.lock:
-                sandbox.requests.append(
-                    RequestRecord(sandbox.now(), account, method, path, group, status, rejected, faulted)
-                )
-
-        if account is None:
-            record(401)
-            return hooks.unauthorized()
-        fault = sandbox.pick_fault(path)
-        if fault == "error":
-            record(sandbox.config.faults.error_status, faulted=True)
-            return hooks.server_error(sandbox.config.faults.error_status)
-        if fault == "429":
-            record(429, rejected=True, faulted=True)
-            spec = sandbox.limits.get(group) if group else None
-            return hooks.rate_limited(1.0, spec, 0.0)
-        if fault == "hang":
-            # The client times out; we then answer normally, like a server that did the work late.
-            await asyncio.sleep(sandbox.config.faults.hang_seconds)
-        remaining = 0.0
-        if groups and sandbox.config.enforce_limits:
-            with sandbox.lock:
-                ok, remaining, retry, decided = sandbox.limiter.take(account, groups)
-            if not ok:
-                record(429, rejected=True)
-                return hooks.rate_limited(retry, sandbox.limits[decided], remaining)
-        response = await call_next(request)
-        status = response.status_code
-        if groups and 400 <= status < 500 and hooks.error_cost > 1:
-            with sandbox.lock:
-                for g in groups:
-                    sandbox.limiter.charge(account, g, hooks.error_cost - 1)
-        if group is not None and status < 400 and hooks.success_headers is not None:
-            response.headers.update(hooks.success_headers(sandbox.limits[group], remaining))
-        record(status)
-        return response
-
-
-def json_error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
-    """A JSON error answer."""
-    return JSONResponse(status_code=status, content=body, headers=headers)
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    """One seeded sale: a unit price, quantity and the marketplace's cut."""
-
-    day: date
-    seq: int
-    offer_id: str
-    quantity: int
-    unit_price: Decimal
-    commission_pct: Decimal
-    logistics: Decimal
-    returned: bool
-
-
-def seeded_history(
-    rng: random.Random,
-    offers: list[tuple[str, Decimal]],
-    *,
-    end: date,
-    days: int,
-    per_day: int,
-    commission_pct: Decimal = Decimal("15"),
-    logistics: Decimal = Decimal("60"),
-) -> list[HistoryRow]:
-    """Deterministic order/sales history for ``offers`` (offer id, list price) over ``days`` days."""
-    rows: list[HistoryRow] = []
-    seq = 0
-    for d in range(days):
-        day = end - timedelta(days=days - 1 - d)
-        for _ in range(rng.randint(max(0, per_day - 2), per_day + 2)):
-            offer_id, price = offers[rng.randrange(len(offers))]
-            seq += 1
-            rows.append(
-                HistoryRow(
-                    day=day,
-                    seq=seq,
-                    offer_id=offer_id,
-                    quantity=rng.randint(1, 3),
-                    unit_price=(price * Decimal(rng.randint(85, 100)) / 100).quantize(Decimal("1")),
-                    commission_pct=commission_pct,
-                    logistics=logistics,
-                    returned=rng.random() < 0.05,
-                )
-            )
-    return rows

@@ -8,7 +8,8 @@ analytics over the last 30 days has something to read. ``seed_catalog`` does tha
 sandbox's own wire format, and returns the connector settings that go with the seeded account::
 
     settings = seed_catalog(Marketplace.UZUM, app, token, offers, existing_cards=True, shop_id=4242)
-    conn = make_connector(Marketplace.UZUM, {"token": token}, {"time_scale": 0.01, **settings}, base_url=url)
+    account = parse_account(Marketplace.UZUM, {"token": token}, {"time_scale": 0.01, **settings})
+    conn = make_connector(account, base_url=url)
 
 Connector settings returned (merge them into the connector's settings):
 
@@ -23,15 +24,19 @@ them the account keeps the ids it was opened with (deterministic per seed and to
 
 What seeding replaces: the account's synthetic catalogue (cards, prices, stocks) and its whole
 order/sales/finance history; requests, limits and async tasks already started are left alone.
+
+This module holds what every marketplace shares (the offer, the fee table, the history); each
+marketplace's ``seed.py`` writes the account in its own format (``seed_account``), and its
+``create_app`` hands that function to ``control.install_control``, which puts it on ``app.state``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +44,8 @@ from fastapi import FastAPI
 
 from aimanager.domain.categories import category_for
 from aimanager.domain.enums import Marketplace
-from aimanager_sandbox.marketplaces.common import HistoryRow, Sandbox, seeded_history
+from aimanager_sandbox.common.history import HistoryRow, seeded_history
+from aimanager_sandbox.common.sandbox import Sandbox
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,10 @@ FEES: dict[str, tuple[int, int, int]] = {
     "Конструкторы": (15, 13, 9_000),
 }
 DEFAULT_FEES = (12, 12, 8_000)
-_UZUM_CATEGORY_DEFAULT = "Прочее"
+
+AccountSeeder = Callable[[Any, list[SeedOffer], bool, list[HistoryRow], dict[str, int]], dict[str, Any]]
+"""A marketplace's ``seed_account(acc, offers, existing_cards, history, ids)``: called under the
+sandbox lock; returns the connector settings for the account."""
 
 
 def seed_catalog(
@@ -106,6 +115,8 @@ def seed_catalog(
     settings for the account (see the module docstring).
     """
     mp = Marketplace(marketplace)
+    if mp != app.state.marketplace:
+        raise ValueError(f"this is the {app.state.marketplace.value} sandbox, not {mp.value}")
     if len({o.offer_id for o in offers}) != len(offers):
         raise ValueError("offer ids must be unique")
     sb: Sandbox = app.state.sandbox
@@ -121,29 +132,24 @@ def seed_catalog(
             days=history_days,
             per_day=orders_per_day,
         )
-    seeder = {
-        Marketplace.WILDBERRIES: _seed_wb,
-        Marketplace.OZON: _seed_ozon,
-        Marketplace.YANDEX: _seed_ym,
-        Marketplace.UZUM: _seed_uzum,
-    }[mp]
+    seeder: AccountSeeder = app.state.seed_account
     ids = {"shop_id": shop_id, "business_id": business_id, "campaign_id": campaign_id}
     with sb.lock:
         return seeder(acc, list(offers), existing_cards, history, {k: v for k, v in ids.items() if v})
 
 
-def _ref(offer: SeedOffer, mp: Marketplace) -> Any:
+def category_ref(offer: SeedOffer, mp: Marketplace) -> Any:
     ref = category_for(offer.category, mp)
     if ref is None:
         raise ValueError(f"{offer.offer_id}: category {offer.category!r} has no {mp.value} mapping")
     return ref
 
 
-def _fees(offer: SeedOffer) -> tuple[int, int, int]:
+def fees_of(offer: SeedOffer) -> tuple[int, int, int]:
     return FEES.get(offer.category, DEFAULT_FEES)
 
 
-def _with_fees(
+def with_fees(
     history: list[HistoryRow], commission: dict[str, Decimal], logistics: dict[str, Decimal]
 ) -> list[HistoryRow]:
     """History rows with each offer's commission % and per-unit logistics."""
@@ -152,8 +158,8 @@ def _with_fees(
     ]
 
 
-def _logistics(offers: list[SeedOffer]) -> dict[str, Decimal]:
-    return {o.offer_id: Decimal(_fees(o)[2]) for o in offers}
+def logistics_of(offers: list[SeedOffer]) -> dict[str, Decimal]:
+    return {o.offer_id: Decimal(fees_of(o)[2]) for o in offers}
 
 
 def ean13(text: str) -> str:
@@ -164,208 +170,5 @@ def ean13(text: str) -> str:
     return body + str((10 - total % 10) % 10)
 
 
-def _stamp(days_ago: int) -> str:
+def stamp(days_ago: int) -> str:
     return (datetime.now(UTC) - timedelta(days=days_ago)).isoformat()
-
-
-# --- Wildberries ------------------------------------------------------------------------------------
-def _seed_wb(
-    acc: Any, offers: list[SeedOffer], existing: bool, history: list[HistoryRow], ids: dict[str, int]
-) -> dict[str, Any]:
-    from aimanager_sandbox.marketplaces.wildberries.state import SUBJECTS, WAREHOUSES, new_card
-
-    warehouse = WAREHOUSES[0]["id"]
-    subjects = {o.offer_id: int(_ref(o, Marketplace.WILDBERRIES).category_id) for o in offers}
-    unknown = sorted({s for s in subjects.values() if s not in SUBJECTS})
-    if unknown:
-        raise ValueError(f"WB sandbox has no subject(s) {unknown}")
-    acc.cards.clear()
-    acc.prices.clear()
-    acc.stocks.clear()
-    if existing:
-        for o in offers:
-            sizes = [{"techSize": "0", "skus": [o.barcode] if o.barcode else []}]
-            card = new_card(
-                acc, subjects[o.offer_id], {"vendorCode": o.offer_id, "title": o.title[:60], "sizes": sizes}
-            )
-            card["createdAt"] = card["updatedAt"] = _stamp(days_ago=30)
-            acc.cards[o.offer_id] = card
-            acc.prices[card["nmID"]] = (int(o.price), 0)
-            acc.stocks[(warehouse, card["sizes"][0]["chrtID"])] = o.stock
-    commission = {o: Decimal(SUBJECTS[s][1]) for o, s in subjects.items()}
-    acc.history = _with_fees(history, commission, _logistics(offers))
-    return {"warehouse_id": str(warehouse)}
-
-
-# --- Ozon -------------------------------------------------------------------------------------------
-def _seed_ozon(
-    acc: Any, offers: list[SeedOffer], existing: bool, history: list[HistoryRow], ids: dict[str, int]
-) -> dict[str, Any]:
-    from aimanager_sandbox.marketplaces.ozon.state import CATEGORIES, WAREHOUSES
-
-    warehouse = WAREHOUSES[0]["warehouse_id"]
-    cats: dict[str, tuple[int, int]] = {}
-    for o in offers:
-        ref = _ref(o, Marketplace.OZON)
-        cat, type_id = int(ref.category_id), int(ref.type_id or 0)
-        if cat not in CATEGORIES or type_id not in CATEGORIES[cat][0]:
-            raise ValueError(f"Ozon sandbox has no category {cat}/{type_id}")
-        cats[o.offer_id] = (cat, type_id)
-    acc.products.clear()
-    acc.stocks.clear()
-    acc.stock_sent.clear()
-    acc.price_events.clear()
-    if existing:
-        for o in offers:
-            pid = acc.new_id()
-            acc.products[o.offer_id] = {
-                "offer_id": o.offer_id,
-                "product_id": pid,
-                "sku": pid + 1_000_000,
-                "name": o.title,
-                "description_category_id": cats[o.offer_id][0],
-                "type_id": cats[o.offer_id][1],
-                "price": o.price,
-                "old_price": Decimal(0),
-                "min_price": Decimal(0),
-                "currency_code": "UZS",
-                "data": {},  # any import of this offer is an update ("imported", same product_id)
-            }
-            acc.stocks[(o.offer_id, warehouse)] = o.stock
-    commission = {o: Decimal(CATEGORIES[c][1]) for o, (c, _) in cats.items()}
-    acc.history = _with_fees(history, commission, _logistics(offers))
-    return {"warehouse_id": str(warehouse)}
-
-
-# --- Yandex Market ----------------------------------------------------------------------------------
-def _seed_ym(
-    acc: Any, offers: list[SeedOffer], existing: bool, history: list[HistoryRow], ids: dict[str, int]
-) -> dict[str, Any]:
-    acc.business_id = ids.get("business_id", acc.business_id)
-    acc.campaign_id = ids.get("campaign_id", acc.campaign_id)
-    categories = {o.offer_id: int(_ref(o, Marketplace.YANDEX).category_id) for o in offers}
-    acc.offers.clear()
-    acc.prices.clear()
-    acc.stocks.clear()
-    if existing:
-        for o in offers:
-            acc.offers[o.offer_id] = {
-                "ru": {
-                    "offerId": o.offer_id,
-                    "name": o.title,
-                    "marketCategoryId": categories[o.offer_id],
-                    "description": o.title,
-                    "vendor": "Sandbox",
-                    "pictures": [f"https://img.example/{o.offer_id}/1.jpg"],
-                    **({"barcodes": [o.barcode]} if o.barcode else {}),
-                },
-                "uz": {},
-                "created": True,
-                "ready_at": 0.0,
-            }
-            acc.prices[o.offer_id] = {"value": int(o.price), "currencyId": "UZS", "discountBase": None}
-            acc.stocks[o.offer_id] = {"count": o.stock, "updatedAt": _stamp(days_ago=1)}
-    by_id = {o.offer_id: o for o in offers}
-    acc.orders = []
-    for h in history:
-        pct = Decimal(_fees(by_id[h.offer_id])[1])
-        created = datetime.combine(h.day, time(9 + h.seq % 12), tzinfo=UTC)
-        acc.orders.append(
-            {
-                "orderId": 70_000_000 + h.seq,
-                "campaignId": acc.campaign_id,
-                "programType": "FBS",
-                "status": "RETURNED" if h.returned else "DELIVERED",
-                "substatus": "DELIVERY_SERVICE_DELIVERED",
-                "creationDate": created.isoformat(),
-                "paymentType": "PREPAID",
-                "paymentMethod": "YANDEX",
-                "fake": False,
-                "delivery": {"type": "DELIVERY"},
-                "items": [
-                    {
-                        "id": h.seq,
-                        "offerId": h.offer_id,
-                        "offerName": by_id[h.offer_id].title,
-                        "count": h.quantity,
-                        "prices": {"payment": {"value": int(h.unit_price), "currencyId": "UZS"}},
-                    }
-                ],
-                # Kept out of the orders answer; the united-* reports carry them.
-                "_fee": int(h.unit_price * h.quantity * pct / 100),
-                "_delivery": _fees(by_id[h.offer_id])[2] * h.quantity,
-            }
-        )
-    return {"business_id": acc.business_id, "campaign_id": acc.campaign_id, "currency": "UZS"}
-
-
-# --- Uzum -------------------------------------------------------------------------------------------
-def _seed_uzum(
-    acc: Any, offers: list[SeedOffer], existing: bool, history: list[HistoryRow], ids: dict[str, int]
-) -> dict[str, Any]:
-    # Uzum has no card API: products always exist (created in the cabinet from our export).
-    acc.shop_id = ids.get("shop_id", acc.shop_id)
-    acc.products.clear()
-    acc.stocks.clear()
-    acc.finance = []
-    index: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-    by_id = {o.offer_id: o for o in offers}
-    for i, o in enumerate(offers):
-        ref = category_for(o.category, Marketplace.UZUM)
-        commission = _fees(o)[0]
-        barcode = o.barcode or ean13(o.offer_id)
-        sku: dict[str, Any] = {
-            "skuId": 700_001 + i,
-            "skuTitle": o.title,
-            "skuFullTitle": o.title,
-            "barcode": barcode,
-            "article": o.offer_id,
-            "sellerItemCode": o.offer_id,
-            "ikpu": "1234567890123456",
-            "price": int(o.price),
-            "fullPrice": int(o.price),
-            "commission": commission,
-            "quantityActive": o.stock,
-            "quantityFbs": o.stock,
-        }
-        product: dict[str, Any] = {
-            "productId": 200_001 + i,
-            "title": o.title,
-            "category": ref.category_id if ref else _UZUM_CATEGORY_DEFAULT,
-            "status": {"value": "IN_STOCK" if o.stock else "OUT_OF_STOCK"},
-            "moderationStatus": {"value": "MODERATED"},
-            "commission": commission,
-            "skuList": [sku],
-        }
-        acc.products[product["productId"]] = product
-        acc.stocks[barcode] = o.stock
-        index[o.offer_id] = (product, sku)
-    for h in history:
-        product, sku = index[h.offer_id]
-        price = int(h.unit_price)
-        commission = int(price * h.quantity * sku["commission"] / 100)
-        delivery = _fees(by_id[h.offer_id])[2] * h.quantity
-        acc.finance.append(
-            {
-                "id": 9_000_000 + h.seq,
-                "status": "CANCELED" if h.returned else "TO_WITHDRAW",
-                "date": int(datetime.combine(h.day, time(10 + h.seq % 10), tzinfo=UTC).timestamp() * 1000),
-                "orderId": 5_000_000 + h.seq,
-                "productId": product["productId"],
-                "productTitle": product["title"],
-                "skuTitle": sku["skuTitle"],
-                "shopId": acc.shop_id,
-                "sellPrice": price,
-                "amount": h.quantity,
-                "amountReturns": h.quantity if h.returned else 0,
-                "commission": commission,
-                "sellerProfit": price * h.quantity - commission - delivery,
-                "purchasePrice": None,
-                "logisticDeliveryFee": delivery,
-                "withdrawnProfit": 0,
-                "cancelled": h.quantity if h.returned else 0,
-                "returnCause": None,
-                "dateIssued": None,
-            }
-        )
-    return {"shop_id": acc.shop_id}

@@ -17,17 +17,23 @@ import uvicorn
 LOOPBACK = "127.0.0.1"
 
 
+def loopback_socket(port: int = 0) -> socket.socket:
+    """A socket bound to 127.0.0.1:``port`` (0 picks a free port), ready to hand to uvicorn."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit TCP_NODELAY on Linux. Without it, a response written in two
+    # pieces waits for the client's delayed ACK (Nagle): 40 ms on every loopback request.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((LOOPBACK, port))
+    return sock
+
+
 class BackgroundServer:
     """A uvicorn server for ``app`` on 127.0.0.1 (port 0 picks a free port)."""
 
     def __init__(self, app: Any, *, port: int = 0, log_level: str = "warning") -> None:
         self.app = app
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Accepted sockets inherit TCP_NODELAY on Linux. Without it, a response written in two
-        # pieces waits for the client's delayed ACK (Nagle): 40 ms on every loopback request.
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._sock.bind((LOOPBACK, port))
+        self._sock = loopback_socket(port)
         self.port: int = self._sock.getsockname()[1]
         config = uvicorn.Config(
             app, log_level=log_level, lifespan="off", access_log=False, timeout_keep_alive=30

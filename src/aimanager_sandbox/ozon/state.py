@@ -1,4 +1,4 @@
-"""State, validation and async processing of the Ozon sandbox (the routes live in ``__init__``)."""
+"""State, validation and async processing of the Ozon sandbox (the routes live in ``routes_*``)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from aimanager_sandbox.marketplaces.common import (
-    HistoryRow,
-    Limit,
-    Sandbox,
-    seeded_history,
-)
+from aimanager_sandbox.common.history import HistoryRow, seeded_history
+from aimanager_sandbox.common.sandbox import Limit, Sandbox
 
 LIMITS = {
     "global": Limit(50, 1, 50),
@@ -24,7 +21,10 @@ LIMITS = {
 }
 # description_category_id → (type ids, FBS sale %, delivery-to-customer amount)
 CATEGORIES = {17028922: ({91565, 91566}, "12", "75"), 17027495: ({94765}, "8", "60")}
-WAREHOUSES = [{"warehouse_id": 22001, "name": "Ташкент rFBS"}, {"warehouse_id": 22002, "name": "Бухара rFBS"}]
+WAREHOUSES: list[dict[str, Any]] = [
+    {"warehouse_id": 22001, "name": "Ташкент rFBS"},
+    {"warehouse_id": 22002, "name": "Бухара rFBS"},
+]
 
 
 def rpc_error(status: int, code: int, message: str) -> JSONResponse:
@@ -98,6 +98,32 @@ def new_account(sb: Sandbox, token: str) -> OzonAccount:
         per_day=c.history_orders_per_day,
     )
     return acc
+
+
+def request_account(request: Request) -> OzonAccount:
+    """The account of the request's Client-Id, its due import tasks finished (what every route starts
+    with)."""
+    sb: Sandbox = request.app.state.sandbox
+    acc: OzonAccount = sb.account(request.headers["client-id"])
+    with sb.lock:
+        tick(sb, acc)
+    return acc
+
+
+async def paged_products(request: Request) -> tuple[OzonAccount, list[dict[str, Any]], int, int] | Response:
+    acc = request_account(request)
+    body = await request.json()
+    limit = int(body.get("limit") or 100)
+    if not 1 <= limit <= 1000:
+        return rpc_error(400, 3, "limit must be 1–1000")
+    wanted = (body.get("filter") or {}).get("offer_id")
+    products = [p for o, p in sorted(acc.products.items()) if not wanted or o in wanted]
+    return acc, products, read_cursor(body.get("cursor") or ""), limit
+
+
+def page_body(items: list[dict[str, Any]], start: int, limit: int, total: int) -> dict[str, Any]:
+    end = start + len(items)
+    return {"items": items, "cursor": make_cursor(end) if end < total else "", "total": total}
 
 
 def import_errors(item: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""State, validation and async processing of the Wildberries sandbox (the routes live in ``__init__``)."""
+"""State, validation and async processing of the Wildberries sandbox (the routes live in ``routes_*``)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,11 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from aimanager_sandbox.marketplaces.common import (
-    HistoryRow,
-    Limit,
-    Sandbox,
-    seeded_history,
-)
+from aimanager_sandbox.common.history import HistoryRow, seeded_history
+from aimanager_sandbox.common.sandbox import Limit, Sandbox
 
 LIMITS = {
     "content_write": Limit(10, 60, 5),
@@ -37,7 +34,10 @@ SUBJECTS = {
     1450: ("Сковороды", "15", "17"),
     3270: ("Конструкторы", "17", "19"),
 }
-WAREHOUSES = [{"id": 1001, "name": "Ташкент FBS"}, {"id": 1002, "name": "Самарканд FBS"}]
+WAREHOUSES: list[dict[str, Any]] = [
+    {"id": 1001, "name": "Ташкент FBS"},
+    {"id": 1002, "name": "Самарканд FBS"},
+]
 
 
 def group_of(method: str, path: str) -> str | None:
@@ -162,6 +162,15 @@ def new_account(sb: Sandbox, token: str) -> WbAccount:
         commission_pct=Decimal(SUBJECTS[105][1]),
         logistics=Decimal("45"),
     )
+    return acc
+
+
+def request_account(request: Request) -> WbAccount:
+    """The account of the request's token, its due async jobs finished (what every route starts with)."""
+    sb: Sandbox = request.app.state.sandbox
+    acc: WbAccount = sb.account(request.headers["authorization"])
+    with sb.lock:
+        tick(sb, acc)
     return acc
 
 

@@ -1,0 +1,99 @@
+"""Ozon prices: batch price import (per-item errors, 10 changes/hour) and the paged price read."""
+
+from __future__ import annotations
+
+from collections import deque
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from aimanager_sandbox.common.sandbox import Sandbox
+from aimanager_sandbox.ozon.state import (
+    CATEGORIES,
+    old_price_ok,
+    page_body,
+    paged_products,
+    request_account,
+    rpc_error,
+)
+
+router = APIRouter()
+
+
+@router.post("/v1/product/import/prices")
+async def import_prices(request: Request) -> Response:
+    acc = request_account(request)
+    sb: Sandbox = request.app.state.sandbox
+    prices = (await request.json()).get("prices")
+    if not isinstance(prices, list) or not 1 <= len(prices) <= 1000:
+        return rpc_error(400, 3, "prices: 1–1000 items per request")
+    out = []
+    with sb.lock:
+        now = sb.now()
+        for p in prices:
+            offer = str(p.get("offer_id") or "")
+            product = acc.products.get(offer)
+            row: dict[str, Any] = {
+                "offer_id": offer,
+                "product_id": product["product_id"] if product else 0,
+                "updated": False,
+                "errors": [],
+            }
+            out.append(row)
+            if product is None:
+                row["errors"] = [{"code": "PRODUCT_IS_NOT_CREATED", "message": "product not found"}]  # [I]
+                continue
+            events = acc.price_events.setdefault(offer, deque())
+            while events and events[0] <= now - 3600:
+                events.popleft()
+            if len(events) >= 10:
+                row["errors"] = [
+                    {"code": "TOO_MANY_REQUESTS", "message": "price changes limit: 10 per hour"}
+                ]  # [I]
+                continue
+            price = Decimal(str(p.get("price") or "0"))
+            old = Decimal(str(p.get("old_price") or "0"))
+            if price <= 0 or not old_price_ok(price, old):
+                row["errors"] = [
+                    {"code": "INVALID_PRICE", "message": "price/old_price gap rule violated"}
+                ]  # [I]
+                continue
+            events.append(now)
+            minimum = Decimal(str(p.get("min_price") or product["min_price"]))
+            if (product["price"], product["old_price"], product["min_price"]) != (price, old, minimum):
+                product.update(price=price, old_price=old, min_price=minimum)
+                acc.price_changes += 1
+            row["updated"] = True
+    return JSONResponse({"result": out})
+
+
+@router.post("/v5/product/info/prices")
+async def info_prices(request: Request) -> Response:
+    paged = await paged_products(request)
+    if isinstance(paged, Response):
+        return paged
+    _, products, start, limit = paged
+    items = []
+    for p in products[start : start + limit]:
+        _, pct, deliv = CATEGORIES.get(p["description_category_id"], (set(), "15", "80"))
+        items.append(
+            {
+                "offer_id": p["offer_id"],
+                "product_id": p["product_id"],
+                "price": {
+                    "price": str(p["price"]),
+                    "old_price": str(p["old_price"]),
+                    "min_price": str(p["min_price"]),
+                    "currency_code": p["currency_code"],
+                },
+                "commissions": {
+                    "sales_percent_fbs": float(pct),
+                    "sales_percent_fbo": float(pct) + 2,
+                    "fbs_deliv_to_customer_amount": float(deliv),
+                    "fbo_deliv_to_customer_amount": float(deliv),
+                },
+            }
+        )
+    return JSONResponse(page_body(items, start, limit, len(products)))
