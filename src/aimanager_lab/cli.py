@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aimanager.domain.enums import Capability, Priority
+from aimanager.domain.enums import Capability
+from aimanager.jobs import Priority
 from aimanager.logs import configure
 from aimanager.settings import get_settings
 from aimanager_lab.bench.connectors import connectors_table

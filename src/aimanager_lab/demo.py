@@ -1,18 +1,18 @@
 """``aimanager demo``: the whole product on one machine, end to end, with a report.
 
 Creates (or reuses) the SQLite database, generates a sample catalog, starts the LLM and marketplace
-sandboxes on loopback, connects every partner, then runs the four capabilities as jobs through one
-worker: cards for every partner, and each partner's prices, stock and analytics as soon as its own
-cards are out (a marketplace lists a product before it can price or stock it), with a few urgent
-single-SKU repricings thrown in while the backlog runs. Run it twice: the second run writes no new
-card text, so its LLM cost is (almost) zero.
+sandboxes on loopback, connects every partner, then starts one run of the four capabilities as
+``aimanager run`` does and drains the queue through one worker as ``aimanager worker`` does: cards for
+every partner, and each partner's prices, stock and analytics as soon as its own cards are out (a
+marketplace lists a product before it can price or stock it; the product's follow-up jobs see to
+that), with a few urgent single-SKU repricings thrown in while the backlog runs. Run it twice: the
+second run writes no new card text, so its LLM cost is (almost) zero.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -25,14 +25,13 @@ from sqlalchemy import func, select
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
 from aimanager.db.migrate import upgrade
-from aimanager.db.models import AIUsageLog, AnalyticsReport, Partner, Product
+from aimanager.db.models import AIUsageLog, AnalyticsReport, Product
 from aimanager.domain.enums import Capability
-from aimanager.jobs import SQLBackend, Worker, WorkerConfig
-from aimanager.pipelines.chain import follow_cards, urgent_repricing
-from aimanager.pipelines.handlers import pipeline_registry
-from aimanager.pipelines.planner import build_plan, enqueue_plan
-from aimanager.pipelines.runtime import Runtime
-from aimanager.pipelines.wiring import build_runtime
+from aimanager.jobs import Priority, SQLBackend, Worker, WorkerConfig
+from aimanager.pipelines.registry import pipeline_registry
+from aimanager.pipelines.services.runs import RunStarted, start_run
+from aimanager.pipelines.services.runtime import Runtime
+from aimanager.pipelines.services.wiring import build_runtime
 from aimanager.settings import Settings
 from aimanager_lab.environment import SandboxWorld, connect_partners, run_until_drained
 from aimanager_lab.sample_catalog import generate_catalog, insert_catalog
@@ -110,29 +109,40 @@ async def run_demo(settings: Settings, opts: DemoOptions, console: Console) -> D
         await engine.dispose()
 
 
-FOLLOW_UPS = [Capability.PRICING, Capability.STOCK, Capability.ANALYTICS]
+CAPABILITIES = [Capability.CARDS, Capability.PRICING, Capability.STOCK, Capability.ANALYTICS]
+# How often a partner's follow-up job looks whether its cards are out (the demo runs time-compressed).
+FOLLOWUP_POLL_S = 0.2
 
 
 async def _run_all(rt: Runtime, console: Console, opts: DemoOptions, result: DemoResult) -> None:
-    """Cards for everyone; each partner's pricing, stock and analytics as soon as its cards are out."""
-    plan = await build_plan(rt.sessions, [Capability.CARDS])
-    await enqueue_plan(rt.backend, plan)
-    # The follow-ups are planned per partner later; plan them all now (without queueing) for totals.
-    preview = await build_plan(rt.sessions, FOLLOW_UPS)
-    for cap, n in (plan.tasks + preview.tasks).items():
-        result.tasks[cap] = result.tasks.get(cap, 0) + n
+    """One run of every capability, as ``aimanager run`` starts it, and an operator's urgent
+    single-SKU repricings arriving meanwhile, as ``aimanager run -c pricing --sku X --priority urgent``
+    starts them; one worker runs them all until the queue is drained, as ``aimanager worker`` would."""
+
+    def count(run: RunStarted) -> None:
+        # Follow-up tasks are planned when their partner's cards are out; the run reports them as
+        # planned now, which is what the bars count.
+        for cap, n in run.tasks.items():
+            result.tasks[cap] = result.tasks.get(cap, 0) + n
+
+    count(await start_run(rt.sessions, rt.backend, CAPABILITIES, poll_s=FOLLOWUP_POLL_S))
     async with rt.sessions() as session:
-        partner_ids = list((await session.execute(select(Partner.id).order_by(Partner.id))).scalars())
         skus = (await session.execute(select(Product.sku).order_by(Product.id).limit(opts.urgent))).scalars()
         urgent_skus = list(skus)
-    urgent_ready = asyncio.Event()  # the urgent SKUs' partner has its cards out
 
-    def on_ready(ids: list[int]) -> None:
-        if partner_ids and partner_ids[0] in ids:
-            urgent_ready.set()
-
-    def count_urgent(tasks: Counter[str]) -> None:
-        result.tasks["pricing"] = result.tasks.get("pricing", 0) + tasks["pricing"]
+    async def operator() -> None:
+        for sku in urgent_skus:
+            await asyncio.sleep(0.3)
+            count(
+                await start_run(
+                    rt.sessions,
+                    rt.backend,
+                    [Capability.PRICING],
+                    skus=[sku],
+                    priority=Priority.URGENT,
+                    poll_s=FOLLOWUP_POLL_S,
+                )
+            )
 
     worker = Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=opts.concurrency))
     bars = Progress(
@@ -143,10 +153,9 @@ async def _run_all(rt: Runtime, console: Console, opts: DemoOptions, result: Dem
         TimeElapsedColumn(),
         console=console,
     )
-    caps = [Capability.CARDS, *FOLLOW_UPS]
-    ids = {c: bars.add_task(c.value, total=result.tasks.get(c.value, 0), failed=0) for c in caps}
-    base_done = {c: rt.progress.done[c.value] for c in caps}
-    base_failed = {c: rt.progress.failed[c.value] for c in caps}
+    ids = {c: bars.add_task(c.value, total=result.tasks.get(c.value, 0), failed=0) for c in CAPABILITIES}
+    base_done = {c: rt.progress.done[c.value] for c in CAPABILITIES}
+    base_failed = {c: rt.progress.failed[c.value] for c in CAPABILITIES}
 
     async def refresh() -> None:
         while True:
@@ -155,13 +164,7 @@ async def _run_all(rt: Runtime, console: Console, opts: DemoOptions, result: Dem
 
     with bars:
         ticker = asyncio.create_task(refresh())
-        producers = [
-            asyncio.create_task(follow_cards(rt, partner_ids, FOLLOW_UPS, on_ready=on_ready)),
-            asyncio.create_task(
-                urgent_repricing(rt, urgent_skus, urgent_ready, every_s=0.3, on_planned=count_urgent)
-            ),
-        ]
-        await run_until_drained(worker, rt.backend, producers)
+        await run_until_drained(worker, rt.backend, [asyncio.create_task(operator())])
         ticker.cancel()
         show_progress(bars, ids, rt, base_done, base_failed, result.tasks)
 

@@ -17,13 +17,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from aimanager.connectors.registry import parse_credentials
 from aimanager.db.crypto import CredentialBox
-from aimanager.db.models import Listing, MarketplaceIntegration, Partner, Product
+from aimanager.db.models import Listing, Partner, Product
 from aimanager.domain.enums import Marketplace
 from aimanager.llm import GatewayConfig
-from aimanager_sandbox.marketplaces.inspect import OfferState
-from aimanager_sandbox.marketplaces.seeding import SeedOffer
-from aimanager_sandbox.world import RemoteWorld
+from aimanager.pipelines.services.accounts import save_account
+from aimanager_sandbox.common.seeding import SeedOffer
+from aimanager_sandbox.common.snapshot import OfferState
+from aimanager_sandbox.remote_world import RemoteWorld
 
 
 @dataclass
@@ -103,17 +105,11 @@ def demo_credentials(market: Marketplace, slug: str) -> dict[str, str]:
     return {"token": token}
 
 
-def account_token(market: Marketplace, creds: dict[str, str]) -> str:
-    """The key a sandbox files the account under (Ozon: the Client-Id)."""
-    if market is Marketplace.OZON:
-        return creds["client_id"]
-    return creds.get("token") or creds.get("api_key") or ""
-
-
 async def connect_partners(
     world: SandboxWorld, sessions: async_sessionmaker[AsyncSession], box: CredentialBox
 ) -> int:
-    """Create each partner's integrations and seed the sandbox accounts; returns integrations made."""
+    """Seed each partner's sandbox accounts and save them through the product's account service
+    (``save_account``: validated, credentials sealed); returns the integrations newly made."""
     async with sessions() as session:
         partners = (await session.execute(select(Partner))).scalars().all()
         rows = (
@@ -123,10 +119,6 @@ async def connect_partners(
                 )
             )
         ).all()
-        existing = {
-            (i.partner_id, i.marketplace)
-            for i in (await session.execute(select(MarketplaceIntegration))).scalars().all()
-        }
     offers: dict[tuple[int, Marketplace], list[SeedOffer]] = defaultdict(list)
     for partner_id, market, price, product in rows:
         offers[(partner_id, Marketplace(market))].append(
@@ -150,31 +142,19 @@ async def connect_partners(
                 settings = await asyncio.to_thread(
                     world.world.seed,
                     market,
-                    account_token(market, creds),
+                    parse_credentials(market, creds).account_key(),
                     batch,
                     existing_cards=market is Marketplace.UZUM,
                 )
-                if (partner.id, market.value) in existing:
-                    row = (
-                        await session.execute(
-                            select(MarketplaceIntegration).where(
-                                MarketplaceIntegration.partner_id == partner.id,
-                                MarketplaceIntegration.marketplace == market.value,
-                            )
-                        )
-                    ).scalar_one()
-                    row.settings = dict(settings)
-                    continue
-                session.add(
-                    MarketplaceIntegration(
-                        partner_id=partner.id,
-                        marketplace=market.value,
-                        credentials_encrypted=box.seal(creds),
-                        settings=dict(settings),
-                        active=True,
-                    )
+                saved = await save_account(
+                    session,
+                    box,
+                    partner_id=partner.id,
+                    marketplace=market,
+                    credentials=creds,
+                    settings=settings,
                 )
-                made += 1
+                made += saved.created
     return made
 
 

@@ -8,7 +8,7 @@ up to 1 L, +250 UZS per extra litre, at most 50,000 — marketplace-apis.md §2.
 Competitor prices are present more often on Ozon and YM, which expose them (gap G-7).
 
 The same ``seed`` always gives the same rows; the rows are the columns of
-:mod:`aimanager.pipelines.catalog_import`, so they can be written as CSV/XLSX or inserted directly.
+:mod:`aimanager.pipelines.catalog.importer`, so they can be written as CSV/XLSX or inserted directly.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aimanager.domain.enums import Marketplace
-from aimanager.pipelines.catalog_import import ImportReport, import_rows
+from aimanager.pipelines.catalog.importer import ImportReport, import_rows
 
 PREFIX = {
     Marketplace.WILDBERRIES: "wb",

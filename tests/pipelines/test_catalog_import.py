@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aimanager.db.models import Listing, Partner, Product
-from aimanager.pipelines.catalog_import import CatalogImportError, import_catalog, product_facts
-from aimanager.pipelines.catalog_rows import parse_attributes
+from aimanager.pipelines.catalog.importer import CatalogImportError, import_catalog, product_facts
+from aimanager.pipelines.catalog.rows import parse_attributes
 
 HEADER = [
     "partner", "partner_name", "sku", "barcode", "name", "brand", "category", "attributes", "images",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aimanager.pipelines.runtime import cooperatively
+from aimanager.pipelines.services.runtime import cooperatively
 
 
 async def test_other_tasks_run_between_chunks_and_every_item_comes_through() -> None:

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from aimanager.connectors.base import ItemError, PriceUpdate, PushReport
-from aimanager.pipelines.group_push import GroupPush
+from aimanager.pipelines.services.group_push import GroupPush
 
 
 class Account:

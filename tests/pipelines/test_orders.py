@@ -11,7 +11,7 @@ import pytest
 
 from aimanager.connectors.base import SaleRecord
 from aimanager.domain.enums import Marketplace
-from aimanager.pipelines.orders import OrderFeeds
+from aimanager.pipelines.services.orders import OrderFeeds
 
 TODAY = datetime.now(UTC).date()
 

@@ -14,7 +14,7 @@ from aimanager.domain.analytics import (
     compute_partner_metrics,
 )
 from aimanager.domain.enums import Marketplace as M
-from aimanager.pipelines.report_html import render_report, write_report
+from aimanager.pipelines.reports.html import render_report, write_report
 
 D = Decimal
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -12,8 +12,8 @@ from aimanager.db.models import Listing, Product
 from aimanager.domain.enums import Marketplace
 from aimanager.domain.pricing import Fees, floor_price
 from aimanager.domain.validate import validate_card
-from aimanager.pipelines.catalog_import import import_catalog
-from aimanager.pipelines.catalog_rows import ProductRow
+from aimanager.pipelines.catalog.importer import import_catalog
+from aimanager.pipelines.catalog.rows import ProductRow
 from aimanager_lab.sample_catalog import (
     generate_catalog,
     insert_catalog,

@@ -15,10 +15,8 @@ from sqlalchemy import inspect
 from aimanager.cli.app import app, jobs_app
 from aimanager.db.engine import check_connection, describe_url, make_engine
 from aimanager.db.migrate import upgrade
-from aimanager.domain.enums import Priority
 from aimanager.errors import StoreError
-from aimanager.jobs import JobSpec, JobStatus, SQLBackend, Worker, WorkerConfig
-from aimanager.jobs.model import parse_payload
+from aimanager.jobs import JobSpec, JobStatus, Priority, SQLBackend, Worker, WorkerConfig, parse_payload
 from aimanager.logs import configure
 from aimanager.settings import get_settings
 
@@ -69,12 +67,14 @@ def init() -> None:
 def worker(
     concurrency: int = typer.Option(10, "--concurrency", "-c", min=1, help="Jobs in flight at once."),
     kinds: str | None = typer.Option(None, help="Comma-separated job kinds to run (default: all)."),
-    lease: float = typer.Option(10.0, help="Lease seconds; a dead worker's jobs rerun after this."),
+    lease: float | None = typer.Option(
+        None, help="Lease seconds; a dead worker's jobs rerun after this (default: AIMANAGER_LEASE_SECONDS)."
+    ),
     until_idle: bool = typer.Option(False, help="Exit when no queued or running job is left."),
     dry_run: bool = typer.Option(False, help="Decide and record everything; push nothing, write no files."),
 ) -> None:
     """Run jobs until SIGTERM/SIGINT (graceful: finish or release what is running)."""
-    from aimanager.pipelines.handlers import build_registry
+    from aimanager.pipelines.registry import build_registry
 
     settings = get_settings()
     configure(settings.log_level, settings.log_json)
@@ -84,7 +84,8 @@ def worker(
         backend = await open_backend()
         try:
             registry = await build_registry(settings, backend, dry_run=dry_run)
-            config = WorkerConfig(concurrency=concurrency, kinds=kind_list, lease_s=lease)
+            lease_s = lease if lease is not None else settings.lease_seconds
+            config = WorkerConfig(concurrency=concurrency, kinds=kind_list, lease_s=lease_s)
             w = Worker(backend, registry, config)
             m = await w.run(until_idle=until_idle, install_signals=True)
             console.print(
@@ -108,7 +109,7 @@ def jobs_enqueue(
     count: int = typer.Option(1, min=1, max=1_000_000, help="Enqueue this many copies."),
 ) -> None:
     """Queue jobs of a known kind."""
-    from aimanager.pipelines.handlers import known_kinds
+    from aimanager.pipelines.registry import known_kinds
 
     if kind not in known_kinds():
         from aimanager.jobs import UnknownJobKind

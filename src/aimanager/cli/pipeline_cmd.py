@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from aimanager.cli.app import app
 from aimanager.cli.engine_cmd import open_backend
 from aimanager.db.models import AIUsageLog, AnalyticsReport
-from aimanager.domain.enums import Capability, Priority
+from aimanager.domain.enums import Capability
+from aimanager.jobs import Priority
 
 console = Console()
 
@@ -22,7 +23,7 @@ console = Console()
 @app.command("import")
 def import_cmd(file: Path = typer.Argument(..., exists=False)) -> None:
     """Import a catalog (CSV or XLSX); bad rows are listed with file, row and field."""
-    from aimanager.pipelines.catalog_import import import_catalog
+    from aimanager.pipelines.catalog.importer import import_catalog
 
     async def body() -> int:
         backend = await open_backend()
@@ -47,8 +48,11 @@ def run_cmd(
     sku: list[str] = typer.Option([], "--sku"),
     priority: str = typer.Option("medium"),
 ) -> None:
-    """Plan tasks for the catalog and queue them as jobs (a worker runs them)."""
-    from aimanager.pipelines.planner import build_plan, enqueue_plan
+    """Plan tasks for the catalog and queue them as jobs (a worker runs them).
+
+    A partner's pricing, stock and analytics wait for its card jobs: a follow-up job queues them as
+    soon as the partner's cards are out."""
+    from aimanager.pipelines.services.runs import start_run
 
     prio = Priority.parse(priority)
 
@@ -57,18 +61,26 @@ def run_cmd(
 
         backend = await open_backend()
         try:
-            plan = await build_plan(
+            run = await start_run(
                 session_factory(backend.engine),
+                backend,
                 capability,
                 partner_ids=partner or None,
                 skus=sku or None,
                 priority=prio,
             )
-            res = await enqueue_plan(backend, plan)
         finally:
             await backend.close()
-        tasks = ", ".join(f"{k} {v}" for k, v in sorted(plan.tasks.items())) or "nothing to do"
-        console.print(f"queued {len(res.ids)} job(s) at {prio.name.lower()} priority: {tasks}")
+        tasks = ", ".join(f"{k} {v}" for k, v in sorted(run.queued.items())) or (
+            "nothing until cards are out" if run.waiting else "nothing to do"
+        )
+        console.print(f"queued {len(run.job_ids)} job(s) at {prio.name.lower()} priority: {tasks}")
+        if run.waiting:
+            waiting = ", ".join(f"{k} {v}" for k, v in sorted(run.waiting.items()))
+            console.print(
+                f"waiting on cards: {waiting} (queued by {len(run.followup_job_ids)} follow-up job(s) "
+                "as each partner's cards are out)"
+            )
 
     asyncio.run(body())
 

@@ -5,17 +5,24 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from aimanager.jobs.builtin import builtin_registry
-from aimanager.jobs.registry import Registry
-from aimanager.pipelines import analytics, cards, pricing, stock
-from aimanager.pipelines.runtime import Runtime
+from aimanager.jobs import Registry, builtin_registry
+from aimanager.pipelines.capabilities import analytics, cards, pricing, stock
+from aimanager.pipelines.services.followups import FOLLOWUPS_KIND, run_followups
+from aimanager.pipelines.services.runtime import Runtime
 
 CARD_JOBS_IN_FLIGHT = 40
-PIPELINE_KINDS = ("cards.generate", "cards.push", "pricing.apply", "stock.sync", "analytics.report")
+PIPELINE_KINDS = (
+    "cards.generate",
+    "cards.push",
+    "pricing.apply",
+    "stock.sync",
+    "analytics.report",
+    FOLLOWUPS_KIND,
+)
 
 
 def pipeline_registry(rt: Runtime) -> Registry:
-    """Handlers of the four capabilities, bound to ``rt``."""
+    """Handlers of the four capabilities and of a run's follow-ups, bound to ``rt``."""
     reg = builtin_registry()
     # Generation jobs of one partner are claimed together so the packer fills whole LLM calls. They
     # wait on the LLM's tokens per minute: a few dozen keep every call the limits allow in flight,
@@ -33,6 +40,8 @@ def pipeline_registry(rt: Runtime) -> Registry:
     reg.register("pricing.apply", partial(pricing.apply, rt), timeout_s=900)
     reg.register("stock.sync", partial(stock.sync, rt), timeout_s=900)
     reg.register("analytics.report", partial(analytics.report, rt), timeout_s=900)
+    # A partner's pricing, stock and analytics, queued once its cards are out (``services/followups``).
+    reg.register(FOLLOWUPS_KIND, partial(run_followups, rt), timeout_s=60)
     return reg
 
 
@@ -41,7 +50,7 @@ async def build_registry(settings: Any, backend: Any, *, dry_run: bool = False) 
 
     ``dry_run``: decide, generate and record everything, but write nothing to a marketplace or disk.
     """
-    from aimanager.pipelines.wiring import build_runtime
+    from aimanager.pipelines.services.wiring import build_runtime
 
     rt = await build_runtime(settings, backend=backend, dry_run=dry_run)
     return pipeline_registry(rt)

@@ -24,9 +24,17 @@ from sqlalchemy import text
 
 from aimanager.db.engine import make_engine
 from aimanager.db.migrate import upgrade
-from aimanager.domain.enums import Priority
-from aimanager.jobs import Job, JobSpec, JobStatus, Registry, SQLBackend, Worker, WorkerConfig
-from aimanager.jobs.builtin import builtin_registry
+from aimanager.jobs import (
+    Job,
+    JobSpec,
+    JobStatus,
+    Priority,
+    Registry,
+    SQLBackend,
+    Worker,
+    WorkerConfig,
+    builtin_registry,
+)
 
 
 @dataclass

@@ -18,7 +18,6 @@ import heapq
 import itertools
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -33,19 +32,21 @@ from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
 from aimanager.db.migrate import upgrade
 from aimanager.db.models import AIUsageLog, Listing, Partner, Product
-from aimanager.domain.enums import Capability, Marketplace, Priority
-from aimanager.jobs import SQLBackend, Worker, WorkerConfig
+from aimanager.domain.enums import Capability, Marketplace
+from aimanager.jobs import Priority, SQLBackend, Worker, WorkerConfig
 from aimanager.llm import CardRequest, NarrativeRequest
-from aimanager.pipelines.cards import card_dimensions
-from aimanager.pipelines.catalog_import import product_facts
-from aimanager.pipelines.chain import follow_cards, urgent_repricing
-from aimanager.pipelines.handlers import pipeline_registry
-from aimanager.pipelines.planner import build_plan, enqueue_plan
-from aimanager.pipelines.runtime import Runtime
-from aimanager.pipelines.wiring import build_runtime
+from aimanager.pipelines.capabilities.cards import card_dimensions
+from aimanager.pipelines.catalog.importer import product_facts
+from aimanager.pipelines.registry import pipeline_registry
+from aimanager.pipelines.services.runs import start_run
+from aimanager.pipelines.services.runtime import Runtime
+from aimanager.pipelines.services.wiring import build_runtime
 from aimanager.settings import Settings
 from aimanager_lab.environment import SandboxWorld, connect_partners, run_until_drained
 from aimanager_lab.sample_catalog import generate_catalog, insert_catalog
+
+# How often a partner's follow-up job looks whether its cards are out (in wall seconds, like the run).
+FOLLOWUP_POLL_S = 0.5
 
 
 @dataclass
@@ -100,55 +101,56 @@ async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int,
         report_dir=Path(tempfile.mkdtemp(prefix="aim-reports-")),
     )
     started, cpu_started = time.monotonic(), time.process_time()
+    started_epoch = time.time()  # the jobs table keeps epoch seconds
     try:
-        plan = await build_plan(rt.sessions, [Capability.CARDS])
-        fig.tasks += sum(plan.tasks.values())
-        await enqueue_plan(rt.backend, plan)
+        # One run of every capability, as ``aimanager run`` starts it: cards now, each partner's
+        # pricing, stock and analytics by its follow-up job as soon as its own cards are out.
+        run = await start_run(
+            rt.sessions,
+            rt.backend,
+            [Capability.CARDS, Capability.PRICING, Capability.STOCK, Capability.ANALYTICS],
+            poll_s=FOLLOWUP_POLL_S,
+        )
+        fig.tasks += sum(run.tasks.values())
         async with rt.sessions() as session:
-            partner_ids = list((await session.execute(select(Partner.id).order_by(Partner.id))).scalars())
             first_skus = (
                 (await session.execute(select(Product.sku).order_by(Product.id).limit(urgent)))
                 .scalars()
                 .all()
             )
-        # Urgent repricing needs the listing on the marketplace: it starts once the partner of those
-        # SKUs has its cards out.
-        urgent_partner = partner_ids[0] if partner_ids else None
-        urgent_ready = asyncio.Event()
-        cards_out: list[float] = []
 
-        def on_ready(ids: list[int]) -> None:
-            cards_out.append(time.monotonic() - started)
-            if urgent_partner in ids:
-                urgent_ready.set()
+        async def operator() -> None:
+            # An operator's urgent single-SKU repricings over half a minute, not one burst, as
+            # ``aimanager run -c pricing --sku X --priority urgent`` starts them (they wait for the
+            # SKU's partner's cards like any follow-up).
+            for sku in first_skus:
+                await asyncio.sleep(0.5)
+                request = await start_run(
+                    rt.sessions,
+                    rt.backend,
+                    [Capability.PRICING],
+                    skus=[sku],
+                    priority=Priority.URGENT,
+                    poll_s=FOLLOWUP_POLL_S,
+                )
+                fig.tasks += sum(request.tasks.values())
 
-        follower = asyncio.create_task(
-            follow_cards(
-                rt,
-                partner_ids,
-                [Capability.PRICING, Capability.STOCK, Capability.ANALYTICS],
-                on_ready=on_ready,
-            )
-        )
-
-        def count_tasks(tasks: Counter[str]) -> None:
-            fig.tasks += sum(tasks.values())
-
-        # An operator's requests over half a minute, not one burst.
-        injector = asyncio.create_task(
-            urgent_repricing(rt, first_skus, urgent_ready, every_s=0.5, on_planned=count_tasks)
-        )
         # A quarter of the slots again as headroom for urgent work: at real time a repricing waits
         # seconds for the marketplace to apply it, so urgent requests need room of their own.
         worker = Worker(
             rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=concurrency, urgent_reserve=0.25)
         )
-        await run_until_drained(worker, rt.backend, [follower, injector])
-        fig.tasks += sum(follower.result().values())
-        for prio, waits in worker.metrics.queue_wait_ms.items():
-            fig.latency_ms.setdefault(prio, []).extend(waits)
+        await run_until_drained(worker, rt.backend, [asyncio.create_task(operator())])
         fig.wall_s = time.monotonic() - started
         fig.cpu_s = time.process_time() - cpu_started
+        for prio, waits in worker.metrics.queue_wait_ms.items():
+            fig.latency_ms.setdefault(prio, []).extend(waits)
+        # A partner's cards were out when its follow-up job queued the rest and finished.
+        cards_out = [
+            job.finished_at - started_epoch
+            for job in [await rt.backend.get(i) for i in run.followup_job_ids]
+            if job is not None and job.finished_at is not None
+        ]
         fig.phase_s = {"cards": max(cards_out, default=fig.wall_s), "all": fig.wall_s}
         stats = rt.gateway.stats()
         fig.llm_calls, fig.cost_usd = stats.calls, stats.cost_usd

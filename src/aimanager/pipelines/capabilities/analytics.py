@@ -24,8 +24,8 @@ from aimanager.domain.analytics import (
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.jobs import Job
 from aimanager.llm import NarrativeRequest
-from aimanager.pipelines.report_html import write_report
-from aimanager.pipelines.runtime import Runtime
+from aimanager.pipelines.reports.html import write_report
+from aimanager.pipelines.services.runtime import Runtime
 
 
 async def report(rt: Runtime, job: Job) -> dict[str, Any]:

@@ -19,17 +19,17 @@ from aimanager.connectors.base import CardChannel, CardPush
 from aimanager.db.models import CardVersion, Listing, Product
 from aimanager.domain.cards import CardDraft
 from aimanager.domain.categories import category_for
-from aimanager.domain.enums import Capability, Marketplace, Priority
+from aimanager.domain.enums import Capability, Marketplace
 from aimanager.domain.rules import variant_for
 from aimanager.domain.validate import validator_for
-from aimanager.jobs import Job, JobSpec
+from aimanager.jobs import Job, JobSpec, Priority
 from aimanager.llm import CardRequest
+from aimanager.llm.prompts import CARD_PROMPT_VERSION
 from aimanager.logs import get_logger
-from aimanager.pipelines.catalog_import import product_facts
-from aimanager.pipelines.runtime import Runtime, cooperatively, load_by_id
+from aimanager.pipelines.catalog.importer import product_facts
+from aimanager.pipelines.services.runtime import Runtime, cooperatively, load_by_id
 
-log = get_logger("aimanager.pipelines.cards")
-PROMPT_VERSION = "card-v1"
+log = get_logger("aimanager.pipelines.capabilities.cards")
 PUSH_JOBS_PER_CALL = 5  # 5 push jobs × 20 cards = WB's 100-card upload
 
 
@@ -96,7 +96,7 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
                     version=version,
                     content={"draft": draft, "variant": card.model_dump(mode="json")},
                     model=result.model,
-                    prompt_version=PROMPT_VERSION,
+                    prompt_version=CARD_PROMPT_VERSION,
                     input_hash=facts.facts_hash(),
                     status="validated",
                     validation_errors=[],

@@ -19,7 +19,7 @@ from aimanager.domain.enums import Capability, Marketplace
 from aimanager.domain.money import currency_for
 from aimanager.domain.pricing import Fees, PricingInput, decide_price
 from aimanager.jobs import Job
-from aimanager.pipelines.runtime import Runtime, cooperatively, load_by_id
+from aimanager.pipelines.services.runtime import Runtime, cooperatively, load_by_id
 
 DEFAULT_MARGIN = Decimal(10)
 

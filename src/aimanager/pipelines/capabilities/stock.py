@@ -20,7 +20,7 @@ from aimanager.db.models import Listing, Product, StockPush
 from aimanager.domain.allocation import Channel, StockPool, allocate, oversell_report
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.jobs import Job
-from aimanager.pipelines.runtime import Runtime, cooperatively, load_by_id
+from aimanager.pipelines.services.runtime import Runtime, cooperatively, load_by_id
 
 # Minutes between our push and the marketplace showing it (plus our own sync period).
 SYNC_DELAY_MINUTES = {

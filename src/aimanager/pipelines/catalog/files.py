@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from aimanager.pipelines.catalog_rows import (
+from aimanager.pipelines.catalog.rows import (
     LISTING_FIELDS,
     MAX_FILE_BYTES,
     PREFIXES,

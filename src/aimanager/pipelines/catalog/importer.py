@@ -35,8 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aimanager.db.models import Listing, Partner, Product
 from aimanager.domain.cards import ProductFacts
-from aimanager.pipelines.catalog_files import read_rows
-from aimanager.pipelines.catalog_rows import (
+from aimanager.pipelines.catalog.files import read_rows
+from aimanager.pipelines.catalog.rows import (
     CatalogImportError,
     GoodRow,
     ImportReport,

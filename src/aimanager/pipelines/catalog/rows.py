@@ -1,7 +1,7 @@
 """Catalog rows: the columns, the pydantic row models and the per-row validation with error locations.
 
 Hostile text is cleaned (control characters and HTML tags removed) or, when a value is longer than its
-limit, the row is rejected with the column and the reason. See :mod:`aimanager.pipelines.catalog_import`.
+limit, the row is rejected with the column and the reason. See :mod:`aimanager.pipelines.catalog.importer`.
 """
 
 from __future__ import annotations

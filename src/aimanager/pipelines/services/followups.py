@@ -1,73 +1,81 @@
-"""Each partner's follow-up capabilities as soon as its own cards are out.
+"""Each partner's follow-up capabilities, queued as soon as its own cards are out.
 
-A new listing's price and stock can be set only once the marketplace has its card, so pricing and
-stock follow cards — but a partner need not wait for every other partner's cards. ``follow_cards``
-watches the queue and, for each partner with no card job left queued or running, plans and enqueues
-the follow-up capabilities for that partner alone. Partners early in the card backlog are priced,
-stocked and reported on while the LLM is still writing the others' cards.
+A new listing's price and stock can be set only once the marketplace has its card, so pricing, stock
+and analytics follow cards — but a partner need not wait for every other partner's cards. A run
+(``runs.start_run``) that has to wait leaves one durable ``run.followups`` job per partner. When a
+worker runs it and the partner still has a card job queued or running, it asks to run again in
+``poll_s`` (the engine has no separate "snooze": a :class:`Retry` with a delay, and enough attempts
+to outwait a long card backlog); once the partner has none, it plans and queues that partner's
+follow-up capabilities and ends. Partners early in the card backlog are priced, stocked and reported
+on while the LLM is still writing the others' cards, and a worker restart loses nothing: the
+follow-up is a row in the queue like any job.
 
 A generation job queues its push jobs in the transaction that stores its card versions, before it is
 acknowledged, so a partner never looks idle between the two; a retried job is queued again and keeps
 its partner busy; a dead one does not (its cards are dead-lettered, the rest go ahead).
+
+The follow-up runs at least once like every job: if its worker dies after queueing the partner's jobs
+and before the acknowledgement, it queues them again, and the handlers, being idempotent, change
+nothing twice.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Sequence
 
-from aimanager.domain.enums import Capability, Priority
-from aimanager.pipelines.planner import build_plan, enqueue_plan
-from aimanager.pipelines.runtime import Runtime
+from aimanager.domain.enums import Capability
+from aimanager.jobs import Job, JobSpec, Priority, Retry
+from aimanager.pipelines.services.planner import build_plan, enqueue_plan
+from aimanager.pipelines.services.runtime import Runtime
 
+FOLLOWUPS_KIND = "run.followups"
 CARD_KINDS = ("cards.generate", "cards.push")
+# What waits for a partner's cards; cards themselves never wait.
+FOLLOWS_CARDS = (Capability.PRICING, Capability.STOCK, Capability.ANALYTICS)
+DEFAULT_POLL_S = 2.0
+# How long a follow-up waits for its partner's cards before it gives up (the job ends dead, with the
+# reason, for an operator to look at): a day covers the largest card backlog at real LLM limits.
+MAX_WAIT_S = 24 * 3600.0
 
 
-async def follow_cards(
-    rt: Runtime,
-    partner_ids: Sequence[int],
+def followup_spec(
+    partner_id: int,
     capabilities: Sequence[Capability],
     *,
-    poll_s: float = 0.5,
-    on_ready: Callable[[list[int]], None] | None = None,
-) -> Counter[str]:
-    """Enqueue ``capabilities`` for each of ``partner_ids`` once its card jobs are done.
-
-    Returns the tasks planned per capability. ``on_ready`` hears each group of partners as it is
-    enqueued (the demo and the scenario start urgent requests for a partner only then).
-    """
-    tasks: Counter[str] = Counter()
-    pending = set(partner_ids)
-    while pending:
-        ready = sorted(pending - await rt.backend.busy_partners(CARD_KINDS))
-        if not ready:
-            await asyncio.sleep(poll_s)
-            continue
-        plan = await build_plan(rt.sessions, capabilities, partner_ids=ready)
-        await enqueue_plan(rt.backend, plan)
-        tasks.update(plan.tasks)
-        pending.difference_update(ready)
-        if on_ready is not None:
-            on_ready(ready)
-    return tasks
+    skus: Sequence[str] | None,
+    priority: Priority,
+    poll_s: float = DEFAULT_POLL_S,
+) -> JobSpec:
+    """The job that queues ``capabilities`` for ``partner_id`` (optionally some SKUs) once the
+    partner has no card job queued or running, checking every ``poll_s`` seconds."""
+    return JobSpec(
+        FOLLOWUPS_KIND,
+        {
+            "capabilities": [c.value for c in capabilities],
+            "skus": list(skus) if skus else None,
+            "poll_s": poll_s,
+        },
+        partner_id=partner_id,
+        priority=priority,
+        batch_key=f"p{partner_id}:followups",
+        max_attempts=max(3, math.ceil(MAX_WAIT_S / poll_s)),
+    )
 
 
-async def urgent_repricing(
-    rt: Runtime,
-    skus: Sequence[str],
-    ready: asyncio.Event,
-    *,
-    every_s: float,
-    on_planned: Callable[[Counter[str]], None],
-) -> None:
-    """An operator's urgent single-SKU repricing requests, one every ``every_s`` once ``ready`` is set
-    (the SKUs' partner has its cards out); ``on_planned`` hears each request's tasks."""
-    if not skus:
-        return
-    await ready.wait()
-    for sku in skus:
-        await asyncio.sleep(every_s)
-        plan = await build_plan(rt.sessions, [Capability.PRICING], skus=[sku], priority=Priority.URGENT)
-        await enqueue_plan(rt.backend, plan)
-        on_planned(plan.tasks)
+async def run_followups(rt: Runtime, job: Job) -> dict[str, int]:
+    """Handler of ``run.followups``: payload ``{"capabilities", "skus"?, "poll_s"}``.
+
+    Returns the tasks it queued per capability (stored as the job's result)."""
+    partner_id = int(job.partner_id or 0)
+    if partner_id in await rt.backend.busy_partners(CARD_KINDS):
+        raise Retry(f"partner {partner_id}: cards still in flight", delay=float(job.payload["poll_s"]))
+    plan = await build_plan(
+        rt.sessions,
+        [Capability(c) for c in job.payload["capabilities"]],
+        partner_ids=[partner_id],
+        skus=job.payload.get("skus") or None,
+        priority=job.priority,
+    )
+    await enqueue_plan(rt.backend, plan)
+    return dict(plan.tasks)

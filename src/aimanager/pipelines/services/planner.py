@@ -17,9 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aimanager.db.models import Listing, MarketplaceIntegration, Partner, Product
-from aimanager.domain.enums import Capability, Marketplace, Priority
-from aimanager.jobs import EnqueueResult, JobSpec
-from aimanager.jobs.backend import Backend
+from aimanager.domain.enums import Capability, Marketplace
+from aimanager.jobs import Backend, EnqueueResult, JobSpec, Priority
 
 CARD_PACK = 20
 
@@ -31,6 +30,13 @@ class Plan:
     specs: list[JobSpec] = field(default_factory=list)
     tasks: Counter[str] = field(default_factory=Counter)
     skipped: list[str] = field(default_factory=list)
+    # The same tasks per partner (a run queues some partners' jobs now and others' later).
+    tasks_by_partner: dict[int, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    def count(self, partner_id: int, capability: Capability, n: int) -> None:
+        """Add ``n`` tasks of ``capability`` for ``partner_id``."""
+        self.tasks[capability.value] += n
+        self.tasks_by_partner[partner_id][capability.value] += n
 
 
 async def build_plan(
@@ -105,7 +111,7 @@ def _plan_partner(
     for listing_id, market, _ in rows:
         markets[market].append(listing_id)
     if Capability.CARDS in capabilities and products:
-        plan.tasks[Capability.CARDS.value] += len(rows)
+        plan.count(partner_id, Capability.CARDS, len(rows))
         for i in range(0, len(products), card_pack):
             plan.specs.append(
                 JobSpec(
@@ -118,7 +124,7 @@ def _plan_partner(
             )
     if Capability.PRICING in capabilities:
         for market, listing_ids in markets.items():
-            plan.tasks[Capability.PRICING.value] += len(listing_ids)
+            plan.count(partner_id, Capability.PRICING, len(listing_ids))
             payload: dict[str, object] = {"marketplace": market.value}
             if narrowed:
                 payload["listing_ids"] = listing_ids
@@ -132,7 +138,7 @@ def _plan_partner(
                 )
             )
     if Capability.STOCK in capabilities and rows:
-        plan.tasks[Capability.STOCK.value] += len(rows)
+        plan.count(partner_id, Capability.STOCK, len(rows))
         payload = {"product_ids": products} if narrowed else {}
         plan.specs.append(
             JobSpec(
@@ -144,7 +150,7 @@ def _plan_partner(
             )
         )
     if Capability.ANALYTICS in capabilities and not narrowed:
-        plan.tasks[Capability.ANALYTICS.value] += 1
+        plan.count(partner_id, Capability.ANALYTICS, 1)
         plan.specs.append(
             JobSpec(
                 "analytics.report",

@@ -1,13 +1,12 @@
 """The services a pipeline handler runs with: database, job backend, LLM gateway, connectors.
 
-One ``Runtime`` per process. Handlers receive it through closures built in ``handlers.py``; nothing in
+One ``Runtime`` per process. Handlers receive it through closures built in ``registry.py``; nothing in
 the pipelines reaches for globals, so tests and the demo wire their own (sandbox URLs, time scale).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,15 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aimanager.connectors.base import Connector, PriceUpdate, PushReport
-from aimanager.connectors.registry import make_connector
+from aimanager.connectors.registry import make_connector, parse_account
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.models import MarketplaceIntegration
-from aimanager.domain.enums import Capability, Marketplace
+from aimanager.domain.enums import Marketplace
 from aimanager.errors import ConfigError
-from aimanager.jobs.backend import Backend
+from aimanager.jobs import Backend
 from aimanager.llm import Gateway
-from aimanager.pipelines.group_push import GroupPush
-from aimanager.pipelines.orders import OrderFeeds
+from aimanager.pipelines.services.group_push import GroupPush
+from aimanager.pipelines.services.orders import OrderFeeds
+from aimanager.pipelines.services.progress import Progress
 from aimanager.settings import Settings
 
 T = TypeVar("T")
@@ -101,8 +101,8 @@ class ConnectorPool:
                 raise ConfigError(f"partner {partner_id} has no active {key[1].value} integration")
             override = self._overrides.get(key[1], {})
             settings = {**(row.settings or {}), **override.get("settings", {})}
-            base_url = override.get("base_url") or settings.pop("base_url", None)
-            conn = make_connector(key[1], self._box.open(row.credentials_encrypted), settings, base_url)
+            account = parse_account(key[1], self._box.open(row.credentials_encrypted), settings)
+            conn = make_connector(account, override.get("base_url"))
             self._conns[key] = conn
             return conn
 
@@ -111,42 +111,6 @@ class ConnectorPool:
         for conn in self._conns.values():
             await conn.aclose()
         self._conns.clear()
-
-
-class Progress:
-    """Tasks done and failed per capability (what the demo's progress bars and reports show).
-
-    Keyed by task, so a job that is retried after a partial failure does not count its tasks twice,
-    and a task that fails and then succeeds on a later attempt ends up done.
-    """
-
-    def __init__(self) -> None:
-        self._done: dict[str, set[str]] = {c.value: set() for c in Capability}
-        self._failed: dict[str, dict[str, str]] = {c.value: {} for c in Capability}
-
-    def ok(self, capability: Capability, *keys: str) -> None:
-        """Mark tasks done."""
-        done, failed = self._done[capability.value], self._failed[capability.value]
-        for key in keys:
-            done.add(key)
-            failed.pop(key, None)
-
-    def fail(self, capability: Capability, key: str, reason: str) -> None:
-        """Mark a task failed with a reason a person can act on."""
-        if key not in self._done[capability.value]:
-            self._failed[capability.value][key] = reason
-
-    @property
-    def done(self) -> Counter[str]:
-        return Counter({c: len(keys) for c, keys in self._done.items()})
-
-    @property
-    def failed(self) -> Counter[str]:
-        return Counter({c: len(keys) for c, keys in self._failed.items()})
-
-    @property
-    def failures(self) -> list[str]:
-        return [f"{c}: {key}: {why}" for c, items in self._failed.items() for key, why in items.items()]
 
 
 @dataclass

@@ -8,10 +8,9 @@ from typing import Any
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine, session_factory
 from aimanager.domain.enums import Marketplace
-from aimanager.jobs import SQLBackend
-from aimanager.jobs.backend import Backend
+from aimanager.jobs import Backend, SQLBackend
 from aimanager.llm import Gateway, GatewayConfig
-from aimanager.pipelines.runtime import ConnectorPool, Runtime
+from aimanager.pipelines.services.runtime import ConnectorPool, Runtime
 from aimanager.settings import Settings
 
 

@@ -1,0 +1,1 @@
+"""The job handlers of each capability: cards, pricing, stock, analytics."""

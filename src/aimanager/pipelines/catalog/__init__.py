@@ -1,0 +1,1 @@
+"""Catalog import: reading CSV/XLSX files, validating rows, upserting products and listings."""

@@ -1,0 +1,1 @@
+"""Partner reports rendered for people (self-contained HTML)."""

@@ -1,0 +1,116 @@
+"""Saving a partner's marketplace account: validated first, credentials sealed, one row per marketplace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from aimanager.connectors.errors import AccountConfigError
+from aimanager.connectors.uzum import UzumConnector
+from aimanager.db.crypto import CredentialBox
+from aimanager.db.engine import make_engine, session_factory
+from aimanager.db.migrate import upgrade
+from aimanager.db.models import MarketplaceIntegration, Partner
+from aimanager.domain.enums import Marketplace
+from aimanager.errors import ConfigError
+from aimanager.pipelines.services.accounts import save_account
+from aimanager.pipelines.services.runtime import ConnectorPool
+from aimanager.settings import Settings
+
+SECRET = "uzum-seller-token-3c9d1e7a"
+
+
+async def test_save_validates_seals_and_replaces(db_url: str, tmp_path: Path) -> None:
+    engine = make_engine(db_url)
+    box = CredentialBox.from_settings(Settings(database_url=db_url, secret_key_file=tmp_path / "key"))
+    try:
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            partner = Partner(slug="acme", name="Acme")
+            session.add(partner)
+            await session.flush()
+            partner_id = partner.id
+
+        async with sessions() as session, session.begin():
+            first = await save_account(
+                session,
+                box,
+                partner_id=partner_id,
+                marketplace=Marketplace.UZUM,
+                credentials={"token": f" {SECRET}\n"},
+                settings={"shop_id": "4242"},
+            )
+        assert first.created and first.account.marketplace is Marketplace.UZUM
+        assert SECRET not in repr(first) and SECRET not in repr(first.account)
+
+        async with sessions() as session:
+            row = (await session.execute(select(MarketplaceIntegration))).scalar_one()
+        assert row.partner_id == partner_id and row.marketplace == "uzum" and row.active
+        assert SECRET.encode() not in row.credentials_encrypted  # encrypted at rest
+        assert box.open(row.credentials_encrypted) == {"token": SECRET}  # normalised, then sealed
+        assert row.settings == {"shop_id": 4242}
+
+        # The pool opens the stored row with the same typed models.
+        pool = ConnectorPool(sessions, box, overrides={Marketplace.UZUM: {"base_url": "http://127.0.0.1:9"}})
+        try:
+            conn = await pool.get(partner_id, Marketplace.UZUM)
+            assert isinstance(conn, UzumConnector) and conn.shop_id == 4242
+        finally:
+            await pool.aclose()
+
+        async with sessions() as session, session.begin():
+            again = await save_account(
+                session,
+                box,
+                partner_id=partner_id,
+                marketplace="uzum",
+                credentials={"token": SECRET},
+                settings={"shop_id": 5151, "price_rounding": "round"},
+            )
+        assert not again.created and again.integration.id == row.id
+        async with sessions() as session:
+            row = (await session.execute(select(MarketplaceIntegration))).scalar_one()
+        assert row.settings == {"shop_id": 5151, "price_rounding": "round"}
+    finally:
+        await engine.dispose()
+
+
+async def test_bad_account_is_refused_and_nothing_is_written(sqlite_url: str, tmp_path: Path) -> None:
+    engine = make_engine(sqlite_url)
+    box = CredentialBox.from_settings(Settings(database_url=sqlite_url, secret_key_file=tmp_path / "key"))
+    try:
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            partner = Partner(slug="acme", name="Acme")
+            session.add(partner)
+            await session.flush()
+            partner_id = partner.id
+
+        for credentials, settings, field in (
+            ({"client_id": "123", "api_key": "  "}, {}, "credentials.api_key"),
+            ({"client_id": "12a", "api_key": SECRET}, {}, "credentials.client_id"),
+            ({"client_id": "123", "api_key": SECRET}, {"warehous_id": "1"}, "settings.warehous_id"),
+        ):
+            with pytest.raises(AccountConfigError) as info:
+                async with sessions() as session, session.begin():
+                    await save_account(
+                        session,
+                        box,
+                        partner_id=partner_id,
+                        marketplace=Marketplace.OZON,
+                        credentials=credentials,
+                        settings=settings,
+                    )
+            assert isinstance(info.value, ConfigError)
+            assert list(info.value.problems) == [field] and field in str(info.value)
+            assert "ozon" in str(info.value) and SECRET not in str(info.value)
+
+        async with sessions() as session:
+            count = (await session.execute(select(func.count()).select_from(MarketplaceIntegration))).scalar()
+        assert count == 0
+    finally:
+        await engine.dispose()

@@ -1,0 +1,101 @@
+"""Starting a run: cards now, each partner's pricing and stock by its follow-up job once its cards
+are out — driven by nothing but a worker on the product's registry, as ``aimanager run`` followed by
+``aimanager worker`` is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from aimanager.db.crypto import CredentialBox
+from aimanager.db.engine import make_engine
+from aimanager.db.migrate import upgrade
+from aimanager.domain.enums import Capability, Marketplace
+from aimanager.jobs import (
+    JobSpec,
+    JobStatus,
+    MemoryBackend,
+    Priority,
+    Retry,
+    SQLBackend,
+    Worker,
+    WorkerConfig,
+)
+from aimanager.pipelines.registry import pipeline_registry
+from aimanager.pipelines.services.followups import FOLLOWUPS_KIND, followup_spec, run_followups
+from aimanager.pipelines.services.runs import start_run
+from aimanager.pipelines.services.wiring import build_runtime
+from aimanager.settings import Settings
+from aimanager_lab.environment import SandboxWorld, connect_partners
+from aimanager_lab.sample_catalog import generate_catalog, insert_catalog
+
+
+async def test_a_followup_asks_to_run_again_while_its_partner_has_card_jobs() -> None:
+    backend = MemoryBackend()
+    await backend.enqueue_many([JobSpec("cards.generate", {"product_ids": [1]}, partner_id=1)])
+    spec = followup_spec(1, [Capability.PRICING], skus=None, priority=Priority.MEDIUM, poll_s=0.5)
+    [job_id] = (await backend.enqueue_many([spec])).ids
+    job = await backend.get(job_id)
+    assert job is not None
+    # Only the backend is reached before the partner is found busy.
+    with pytest.raises(Retry) as waited:
+        await run_followups(SimpleNamespace(backend=backend), job)  # type: ignore[arg-type]
+    assert waited.value.delay == 0.5
+    assert spec.max_attempts * 0.5 >= 24 * 3600  # enough attempts to outwait a day of cards
+
+
+@pytest.mark.slow
+async def test_run_prices_and_stocks_each_partner_after_its_cards(db_url: str, tmp_path: Path) -> None:
+    world = SandboxWorld(time_scale=0.005).start()
+    settings = Settings(database_url=db_url, secret_key_file=tmp_path / "key")
+    engine = make_engine(db_url)
+    await upgrade(engine)
+    backend = SQLBackend(engine)
+    await backend.setup()
+    rt = await build_runtime(
+        settings,
+        backend=backend,
+        gateway_config=world.gateway_config(),
+        connector_overrides={
+            m: {**o, "settings": {**o["settings"], "export_dir": str(tmp_path / "exports")}}
+            if m is Marketplace.UZUM  # its cards are an XLSX written to disk
+            else o
+            for m, o in world.connector_overrides().items()
+        },
+        report_dir=tmp_path / "reports",
+    )
+    try:
+        report = await insert_catalog(rt.sessions, generate_catalog(partners=2, skus=6))
+        assert report.ok, report.errors
+        await connect_partners(world, rt.sessions, CredentialBox.from_settings(settings))
+        run = await start_run(
+            rt.sessions,
+            rt.backend,
+            [Capability.CARDS, Capability.PRICING, Capability.STOCK],
+            poll_s=0.05,
+        )
+        # Cards are queued now; pricing and stock wait, one follow-up job per partner.
+        assert run.queued == {"cards": 48}
+        assert run.waiting == {"pricing": 48, "stock": 48}
+        assert len(run.followup_job_ids) == 2 and run.waiting_partners == sorted(run.waiting_partners)
+
+        await Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=16)).run(until_idle=True)
+
+        assert rt.progress.failures == []  # no "no card" failure: prices and stock came after cards
+        assert rt.progress.done == {"cards": 48, "pricing": 48, "stock": 48, "analytics": 0}
+        jobs = await rt.backend.list_jobs(limit=1000)
+        assert {j.status for j in jobs} == {JobStatus.SUCCEEDED}
+        followups = [j for j in jobs if j.kind == FOLLOWUPS_KIND]
+        assert sorted(j.id for j in followups) == sorted(run.followup_job_ids)
+        for partner_id in run.waiting_partners:
+            mine = [j for j in jobs if j.partner_id == partner_id]
+            cards_done = max(j.finished_at or 0.0 for j in mine if j.kind in ("cards.generate", "cards.push"))
+            later = [j for j in mine if j.kind in ("pricing.apply", "stock.sync")]
+            assert later and all((j.enqueued_at or 0.0) >= cards_done for j in later)
+    finally:
+        await rt.aclose()
+        await backend.close()
+        await engine.dispose()
+        world.stop()
