@@ -182,7 +182,8 @@ class RemoteWorld:
         return settings
 
     def snapshot(self, marketplace: Marketplace | str, token: str) -> dict[str, OfferState]:
-        """``common.snapshot.snapshot`` over HTTP: what the account holds per offer (``{}`` if never opened)."""
+        """``common.snapshot.snapshot`` over HTTP: what the account holds per offer (``{}`` if never
+        opened)."""
         answer = self._http.get(f"{self._market_url(marketplace)}/_sandbox/snapshot", params={"token": token})
         _raise_for_status(answer)
         return {

@@ -340,3 +340,8 @@ class Connector(Protocol):
     async def aclose(self) -> None:
         """Close the HTTP client."""
         ...
+
+
+def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    """``items`` in consecutive slices of at most ``size`` (a marketplace's bulk limit)."""
+    return [items[i : i + size] for i in range(0, len(items), size)]

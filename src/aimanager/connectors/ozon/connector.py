@@ -37,6 +37,7 @@ from aimanager.connectors.base import (
     TaskRef,
     TaskState,
     TaskStatus,
+    batches,
 )
 from aimanager.connectors.errors import TaskTimeout
 from aimanager.connectors.http import HttpClient, RetryPolicy
@@ -47,10 +48,6 @@ from aimanager.domain.enums import Marketplace
 from aimanager.errors import ConfigError
 
 DESCRIPTION_ATTRIBUTE = 4191  # annotation/description [U: community code, not in the spec]
-
-
-def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _money(value: Decimal | None) -> str:
@@ -154,7 +151,7 @@ class OzonConnector:
     async def push_cards(self, cards: Sequence[CardPush], *, wait: bool = False) -> PushReport:
         """``/v3/product/import`` in batches of ≤100 → one ``task_id`` each (upsert by offer_id)."""
         report = PushReport()
-        for batch in _batches(list(cards), L.IMPORT_BATCH):
+        for batch in batches(list(cards), L.IMPORT_BATCH):
             sent_at = datetime.now(UTC)
             answer = await self._post("/v3/product/import", {"items": [self._import_item(c) for c in batch]})
             task = TaskRef(
@@ -210,7 +207,7 @@ class OzonConnector:
             else:
                 ready.append(p)
         report = PushReport(failed=failed)
-        for batch in _batches(ready, L.PRICES_BATCH):
+        for batch in batches(ready, L.PRICES_BATCH):
             await self._price_slots.acquire(p.offer_id for p in batch)
             body = {"prices": [self._price_item(p) for p in batch]}
             try:
@@ -259,7 +256,7 @@ class OzonConnector:
             latest[(s.offer_id, s.warehouse_id or await self._default_warehouse())] = s
         report = PushReport()
         pairs = list(latest.items())
-        for batch in _batches(pairs, L.STOCKS_BATCH):
+        for batch in batches(pairs, L.STOCKS_BATCH):
             await self._pairs.acquire(f"{o}@{w}" for (o, w), _ in batch)
             body = {
                 "stocks": [
@@ -290,7 +287,7 @@ class OzonConnector:
     async def read_stocks(self, offer_ids: Sequence[str] | None = None) -> list[StockLevel]:
         """``/v4/product/info/stocks`` (cursor pages); FBS stock per offer."""
         levels = []
-        for batch in _batches(list(offer_ids), L.READ_PAGE) if offer_ids is not None else [None]:
+        for batch in batches(list(offer_ids), L.READ_PAGE) if offer_ids is not None else [None]:
             for item in await self._cursor_read("/v4/product/info/stocks", batch):
                 for st in item.get("stocks") or []:
                     if st.get("type") == "fbs":
@@ -309,7 +306,7 @@ class OzonConnector:
     async def read_fees(self, offer_ids: Sequence[str]) -> list[FeeInfo]:
         """``/v5/product/info/prices`` ``commissions``: FBS sale % and delivery-to-customer amount."""
         fees = []
-        for batch in _batches(list(offer_ids), L.READ_PAGE):
+        for batch in batches(list(offer_ids), L.READ_PAGE):
             for item in await self._cursor_read("/v5/product/info/prices", batch):
                 com = item.get("commissions") or {}
                 if com.get("sales_percent_fbs") is None:

@@ -41,6 +41,7 @@ from aimanager.connectors.base import (
     TaskRef,
     TaskState,
     TaskStatus,
+    batches,
 )
 from aimanager.connectors.http import HttpClient, RetryPolicy
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
@@ -51,10 +52,6 @@ from aimanager.connectors.uzum.export import UzumCardRow, export_cards
 from aimanager.connectors.uzum.money import NonIntegerPrice, to_uzs
 from aimanager.domain.cards import CardDraft, LocalizedCard
 from aimanager.domain.enums import Marketplace
-
-
-def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 class UzumConnector:
@@ -276,7 +273,7 @@ class UzumConnector:
                     ),
                 )
             )
-        for batch in _batches(items, M.STOCKS_PER_CALL):
+        for batch in batches(items, M.STOCKS_PER_CALL):
             body = M.StocksUpdateRequest(skuAmountList=[i for _, i in batch])
             answer = await self.http.json(
                 "POST",

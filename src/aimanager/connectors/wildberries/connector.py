@@ -38,6 +38,7 @@ from aimanager.connectors.base import (
     TaskRef,
     TaskState,
     TaskStatus,
+    batches,
 )
 from aimanager.connectors.errors import TaskTimeout
 from aimanager.connectors.http import HttpClient, RetryPolicy
@@ -45,7 +46,6 @@ from aimanager.connectors.ratelimit import MarketClock, shared_limiters
 from aimanager.connectors.wildberries import limits as L
 from aimanager.connectors.wildberries.config import WildberriesCredentials, WildberriesSettings
 from aimanager.connectors.wildberries.wire import (
-    batches,
     card_body,
     price_item,
     report_records,

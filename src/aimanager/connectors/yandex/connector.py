@@ -23,7 +23,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,13 +36,13 @@ from aimanager.connectors.base import (
     ItemError,
     PriceUpdate,
     PushReport,
-    SaleKind,
     SaleRecord,
     StockLevel,
     StockUpdate,
     TaskRef,
     TaskState,
     TaskStatus,
+    batches,
 )
 from aimanager.connectors.errors import TaskTimeout, ValidationRejected
 from aimanager.connectors.http import HttpClient, RetryPolicy
@@ -51,26 +50,13 @@ from aimanager.connectors.ratelimit import MarketClock, shared_limiters
 from aimanager.connectors.yandex import limits as L
 from aimanager.connectors.yandex import models as M
 from aimanager.connectors.yandex.config import YandexCredentials, YandexSettings
+from aimanager.connectors.yandex.wire import offer_ru, offers_not_found, price_item, sale_records
 from aimanager.domain.enums import Marketplace
 from aimanager.logs import get_logger
 
 log = get_logger(__name__)
 
 ORDERS_WINDOW_DAYS = 30  # the orders method refuses longer date windows
-
-
-def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _offers_not_found(body: Any) -> set[str]:
-    """Offer ids of ``OFFER_NOT_FOUND`` errors ("Offer not found: <offerId>") in an error body."""
-    errors = body.get("errors") if isinstance(body, dict) else None
-    return {
-        str(e.get("message", "")).rpartition(": ")[2]
-        for e in errors or []
-        if isinstance(e, dict) and e.get("code") == "OFFER_NOT_FOUND"
-    }
 
 
 class YandexMarketConnector:
@@ -120,44 +106,6 @@ class YandexMarketConnector:
         await self._files.aclose()
 
     # --- cards -------------------------------------------------------------------------------------
-    def _offer_ru(self, card: CardPush) -> dict[str, Any]:
-        extra = card.extra
-        offer = M.UpdateOffer(
-            offerId=card.offer_id,
-            name=card.title,
-            marketCategoryId=int(card.category_id),
-            pictures=list(card.images) or None,
-            vendor=card.brand,
-            vendorCode=extra.get("vendor_code"),
-            description=card.description,
-            barcodes=[card.barcode] if card.barcode else None,
-            manufacturerCountries=extra.get("countries"),
-            weightDimensions=self._dimensions(card),
-            parameterValues=[M.ParameterValue(**p) for p in extra.get("parameter_values", [])] or None,
-            basicPrice=(
-                M.BasePrice(value=card.price, currencyId=self.currency, discountBase=card.old_price)
-                if card.price is not None
-                else None
-            ),
-            commodityCodes=([{"code": extra["ikpu"], "type": "IKPU_CODE"}] if extra.get("ikpu") else None),
-        )
-        return {"offer": M.dump(offer)}
-
-    @staticmethod
-    def _dimensions(card: CardPush) -> M.WeightDimensions | None:
-        dims = (card.length_mm, card.width_mm, card.height_mm, card.weight_g)
-        if any(d is None for d in dims):
-            return None
-        length, width, height, weight = (d or 0 for d in dims)
-        # YM wants centimetres and kilograms.
-
-        return M.WeightDimensions(
-            length=Decimal(length) / 10,
-            width=Decimal(width) / 10,
-            height=Decimal(height) / 10,
-            weight=Decimal(weight) / 1000,
-        )
-
     async def _update_mappings(
         self, items: list[tuple[str, dict[str, Any]]], language: str
     ) -> tuple[list[str], list[ItemError], int]:
@@ -196,8 +144,8 @@ class YandexMarketConnector:
     async def push_cards(self, cards: Sequence[CardPush], *, wait: bool = False) -> PushReport:
         """Create/update offers (ru, then uz text); ``wait`` follows the card checks to the end."""
         report = PushReport()
-        for batch in _batches(list(cards), M.OFFER_MAPPINGS_PER_CALL):
-            ru_items = [(c.offer_id, self._offer_ru(c)) for c in batch]
+        for batch in batches(list(cards), M.OFFER_MAPPINGS_PER_CALL):
+            ru_items = [(c.offer_id, offer_ru(c, self.currency)) for c in batch]
             accepted, failed, requests = await self._update_mappings(ru_items, "RU")
             uz_items = [
                 (
@@ -238,7 +186,7 @@ class YandexMarketConnector:
 
     async def _card_status(self, task: TaskRef) -> TaskStatus:
         cards: list[M.OfferCard] = []
-        for chunk in _batches(list(task.offer_ids), M.OFFER_IDS_PER_READ):
+        for chunk in batches(list(task.offer_ids), M.OFFER_IDS_PER_READ):
             answer = await self.http.json(
                 "POST",
                 f"/v2/businesses/{self.business_id}/offer-cards",
@@ -349,31 +297,6 @@ class YandexMarketConnector:
         return await self.download_report(task)
 
     # --- prices and stocks -------------------------------------------------------------------------
-    def _price_item(self, update: PriceUpdate) -> dict[str, Any] | ItemError:
-        price, base = update.price, update.old_price
-        if self.currency == "UZS" and (
-            price != price.to_integral_value() or (base and base != base.to_integral_value())
-        ):
-            return ItemError(
-                offer_id=update.offer_id, code="NON_INTEGER_UZS", message="UZS prices are whole sums"
-            )
-        if base is not None and base != price:
-            discount = (base - price) / base * 100
-            if not 5 <= discount <= 99:
-                # YM drops or refuses a discount outside 5–99 %; say so instead of losing it silently.
-                return ItemError(
-                    offer_id=update.offer_id,
-                    code="DISCOUNT_OUT_OF_RANGE",
-                    message=f"discount {discount:.1f}% is outside 5–99%",
-                )
-        body = M.OfferPriceItem(
-            offerId=update.offer_id,
-            price=M.BasePrice(
-                value=price, currencyId=self.currency, discountBase=base if base != price else None
-            ),
-        )
-        return M.dump(body)
-
     async def update_prices(self, prices: Sequence[PriceUpdate], *, wait: bool = False) -> PushReport:
         """Set business-level prices (≤500 offers per call). Synchronous on YM: ``wait`` changes nothing.
 
@@ -381,12 +304,12 @@ class YandexMarketConnector:
         report = PushReport()
         items: list[tuple[str, dict[str, Any]]] = []
         for update in prices:
-            item = self._price_item(update)
+            item = price_item(update, self.currency)
             if isinstance(item, ItemError):
                 report = report.merged(PushReport(failed=[item]))
             else:
                 items.append((update.offer_id, item))
-        for batch in _batches(items, M.OFFER_PRICES_PER_CALL):
+        for batch in batches(items, M.OFFER_PRICES_PER_CALL):
             report = report.merged(await self._send_prices(list(batch)))
         return report
 
@@ -403,7 +326,7 @@ class YandexMarketConnector:
                     cost=len(batch),
                 )
             except ValidationRejected as exc:
-                missing = _offers_not_found(exc.body)
+                missing = offers_not_found(exc.body)
                 known = {o for o, _ in batch}
                 if not missing or not missing <= known:
                     raise
@@ -429,7 +352,7 @@ class YandexMarketConnector:
         """Set the campaign's stock per offer (≤2,000 SKUs per call); ``warehouse_id`` is not used."""
         report = PushReport()
         now = datetime.now(UTC)
-        for batch in _batches(list(stocks), M.STOCKS_PER_CALL):
+        for batch in batches(list(stocks), M.STOCKS_PER_CALL):
             body = M.UpdateStocksRequest(
                 skus=[
                     M.SkuStock(sku=s.offer_id, items=[M.StockItem(count=s.quantity, updatedAt=now)])
@@ -449,7 +372,7 @@ class YandexMarketConnector:
     async def read_stocks(self, offer_ids: Sequence[str] | None = None) -> list[StockLevel]:
         """Stocks of the campaign (all pages); ``FIT`` is the sellable quantity."""
         levels: list[StockLevel] = []
-        chunks: list[Sequence[str] | None] = list(_batches(list(offer_ids), 500)) if offer_ids else [None]
+        chunks: list[Sequence[str] | None] = list(batches(list(offer_ids), 500)) if offer_ids else [None]
         for chunk in chunks:
             token: str | None = None
             while True:
@@ -504,31 +427,12 @@ class YandexMarketConnector:
                     json=M.dump(body),
                 )
                 for order in (M.BusinessOrder.model_validate(o) for o in answer.get("orders") or []):
-                    records.extend(self._sale_records(order))
+                    records.extend(sale_records(order))
                 token = M.Paging.model_validate(answer.get("paging") or {}).nextPageToken
                 if not token:
                     break
             start = end + timedelta(days=1)
         return records
-
-    @staticmethod
-    def _sale_records(order: M.BusinessOrder) -> list[SaleRecord]:
-        kind = {"DELIVERED": SaleKind.SALE, "RETURNED": SaleKind.RETURN}.get(order.status, SaleKind.ORDER)
-        out = []
-        for item in order.items:
-            unit = item.prices.payment if item.prices and item.prices.payment else None
-            out.append(
-                SaleRecord(
-                    date=order.creationDate,
-                    offer_id=item.offerId,
-                    quantity=item.count,
-                    revenue=(unit.value * item.count) if unit else Decimal(0),
-                    kind=kind,
-                    order_id=str(order.orderId),
-                    currency=unit.currencyId if unit else None,
-                )
-            )
-        return out
 
     async def read_fees(self, offer_ids: Sequence[str]) -> list[FeeInfo]:
         """Not implemented for YM yet (``tariffs/calculate`` needs category, price and dimensions per
