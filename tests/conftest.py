@@ -42,7 +42,7 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 async def migrated_engine(db_url: str):  # type: ignore[no-untyped-def]
     """An engine on a database upgraded to head (both dialects)."""
     from aimanager.db.engine import make_engine
-    from aimanager.db.migrate import upgrade
+    from aimanager.schema.migrate import upgrade
 
     engine = make_engine(db_url)
     await upgrade(engine)

@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
-from aimanager.db.migrate import upgrade
 from aimanager.db.models import AIUsageLog, AnalyticsReport, Product
 from aimanager.domain.enums import Capability
 from aimanager.jobs import Priority, SQLBackend, Worker, WorkerConfig
@@ -32,6 +31,7 @@ from aimanager.pipelines.registry import pipeline_registry
 from aimanager.pipelines.services.runs import RunStarted, start_run
 from aimanager.pipelines.services.runtime import Runtime
 from aimanager.pipelines.services.wiring import build_runtime
+from aimanager.schema.migrate import upgrade
 from aimanager.settings import Settings
 from aimanager_lab.environment import SandboxWorld, connect_partners, run_until_drained
 from aimanager_lab.sample_catalog import generate_catalog, insert_catalog

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from aimanager.db.engine import make_engine
-from aimanager.db.migrate import upgrade
 from aimanager.jobs import MemoryBackend, SQLBackend
+from aimanager.schema.migrate import upgrade
 from tests.servers import create_pg_database, drop_pg_database
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from aimanager.db.engine import make_engine
-from aimanager.db.migrate import upgrade
 from aimanager.domain.cards import ProductFacts
 from aimanager.llm import Gateway, GatewayConfig
+from aimanager.schema.migrate import upgrade
 from aimanager_sandbox.common.serving import BackgroundServer
 from aimanager_sandbox.llm import SandboxConfig, SandboxState, create_app
 

@@ -11,12 +11,12 @@ from aimanager.connectors.errors import AccountConfigError
 from aimanager.connectors.uzum import UzumConnector
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine, session_factory
-from aimanager.db.migrate import upgrade
 from aimanager.db.models import MarketplaceIntegration, Partner
 from aimanager.domain.enums import Marketplace
 from aimanager.errors import ConfigError
 from aimanager.pipelines.services.accounts import save_account
 from aimanager.pipelines.services.runtime import ConnectorPool
+from aimanager.schema.migrate import upgrade
 from aimanager.settings import Settings
 
 SECRET = "uzum-seller-token-3c9d1e7a"

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from aimanager.connectors.registry import parse_credentials
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
-from aimanager.db.migrate import upgrade
 from aimanager.db.models import (
     AIUsageLog,
     AnalyticsReport,
@@ -34,6 +33,7 @@ from aimanager.jobs import SQLBackend, Worker, WorkerConfig
 from aimanager.pipelines.registry import pipeline_registry
 from aimanager.pipelines.services.planner import build_plan, enqueue_plan
 from aimanager.pipelines.services.wiring import build_runtime
+from aimanager.schema.migrate import upgrade
 from aimanager.settings import Settings
 from aimanager_lab.environment import SandboxWorld, connect_partners
 from aimanager_lab.sample_catalog import generate_catalog, insert_catalog

@@ -7,11 +7,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from aimanager.db.engine import make_engine, session_factory
-from aimanager.db.migrate import upgrade
 from aimanager.db.models import MarketplaceIntegration, Partner
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.jobs import Priority
 from aimanager.pipelines.services.planner import build_plan
+from aimanager.schema.migrate import upgrade
 from aimanager_lab.sample_catalog import generate_catalog, insert_catalog
 
 

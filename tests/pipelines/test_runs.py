@@ -11,7 +11,6 @@ import pytest
 
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
-from aimanager.db.migrate import upgrade
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.jobs import (
     JobSpec,
@@ -27,6 +26,7 @@ from aimanager.pipelines.registry import pipeline_registry
 from aimanager.pipelines.services.followups import FOLLOWUPS_KIND, followup_spec, run_followups
 from aimanager.pipelines.services.runs import start_run
 from aimanager.pipelines.services.wiring import build_runtime
+from aimanager.schema.migrate import upgrade
 from aimanager.settings import Settings
 from aimanager_lab.environment import SandboxWorld, connect_partners
 from aimanager_lab.sample_catalog import generate_catalog, insert_catalog

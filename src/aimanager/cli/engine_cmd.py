@@ -14,10 +14,10 @@ from sqlalchemy import inspect
 
 from aimanager.cli.app import app, jobs_app
 from aimanager.db.engine import check_connection, describe_url, make_engine
-from aimanager.db.migrate import upgrade
 from aimanager.errors import StoreError
 from aimanager.jobs import JobSpec, JobStatus, Priority, SQLBackend, Worker, WorkerConfig, parse_payload
 from aimanager.logs import configure
+from aimanager.schema.migrate import upgrade
 from aimanager.settings import get_settings
 
 T = TypeVar("T")

@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import text
 
 from aimanager.db.engine import make_engine
-from aimanager.db.migrate import upgrade
 from aimanager.jobs import (
     Job,
     JobSpec,
@@ -35,6 +34,7 @@ from aimanager.jobs import (
     WorkerConfig,
     builtin_registry,
 )
+from aimanager.schema.migrate import upgrade
 
 
 @dataclass

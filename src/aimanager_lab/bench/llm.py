@@ -78,8 +78,8 @@ def bench_products(n: int) -> list[Any]:
 
 async def run_cards(url: str, products: list[Any], *, pack: bool, cache: bool, db: str) -> dict[str, Any]:
     from aimanager.db.engine import make_engine
-    from aimanager.db.migrate import upgrade
     from aimanager.llm import CardRequest, Gateway, GatewayConfig
+    from aimanager.schema.migrate import upgrade
 
     engine = make_engine(db)
     await upgrade(engine)

@@ -30,7 +30,6 @@ from aimanager.connectors.ratelimit import plan_bulk
 from aimanager.connectors.registry import bulk_profiles
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
-from aimanager.db.migrate import upgrade
 from aimanager.db.models import AIUsageLog, Listing, Partner, Product
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.jobs import Priority, SQLBackend, Worker, WorkerConfig
@@ -41,6 +40,7 @@ from aimanager.pipelines.registry import pipeline_registry
 from aimanager.pipelines.services.runs import start_run
 from aimanager.pipelines.services.runtime import Runtime
 from aimanager.pipelines.services.wiring import build_runtime
+from aimanager.schema.migrate import upgrade
 from aimanager.settings import Settings
 from aimanager_lab.environment import SandboxWorld, connect_partners, run_until_drained
 from aimanager_lab.sample_catalog import generate_catalog, insert_catalog

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on a connection handed in by ``aimanager.db.migrate`` or on the URL."""
+"""Alembic environment: runs on a connection handed in by ``aimanager.schema.migrate`` or on the URL."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 # The schema is the store's tables plus the job engine's, declared on the same Base; this script is
-# where the two are assembled for Alembic. It is the one place the store names the engine: Alembic runs
-# it from a folder that is no package (no __init__.py), outside the import graph the layer contract
-# checks, and nothing in the product imports it.
+# where the two are assembled for Alembic, which is why ``schema`` sits above both ``db`` and ``jobs``.
 import aimanager.jobs.backends.sql.tables  # noqa: F401  (registers jobs and job_keys on Base)
 from aimanager.db.engine import make_engine
 from aimanager.db.models import Base
