@@ -253,8 +253,9 @@ def bench_scenario(
     import tempfile
 
     from aimanager.settings import Settings
+    from aimanager_lab.bench.figures import render
     from aimanager_lab.bench.record import machine_line, write_section
-    from aimanager_lab.bench.scenario import render, run_scenario
+    from aimanager_lab.bench.scenario import run_scenario
 
     configure("ERROR")
     workdir = Path(tempfile.mkdtemp(prefix="aim-scenario-"))
@@ -275,7 +276,7 @@ def bench_scenario(
             baseline_partners=baseline_partners or None,
         )
     )
-    from aimanager_lab.bench.scenario import RunFigures
+    from aimanager_lab.bench.figures import RunFigures
 
     command = "aimanager bench scenario " + " ".join(shlex.quote(a) for a in sys.argv[3:])
     md = render(
