@@ -126,7 +126,6 @@ class Runtime:
     progress: Progress = field(default_factory=Progress)
     dry_run: bool = False
     report_dir: Path = Path("reports")
-    export_dir: Path = Path("exports")
     analytics_days: int = 30
     # Order history shared by stock and analytics (see ``orders``); built from ``connectors``.
     orders: OrderFeeds = field(init=False)
