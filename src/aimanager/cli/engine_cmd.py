@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import asdict
+from typing import TypeVar
 
 import typer
 from rich.console import Console
@@ -156,7 +157,7 @@ def jobs_stats(as_json: bool = typer.Option(False, "--json", help="Machine-reada
         finally:
             await backend.close()
         if as_json:
-            typer.echo(json.dumps(s.__dict__ if hasattr(s, "__dict__") else _asdict(s), indent=2))
+            typer.echo(json.dumps(asdict(s), indent=2))
             return
         t = Table("priority", "queued", "started", "SLA breaches", title="jobs by priority")
         for p in Priority:
@@ -178,12 +179,6 @@ def jobs_stats(as_json: bool = typer.Option(False, "--json", help="Machine-reada
         )
 
     run(body)
-
-
-def _asdict(obj: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(obj)
 
 
 @jobs_app.command("list")
