@@ -78,7 +78,6 @@ class SandboxWorld:
             "anthropic_api_key": "sk-ant-sandbox",
             "anthropic_base_url": self.url("llm"),
             "concurrency_max": 2048,
-            "max_output_tokens_per_item": 400,
         }
         values.update(overrides)
         return GatewayConfig(**values)

@@ -265,8 +265,10 @@ class Accounting:
             latency_ms=int(response.latency_s * 1000),
             outcome=outcome,
             request_id=response.request_id,
-            detail={**detail, "served_by": response.model},
+            detail={**detail, "served_by": response.model, "stop_reason": response.stop_reason},
         )
+        if response.cut:
+            self.stats.cut_calls += 1
         for row in rows:
             self.budgets.add(row.partner_id, row.cost_usd)
             self.stats.cost_usd += row.cost_usd

@@ -1,12 +1,16 @@
 """The card flow: cache lookup → budget check → packer (or the Batch API for low-priority work) → one
 call per pack through the limiter with fallback → strict per-item parsing and validation → failed items
 re-asked alone (validation failures escalate to the larger tier) → ledger rows and cache entries.
+
+An answer cut by ``max_tokens`` keeps every item that closed; only the missing ones are asked again, in
+smaller packs with a larger budget per item, never as the request that was just cut (see ``_replan_cut``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +21,7 @@ from aimanager.domain.validate import draft_errors
 from aimanager.llm import prompts
 from aimanager.llm.accounting import Accounting, Share
 from aimanager.llm.batch import BatchPath
+from aimanager.llm.budget import CUT_GROWTH, OutputBudgets
 from aimanager.llm.cache import CacheStore, cache_key
 from aimanager.llm.calls import Caller, CallFailed
 from aimanager.llm.config import GatewayConfig
@@ -30,6 +35,8 @@ from aimanager.logs import get_logger
 
 log = get_logger(__name__)
 PackKey = tuple[str, str]  # (task kind, tier)
+# A cut item is asked again at most this often; then it fails with the budget it was last cut at.
+MAX_CUT_REASKS = 3
 
 
 @dataclass(slots=True)
@@ -44,6 +51,12 @@ class CardJob:
     reasks: int = 0
     escalated: bool = False
     notes: list[str] = field(default_factory=list)
+    # The budget of the last request built for this job; after a cut, the least per-item budget its next
+    # ask must have (always more than it was cut at, so a cut request is never sent again as it was).
+    asked_per_item: int = 0
+    asked_max_tokens: int = 0
+    min_per_item: int = 0
+    cuts: int = 0
 
 
 class CardFlow:
@@ -57,8 +70,10 @@ class CardFlow:
         cache: CacheStore | None,
         accounting: Accounting,
         providers: Mapping[str, Provider],
+        budgets: OutputBudgets,
     ) -> None:
         self.config = config
+        self.budgets = budgets
         self.router = router
         self.caller = caller
         self.cache = cache
@@ -164,9 +179,18 @@ class CardFlow:
     def pack_request(self, jobs: list[CardJob], model: str) -> ProviderRequest:
         """The provider request for a pack of jobs (pack-local ids "1".."n")."""
         items = [(str(i + 1), job.prepared.facts) for i, job in enumerate(jobs)]
-        per_item = self.config.max_output_tokens_per_item or jobs[0].route.max_output_tokens_per_item
-        max_tokens = per_item * len(jobs)
+        per_item = self._per_item(jobs, model)
+        max_tokens = self.budgets.max_tokens(per_item, len(jobs), model)
+        for job in jobs:
+            job.asked_per_item, job.asked_max_tokens = max_tokens // len(jobs), max_tokens
         return ProviderRequest(model, prompts.CARD_SYSTEM, prompts.card_user_message(items), max_tokens)
+
+    def _per_item(self, jobs: list[CardJob], model: str) -> int:
+        """The observed budget per item; for items that were cut before, more than they were cut at."""
+        start = self.config.max_output_tokens_per_item or jobs[0].route.max_output_tokens_per_item
+        per_item = self.budgets.per_item(jobs[0].request.task_kind, model, start)
+        per_item = max(per_item, *(job.min_per_item for job in jobs))
+        return min(per_item, self.budgets.call_cap(model))
 
     def resend_realtime(self, jobs: list[CardJob], reason: str) -> None:
         """Jobs the Batch API did not answer go through the real-time packer."""
@@ -221,6 +245,7 @@ class CardFlow:
         good: list[tuple[CardJob, CardDraft]] = []
         reask_same: list[CardJob] = []
         escalate: list[tuple[CardJob, str]] = []
+        cut: list[CardJob] = []
         outputs: list[float] = []
         for pid, job in zip(ids, jobs, strict=True):
             await asyncio.sleep(0)  # validating an item is ms of CPU: let claims and heartbeats in
@@ -232,10 +257,19 @@ class CardFlow:
                     escalate.append((job, "; ".join(problems)))
                 else:
                     good.append((job, value))
+            elif response.cut and not value.startswith(prompts.SCHEMA_MISMATCH):
+                outputs.append(0.0)
+                cut.append(job)  # not answered because the answer ended, not because it was wrong
             else:
                 outputs.append(0.0)
                 reask_same.append(job)
                 job.notes.append(f"{value} ({ref.model})")
+        answered = sum(
+            isinstance(v, CardDraft) or v.startswith(prompts.SCHEMA_MISMATCH) for v in parsed.values()
+        )
+        self._learn(jobs, ref, response, answered)
+        if response.cut:
+            self.stats.salvaged_items += len(good) + len(escalate)
         if not any(outputs):
             outputs = [1.0] * len(jobs)
         by_partner: dict[int, Share] = {}
@@ -245,6 +279,7 @@ class CardFlow:
             share.input_weight += estimate_tokens(json.dumps(prompts.facts_payload(job.prepared.facts))) + 50
             share.output_weight += weight
         outcome = "ok" if len(good) == len(jobs) else "partial"
+        cut_detail = {"cut_at_max_tokens": jobs[0].asked_max_tokens, "cut_items": len(cut)}
         await self.accounting.record_call(
             ref,
             response,
@@ -257,6 +292,7 @@ class CardFlow:
                 "call_id": uuid.uuid4().hex,
                 "failed": len(jobs) - len(good),
                 "prompt": prompts.CARD_PROMPT_VERSION,
+                **(cut_detail if response.cut else {}),
             },
         )
         if self.cache is not None and good:
@@ -287,8 +323,44 @@ class CardFlow:
                 job.escalated, job.reasks = True, job.reasks + 1
                 self.stats.escalations += 1
                 retries.append(job)
-        self.stats.reasked_items += len(retries)
+        cut_packs = self._replan_cut(cut, len(jobs), ref, response.model, path) if cut else []
+        self.stats.reasked_items += len(retries) + sum(len(p) for p in cut_packs)
         # Alone, so a hostile or confusing neighbour cannot spoil the second try.
         await asyncio.gather(
-            *(self._run_pack((job.request.task_kind, job.route.tier), [job]) for job in retries)
+            *(self._run_pack((job.request.task_kind, job.route.tier), [job]) for job in retries),
+            *(self._run_pack((p[0].request.task_kind, p[0].route.tier), p) for p in cut_packs),
         )
+
+    def _learn(self, jobs: list[CardJob], ref: ModelRef, response: ProviderResponse, answered: int) -> None:
+        """Feed the output budget: tokens per answered item, or a lower bound from a cut answer."""
+        output = response.usage.output_tokens
+        if response.cut:
+            # The complete items and the one being written when the answer stopped used all of it.
+            self.budgets.observe(jobs[0].request.task_kind, ref.model, output / (answered + 1))
+        elif answered:
+            self.budgets.observe(jobs[0].request.task_kind, ref.model, output / answered)
+
+    def _replan_cut(
+        self, cut: list[CardJob], pack_size: int, ref: ModelRef, served_by: str, path: str
+    ) -> list[list[CardJob]]:
+        """Packs to re-ask the items a cut answer did not reach: half the cut pack's size (or fewer, so the
+        larger budget per item fits one call), each item with ``CUT_GROWTH`` × what it was cut at. An item
+        cut alone gets one last ask at the model's max output (an answer costs what it writes, not its
+        ``max_tokens``); cut there, or cut ``MAX_CUT_REASKS`` times, it fails with the budget it had."""
+        cap = self.budgets.call_cap(ref.model)
+        again: list[CardJob] = []
+        for job in cut:
+            job.cuts += 1
+            grown = cap if pack_size == 1 else math.ceil(job.asked_per_item * CUT_GROWTH)
+            job.min_per_item = max(job.min_per_item, grown)
+            reason = f"cut by max_tokens at {job.asked_max_tokens} tokens ({ref.model})"
+            job.notes.append(reason)
+            if job.cuts > MAX_CUT_REASKS or job.asked_per_item >= cap:
+                self._finish(job, None, served_by, path, f"no complete answer: {reason}")
+            else:
+                again.append(job)
+        if not again:
+            return []
+        per_item = self._per_item(again, ref.model)
+        size = max(1, min(math.ceil(pack_size / 2), cap // per_item))
+        return [again[i : i + size] for i in range(0, len(again), size)]

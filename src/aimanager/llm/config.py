@@ -24,9 +24,14 @@ class GatewayConfig:
     openai_base_url: str | None = None
     routes_file: str | None = None
     task_overrides: dict[str, str] = field(default_factory=dict)  # task kind → tier
-    # max_tokens per packed item for every task (None: the routes file's value). Providers reserve
-    # max_tokens against output-TPM while a call runs, so ~1.5-2x the typical answer is the sweet spot.
+    # Starting max_tokens per packed item for every task (None: the routes file's value, which fits one
+    # realistic ru+uz card). Only the start: once the provider's usage is seen, the budget follows the
+    # observed output per item (``budget.OutputBudgets``), up when answers are cut, down when they are small.
     max_output_tokens_per_item: int | None = None
+    # The most output one call may ask for, per model id ("*": any other model) — the model's max output.
+    max_output_tokens_per_call: dict[str, int] = field(
+        default_factory=lambda: {"*": 32_000, "claude-haiku-5-5": 64_000, "claude-sonnet-5-5": 64_000}
+    )
     tier_overrides: dict[str, list[str]] = field(default_factory=dict)  # tier → ["provider:model"]
     cache_store: Literal["sql", "redis", "none"] = "sql"
     cache_ttl_days: float | None = 90.0
@@ -58,6 +63,8 @@ class GatewayConfig:
                 raise ConfigError(f"unknown LLM provider {name!r}; expected one of {', '.join(PROVIDERS)}")
         if self.pack_size < 1:
             raise ConfigError("pack_size must be at least 1")
+        if self.max_output_tokens_per_item is not None and self.max_output_tokens_per_item < 1:
+            raise ConfigError("max_output_tokens_per_item must be at least 1")
 
     @property
     def providers(self) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aimanager.errors import ConfigError
 from aimanager.llm.accounting import Accounting
+from aimanager.llm.budget import OutputBudgets
 from aimanager.llm.cache import CacheStore, RedisCacheStore, SQLCacheStore
 from aimanager.llm.calls import Caller
 from aimanager.llm.card_flow import CardFlow
@@ -55,8 +56,11 @@ class Gateway:
         )
         self.concurrency = AdaptiveConcurrency(config.concurrency_initial, maximum=config.concurrency_max)
         self.caller = Caller(providers, self.router, limiter, self.concurrency, self.accounting.stats)
-        self.cards = CardFlow(config, self.router, self.caller, cache, self.accounting, providers)
-        self.narratives = NarrativeFlow(self.router, self.caller, cache, self.accounting)
+        self.budgets = OutputBudgets(config.max_output_tokens_per_call)
+        self.cards = CardFlow(
+            config, self.router, self.caller, cache, self.accounting, providers, self.budgets
+        )
+        self.narratives = NarrativeFlow(self.router, self.caller, cache, self.accounting, self.budgets)
 
     @classmethod
     async def create(cls, config: GatewayConfig, engine: AsyncEngine) -> Gateway:

@@ -5,10 +5,12 @@ call per report), with the same number rule as cards: a narrative states only nu
 from __future__ import annotations
 
 import json
+import math
 
 from aimanager.domain.validate import numbers_in, unsupported_numbers
 from aimanager.llm import prompts
 from aimanager.llm.accounting import Accounting, Share
+from aimanager.llm.budget import CUT_GROWTH, OutputBudgets
 from aimanager.llm.cache import CacheStore, cache_key
 from aimanager.llm.calls import Caller
 from aimanager.llm.errors import ProviderHTTPError
@@ -20,8 +22,14 @@ class NarrativeFlow:
     """Narratives through the route's models, then its escalation models, until one passes."""
 
     def __init__(
-        self, router: Router, caller: Caller, cache: CacheStore | None, accounting: Accounting
+        self,
+        router: Router,
+        caller: Caller,
+        cache: CacheStore | None,
+        accounting: Accounting,
+        budgets: OutputBudgets,
     ) -> None:
+        self.budgets = budgets
         self.router = router
         self.caller = caller
         self.cache = cache
@@ -46,16 +54,19 @@ class NarrativeFlow:
         user = prompts.narrative_user_message(request.facts, request.languages)
         allowed = numbers_in(json.dumps(request.facts, ensure_ascii=False))
         last_problem = ""
+        at_least = 0  # after a cut answer, the next ask gets more room than that one had
         for models in (route.models, route.escalation):
             if not models:
                 continue
-            ref, response = await self.caller.call(
-                models,
-                lambda m: ProviderRequest(
-                    m, prompts.NARRATIVE_SYSTEM, user, route.max_output_tokens_per_item
-                ),
-                priority=0,  # one small call per report: not behind a backlog of card packs
-            )
+
+            def build(model: str, at_least: int = at_least) -> ProviderRequest:
+                start = route.max_output_tokens_per_item
+                budget = max(at_least, self.budgets.per_item(request.task_kind, model, start))
+                budget = min(budget, self.budgets.call_cap(model))
+                return ProviderRequest(model, prompts.NARRATIVE_SYSTEM, user, budget)
+
+            # One small call per report: priority 0, not behind a backlog of card packs.
+            ref, response = await self.caller.call(models, build, priority=0)
             await self.accounting.record_call(
                 ref,
                 response,
@@ -65,6 +76,12 @@ class NarrativeFlow:
                 "ok",
                 {"prompt": prompts.NARRATIVE_PROMPT_VERSION},
             )
+            output = response.usage.output_tokens
+            self.budgets.observe(request.task_kind, ref.model, output)  # a lower bound when cut
+            if response.cut:
+                at_least = math.ceil(output * CUT_GROWTH)
+                last_problem = f"cut by max_tokens at {output} tokens"
+                continue
             try:
                 texts = prompts.parse_narrative_answer(response.text)
             except Exception as exc:

@@ -178,18 +178,63 @@ def extract_json_object(text: str) -> dict[str, Any]:
     raise InvalidAnswer("answer contains no JSON object")
 
 
+MISSING_ITEM = "item missing from the answer"
+SCHEMA_MISMATCH = "card does not match the schema"
+_ITEMS_START = re.compile(r'\{\s*"items"\s*:\s*\[')
+
+
+def complete_items(text: str) -> list[Any] | None:
+    """The entries of an answer's ``items`` array that closed before the text ends, in order.
+
+    For an answer cut by ``max_tokens`` (or otherwise broken after some items): every entry that is a
+    complete JSON value is kept; the first one that does not close, and all after it, are not. None when
+    the answer never opened an ``items`` array."""
+    start = _ITEMS_START.search(text)
+    if start is None:
+        return None
+    decoder = json.JSONDecoder()
+    entries: list[Any] = []
+    position = start.end()
+    while True:
+        position = _skip_space(text, position)
+        if position >= len(text) or text[position] == "]":
+            return entries
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError:
+            return entries  # the entry that was being written when the answer stopped
+        entries.append(value)
+        position = _skip_space(text, position)
+        if position >= len(text) or text[position] != ",":
+            return entries
+        position += 1
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position
+
+
 def parse_card_answer(text: str, expected_ids: list[str]) -> dict[str, CardDraft | str]:
     """Per pack-local id: the parsed ``CardDraft`` or a reason it is missing or malformed.
 
-    Entries for ids that were not asked for are ignored: they cannot overwrite another item's card.
+    Entries for ids that were not asked for are ignored: they cannot overwrite another item's card. When
+    the answer is not one whole JSON object (cut by ``max_tokens``), the entries that closed are still
+    read (``complete_items``); the rest are ``MISSING_ITEM``.
     """
+    entries: Any = None
+    problem = ""
     try:
-        document = extract_json_object(text)
+        entries = extract_json_object(text).get("items")
+        if not isinstance(entries, list):
+            problem = "answer has no 'items' list"
     except InvalidAnswer as exc:
-        return dict.fromkeys(expected_ids, f"unparseable answer: {exc}")
-    entries = document.get("items")
+        problem = f"unparseable answer: {exc}"
     if not isinstance(entries, list):
-        return dict.fromkeys(expected_ids, "answer has no 'items' list")
+        entries = complete_items(text)
+        if not entries:
+            return dict.fromkeys(expected_ids, problem)
     wanted = set(expected_ids)
     found: dict[str, CardDraft | str] = {}
     for entry in entries:
@@ -201,9 +246,9 @@ def parse_card_answer(text: str, expected_ids: list[str]) -> dict[str, CardDraft
         try:
             found[pid] = CardDraft.model_validate(entry.get("card"))
         except ValueError as exc:
-            found[pid] = f"card does not match the schema: {str(exc).splitlines()[0]}"
+            found[pid] = f"{SCHEMA_MISMATCH}: {str(exc).splitlines()[0]}"
     for pid in expected_ids:
-        found.setdefault(pid, "item missing from the answer")
+        found.setdefault(pid, MISSING_ITEM)
     return found
 
 

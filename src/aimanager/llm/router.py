@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from aimanager.llm.budget import DEFAULT_TOKENS_PER_ITEM
 from aimanager.llm.errors import RoutingError
 from aimanager.llm.types import ModelRef
 
@@ -24,7 +25,7 @@ class TaskRoute:
 
     tier: str
     escalate_to: str | None = None
-    max_output_tokens_per_item: int = 700
+    max_output_tokens_per_item: int = DEFAULT_TOKENS_PER_ITEM
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,9 @@ class Router:
             name: TaskRoute(
                 tier=spec["tier"],
                 escalate_to=spec.get("escalate_to"),
-                max_output_tokens_per_item=int(spec.get("max_output_tokens_per_item", 700)),
+                max_output_tokens_per_item=int(
+                    spec.get("max_output_tokens_per_item", DEFAULT_TOKENS_PER_ITEM)
+                ),
             )
             for name, spec in raw.get("tasks", {}).items()
         }

@@ -86,6 +86,16 @@ class ProviderResponse:
     retries: int = 0
     limits: RateLimitInfo = field(default_factory=RateLimitInfo)
 
+    @property
+    def cut(self) -> bool:
+        """True when the answer ended at ``max_tokens`` (Anthropic ``stop_reason == "max_tokens"``,
+        OpenAI ``finish_reason == "length"``): it is incomplete, whatever its text looks like."""
+        return self.stop_reason in CUT_STOP_REASONS
+
+
+# Stop reasons that mean "the answer was cut by max_tokens", across providers.
+CUT_STOP_REASONS = frozenset({"max_tokens", "length"})
+
 
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
@@ -156,6 +166,9 @@ class GatewayStats:
     reasked_items: int = 0
     failed_items: int = 0
     budget_refusals: int = 0
+    # Answers that ended at max_tokens, and the complete items kept from them (not asked again).
+    cut_calls: int = 0
+    salvaged_items: int = 0
     usage: Usage = field(default_factory=Usage)
     cost_usd: Decimal = Decimal(0)
 
@@ -172,6 +185,8 @@ class GatewayStats:
             "reasked_items": self.reasked_items,
             "failed_items": self.failed_items,
             "budget_refusals": self.budget_refusals,
+            "cut_calls": self.cut_calls,
+            "salvaged_items": self.salvaged_items,
             "input_tokens": self.usage.input_tokens,
             "output_tokens": self.usage.output_tokens,
             "cache_read_tokens": self.usage.cache_read_tokens,

@@ -90,7 +90,6 @@ async def run_cards(url: str, products: list[Any], *, pack: bool, cache: bool, d
         pack_size=20 if pack else 1,
         cache_store="sql" if cache else "none",
         concurrency_max=2048,
-        max_output_tokens_per_item=400,
     )
     gw = await Gateway.create(config, engine)
     requests = [CardRequest(p.sku, 1 + i % 50, p) for i, p in enumerate(products)]
