@@ -1,4 +1,4 @@
-"""Bad input to the CLI: a clear one-line error, exit code 1, and nothing already queued harmed."""
+"""Bad input to the CLI: a clear one-line error (exit 1; usage errors exit 2), nothing already queued harmed."""
 
 from __future__ import annotations
 
@@ -74,3 +74,29 @@ def test_unreachable_database(tmp_path: Path) -> None:
 
 def test_uninitialised_database(tmp_path: Path) -> None:
     assert_one_line_error(cli(tmp_path, "jobs", "list"), "aimanager init")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "--priority", "bogus"], "unknown priority 'bogus'"),
+        (["run", "-c", "nope"], "'nope' is not one of"),
+        (["no-such-command"], "No such command"),
+        (["worker", "--concurrency", "0"], "--concurrency"),
+        (["jobs", "retry", "1 OR 1=1"], "valid integer"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:
+    res = cli(tmp_path, *args)
+    assert res.returncode == 2, res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], res.stderr
+    assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("url", ["mysql://root@localhost/db", "not a url"])
+def test_an_unsupported_database_url_names_the_variable(tmp_path: Path, url: str) -> None:
+    res = cli(tmp_path, "status", env={"AIMANAGER_DATABASE_URL": url})
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith("error: AIMANAGER_DATABASE_URL: "), res.stderr
+    assert "unsupported database" in res.stderr and "Traceback" not in res.stderr

@@ -22,7 +22,12 @@ def normalise_database_url(url: str) -> str:
         return "postgresql+asyncpg://" + url[len("postgresql://") :]
     if url.startswith("sqlite://"):
         return "sqlite+aiosqlite://" + url[len("sqlite://") :]
-    return url
+    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        return url
+    scheme = url.partition("://")[0] if "://" in url else url
+    raise ValueError(
+        f"unsupported database {scheme!r}: use sqlite:///path/to/file.db or postgresql://user@host/db"
+    )
 
 
 class Settings(BaseSettings):

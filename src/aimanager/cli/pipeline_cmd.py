@@ -54,7 +54,10 @@ def run_cmd(
     soon as the partner's cards are out."""
     from aimanager.pipelines.services.runs import start_run
 
-    prio = Priority.parse(priority)
+    try:
+        prio = Priority.parse(priority)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--priority'") from None
 
     async def body() -> None:
         from aimanager.db.engine import session_factory
