@@ -1,4 +1,4 @@
-"""Bad input to the CLI: a clear one-line error (exit 1; usage errors exit 2), nothing already queued harmed."""
+"""Bad input to the CLI: a clear one-line error (exit 1; usage errors exit 2), nothing queued harmed."""
 
 from __future__ import annotations
 
