@@ -18,7 +18,6 @@ from aimanager.db.engine import check_connection, describe_url, make_engine
 from aimanager.errors import StoreError
 from aimanager.jobs import JobSpec, JobStatus, Priority, SQLBackend, Worker, WorkerConfig, parse_payload
 from aimanager.logs import configure
-from aimanager.schema.migrate import upgrade
 from aimanager.settings import get_settings
 
 T = TypeVar("T")
@@ -51,6 +50,8 @@ async def open_backend() -> SQLBackend:
 @app.command()
 def init() -> None:
     """Create the database, or upgrade it to the newest schema."""
+    # Alembic takes a quarter of a second to import; only this command needs it.
+    from aimanager.schema.migrate import upgrade
 
     async def body() -> None:
         settings = get_settings()
