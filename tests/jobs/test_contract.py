@@ -182,6 +182,27 @@ async def test_handler_requested_delay_is_honoured(backend: Any, clock: Any) -> 
     assert (await backend.get(job_id)).run_at == pytest.approx(clock.now + 42.0)
 
 
+async def test_snooze_waits_without_using_an_attempt(backend: Any, clock: Any) -> None:
+    [job_id] = (await backend.enqueue_many([spec(max_attempts=2)])).ids
+    [job] = await backend.claim("w", 1, lease_s=LEASE)
+    await backend.retry_later("w", job, "boom")  # one real failure: its error is kept
+    clock.advance(60)
+    for _ in range(5):  # more snoozes than max_attempts: none of them counts
+        [job] = await backend.claim("w", 1, lease_s=LEASE)
+        assert job.attempts == 2
+        assert await backend.snooze("w", job, 30.0)
+        stored = await backend.get(job_id)
+        assert stored.status is JobStatus.QUEUED and stored.attempts == 1 and stored.last_error == "boom"
+        assert stored.run_at == pytest.approx(clock.now + 30.0)
+        assert stored.deadline == pytest.approx(clock.now + 30.0 + Priority.MEDIUM.start_sla_seconds)
+        clock.advance(29.9)
+        assert await backend.claim("w", 1, lease_s=LEASE) == []
+        clock.advance(0.2)
+    [job] = await backend.claim("w", 1, lease_s=LEASE)
+    assert not await backend.snooze("other-worker", job, 1.0)  # fenced like every other outcome
+    assert await backend.retry_later("w", job, "boom again") is JobStatus.DEAD
+
+
 async def test_fail_cancel_retry_dead(backend: Any) -> None:
     ids = (await backend.enqueue_many([spec(), spec(), spec()])).ids
     [job] = await backend.claim("w", 1, lease_s=LEASE)

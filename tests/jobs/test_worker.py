@@ -17,6 +17,7 @@ from aimanager.jobs import (
     Priority,
     Registry,
     Retry,
+    Snooze,
     Worker,
     WorkerConfig,
 )
@@ -75,10 +76,16 @@ async def test_retry_permanent_failure_dead_and_unknown_kind(live_backend: Any) 
     async def refuses(job: Job) -> None:
         raise PermanentFailure("sku has no barcode")
 
+    async def waits(job: Job) -> None:
+        attempts["waits"] = attempts.get("waits", 0) + 1
+        if attempts["waits"] <= 4:  # more waits than its one attempt allows: none of them counts
+            raise Snooze("waiting for cards", delay=0.01)
+
     reg = Registry()
     reg.register("flaky", flaky)
     reg.register("broken", broken)
     reg.register("refuses", refuses)
+    reg.register("waits", waits)
     ids = (
         await live_backend.enqueue_many(
             [
@@ -86,12 +93,14 @@ async def test_retry_permanent_failure_dead_and_unknown_kind(live_backend: Any) 
                 JobSpec("broken", max_attempts=2, delay=0),
                 JobSpec("refuses"),
                 JobSpec("ghost"),
+                JobSpec("waits", max_attempts=1),
             ]
         )
     ).ids
     # The backoff of "broken" is ~1 s (jitter 0.5-1.5): the run takes a second or two.
     await Worker(live_backend, reg, WorkerConfig(concurrency=5)).run(until_idle=True)
-    flaky_j, broken_j, refuses_j, ghost_j = [await live_backend.get(i) for i in ids]
+    flaky_j, broken_j, refuses_j, ghost_j, waits_j = [await live_backend.get(i) for i in ids]
+    assert waits_j.status is JobStatus.SUCCEEDED and waits_j.attempts == 1 and waits_j.last_error is None
     assert flaky_j.status is JobStatus.SUCCEEDED and flaky_j.attempts == 2
     assert broken_j.status is JobStatus.DEAD and broken_j.last_error == "ValueError: always broken"
     assert refuses_j.status is JobStatus.FAILED and "no barcode" in refuses_j.last_error

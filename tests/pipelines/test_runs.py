@@ -16,14 +16,21 @@ from aimanager.jobs import (
     JobSpec,
     JobStatus,
     MemoryBackend,
+    PermanentFailure,
     Priority,
-    Retry,
+    Snooze,
     SQLBackend,
     Worker,
     WorkerConfig,
 )
 from aimanager.pipelines.registry import pipeline_registry
-from aimanager.pipelines.services.followups import FOLLOWUPS_KIND, followup_spec, run_followups
+from aimanager.pipelines.services.followups import (
+    FOLLOWUPS_KIND,
+    MAX_POLL_S,
+    MAX_WAIT_S,
+    followup_spec,
+    run_followups,
+)
 from aimanager.pipelines.services.runs import start_run
 from aimanager.pipelines.services.wiring import build_runtime
 from aimanager.schema.migrate import upgrade
@@ -32,18 +39,26 @@ from aimanager_lab.environment import SandboxWorld, connect_partners
 from aimanager_lab.sample_catalog import generate_catalog, insert_catalog
 
 
-async def test_a_followup_asks_to_run_again_while_its_partner_has_card_jobs() -> None:
-    backend = MemoryBackend()
+async def test_a_followup_snoozes_while_its_partner_has_card_jobs_then_gives_up_visibly() -> None:
+    now = [1_000_000.0]
+    backend = MemoryBackend(clock=lambda: now[0])
     await backend.enqueue_many([JobSpec("cards.generate", {"product_ids": [1]}, partner_id=1)])
     spec = followup_spec(1, [Capability.PRICING], skus=None, priority=Priority.MEDIUM, poll_s=0.5)
     [job_id] = (await backend.enqueue_many([spec])).ids
     job = await backend.get(job_id)
     assert job is not None
-    # Only the backend is reached before the partner is found busy.
-    with pytest.raises(Retry) as waited:
-        await run_followups(SimpleNamespace(backend=backend), job)  # type: ignore[arg-type]
-    assert waited.value.delay == 0.5
-    assert spec.max_attempts * 0.5 >= 24 * 3600  # enough attempts to outwait a day of cards
+    rt = SimpleNamespace(backend=backend)  # only the backend is reached before the partner is found busy
+    looks = []
+    for waited in (0.0, 60.0, 3600.0, MAX_WAIT_S):
+        now[0] = job.enqueued_at + waited
+        with pytest.raises(Snooze) as snoozed:
+            await run_followups(rt, job)  # type: ignore[arg-type]
+        looks.append(snoozed.value.delay)
+    # At first every poll_s, then a growing share of the wait, never more than MAX_POLL_S apart.
+    assert looks == [0.5, 3.0, MAX_POLL_S, MAX_POLL_S]
+    now[0] = job.enqueued_at + MAX_WAIT_S + 1
+    with pytest.raises(PermanentFailure, match="cards still in flight"):
+        await run_followups(rt, job)  # type: ignore[arg-type]
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from aimanager.jobs.backends.memory import MemoryBackend
 from aimanager.jobs.backends.protocol import Backend
 from aimanager.jobs.backends.sql.backend import SQLBackend
 from aimanager.jobs.builtin import builtin_registry
-from aimanager.jobs.errors import InvalidPayload, PermanentFailure, Retry, UnknownJobKind
+from aimanager.jobs.errors import InvalidPayload, PermanentFailure, Retry, Snooze, UnknownJobKind
 from aimanager.jobs.model import (
     Completion,
     EnqueueResult,
@@ -38,6 +38,7 @@ __all__ = [
     "Registry",
     "Retry",
     "SQLBackend",
+    "Snooze",
     "UnknownJobKind",
     "Worker",
     "WorkerConfig",

@@ -24,5 +24,18 @@ class Retry(Exception):  # a control-flow signal, not an error report
         self.delay = delay
 
 
+class Snooze(Exception):  # a control-flow signal, not an error report
+    """Raised by a handler whose job cannot run *yet* (it waits for other work): queued again after
+    ``delay`` seconds, the attempt not counted and no error recorded.
+
+    Unlike :class:`Retry`, nothing failed, so a job may snooze any number of times; the handler owns
+    the limit (it knows how long waiting makes sense) and raises :class:`PermanentFailure` past it.
+    """
+
+    def __init__(self, reason: str, *, delay: float) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
 class PermanentFailure(Exception):
     """Raised by a handler when another attempt cannot succeed (bad input): the job ends ``failed``."""

@@ -178,6 +178,19 @@ class MemoryBackend:
             held.run_at = now + wait
         return held.status
 
+    async def snooze(self, worker_id: str, job: Job, delay: float) -> bool:
+        held = self._held(worker_id, job.id, job.attempts)
+        if held is None:
+            return False
+        now = self.clock()
+        held.status = JobStatus.QUEUED
+        held.attempts -= 1
+        held.worker_id = None
+        held.lease_until = None
+        held.run_at = now + delay
+        held.deadline = held.run_at + held.priority.start_sla_seconds
+        return True
+
     async def fail(self, worker_id: str, job: Job, error: str) -> bool:
         held = self._held(worker_id, job.id, job.attempts)
         if held is None:

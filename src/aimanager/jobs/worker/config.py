@@ -40,6 +40,7 @@ class WorkerMetrics:
     claimed: int = 0
     succeeded: int = 0
     retried: int = 0
+    snoozed: int = 0
     failed: int = 0
     dead: int = 0
     claims: int = 0

@@ -18,7 +18,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from aimanager.jobs.backends.protocol import Backend
-from aimanager.jobs.errors import PermanentFailure, Retry, UnknownJobKind
+from aimanager.jobs.errors import PermanentFailure, Retry, Snooze, UnknownJobKind
 from aimanager.jobs.model import Completion, Job
 from aimanager.jobs.priority import Priority
 from aimanager.jobs.registry import HandlerSpec, Registry
@@ -272,6 +272,10 @@ class Worker:
         try:
             if isinstance(exc, PermanentFailure):
                 await self._fail(job, f"{type(exc).__name__}: {exc}")
+                return
+            if isinstance(exc, Snooze):
+                if await self.backend.snooze(self.worker_id, job, exc.delay):
+                    self.metrics.snoozed += 1
                 return
             delay = exc.delay if isinstance(exc, Retry) else None
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -3,12 +3,16 @@
 A new listing's price and stock can be set only once the marketplace has its card, so pricing, stock
 and analytics follow cards — but a partner need not wait for every other partner's cards. A run
 (``runs.start_run``) that has to wait leaves one durable ``run.followups`` job per partner. When a
-worker runs it and the partner still has a card job queued or running, it asks to run again in
-``poll_s`` (the engine has no separate "snooze": a :class:`Retry` with a delay, and enough attempts
-to outwait a long card backlog); once the partner has none, it plans and queues that partner's
-follow-up capabilities and ends. Partners early in the card backlog are priced, stocked and reported
-on while the LLM is still writing the others' cards, and a worker restart loses nothing: the
-follow-up is a row in the queue like any job.
+worker runs it and the partner still has a card job queued or running, it snoozes (the engine's
+:class:`Snooze`: queued again later, no attempt used); once the partner has none, it plans and queues
+that partner's follow-up capabilities and ends. Partners early in the card backlog are priced,
+stocked and reported on while the LLM is still writing the others' cards, and a worker restart loses
+nothing: the follow-up is a row in the queue like any job.
+
+The wait between looks grows with the time already waited (a twentieth of it, from ``poll_s`` up to
+``MAX_POLL_S``): a short card phase is followed at once, and a thousand partners waiting out an
+hour of cards cost one look each per half minute, not one per two seconds. After ``MAX_WAIT_S`` the
+follow-up ends ``failed`` with the reason, for an operator to see and retry.
 
 A generation job queues its push jobs in the transaction that stores its card versions, before it is
 acknowledged, so a partner never looks idle between the two; a retried job is queued again and keeps
@@ -21,11 +25,10 @@ nothing twice.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from aimanager.domain.enums import Capability
-from aimanager.jobs import Job, JobSpec, Priority, Retry
+from aimanager.jobs import Job, JobSpec, PermanentFailure, Priority, Snooze
 from aimanager.pipelines.services.planner import build_plan, enqueue_plan
 from aimanager.pipelines.services.runtime import Runtime
 
@@ -34,9 +37,16 @@ CARD_KINDS = ("cards.generate", "cards.push")
 # What waits for a partner's cards; cards themselves never wait.
 FOLLOWS_CARDS = (Capability.PRICING, Capability.STOCK, Capability.ANALYTICS)
 DEFAULT_POLL_S = 2.0
-# How long a follow-up waits for its partner's cards before it gives up (the job ends dead, with the
+MAX_POLL_S = 30.0
+POLL_SHARE_OF_WAIT = 0.05
+# How long a follow-up waits for its partner's cards before it gives up (the job ends failed, with the
 # reason, for an operator to look at): a day covers the largest card backlog at real LLM limits.
 MAX_WAIT_S = 24 * 3600.0
+
+
+def next_look_s(waited_s: float, poll_s: float) -> float:
+    """Seconds until a follow-up that has waited ``waited_s`` looks again."""
+    return min(MAX_POLL_S, max(poll_s, POLL_SHARE_OF_WAIT * waited_s))
 
 
 def followup_spec(
@@ -48,7 +58,7 @@ def followup_spec(
     poll_s: float = DEFAULT_POLL_S,
 ) -> JobSpec:
     """The job that queues ``capabilities`` for ``partner_id`` (optionally some SKUs) once the
-    partner has no card job queued or running, checking every ``poll_s`` seconds."""
+    partner has no card job queued or running, looking first after ``poll_s`` seconds."""
     return JobSpec(
         FOLLOWUPS_KIND,
         {
@@ -59,7 +69,6 @@ def followup_spec(
         partner_id=partner_id,
         priority=priority,
         batch_key=f"p{partner_id}:followups",
-        max_attempts=max(3, math.ceil(MAX_WAIT_S / poll_s)),
     )
 
 
@@ -69,7 +78,14 @@ async def run_followups(rt: Runtime, job: Job) -> dict[str, int]:
     Returns the tasks it queued per capability (stored as the job's result)."""
     partner_id = int(job.partner_id or 0)
     if partner_id in await rt.backend.busy_partners(CARD_KINDS):
-        raise Retry(f"partner {partner_id}: cards still in flight", delay=float(job.payload["poll_s"]))
+        waited = rt.backend.clock() - job.enqueued_at
+        if waited > MAX_WAIT_S:
+            raise PermanentFailure(
+                f"partner {partner_id}: cards still in flight after {waited / 3600:.0f} h; "
+                "pricing, stock and analytics not queued (retry this job once the cards are done)"
+            )
+        look = next_look_s(waited, float(job.payload["poll_s"]))
+        raise Snooze(f"partner {partner_id}: cards still in flight", delay=look)
     plan = await build_plan(
         rt.sessions,
         [Capability(c) for c in job.payload["capabilities"]],

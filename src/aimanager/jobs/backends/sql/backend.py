@@ -272,6 +272,13 @@ class SQLBackend(SQLAdministration):
             ).scalar()
         return None if status is None else JobStatus(status)
 
+    async def snooze(self, worker_id: str, job: Job, delay: float) -> bool:
+        run_at = self.clock() + delay
+        params = {"run_at": run_at, "sla": job.priority.start_sla_seconds}
+        async with self._write(one_statement=True) as conn:
+            res = await conn.execute(q.SNOOZE, {**params, "id": job.id, "w": worker_id, "att": job.attempts})
+        return bool(res.rowcount)
+
     async def fail(self, worker_id: str, job: Job, error: str) -> bool:
         async with self._write(one_statement=True) as conn:
             res = await conn.execute(

@@ -163,6 +163,12 @@ RETRY_LATER = text(
     " RETURNING status"
 )
 
+SNOOZE = text(
+    "UPDATE jobs SET status = 'queued', attempts = attempts - 1, worker_id = NULL, lease_until = NULL,"
+    " run_at = :run_at, deadline = CAST(:run_at AS DOUBLE PRECISION) + CAST(:sla AS DOUBLE PRECISION)"
+    " WHERE id = :id AND worker_id = :w AND attempts = :att AND status = 'running'"
+)
+
 FAIL = text(
     "UPDATE jobs SET status = 'failed', last_error = :err, finished_at = :now, lease_until = NULL"
     " WHERE id = :id AND worker_id = :w AND attempts = :att AND status = 'running'"
