@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from aimanager_sandbox.common.sandbox import SandboxConfig
+
+DEFAULT_COMMISSION_PCT = Decimal("15")
+DEFAULT_LOGISTICS = Decimal("60")
+
 
 @dataclass(frozen=True)
 class HistoryRow:
@@ -29,8 +34,8 @@ def seeded_history(
     end: date,
     days: int,
     per_day: int,
-    commission_pct: Decimal = Decimal("15"),
-    logistics: Decimal = Decimal("60"),
+    commission_pct: Decimal = DEFAULT_COMMISSION_PCT,
+    logistics: Decimal = DEFAULT_LOGISTICS,
 ) -> list[HistoryRow]:
     """Deterministic order/sales history for ``offers`` (offer id, list price) over ``days`` days."""
     rows: list[HistoryRow] = []
@@ -53,3 +58,23 @@ def seeded_history(
                 )
             )
     return rows
+
+
+def opening_history(
+    config: SandboxConfig,
+    rng: random.Random,
+    offers: list[tuple[str, Decimal]],
+    *,
+    commission_pct: Decimal = DEFAULT_COMMISSION_PCT,
+    logistics: Decimal = DEFAULT_LOGISTICS,
+) -> list[HistoryRow]:
+    """The history a new account opens with: ``seeded_history`` over the window ``config`` sets."""
+    return seeded_history(
+        rng,
+        offers,
+        end=config.history_end,
+        days=config.history_days,
+        per_day=config.history_orders_per_day,
+        commission_pct=commission_pct,
+        logistics=logistics,
+    )

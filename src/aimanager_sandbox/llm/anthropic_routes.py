@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import math
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -191,7 +192,7 @@ def batch_results_of(state: SandboxState, batch: dict[str, Any]) -> list[dict[st
             params = entry["params"]
             model = str(params.get("model", ""))
             input_tokens, cache_read, cache_write, user_text = count_prompt(state, params)
-            if sandbox_model.skus_in(user_text) & state.config.batch_error_skus:
+            if sandbox_model.fails_in_batch(state.config, user_text):
                 result: dict[str, Any] = {
                     "type": "errored",
                     "error": {
@@ -238,19 +239,15 @@ async def create_batch(request: Request) -> Response:
 
 async def retrieve_batch(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
-    batch = state.batches.get(request.path_params["batch_id"])
-    state.record("batches.retrieve", None, 200 if batch else 404)
+    batch = state.find_batch("batches.retrieve", request.path_params["batch_id"])
     if batch is None:
         return anthropic_error(404, "not_found_error", "batch not found")
     return JSONResponse(_batch_object(request, batch))
 
 
 async def batch_results(request: Request) -> Response:
-    import json
-
     state: SandboxState = request.app.state.sandbox
-    batch = state.batches.get(request.path_params["batch_id"])
-    state.record("batches.results", None, 200 if batch else 404)
+    batch = state.find_batch("batches.results", request.path_params["batch_id"])
     if batch is None or datetime.now(UTC) < batch["ends_at"]:
         return anthropic_error(404, "not_found_error", "results are not available")
     lines = "\n".join(json.dumps(r, ensure_ascii=False) for r in batch_results_of(state, batch))

@@ -42,8 +42,9 @@ def answer(config: SandboxConfig, model: str, user_text: str) -> str:
     return json.dumps({"items": out}, ensure_ascii=False)
 
 
-def skus_in(user_text: str) -> set[str]:
-    """The product skus a card prompt mentions (for batch fault injection)."""
+def fails_in_batch(config: SandboxConfig, user_text: str) -> bool:
+    """A batch request whose card prompt names one of ``config.batch_error_skus`` comes back as an
+    error line (batch fault injection)."""
     if f"TASK {CARD_PROMPT_VERSION}" not in user_text:
-        return set()
-    return {facts.sku for _, facts in writer.card_items(user_text)}
+        return False
+    return any(facts.sku in config.batch_error_skus for _, facts in writer.card_items(user_text))

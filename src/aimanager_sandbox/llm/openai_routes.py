@@ -50,11 +50,15 @@ def _fault(state: SandboxState, model: str) -> JSONResponse | None:
     return None
 
 
+def _user_text(messages: list[dict[str, Any]]) -> str:
+    return "".join(str(m.get("content") or "") for m in messages if m.get("role") == "user")
+
+
 def completion(state: SandboxState, body: dict[str, Any]) -> tuple[dict[str, Any], int, str]:
     """A chat.completion object for ``body`` and its (prompt tokens, user text)."""
     messages = body.get("messages", [])
     text_in = "".join(str(m.get("content") or "") for m in messages)
-    user_text = "".join(str(m.get("content") or "") for m in messages if m.get("role") == "user")
+    user_text = _user_text(messages)
     prompt = estimate_tokens(text_in)
     model = str(body.get("model", ""))
     text = sandbox_model.answer(state.config, model, user_text)
@@ -165,12 +169,7 @@ def _batch(request: Request, batch: dict[str, Any]) -> dict[str, Any]:
             if not line.strip():
                 continue
             entry = json.loads(line)
-            user = "".join(
-                str(m.get("content") or "")
-                for m in entry["body"].get("messages", [])
-                if m.get("role") == "user"
-            )
-            if sandbox_model.skus_in(user) & state.config.batch_error_skus:
+            if sandbox_model.fails_in_batch(state.config, _user_text(entry["body"].get("messages", []))):
                 error_lines.append(
                     json.dumps(
                         {
@@ -230,8 +229,7 @@ async def create_batch(request: Request) -> Response:
 
 async def retrieve_batch(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
-    batch = state.batches.get(request.path_params["batch_id"])
-    state.record("openai.batches.retrieve", None, 200 if batch else 404)
+    batch = state.find_batch("openai.batches.retrieve", request.path_params["batch_id"])
     if batch is None:
         return openai_error(404, "invalid_request_error", "No such batch")
     return JSONResponse(_batch(request, batch))

@@ -118,6 +118,13 @@ class SandboxState:
     def record(self, route: str, model: str | None, status: int) -> None:
         self.log.append(LoggedRequest(time.monotonic(), route, model, status))
 
+    def find_batch(self, route: str, batch_id: str) -> dict[str, Any] | None:
+        """The batch ``batch_id`` of either wire format (None if unknown); the lookup is logged on
+        ``route`` as 200 or 404."""
+        batch = self.batches.get(batch_id)
+        self.record(route, None, 200 if batch else 404)
+        return batch
+
     def count(self, route: str | None = None) -> int:
         """Requests received (optionally on one route, e.g. ``"messages"``)."""
         return sum(1 for r in self.log if route is None or r.route == route)

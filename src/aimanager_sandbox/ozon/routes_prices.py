@@ -12,11 +12,11 @@ from fastapi.responses import JSONResponse
 from aimanager_sandbox.common.sandbox import Sandbox
 from aimanager_sandbox.ozon.state import (
     CATEGORIES,
+    OzonAccount,
+    answer_page,
+    batch_of,
     old_price_ok,
-    page_body,
-    paged_products,
     request_account,
-    rpc_error,
 )
 
 router = APIRouter()
@@ -26,9 +26,9 @@ router = APIRouter()
 async def import_prices(request: Request) -> Response:
     acc = request_account(request)
     sb: Sandbox = request.app.state.sandbox
-    prices = (await request.json()).get("prices")
-    if not isinstance(prices, list) or not 1 <= len(prices) <= 1000:
-        return rpc_error(400, 3, "prices: 1–1000 items per request")
+    prices = await batch_of(request, "prices", 1000, "items")
+    if isinstance(prices, Response):
+        return prices
     out = []
     with sb.lock:
         now = sb.now()
@@ -69,31 +69,26 @@ async def import_prices(request: Request) -> Response:
     return JSONResponse({"result": out})
 
 
+def price_item(_acc: OzonAccount, p: dict[str, Any]) -> dict[str, Any]:
+    _, pct, deliv = CATEGORIES.get(p["description_category_id"], (set(), "15", "80"))
+    return {
+        "offer_id": p["offer_id"],
+        "product_id": p["product_id"],
+        "price": {
+            "price": str(p["price"]),
+            "old_price": str(p["old_price"]),
+            "min_price": str(p["min_price"]),
+            "currency_code": p["currency_code"],
+        },
+        "commissions": {
+            "sales_percent_fbs": float(pct),
+            "sales_percent_fbo": float(pct) + 2,
+            "fbs_deliv_to_customer_amount": float(deliv),
+            "fbo_deliv_to_customer_amount": float(deliv),
+        },
+    }
+
+
 @router.post("/v5/product/info/prices")
 async def info_prices(request: Request) -> Response:
-    paged = await paged_products(request)
-    if isinstance(paged, Response):
-        return paged
-    _, products, start, limit = paged
-    items = []
-    for p in products[start : start + limit]:
-        _, pct, deliv = CATEGORIES.get(p["description_category_id"], (set(), "15", "80"))
-        items.append(
-            {
-                "offer_id": p["offer_id"],
-                "product_id": p["product_id"],
-                "price": {
-                    "price": str(p["price"]),
-                    "old_price": str(p["old_price"]),
-                    "min_price": str(p["min_price"]),
-                    "currency_code": p["currency_code"],
-                },
-                "commissions": {
-                    "sales_percent_fbs": float(pct),
-                    "sales_percent_fbo": float(pct) + 2,
-                    "fbs_deliv_to_customer_amount": float(deliv),
-                    "fbo_deliv_to_customer_amount": float(deliv),
-                },
-            }
-        )
-    return JSONResponse(page_body(items, start, limit, len(products)))
+    return await answer_page(request, price_item)

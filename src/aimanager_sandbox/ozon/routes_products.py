@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from aimanager_sandbox.common.sandbox import Sandbox
-from aimanager_sandbox.ozon.state import request_account, rpc_error
+from aimanager_sandbox.ozon.state import batch_of, request_account, rpc_error
 
 router = APIRouter()
 
@@ -15,9 +15,9 @@ router = APIRouter()
 async def product_import(request: Request) -> Response:
     acc = request_account(request)
     sb: Sandbox = request.app.state.sandbox
-    items = (await request.json()).get("items")
-    if not isinstance(items, list) or not 1 <= len(items) <= 100:
-        return rpc_error(400, 3, "items: 1–100 products per request")
+    items = await batch_of(request, "items", 100, "products")
+    if isinstance(items, Response):
+        return items
     with sb.lock:
         task_id = acc.new_id()
         acc.tasks[task_id] = {"items": items, "ready_at": sb.ready_at(), "results": None}

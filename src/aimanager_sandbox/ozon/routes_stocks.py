@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from aimanager_sandbox.common.sandbox import Sandbox
-from aimanager_sandbox.ozon.state import WAREHOUSES, page_body, paged_products, request_account, rpc_error
+from aimanager_sandbox.ozon.state import WAREHOUSES, OzonAccount, answer_page, batch_of, request_account
 
 router = APIRouter()
 
@@ -23,9 +23,9 @@ async def warehouse_list(request: Request) -> dict[str, Any]:
 async def products_stocks(request: Request) -> Response:
     acc = request_account(request)
     sb: Sandbox = request.app.state.sandbox
-    stocks = (await request.json()).get("stocks")
-    if not isinstance(stocks, list) or not 1 <= len(stocks) <= 100:
-        return rpc_error(400, 3, "stocks: 1–100 product–warehouse pairs per request")
+    stocks = await batch_of(request, "stocks", 100, "product–warehouse pairs")
+    if isinstance(stocks, Response):
+        return stocks
     known_wh = {w["warehouse_id"] for w in WAREHOUSES}
     out = []
     with sb.lock:
@@ -54,29 +54,18 @@ async def products_stocks(request: Request) -> Response:
     return JSONResponse({"result": out})
 
 
+def stock_item(acc: OzonAccount, p: dict[str, Any]) -> dict[str, Any]:
+    whs = [w for (o, w) in acc.stocks if o == p["offer_id"]]
+    present = sum(acc.stocks[(p["offer_id"], w)] for w in whs)
+    return {
+        "offer_id": p["offer_id"],
+        "product_id": p["product_id"],
+        "stocks": [
+            {"type": "fbs", "present": present, "reserved": 0, "sku": p["sku"], "warehouse_ids": sorted(whs)}
+        ],
+    }
+
+
 @router.post("/v4/product/info/stocks")
 async def info_stocks(request: Request) -> Response:
-    paged = await paged_products(request)
-    if isinstance(paged, Response):
-        return paged
-    acc, products, start, limit = paged
-    items = []
-    for p in products[start : start + limit]:
-        whs = [w for (o, w) in acc.stocks if o == p["offer_id"]]
-        present = sum(acc.stocks[(p["offer_id"], w)] for w in whs)
-        items.append(
-            {
-                "offer_id": p["offer_id"],
-                "product_id": p["product_id"],
-                "stocks": [
-                    {
-                        "type": "fbs",
-                        "present": present,
-                        "reserved": 0,
-                        "sku": p["sku"],
-                        "warehouse_ids": sorted(whs),
-                    }
-                ],
-            }
-        )
-    return JSONResponse(page_body(items, start, limit, len(products)))
+    return await answer_page(request, stock_item)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from aimanager_sandbox.common.history import HistoryRow, seeded_history
+from aimanager_sandbox.common.history import HistoryRow, opening_history
 from aimanager_sandbox.common.sandbox import Limit, Sandbox
 
 LIMITS = {
@@ -89,14 +90,7 @@ def new_account(sb: Sandbox, token: str) -> OzonAccount:
         }
         acc.stocks[(offer, 22001)] = 10
         offers.append((offer, Decimal(500 + 25 * i)))
-    c = sb.config
-    acc.history = seeded_history(
-        sb.history_rng(token),
-        offers,
-        end=c.history_end,
-        days=c.history_days,
-        per_day=c.history_orders_per_day,
-    )
+    acc.history = opening_history(sb.config, sb.history_rng(token), offers)
     return acc
 
 
@@ -110,7 +104,19 @@ def request_account(request: Request) -> OzonAccount:
     return acc
 
 
-async def paged_products(request: Request) -> tuple[OzonAccount, list[dict[str, Any]], int, int] | Response:
+async def batch_of(request: Request, key: str, most: int, unit: str) -> list[Any] | Response:
+    """The body's ``key`` list of a batch write, or Ozon's 400 when it does not hold 1–``most`` entries."""
+    entries = (await request.json()).get(key)
+    if not isinstance(entries, list) or not 1 <= len(entries) <= most:
+        return rpc_error(400, 3, f"{key}: 1–{most} {unit} per request")
+    return entries
+
+
+async def answer_page(
+    request: Request, render: Callable[[OzonAccount, dict[str, Any]], dict[str, Any]]
+) -> Response:
+    """A cursor-paged product read (``limit``, ``cursor``, ``filter.offer_id``): one ``render``ed item
+    per product of the page."""
     acc = request_account(request)
     body = await request.json()
     limit = int(body.get("limit") or 100)
@@ -118,12 +124,11 @@ async def paged_products(request: Request) -> tuple[OzonAccount, list[dict[str, 
         return rpc_error(400, 3, "limit must be 1–1000")
     wanted = (body.get("filter") or {}).get("offer_id")
     products = [p for o, p in sorted(acc.products.items()) if not wanted or o in wanted]
-    return acc, products, read_cursor(body.get("cursor") or ""), limit
-
-
-def page_body(items: list[dict[str, Any]], start: int, limit: int, total: int) -> dict[str, Any]:
+    start = read_cursor(body.get("cursor") or "")
+    items = [render(acc, p) for p in products[start : start + limit]]
     end = start + len(items)
-    return {"items": items, "cursor": make_cursor(end) if end < total else "", "total": total}
+    total = len(products)
+    return JSONResponse({"items": items, "cursor": make_cursor(end) if end < total else "", "total": total})
 
 
 def import_errors(item: dict[str, Any]) -> list[dict[str, Any]]:

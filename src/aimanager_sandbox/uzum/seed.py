@@ -7,14 +7,13 @@ becomes finance order lines.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from typing import Any
 
 from aimanager.domain.categories import category_for
 from aimanager.domain.enums import Marketplace
 from aimanager_sandbox.common.history import HistoryRow
 from aimanager_sandbox.common.seeding import SeedOffer, ean13, fees_of
-from aimanager_sandbox.uzum.state import UzumShop
+from aimanager_sandbox.uzum.state import UzumShop, finance_row
 
 UZUM_CATEGORY_DEFAULT = "Прочее"
 
@@ -61,30 +60,6 @@ def seed_account(
         index[o.offer_id] = (product, sku)
     for h in history:
         product, sku = index[h.offer_id]
-        price = int(h.unit_price)
-        commission = int(price * h.quantity * sku["commission"] / 100)
         delivery = fees_of(by_id[h.offer_id])[2] * h.quantity
-        acc.finance.append(
-            {
-                "id": 9_000_000 + h.seq,
-                "status": "CANCELED" if h.returned else "TO_WITHDRAW",
-                "date": int(datetime.combine(h.day, time(10 + h.seq % 10), tzinfo=UTC).timestamp() * 1000),
-                "orderId": 5_000_000 + h.seq,
-                "productId": product["productId"],
-                "productTitle": product["title"],
-                "skuTitle": sku["skuTitle"],
-                "shopId": acc.shop_id,
-                "sellPrice": price,
-                "amount": h.quantity,
-                "amountReturns": h.quantity if h.returned else 0,
-                "commission": commission,
-                "sellerProfit": price * h.quantity - commission - delivery,
-                "purchasePrice": None,
-                "logisticDeliveryFee": delivery,
-                "withdrawnProfit": 0,
-                "cancelled": h.quantity if h.returned else 0,
-                "returnCause": None,
-                "dateIssued": None,
-            }
-        )
+        acc.finance.append(finance_row(h, acc.shop_id, product, sku, delivery=delivery))
     return {"shop_id": acc.shop_id}

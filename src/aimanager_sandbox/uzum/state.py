@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from aimanager_sandbox.common.history import seeded_history
+from aimanager_sandbox.common.history import HistoryRow, opening_history
 from aimanager_sandbox.common.sandbox import Limit, Sandbox
 
 DEFAULT_LIMITS = {"read": Limit(3, 1, 3), "write": Limit(4, 1, 4)}
@@ -78,37 +78,39 @@ def new_shop(sb: Sandbox, token: str) -> UzumShop:
         for s in p["skuList"]
     ]
     index = {s["sellerItemCode"]: (p, s) for p in shop.products.values() for s in p["skuList"]}
-    cfg = sb.config
-    for h in seeded_history(
-        rng, offers, end=cfg.history_end, days=cfg.history_days, per_day=cfg.history_orders_per_day
-    ):
+    for h in opening_history(sb.config, rng, offers):
         product, sku = index[h.offer_id]
-        price = int(h.unit_price)
-        commission = int(price * h.quantity * sku["commission"] / 100)
-        shop.finance.append(
-            {
-                "id": 9_000_000 + h.seq,
-                "status": "CANCELED" if h.returned else "TO_WITHDRAW",
-                "date": int(datetime.combine(h.day, time(10 + h.seq % 10), tzinfo=UTC).timestamp() * 1000),
-                "orderId": 5_000_000 + h.seq,
-                "productId": product["productId"],
-                "productTitle": product["title"],
-                "skuTitle": sku["skuTitle"],
-                "shopId": shop.shop_id,
-                "sellPrice": price,
-                "amount": h.quantity,
-                "amountReturns": h.quantity if h.returned else 0,
-                "commission": commission,
-                "sellerProfit": price * h.quantity - commission - int(h.logistics),
-                "purchasePrice": None,
-                "logisticDeliveryFee": int(h.logistics),
-                "withdrawnProfit": 0,
-                "cancelled": h.quantity if h.returned else 0,
-                "returnCause": None,
-                "dateIssued": None,
-            }
-        )
+        shop.finance.append(finance_row(h, shop.shop_id, product, sku, delivery=int(h.logistics)))
     return shop
+
+
+def finance_row(
+    h: HistoryRow, shop_id: int, product: dict[str, Any], sku: dict[str, Any], *, delivery: int
+) -> dict[str, Any]:
+    """One finance order line of the history: the SKU's commission % and ``delivery`` come off the sale."""
+    price = int(h.unit_price)
+    commission = int(price * h.quantity * sku["commission"] / 100)
+    return {
+        "id": 9_000_000 + h.seq,
+        "status": "CANCELED" if h.returned else "TO_WITHDRAW",
+        "date": int(datetime.combine(h.day, time(10 + h.seq % 10), tzinfo=UTC).timestamp() * 1000),
+        "orderId": 5_000_000 + h.seq,
+        "productId": product["productId"],
+        "productTitle": product["title"],
+        "skuTitle": sku["skuTitle"],
+        "shopId": shop_id,
+        "sellPrice": price,
+        "amount": h.quantity,
+        "amountReturns": h.quantity if h.returned else 0,
+        "commission": commission,
+        "sellerProfit": price * h.quantity - commission - delivery,
+        "purchasePrice": None,
+        "logisticDeliveryFee": delivery,
+        "withdrawnProfit": 0,
+        "cancelled": h.quantity if h.returned else 0,
+        "returnCause": None,
+        "dateIssued": None,
+    }
 
 
 def envelope(

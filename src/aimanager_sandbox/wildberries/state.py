@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from aimanager_sandbox.common.history import HistoryRow, seeded_history
+from aimanager_sandbox.common.history import HistoryRow, opening_history
 from aimanager_sandbox.common.sandbox import Limit, Sandbox
 
 LIMITS = {
@@ -152,13 +152,10 @@ def new_account(sb: Sandbox, token: str) -> WbAccount:
         acc.prices[card["nmID"]] = (1000 + 50 * i, 10)
         acc.stocks[(1001, card["sizes"][0]["chrtID"])] = 10
         offers.append((code, Decimal(1000 + 50 * i)))
-    c = sb.config
-    acc.history = seeded_history(
+    acc.history = opening_history(
+        sb.config,
         sb.history_rng(token),
         offers,
-        end=c.history_end,
-        days=c.history_days,
-        per_day=c.history_orders_per_day,
         commission_pct=Decimal(SUBJECTS[105][1]),
         logistics=Decimal("45"),
     )

@@ -12,13 +12,11 @@ from aimanager_sandbox.yandex.state import (
     FORBIDDEN_WORDS,
     REQUIRED_NEW,
     YmAccount,
+    account_and_body,
     api_key,
-    body_of,
-    denied,
-    make_page_token,
     ok,
+    paging,
     read_page_token,
-    request_account,
     take_items,
     ym_error,
 )
@@ -47,13 +45,11 @@ def card_problems(sb: Sandbox, acc: YmAccount, offer: dict[str, Any], language: 
 
 @router.post("/v2/businesses/{business_id}/offer-mappings/update")
 async def update_mappings(request: Request, business_id: int, language: str = "RU") -> Response:
-    acc = request_account(request)
+    opened = await account_and_body(request, business_id)
+    if isinstance(opened, Response):
+        return opened
+    acc, body = opened
     sb: Sandbox = request.app.state.sandbox
-    if (refusal := denied(acc, business_id)) is not None:
-        return refusal
-    body, refusal = await body_of(request)
-    if refusal is not None:
-        return refusal
     if language not in ("RU", "UZ"):
         return ym_error(400, "BAD_REQUEST", "language must be RU or UZ")
     items = body.get("offerMappings")
@@ -118,20 +114,17 @@ def card_view(sb: Sandbox, offer_id: str, stored: dict[str, Any]) -> dict[str, A
 async def offer_cards(
     request: Request, business_id: int, limit: int = 50, page_token: str | None = None
 ) -> Response:
-    acc = request_account(request)
+    opened = await account_and_body(request, business_id)
+    if isinstance(opened, Response):
+        return opened
+    acc, body = opened
     sb: Sandbox = request.app.state.sandbox
-    if (refusal := denied(acc, business_id)) is not None:
-        return refusal
-    body, refusal = await body_of(request)
-    if refusal is not None:
-        return refusal
     ids = body.get("offerIds")
     if (ids is not None and len(ids) > 100) or limit > 100:
         return ym_error(400, "BAD_REQUEST", "offerIds ≤ 100 and limit ≤ 100")
     wanted = [i for i in (ids or sorted(acc.offers)) if i in acc.offers]
     start = read_page_token(page_token)
     page = wanted[start : start + limit]
-    nxt = make_page_token(start + limit) if start + limit < len(wanted) else None
     with sb.lock:
         cards = [card_view(sb, i, acc.offers[i]) for i in page]
-    return JSONResponse(ok({"offerCards": cards, "paging": {"nextPageToken": nxt} if nxt else {}}))
+    return JSONResponse(ok({"offerCards": cards, "paging": paging(start, limit, len(wanted))}))

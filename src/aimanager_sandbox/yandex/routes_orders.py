@@ -8,11 +8,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from aimanager_sandbox.yandex.state import (
-    body_of,
-    denied,
-    make_page_token,
+    account_and_body,
+    paging,
     read_page_token,
-    request_account,
     ym_error,
 )
 
@@ -27,12 +25,10 @@ async def orders(
     pageToken: str | None = None,
     page_token: str | None = None,
 ) -> Response:
-    acc = request_account(request)
-    if (refusal := denied(acc, business_id)) is not None:
-        return refusal
-    body, refusal = await body_of(request)
-    if refusal is not None:
-        return refusal
+    opened = await account_and_body(request, business_id)
+    if isinstance(opened, Response):
+        return opened
+    acc, body = opened
     dates = body.get("dates") or {}
     try:
         start = date.fromisoformat(dates["creationDateFrom"])
@@ -52,5 +48,4 @@ async def orders(
     if offset < 0:
         return ym_error(400, "BAD_REQUEST", "Invalid page token")
     page = [{k: v for k, v in o.items() if not k.startswith("_")} for o in rows[offset : offset + limit]]
-    nxt = make_page_token(offset + limit) if offset + limit < len(rows) else None
-    return JSONResponse({"orders": page, "paging": {"nextPageToken": nxt} if nxt else {}})
+    return JSONResponse({"orders": page, "paging": paging(offset, limit, len(rows))})

@@ -7,11 +7,9 @@ from fastapi.responses import JSONResponse
 
 from aimanager_sandbox.common.sandbox import Sandbox
 from aimanager_sandbox.yandex.state import (
+    account_and_body,
     api_key,
-    body_of,
-    denied,
     ok,
-    request_account,
     take_items,
     ym_error,
 )
@@ -21,13 +19,11 @@ router = APIRouter()
 
 @router.post("/v2/businesses/{business_id}/offer-prices/updates")
 async def update_prices(request: Request, business_id: int) -> Response:
-    acc = request_account(request)
+    opened = await account_and_body(request, business_id)
+    if isinstance(opened, Response):
+        return opened
+    acc, body = opened
     sb: Sandbox = request.app.state.sandbox
-    if (refusal := denied(acc, business_id)) is not None:
-        return refusal
-    body, refusal = await body_of(request)
-    if refusal is not None:
-        return refusal
     offers = body.get("offers")
     if not isinstance(offers, list) or not 1 <= len(offers) <= 500:
         return ym_error(400, "BAD_REQUEST", "offers must hold 1..500 items")

@@ -7,13 +7,11 @@ from fastapi.responses import JSONResponse
 
 from aimanager_sandbox.common.sandbox import Sandbox
 from aimanager_sandbox.yandex.state import (
+    account_and_body,
     api_key,
-    body_of,
-    denied,
-    make_page_token,
     ok,
+    paging,
     read_page_token,
-    request_account,
     take_items,
     ym_error,
 )
@@ -23,13 +21,11 @@ router = APIRouter()
 
 @router.put("/v2/campaigns/{campaign_id}/offers/stocks")
 async def update_stocks(request: Request, campaign_id: int) -> Response:
-    acc = request_account(request)
+    opened = await account_and_body(request, campaign=campaign_id)
+    if isinstance(opened, Response):
+        return opened
+    acc, body = opened
     sb: Sandbox = request.app.state.sandbox
-    if (refusal := denied(acc, campaign=campaign_id)) is not None:
-        return refusal
-    body, refusal = await body_of(request)
-    if refusal is not None:
-        return refusal
     skus = body.get("skus")
     if not isinstance(skus, list) or not 1 <= len(skus) <= 2000:
         return ym_error(400, "BAD_REQUEST", "skus must hold 1..2000 items")
@@ -56,13 +52,11 @@ async def update_stocks(request: Request, campaign_id: int) -> Response:
 async def read_stocks(
     request: Request, campaign_id: int, limit: int = 50, page_token: str | None = None
 ) -> Response:
-    acc = request_account(request)
+    opened = await account_and_body(request, campaign=campaign_id)
+    if isinstance(opened, Response):
+        return opened
+    acc, body = opened
     sb: Sandbox = request.app.state.sandbox
-    if (refusal := denied(acc, campaign=campaign_id)) is not None:
-        return refusal
-    body, refusal = await body_of(request)
-    if refusal is not None:
-        return refusal
     ids = body.get("offerIds")
     if limit > 100 or (ids is not None and len(ids) > 500):
         return ym_error(400, "BAD_REQUEST", "limit ≤ 100 and offerIds ≤ 500")
@@ -84,12 +78,11 @@ async def read_stocks(
         }
         for i in page
     ]
-    nxt = make_page_token(start + limit) if start + limit < len(wanted) else None
     return JSONResponse(
         ok(
             {
                 "warehouses": [{"warehouseId": 1, "offers": offers}],
-                "paging": {"nextPageToken": nxt} if nxt else {},
+                "paging": paging(start, limit, len(wanted)),
             }
         )
     )

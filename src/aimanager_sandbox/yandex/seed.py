@@ -6,14 +6,13 @@ price and a campaign stock; the history becomes FBS orders whose fee and deliver
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from aimanager.domain.enums import Marketplace
 from aimanager_sandbox.common.history import HistoryRow
 from aimanager_sandbox.common.seeding import SeedOffer, category_ref, fees_of, stamp
-from aimanager_sandbox.yandex.state import YmAccount
+from aimanager_sandbox.yandex.state import YmAccount, order_row
 
 
 def seed_account(
@@ -46,32 +45,8 @@ def seed_account(
     by_id = {o.offer_id: o for o in offers}
     acc.orders = []
     for h in history:
-        pct = Decimal(fees_of(by_id[h.offer_id])[1])
-        created = datetime.combine(h.day, time(9 + h.seq % 12), tzinfo=UTC)
-        acc.orders.append(
-            {
-                "orderId": 70_000_000 + h.seq,
-                "campaignId": acc.campaign_id,
-                "programType": "FBS",
-                "status": "RETURNED" if h.returned else "DELIVERED",
-                "substatus": "DELIVERY_SERVICE_DELIVERED",
-                "creationDate": created.isoformat(),
-                "paymentType": "PREPAID",
-                "paymentMethod": "YANDEX",
-                "fake": False,
-                "delivery": {"type": "DELIVERY"},
-                "items": [
-                    {
-                        "id": h.seq,
-                        "offerId": h.offer_id,
-                        "offerName": by_id[h.offer_id].title,
-                        "count": h.quantity,
-                        "prices": {"payment": {"value": int(h.unit_price), "currencyId": "UZS"}},
-                    }
-                ],
-                # Kept out of the orders answer; the united-* reports carry them.
-                "_fee": int(h.unit_price * h.quantity * pct / 100),
-                "_delivery": fees_of(by_id[h.offer_id])[2] * h.quantity,
-            }
-        )
+        offer = by_id[h.offer_id]
+        _, pct, delivery = fees_of(offer)
+        fee = int(h.unit_price * h.quantity * Decimal(pct) / 100)
+        acc.orders.append(order_row(h, acc.campaign_id, offer.title, fee=fee, delivery=delivery * h.quantity))
     return {"business_id": acc.business_id, "campaign_id": acc.campaign_id, "currency": "UZS"}

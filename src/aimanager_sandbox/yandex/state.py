@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from aimanager_sandbox.common.history import seeded_history
+from aimanager_sandbox.common.history import HistoryRow, opening_history
 from aimanager_sandbox.common.sandbox import Limit, Sandbox
 
 LIMITS: dict[str, Limit] = {
@@ -64,11 +64,8 @@ def new_account(sb: Sandbox, token: str) -> YmAccount:
         fixed = (int(extra["business_id"]), int(extra["campaign_id"]))
     business, campaign = fixed or (rng.randint(10_000, 99_999), rng.randint(100_000, 999_999))
     acc = YmAccount(business_id=business, campaign_id=campaign)
-    cfg = sb.config
-    offers = [(f"YM-{i:03d}", Decimal(rng.randint(50, 900) * 1000)) for i in range(cfg.history_offers)]
-    history = seeded_history(
-        rng, offers, end=cfg.history_end, days=cfg.history_days, per_day=cfg.history_orders_per_day
-    )
+    offers = [(f"YM-{i:03d}", Decimal(rng.randint(50, 900) * 1000)) for i in range(sb.config.history_offers)]
+    history = opening_history(sb.config, rng, offers)
     for offer_id, price in offers:  # the seeded offers exist in the catalogue as finished cards
         acc.offers[offer_id] = {
             "ru": {
@@ -85,33 +82,38 @@ def new_account(sb: Sandbox, token: str) -> YmAccount:
         }
         acc.prices[offer_id] = {"value": int(price), "currencyId": "UZS", "discountBase": None}
     for h in history:
-        created = datetime.combine(h.day, time(9 + h.seq % 12), tzinfo=UTC)
-        acc.orders.append(
-            {
-                "orderId": 70_000_000 + h.seq,
-                "campaignId": campaign,
-                "programType": "FBS",
-                "status": "RETURNED" if h.returned else "DELIVERED",
-                "substatus": "DELIVERY_SERVICE_DELIVERED",
-                "creationDate": created.isoformat(),
-                "paymentType": "PREPAID",
-                "paymentMethod": "YANDEX",
-                "fake": False,
-                "delivery": {"type": "DELIVERY"},
-                "items": [
-                    {
-                        "id": h.seq,
-                        "offerId": h.offer_id,
-                        "offerName": f"Товар {h.offer_id}",
-                        "count": h.quantity,
-                        "prices": {"payment": {"value": int(h.unit_price), "currencyId": "UZS"}},
-                    }
-                ],
-                "_fee": int(h.unit_price * h.quantity * h.commission_pct / 100),
-                "_delivery": int(h.logistics),
-            }
-        )
+        fee = int(h.unit_price * h.quantity * h.commission_pct / 100)
+        acc.orders.append(order_row(h, campaign, f"Товар {h.offer_id}", fee=fee, delivery=int(h.logistics)))
     return acc
+
+
+def order_row(h: HistoryRow, campaign_id: int, offer_name: str, *, fee: int, delivery: int) -> dict[str, Any]:
+    """One delivered (or returned) FBS order of the history; ``fee`` and ``delivery`` are kept for the
+    united-* reports (the orders answer leaves ``_``-fields out)."""
+    created = datetime.combine(h.day, time(9 + h.seq % 12), tzinfo=UTC)
+    return {
+        "orderId": 70_000_000 + h.seq,
+        "campaignId": campaign_id,
+        "programType": "FBS",
+        "status": "RETURNED" if h.returned else "DELIVERED",
+        "substatus": "DELIVERY_SERVICE_DELIVERED",
+        "creationDate": created.isoformat(),
+        "paymentType": "PREPAID",
+        "paymentMethod": "YANDEX",
+        "fake": False,
+        "delivery": {"type": "DELIVERY"},
+        "items": [
+            {
+                "id": h.seq,
+                "offerId": h.offer_id,
+                "offerName": offer_name,
+                "count": h.quantity,
+                "prices": {"payment": {"value": int(h.unit_price), "currencyId": "UZS"}},
+            }
+        ],
+        "_fee": fee,
+        "_delivery": delivery,
+    }
 
 
 def ym_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -192,6 +194,25 @@ def denied(acc: YmAccount, business: int | None = None, campaign: int | None = N
     ):
         return ym_error(403, "FORBIDDEN", "Access denied to this business or campaign")
     return None
+
+
+async def account_and_body(
+    request: Request, business: int | None = None, campaign: int | None = None
+) -> tuple[YmAccount, Any] | Response:
+    """The login's account and the JSON body of a request on ``business``'s or ``campaign``'s path, or
+    what refuses it: the 403 of ``denied``, then the 400 of ``body_of``."""
+    acc = request_account(request)
+    if (refusal := denied(acc, business, campaign)) is not None:
+        return refusal
+    body, refusal = await body_of(request)
+    if refusal is not None:
+        return refusal
+    return acc, body
+
+
+def paging(start: int, limit: int, total: int) -> dict[str, str]:
+    """The ``paging`` of a page that starts at ``start``: the next page's token, if there is one."""
+    return {"nextPageToken": make_page_token(start + limit)} if start + limit < total else {}
 
 
 def take_items(sb: Sandbox, acc: YmAccount, token: str, group: str, count: int) -> Response | None:
