@@ -12,6 +12,7 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -82,12 +83,16 @@ class SandboxWorld:
         values.update(overrides)
         return GatewayConfig(**values)
 
-    def connector_overrides(self) -> dict[Marketplace, dict[str, Any]]:
-        """Base URL and clock of each marketplace sandbox, for the connector pool."""
-        return {
+    def connector_overrides(self, export_dir: Path | None = None) -> dict[Marketplace, dict[str, Any]]:
+        """Base URL and clock of each marketplace sandbox, for the connector pool; ``export_dir``: where
+        Uzum's card exports go (the only connector that writes files)."""
+        overrides: dict[Marketplace, dict[str, Any]] = {
             m: {"base_url": self.url(m.value), "settings": {"time_scale": self.time_scale}}
             for m in Marketplace
         }
+        if export_dir is not None:
+            overrides[Marketplace.UZUM]["settings"]["export_dir"] = str(export_dir)
+        return overrides
 
     def snapshot(self, market: Marketplace, token: str) -> dict[str, OfferState]:
         """What the sandbox account holds per offer."""

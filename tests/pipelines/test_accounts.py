@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aimanager.connectors.errors import AccountConfigError
 from aimanager.connectors.uzum import UzumConnector
@@ -22,9 +25,13 @@ from aimanager.settings import Settings
 SECRET = "uzum-seller-token-3c9d1e7a"
 
 
-async def test_save_validates_seals_and_replaces(db_url: str, tmp_path: Path) -> None:
-    engine = make_engine(db_url)
-    box = CredentialBox.from_settings(Settings(database_url=db_url, secret_key_file=tmp_path / "key"))
+@asynccontextmanager
+async def partner_acme(
+    url: str, tmp_path: Path
+) -> AsyncIterator[tuple[async_sessionmaker[AsyncSession], CredentialBox, int]]:
+    """A fresh schema with one partner: its sessions, the credential box and the partner's id."""
+    engine = make_engine(url)
+    box = CredentialBox.from_settings(Settings(database_url=url, secret_key_file=tmp_path / "key"))
     try:
         await upgrade(engine)
         sessions = session_factory(engine)
@@ -33,7 +40,13 @@ async def test_save_validates_seals_and_replaces(db_url: str, tmp_path: Path) ->
             session.add(partner)
             await session.flush()
             partner_id = partner.id
+        yield sessions, box, partner_id
+    finally:
+        await engine.dispose()
 
+
+async def test_save_validates_seals_and_replaces(db_url: str, tmp_path: Path) -> None:
+    async with partner_acme(db_url, tmp_path) as (sessions, box, partner_id):
         async with sessions() as session, session.begin():
             first = await save_account(
                 session,
@@ -74,22 +87,10 @@ async def test_save_validates_seals_and_replaces(db_url: str, tmp_path: Path) ->
         async with sessions() as session:
             row = (await session.execute(select(MarketplaceIntegration))).scalar_one()
         assert row.settings == {"shop_id": 5151, "price_rounding": "round"}
-    finally:
-        await engine.dispose()
 
 
 async def test_bad_account_is_refused_and_nothing_is_written(sqlite_url: str, tmp_path: Path) -> None:
-    engine = make_engine(sqlite_url)
-    box = CredentialBox.from_settings(Settings(database_url=sqlite_url, secret_key_file=tmp_path / "key"))
-    try:
-        await upgrade(engine)
-        sessions = session_factory(engine)
-        async with sessions() as session, session.begin():
-            partner = Partner(slug="acme", name="Acme")
-            session.add(partner)
-            await session.flush()
-            partner_id = partner.id
-
+    async with partner_acme(sqlite_url, tmp_path) as (sessions, box, partner_id):
         for credentials, settings, field in (
             ({"client_id": "123", "api_key": "  "}, {}, "credentials.api_key"),
             ({"client_id": "12a", "api_key": SECRET}, {}, "credentials.client_id"),
@@ -112,5 +113,3 @@ async def test_bad_account_is_refused_and_nothing_is_written(sqlite_url: str, tm
         async with sessions() as session:
             count = (await session.execute(select(func.count()).select_from(MarketplaceIntegration))).scalar()
         assert count == 0
-    finally:
-        await engine.dispose()

@@ -64,13 +64,7 @@ async def test_catalog_through_all_capabilities(db_url: str, tmp_path: Path, wor
         settings,
         backend=backend,
         gateway_config=world.gateway_config(),
-        connector_overrides={
-            # Only the Uzum connector writes export files (its cards are an XLSX export).
-            m: {**o, "settings": {**o["settings"], "export_dir": str(tmp_path / "exports")}}
-            if m is Marketplace.UZUM
-            else o
-            for m, o in world.connector_overrides().items()
-        },
+        connector_overrides=world.connector_overrides(export_dir=tmp_path / "exports"),
         report_dir=tmp_path / "reports",
     )
     box = CredentialBox.from_settings(settings)

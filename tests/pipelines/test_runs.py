@@ -11,7 +11,7 @@ import pytest
 
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
-from aimanager.domain.enums import Capability, Marketplace
+from aimanager.domain.enums import Capability
 from aimanager.jobs import (
     JobSpec,
     JobStatus,
@@ -73,12 +73,7 @@ async def test_run_prices_and_stocks_each_partner_after_its_cards(db_url: str, t
         settings,
         backend=backend,
         gateway_config=world.gateway_config(),
-        connector_overrides={
-            m: {**o, "settings": {**o["settings"], "export_dir": str(tmp_path / "exports")}}
-            if m is Marketplace.UZUM  # its cards are an XLSX written to disk
-            else o
-            for m, o in world.connector_overrides().items()
-        },
+        connector_overrides=world.connector_overrides(export_dir=tmp_path / "exports"),
         report_dir=tmp_path / "reports",
     )
     try:
