@@ -344,14 +344,16 @@ class CardFlow:
         self, cut: list[CardJob], pack_size: int, ref: ModelRef, served_by: str, path: str
     ) -> list[list[CardJob]]:
         """Packs to re-ask the items a cut answer did not reach: half the cut pack's size (or fewer, so the
-        larger budget per item fits one call), each item with ``CUT_GROWTH`` × what it was cut at. An item
-        cut alone gets one last ask at the model's max output (an answer costs what it writes, not its
-        ``max_tokens``); cut there, or cut ``MAX_CUT_REASKS`` times, it fails with the budget it had."""
+        larger budget per item fits one call), each item with ``CUT_GROWTH`` × what it was cut at, up to
+        the model's max output. Cut at that, or cut ``MAX_CUT_REASKS`` times, it fails with the budget it
+        had. Growth stays geometric even for an item asked alone: providers count ``max_tokens`` against
+        the output-tokens-per-minute limit while a call runs, so one item asked at the model's whole max
+        output (32-64k) would hold back every other call for nothing."""
         cap = self.budgets.call_cap(ref.model)
         again: list[CardJob] = []
         for job in cut:
             job.cuts += 1
-            grown = cap if pack_size == 1 else math.ceil(job.asked_per_item * CUT_GROWTH)
+            grown = min(cap, math.ceil(job.asked_per_item * CUT_GROWTH))
             job.min_per_item = max(job.min_per_item, grown)
             reason = f"cut by max_tokens at {job.asked_max_tokens} tokens ({ref.model})"
             job.notes.append(reason)
