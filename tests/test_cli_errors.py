@@ -100,3 +100,15 @@ def test_an_unsupported_database_url_names_the_variable(tmp_path: Path, url: str
     assert res.returncode == 2, res.stderr
     assert res.stderr.startswith("error: AIMANAGER_DATABASE_URL: "), res.stderr
     assert "unsupported database" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_broken_command_plugin_costs_only_its_own_commands(tmp_path: Path) -> None:
+    # An installed entry point whose module cannot be imported (a plugin missing a dependency).
+    dist = tmp_path / "site" / "broken_plugin-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[aimanager.commands]\nbroken = no_such_module_xyz:register\n")
+    res = cli(tmp_path, "--help", env={"PYTHONPATH": str(tmp_path / "site")})
+    assert res.returncode == 0, res.stderr
+    assert "no_such_module_xyz" in res.stderr and "Traceback" not in res.stderr
+    assert "worker" in res.stdout and "demo" in res.stdout  # the product's and the other plugins' commands

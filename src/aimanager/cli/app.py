@@ -7,6 +7,7 @@ never imports those packages; an installation without them simply has no such co
 
 from __future__ import annotations
 
+import sys
 from importlib.metadata import entry_points
 
 import typer
@@ -22,6 +23,13 @@ app.add_typer(jobs_app, name="jobs")
 
 
 def load_plugins() -> None:
-    """Let every installed ``aimanager.commands`` entry point add its commands."""
+    """Let every installed ``aimanager.commands`` entry point add its commands.
+
+    A plugin that fails to load (a missing optional dependency, a broken install) costs only its own
+    commands, with one line on stderr: the product's commands — the worker above all — still run.
+    """
     for entry in sorted(entry_points(group="aimanager.commands"), key=lambda e: e.name):
-        entry.load()(app)
+        try:
+            entry.load()(app)
+        except Exception as exc:
+            print(f"warning: commands of {entry.value!r} not loaded: {exc}", file=sys.stderr)

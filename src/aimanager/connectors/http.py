@@ -78,31 +78,27 @@ def _str(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
-def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    """Seconds the server asks us to wait, from the first header present.
+# The marketplaces' wait headers in the order they are trusted, with the seconds one unit stands for;
+# ``Retry-After`` (and ``retry-after-ms``) is read by ``retry.retry_after``.
+_WAIT_HEADERS = (
+    ("x-ratelimit-retry", 1.0),  # WB: seconds until the refused request may be sent again
+    ("retry-after", 1.0),
+    ("x-ratelimit-reset", 1.0),  # WB: seconds until the bucket refills
+    ("item-retry-after", 60.0),  # Ozon product quotas: minutes
+    ("x-ratelimit-resource-until", 1.0),  # Yandex Market: an RFC 822 date
+)
 
-    ``X-Ratelimit-Retry`` (WB, seconds), ``Retry-After`` (seconds or an HTTP date; ``retry-after-ms``
-    too), ``X-Ratelimit-Reset`` (WB, seconds until the bucket refills), ``Item-Retry-After`` (Ozon
-    product quotas, minutes), ``X-RateLimit-Resource-Until`` (YM, an RFC 822 date).
-    """
+
+def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds the server asks us to wait, from the first wait header present that can be read."""
     lowered = {k.lower(): v for k, v in headers.items()}
-    if (
-        "x-ratelimit-retry" in lowered
-        and (value := parse_delay(lowered["x-ratelimit-retry"], now)) is not None
-    ):
-        return value
-    if (value := retry_after(lowered, now)) is not None:
-        return value
-    if (
-        "x-ratelimit-reset" in lowered
-        and (value := parse_delay(lowered["x-ratelimit-reset"], now)) is not None
-    ):
-        return value
-    if "item-retry-after" in lowered:
-        value = parse_delay(lowered["item-retry-after"], now)
-        return None if value is None else value * 60
-    if "x-ratelimit-resource-until" in lowered:
-        return parse_delay(lowered["x-ratelimit-resource-until"], now)
+    for name, unit in _WAIT_HEADERS:
+        if name == "retry-after":
+            value = retry_after(lowered, now)
+        else:
+            value = parse_delay(lowered[name], now) if name in lowered else None
+        if value is not None:
+            return value * unit
     return None
 
 
