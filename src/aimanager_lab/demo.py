@@ -27,6 +27,7 @@ from aimanager.db.engine import make_engine
 from aimanager.db.models import AIUsageLog, AnalyticsReport, Product
 from aimanager.domain.enums import Capability
 from aimanager.jobs import Priority, SQLBackend, Worker, WorkerConfig
+from aimanager.pipelines.catalog.importer import import_catalog
 from aimanager.pipelines.registry import pipeline_registry
 from aimanager.pipelines.services.runs import RunStarted, start_run
 from aimanager.pipelines.services.runtime import Runtime
@@ -34,7 +35,7 @@ from aimanager.pipelines.services.wiring import build_runtime
 from aimanager.schema.migrate import upgrade
 from aimanager.settings import Settings
 from aimanager_lab.environment import SandboxWorld, connect_partners, run_until_drained
-from aimanager_lab.sample_catalog import generate_catalog, insert_catalog
+from aimanager_lab.sample_catalog import generate_catalog, write_catalog
 
 
 @dataclass
@@ -80,8 +81,12 @@ async def run_demo(settings: Settings, opts: DemoOptions, console: Console) -> D
             connector_overrides=world.connector_overrides(),
             report_dir=opts.report_dir,
         )
-        console.print(f"catalog: {opts.partners} partners × {opts.skus} SKUs × 4 marketplaces")
-        report = await insert_catalog(rt.sessions, generate_catalog(opts.partners, opts.skus))
+        # Through a file and the importer, as `aimanager import` takes an operator's catalog.
+        catalog = write_catalog(
+            opts.report_dir / "sample-catalog.csv", generate_catalog(opts.partners, opts.skus)
+        )
+        console.print(f"catalog: {opts.partners} partners × {opts.skus} SKUs × 4 marketplaces ({catalog})")
+        report = await import_catalog(catalog, rt.sessions)
         if report.errors:
             console.print(f"[yellow]{len(report.errors)} catalog rows rejected; first: {report.errors[0]}")
         await connect_partners(world, rt.sessions, CredentialBox.from_settings(settings))

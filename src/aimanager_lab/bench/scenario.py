@@ -25,6 +25,7 @@ from aimanager.db.engine import make_engine
 from aimanager.db.models import AIUsageLog, Product
 from aimanager.domain.enums import Capability
 from aimanager.jobs import Priority, SQLBackend, Worker, WorkerConfig
+from aimanager.pipelines.catalog.importer import import_catalog
 from aimanager.pipelines.registry import pipeline_registry
 from aimanager.pipelines.services.runs import start_run
 from aimanager.pipelines.services.wiring import build_runtime
@@ -33,7 +34,7 @@ from aimanager.settings import Settings
 from aimanager_lab.bench.figures import RunFigures, limit_bound
 from aimanager_lab.bench.original_design import run_baseline
 from aimanager_lab.environment import SandboxWorld, connect_partners, run_until_drained
-from aimanager_lab.sample_catalog import generate_catalog, insert_catalog
+from aimanager_lab.sample_catalog import generate_catalog, write_catalog
 
 # How often a partner's follow-up job looks whether its cards are out (in wall seconds, like the run).
 FOLLOWUP_POLL_S = 0.5
@@ -46,7 +47,9 @@ async def prepare(world: SandboxWorld, url: str, settings: Settings, partners: i
     from aimanager.db.engine import session_factory
 
     sessions = session_factory(engine)
-    await insert_catalog(sessions, generate_catalog(partners, skus))
+    # Through a file and the importer, as `aimanager import` takes an operator's catalog.
+    catalog = Path(tempfile.mkdtemp(prefix="aim-catalog-")) / "catalog.csv"
+    await import_catalog(write_catalog(catalog, generate_catalog(partners, skus)), sessions)
     await connect_partners(world, sessions, CredentialBox.from_settings(settings))
     await engine.dispose()
 
