@@ -24,9 +24,9 @@ from sqlalchemy import func, select
 
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
-from aimanager.db.models import AIUsageLog, AnalyticsReport, Product
+from aimanager.db.models import AIUsageLog, AnalyticsReport
 from aimanager.domain.enums import Capability
-from aimanager.jobs import Priority, SQLBackend, Worker, WorkerConfig
+from aimanager.jobs import SQLBackend, Worker, WorkerConfig
 from aimanager.pipelines.catalog.importer import import_catalog
 from aimanager.pipelines.registry import pipeline_registry
 from aimanager.pipelines.services.runs import RunStarted, start_run
@@ -34,7 +34,12 @@ from aimanager.pipelines.services.runtime import Runtime
 from aimanager.pipelines.services.wiring import build_runtime
 from aimanager.schema.migrate import upgrade
 from aimanager.settings import Settings
-from aimanager_lab.environment import SandboxWorld, connect_partners, run_until_drained
+from aimanager_lab.environment import (
+    SandboxWorld,
+    connect_partners,
+    run_until_drained,
+    urgent_repricings,
+)
 from aimanager_lab.sample_catalog import generate_catalog, write_catalog
 
 
@@ -131,23 +136,9 @@ async def _run_all(rt: Runtime, console: Console, opts: DemoOptions, result: Dem
             result.tasks[cap] = result.tasks.get(cap, 0) + n
 
     count(await start_run(rt.sessions, rt.backend, CAPABILITIES, poll_s=FOLLOWUP_POLL_S))
-    async with rt.sessions() as session:
-        skus = (await session.execute(select(Product.sku).order_by(Product.id).limit(opts.urgent))).scalars()
-        urgent_skus = list(skus)
-
-    async def operator() -> None:
-        for sku in urgent_skus:
-            await asyncio.sleep(0.3)
-            count(
-                await start_run(
-                    rt.sessions,
-                    rt.backend,
-                    [Capability.PRICING],
-                    skus=[sku],
-                    priority=Priority.URGENT,
-                    poll_s=FOLLOWUP_POLL_S,
-                )
-            )
+    operator = urgent_repricings(
+        rt.sessions, rt.backend, opts.urgent, every_s=0.3, poll_s=FOLLOWUP_POLL_S, on_run=count
+    )
 
     worker = Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=opts.concurrency))
     bars = Progress(
@@ -169,7 +160,7 @@ async def _run_all(rt: Runtime, console: Console, opts: DemoOptions, result: Dem
 
     with bars:
         ticker = asyncio.create_task(refresh())
-        await run_until_drained(worker, rt.backend, [asyncio.create_task(operator())])
+        await run_until_drained(worker, rt.backend, [asyncio.create_task(operator)])
         ticker.cancel()
         show_progress(bars, ids, rt, base_done, base_failed, result.tasks)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,9 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aimanager.connectors.registry import parse_credentials
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.models import Listing, Partner, Product
-from aimanager.domain.enums import Marketplace
+from aimanager.domain.enums import Capability, Marketplace
+from aimanager.jobs import Backend, Priority
 from aimanager.llm import GatewayConfig
 from aimanager.pipelines.services.accounts import save_account
+from aimanager.pipelines.services.runs import RunStarted, start_run
 from aimanager_sandbox.common.seeding import SeedOffer
 from aimanager_sandbox.common.snapshot import OfferState
 from aimanager_sandbox.remote_world import RemoteWorld
@@ -160,6 +163,28 @@ async def connect_partners(
                 )
                 made += saved.created
     return made
+
+
+async def urgent_repricings(
+    sessions: async_sessionmaker[AsyncSession],
+    backend: Backend,
+    count: int,
+    *,
+    every_s: float,
+    poll_s: float,
+    on_run: Callable[[RunStarted], None],
+) -> None:
+    """An operator's urgent single-SKU repricings of the first ``count`` SKUs, one every ``every_s``,
+    each started as ``aimanager run -c pricing --sku X --priority urgent`` starts it (it waits for
+    its partner's cards like any follow-up); ``on_run`` hears what each request queued."""
+    async with sessions() as session:
+        skus = list((await session.execute(select(Product.sku).order_by(Product.id).limit(count))).scalars())
+    for sku in skus:
+        await asyncio.sleep(every_s)
+        run = await start_run(
+            sessions, backend, [Capability.PRICING], skus=[sku], priority=Priority.URGENT, poll_s=poll_s
+        )
+        on_run(run)
 
 
 async def run_until_drained(worker: Any, backend: Any, producers: list[asyncio.Task[Any]]) -> None:

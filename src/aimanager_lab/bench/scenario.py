@@ -22,18 +22,23 @@ from sqlalchemy import func, select
 
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
-from aimanager.db.models import AIUsageLog, Product
+from aimanager.db.models import AIUsageLog
 from aimanager.domain.enums import Capability
-from aimanager.jobs import Priority, SQLBackend, Worker, WorkerConfig
+from aimanager.jobs import SQLBackend, Worker, WorkerConfig
 from aimanager.pipelines.catalog.importer import import_catalog
 from aimanager.pipelines.registry import pipeline_registry
-from aimanager.pipelines.services.runs import start_run
+from aimanager.pipelines.services.runs import RunStarted, start_run
 from aimanager.pipelines.services.wiring import build_runtime
 from aimanager.schema.migrate import upgrade
 from aimanager.settings import Settings
 from aimanager_lab.bench.figures import RunFigures, limit_bound
 from aimanager_lab.bench.original_design import run_baseline
-from aimanager_lab.environment import SandboxWorld, connect_partners, run_until_drained
+from aimanager_lab.environment import (
+    SandboxWorld,
+    connect_partners,
+    run_until_drained,
+    urgent_repricings,
+)
 from aimanager_lab.sample_catalog import generate_catalog, write_catalog
 
 # How often a partner's follow-up job looks whether its cards are out (in wall seconds, like the run).
@@ -80,35 +85,21 @@ async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int,
             poll_s=FOLLOWUP_POLL_S,
         )
         fig.tasks += sum(run.tasks.values())
-        async with rt.sessions() as session:
-            first_skus = (
-                (await session.execute(select(Product.sku).order_by(Product.id).limit(urgent)))
-                .scalars()
-                .all()
-            )
 
-        async def operator() -> None:
-            # An operator's urgent single-SKU repricings over half a minute, not one burst, as
-            # ``aimanager run -c pricing --sku X --priority urgent`` starts them (they wait for the
-            # SKU's partner's cards like any follow-up).
-            for sku in first_skus:
-                await asyncio.sleep(0.5)
-                request = await start_run(
-                    rt.sessions,
-                    rt.backend,
-                    [Capability.PRICING],
-                    skus=[sku],
-                    priority=Priority.URGENT,
-                    poll_s=FOLLOWUP_POLL_S,
-                )
-                fig.tasks += sum(request.tasks.values())
+        def count(request: RunStarted) -> None:
+            fig.tasks += sum(request.tasks.values())
+
+        # An operator's urgent repricings over half a minute, not one burst.
+        operator = urgent_repricings(
+            rt.sessions, rt.backend, urgent, every_s=0.5, poll_s=FOLLOWUP_POLL_S, on_run=count
+        )
 
         # A quarter of the slots again as headroom for urgent work: at real time a repricing waits
         # seconds for the marketplace to apply it, so urgent requests need room of their own.
         worker = Worker(
             rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=concurrency, urgent_reserve=0.25)
         )
-        await run_until_drained(worker, rt.backend, [asyncio.create_task(operator())])
+        await run_until_drained(worker, rt.backend, [asyncio.create_task(operator)])
         fig.wall_s = time.monotonic() - started
         fig.cpu_s = time.process_time() - cpu_started
         for prio, waits in worker.metrics.queue_wait_ms.items():
