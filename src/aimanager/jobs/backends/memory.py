@@ -176,6 +176,7 @@ class MemoryBackend:
             held.status = JobStatus.QUEUED
             wait = delay if delay is not None else JOB_BACKOFF.delay(held.attempts, self._rng)
             held.run_at = now + wait
+            held.deadline = held.run_at + held.priority.start_sla_seconds
         return held.status
 
     async def snooze(self, worker_id: str, job: Job, delay: float) -> bool:
