@@ -79,13 +79,9 @@ async def run_demo(settings: Settings, opts: DemoOptions, console: Console) -> D
     world = SandboxWorld(time_scale=opts.time_scale).start()
     rt: Runtime | None = None
     try:
-        rt = await build_runtime(
-            settings,
-            backend=backend,
-            gateway_config=world.gateway_config(),
-            connector_overrides=world.connector_overrides(),
-            report_dir=opts.report_dir,
-        )
+        # Configured as an operator configures the product (settings and saved accounts), no overrides.
+        settings = world.product_settings(settings)
+        rt = await build_runtime(settings, backend=backend, report_dir=opts.report_dir)
         # Through a file and the importer, as `aimanager import` takes an operator's catalog.
         catalog = write_catalog(
             opts.report_dir / "sample-catalog.csv", generate_catalog(opts.partners, opts.skus)

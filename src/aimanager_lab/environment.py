@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,6 +28,7 @@ from aimanager.jobs import Backend, Priority
 from aimanager.llm import GatewayConfig
 from aimanager.pipelines.services.accounts import save_account
 from aimanager.pipelines.services.runs import RunStarted, start_run
+from aimanager.settings import Settings
 from aimanager_sandbox.common.seeding import SeedOffer
 from aimanager_sandbox.common.snapshot import OfferState
 from aimanager_sandbox.remote_world import RemoteWorld
@@ -75,8 +77,21 @@ class SandboxWorld:
     def url(self, name: str) -> str:
         return self.world.url(name)
 
+    def product_settings(self, settings: Settings) -> Settings:
+        """``settings`` as an operator sets them to use the LLM sandbox: the variables
+        ``AIMANAGER_LLM_PROVIDER=anthropic``, ``AIMANAGER_ANTHROPIC_API_KEY`` and
+        ``AIMANAGER_ANTHROPIC_BASE_URL``, read by the product as it reads them in production."""
+        return settings.model_copy(
+            update={
+                "llm_provider": "anthropic",
+                "anthropic_api_key": SecretStr("sk-ant-sandbox"),
+                "anthropic_base_url": self.url("llm"),
+            }
+        )
+
     def gateway_config(self, **overrides: Any) -> GatewayConfig:
-        """The gateway pointed at the LLM sandbox through the official Anthropic SDK."""
+        """The gateway pointed at the LLM sandbox through the official Anthropic SDK, built directly
+        (tests, and the original design's emulation, which is not the product's configuration)."""
         values: dict[str, Any] = {
             "provider": "anthropic",
             "anthropic_api_key": "sk-ant-sandbox",
@@ -153,6 +168,9 @@ async def connect_partners(
                     batch,
                     existing_cards=market is Marketplace.UZUM,
                 )
+                # Where the account lives and how fast its clock runs are account settings, as a
+                # proxy's URL would be for an operator: the product needs no override to reach it.
+                settings = {**settings, "base_url": world.url(market.value), "time_scale": world.time_scale}
                 saved = await save_account(
                     session,
                     box,

@@ -66,11 +66,10 @@ async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int,
     engine = make_engine(settings.database_url, pool_size=20)
     backend = SQLBackend(engine)
     await backend.setup()
+    # Configured as an operator configures the product (settings and saved accounts), no overrides.
     rt = await build_runtime(
-        settings,
+        world.product_settings(settings),
         backend=backend,
-        gateway_config=world.gateway_config(),
-        connector_overrides=world.connector_overrides(),
         report_dir=Path(tempfile.mkdtemp(prefix="aim-reports-")),
     )
     started, cpu_started = time.monotonic(), time.process_time()
