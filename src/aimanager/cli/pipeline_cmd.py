@@ -84,6 +84,11 @@ def run_cmd(
                 f"waiting on cards: {waiting} (queued by {len(run.followup_job_ids)} follow-up job(s) "
                 "as each partner's cards are out)"
             )
+        # What was not planned, and why (an account not connected): "nothing to do" must say why.
+        for reason in run.skipped[:20]:
+            console.print(f"  skipped: {reason}")
+        if len(run.skipped) > 20:
+            console.print(f"  … and {len(run.skipped) - 20} more skipped")
 
     asyncio.run(body())
 
