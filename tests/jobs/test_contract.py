@@ -207,6 +207,17 @@ async def test_snooze_waits_without_using_an_attempt(backend: Any, clock: Any) -
     assert await backend.retry_later("w", job, "boom again") is JobStatus.DEAD
 
 
+async def test_snooze_can_replace_the_payload(backend: Any, clock: Any) -> None:
+    [job_id] = (await backend.enqueue_many([spec(payload={"waiting": [1, 2, 3]})])).ids
+    [job] = await backend.claim("w", 1, lease_s=LEASE)
+    assert await backend.snooze("w", job, 5.0, {"waiting": [3], "done": {"pricing": 8}})
+    clock.advance(5.1)
+    [job] = await backend.claim("w", 1, lease_s=LEASE)
+    assert job.payload == {"waiting": [3], "done": {"pricing": 8}}
+    assert await backend.snooze("w", job, 5.0)  # no payload given: kept as it is
+    assert (await backend.get(job_id)).payload == {"waiting": [3], "done": {"pricing": 8}}
+
+
 async def test_fail_cancel_retry_dead(backend: Any) -> None:
     ids = (await backend.enqueue_many([spec(), spec(), spec()])).ids
     [job] = await backend.claim("w", 1, lease_s=LEASE)

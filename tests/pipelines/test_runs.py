@@ -43,7 +43,7 @@ async def test_a_followup_snoozes_while_its_partner_has_card_jobs_then_gives_up_
     now = [1_000_000.0]
     backend = MemoryBackend(clock=lambda: now[0])
     await backend.enqueue_many([JobSpec("cards.generate", {"product_ids": [1]}, partner_id=1)])
-    spec = followup_spec(1, [Capability.PRICING], skus=None, priority=Priority.MEDIUM, poll_s=0.5)
+    spec = followup_spec([1], [Capability.PRICING], skus=None, priority=Priority.MEDIUM, poll_s=0.5)
     [job_id] = (await backend.enqueue_many([spec])).ids
     job = await backend.get(job_id)
     assert job is not None
@@ -54,6 +54,7 @@ async def test_a_followup_snoozes_while_its_partner_has_card_jobs_then_gives_up_
         with pytest.raises(Snooze) as snoozed:
             await run_followups(rt, job)  # type: ignore[arg-type]
         looks.append(snoozed.value.delay)
+        assert snoozed.value.payload is not None and snoozed.value.payload["partners"] == [1]
     # At first every poll_s, then a growing share of the wait, never more than MAX_POLL_S apart.
     assert looks == [0.5, 3.0, MAX_POLL_S, MAX_POLL_S]
     now[0] = job.enqueued_at + MAX_WAIT_S + 1
@@ -86,10 +87,10 @@ async def test_run_prices_and_stocks_each_partner_after_its_cards(db_url: str, t
             [Capability.CARDS, Capability.PRICING, Capability.STOCK],
             poll_s=0.05,
         )
-        # Cards are queued now; pricing and stock wait, one follow-up job per partner.
+        # Cards are queued now; pricing and stock wait, one follow-up job for both partners.
         assert run.queued == {"cards": 48}
         assert run.waiting == {"pricing": 48, "stock": 48}
-        assert len(run.followup_job_ids) == 2 and run.waiting_partners == sorted(run.waiting_partners)
+        assert len(run.followup_job_ids) == 1 and run.waiting_partners == [1, 2]
 
         await Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=16)).run(until_idle=True)
 
@@ -97,8 +98,9 @@ async def test_run_prices_and_stocks_each_partner_after_its_cards(db_url: str, t
         assert rt.progress.done == {"cards": 48, "pricing": 48, "stock": 48, "analytics": 0}
         jobs = await rt.backend.list_jobs(limit=1000)
         assert {j.status for j in jobs} == {JobStatus.SUCCEEDED}
-        followups = [j for j in jobs if j.kind == FOLLOWUPS_KIND]
-        assert sorted(j.id for j in followups) == sorted(run.followup_job_ids)
+        [followup] = [j for j in jobs if j.kind == FOLLOWUPS_KIND]
+        assert [followup.id] == run.followup_job_ids
+        assert followup.result == {"pricing": 48, "stock": 48}  # what it queued, over all its looks
         for partner_id in run.waiting_partners:
             mine = [j for j in jobs if j.partner_id == partner_id]
             cards_done = max(j.finished_at or 0.0 for j in mine if j.kind in ("cards.generate", "cards.push"))

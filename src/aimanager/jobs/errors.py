@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aimanager.errors import JobError
 
 
@@ -30,11 +32,14 @@ class Snooze(Exception):  # a control-flow signal, not an error report
 
     Unlike :class:`Retry`, nothing failed, so a job may snooze any number of times; the handler owns
     the limit (it knows how long waiting makes sense) and raises :class:`PermanentFailure` past it.
+    ``payload``, when given, replaces the job's payload in the same write: what is left to wait for
+    (a job that waits on many things records the ones already done).
     """
 
-    def __init__(self, reason: str, *, delay: float) -> None:
+    def __init__(self, reason: str, *, delay: float, payload: dict[str, Any] | None = None) -> None:
         super().__init__(reason)
         self.delay = delay
+        self.payload = payload
 
 
 class PermanentFailure(Exception):

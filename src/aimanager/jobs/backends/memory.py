@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +20,7 @@ from aimanager.jobs.model import (
     JobSpec,
     JobStatus,
     QueueStats,
+    encode_payload,
     system_clock,
 )
 from aimanager.jobs.priority import Priority
@@ -179,10 +181,14 @@ class MemoryBackend:
             held.deadline = held.run_at + held.priority.start_sla_seconds
         return held.status
 
-    async def snooze(self, worker_id: str, job: Job, delay: float) -> bool:
+    async def snooze(
+        self, worker_id: str, job: Job, delay: float, payload: dict[str, Any] | None = None
+    ) -> bool:
         held = self._held(worker_id, job.id, job.attempts)
         if held is None:
             return False
+        if payload is not None:
+            held.payload = json.loads(encode_payload(payload))  # checked and copied as enqueue does
         now = self.clock()
         held.status = JobStatus.QUEUED
         held.attempts -= 1

@@ -60,9 +60,12 @@ class Backend(Protocol):
         Returns the new status, or None if the worker no longer held the job.
         """
 
-    async def snooze(self, worker_id: str, job: Job, delay: float) -> bool:
+    async def snooze(
+        self, worker_id: str, job: Job, delay: float, payload: dict[str, Any] | None = None
+    ) -> bool:
         """Put a running job back to wait ``delay`` seconds: ``queued``, the attempt not counted, its
-        last error kept. Returns False if the worker no longer held the job."""
+        last error kept, its payload replaced by ``payload`` if given. Returns False if the worker no
+        longer held the job."""
 
     async def fail(self, worker_id: str, job: Job, error: str) -> bool:
         """End the job as ``failed`` (no further attempts)."""

@@ -274,7 +274,7 @@ class Worker:
                 await self._fail(job, f"{type(exc).__name__}: {exc}")
                 return
             if isinstance(exc, Snooze):
-                if await self.backend.snooze(self.worker_id, job, exc.delay):
+                if await self.backend.snooze(self.worker_id, job, exc.delay, exc.payload):
                     self.metrics.snoozed += 1
                 return
             delay = exc.delay if isinstance(exc, Retry) else None

@@ -3,7 +3,7 @@
 The one way a run starts, whoever asks: ``aimanager run``, the demo, the benchmarks, an operator's
 urgent single-SKU repricing (``aimanager run -c pricing --sku X --priority urgent``). Cards are queued
 at once. Pricing, stock and analytics of a partner that has card jobs queued or running — this run's
-or an earlier one's — wait for them in a ``run.followups`` job (see ``followups``); those of the other
+or an earlier one's — wait for them in one ``run.followups`` job (see ``followups``); those of the other
 partners are queued at once too. ``aimanager run`` followed by ``aimanager worker`` therefore does
 every partner's work in the right order with nothing else watching.
 """
@@ -81,9 +81,9 @@ async def start_run(
         if partner_id not in busy:
             started.queued.update(later.tasks_by_partner[partner_id])
     await _queue(backend, now_specs, started)
-    followups = [followup_spec(p, later_caps, skus=skus, priority=priority, poll_s=poll_s) for p in waiting]
-    if followups:
-        res = await backend.enqueue_many(followups)
+    if waiting:
+        spec = followup_spec(waiting, later_caps, skus=skus, priority=priority, poll_s=poll_s)
+        res = await backend.enqueue_many([spec])
         started.followup_job_ids.extend(res.ids)
         started.waiting_partners.extend(waiting)
         for partner_id in waiting:

@@ -26,6 +26,7 @@ from aimanager.jobs.model import (
     Job,
     JobSpec,
     JobStatus,
+    encode_payload,
     system_clock,
 )
 from aimanager.jobs.priority import Priority
@@ -272,9 +273,15 @@ class SQLBackend(SQLAdministration):
             ).scalar()
         return None if status is None else JobStatus(status)
 
-    async def snooze(self, worker_id: str, job: Job, delay: float) -> bool:
+    async def snooze(
+        self, worker_id: str, job: Job, delay: float, payload: dict[str, Any] | None = None
+    ) -> bool:
         run_at = self.clock() + delay
-        params = {"run_at": run_at, "sla": job.priority.start_sla_seconds}
+        params = {
+            "run_at": run_at,
+            "sla": job.priority.start_sla_seconds,
+            "payload": None if payload is None else encode_payload(payload),
+        }
         async with self._write(one_statement=True) as conn:
             res = await conn.execute(q.SNOOZE, {**params, "id": job.id, "w": worker_id, "att": job.attempts})
         return bool(res.rowcount)

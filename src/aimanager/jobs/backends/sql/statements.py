@@ -165,7 +165,8 @@ RETRY_LATER = text(
 
 SNOOZE = text(
     "UPDATE jobs SET status = 'queued', attempts = attempts - 1, worker_id = NULL, lease_until = NULL,"
-    " run_at = :run_at, deadline = CAST(:run_at AS DOUBLE PRECISION) + CAST(:sla AS DOUBLE PRECISION)"
+    " run_at = :run_at, deadline = CAST(:run_at AS DOUBLE PRECISION) + CAST(:sla AS DOUBLE PRECISION),"
+    " payload = COALESCE(CAST(:payload AS TEXT), payload)"
     " WHERE id = :id AND worker_id = :w AND attempts = :att AND status = 'running'"
 )
 
