@@ -56,3 +56,18 @@ async def test_a_more_urgent_request_goes_first_among_waiters() -> None:
     await asyncio.gather(*tasks)
     # pack-1 already holds the queue (waiting for its token); the narrative goes next.
     assert order == ["pack-1", "narrative", "pack-2", "pack-3"]
+
+
+async def test_a_waiting_request_reserves_what_it_is_sized_at_when_its_turn_comes() -> None:
+    # A pack built with a 30,000-token budget waits; meanwhile answers teach the gateway that 300
+    # suffice. It must wait for (and reserve) 300, not 30,000 — which would take half a minute here.
+    limiter = RateLimiter(defaults={"m": Limits(otpm=60_000)}, burst_seconds=1.0)
+    await limiter.acquire("m", 0, 1000)  # the bucket is drained
+    budget = {"output": 30_000}
+    waiter = asyncio.create_task(
+        limiter.acquire("m", 0, budget["output"], resize=lambda: (0, budget["output"]))
+    )
+    await asyncio.sleep(0)
+    budget["output"] = 300  # learned while it waited
+    reservation = await asyncio.wait_for(waiter, timeout=10)
+    assert reservation.output_tokens == 300

@@ -114,13 +114,15 @@ class Caller:
             key = str(ref)
             probe = await self._probe_first(key)
             await self.concurrency.acquire()
+
+            def size(model: str = ref.model) -> tuple[int, int]:
+                # Built again when its turn comes: budgets learned while it waited apply to it.
+                nonlocal request
+                request = build(model)
+                return estimate_tokens(request.system) + estimate_tokens(request.user), request.max_tokens
+
             try:
-                reservation = await self.limiter.acquire(
-                    key,
-                    estimate_tokens(request.system) + estimate_tokens(request.user),
-                    request.max_tokens,
-                    priority=priority,
-                )
+                reservation = await self.limiter.acquire(key, *size(), priority=priority, resize=size)
                 try:
                     response = await provider.complete(request, _Events(self, key))
                 except BaseException:

@@ -232,31 +232,52 @@ class RateLimiter:
         return rate, max(1.0, rate * self.burst_seconds)
 
     async def acquire(
-        self, key: str, input_tokens: int, output_tokens: int, *, priority: int = 1
+        self,
+        key: str,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        priority: int = 1,
+        resize: Callable[[], tuple[int, int]] | None = None,
     ) -> Reservation:
         """Wait until one request with these token counts fits every known bucket, and take it.
 
-        Waiters are served by ``priority`` (lower first), then in the order they asked."""
-        limits = self.limits(key)
-        wants = []
-        for kind, amount in (("rpm", 1), ("itpm", input_tokens), ("otpm", output_tokens)):
-            per_minute = limits.of(kind)
-            if per_minute:
-                wants.append((kind, float(amount), *self._shape(per_minute)))
-        if not wants:
-            return Reservation(key, input_tokens, output_tokens)
-        gate = self._gates.setdefault(key, _Gate())
-        await gate.acquire(priority)
+        Waiters are served by ``priority`` (lower first), then in the order they asked. ``resize``
+        gives the counts again each time the request tries the buckets: a request that waited (a pack
+        built before the output budget was learned) reserves what it will be sent with, not what it
+        was first sized at — at start that is several times less, and the wait is for the smaller."""
+        gate: _Gate | None = None
         try:
             while True:
+                if resize is not None:
+                    input_tokens, output_tokens = resize()
+                wants = self._wants(key, input_tokens, output_tokens)
+                if not wants:
+                    break
+                if gate is None:
+                    gate = self._gates.setdefault(key, _Gate())
+                    await gate.acquire(priority)
+                    continue  # sized again now that it is this request's turn
                 wait = await self.backend.reserve(key, wants)
                 if wait <= 0:
                     break
                 self.waits += 1
                 await asyncio.sleep(min(wait, 5.0))
         finally:
-            gate.release()
+            if gate is not None:
+                gate.release()
         return Reservation(key, input_tokens, output_tokens)
+
+    def _wants(
+        self, key: str, input_tokens: int, output_tokens: int
+    ) -> list[tuple[str, float, float, float]]:
+        limits = self.limits(key)
+        wants = []
+        for kind, amount in (("rpm", 1), ("itpm", input_tokens), ("otpm", output_tokens)):
+            per_minute = limits.of(kind)
+            if per_minute:
+                wants.append((kind, float(amount), *self._shape(per_minute)))
+        return wants
 
     async def settle(self, reservation: Reservation, input_tokens: int, output_tokens: int) -> None:
         """Refund (or charge) the difference between the estimate and the real usage."""
