@@ -8,14 +8,15 @@ or running; the others get their follow-up capabilities planned and queued at on
 snoozes (the engine's :class:`Snooze`: queued again later, no attempt used) with the rest in its
 payload, until none is left. One job and one query per look, however many partners wait: a job per
 partner cost a claim, a query and a write each per look, which took an eighth of the worker's CPU
-with 100 partners. Partners early in the card backlog are priced,
-stocked and reported on while the LLM is still writing the others' cards, and a worker restart loses
-nothing: the follow-up is a row in the queue like any job.
+with 100 partners. Partners early in the card backlog are priced, stocked and reported on while the
+LLM is still writing the others' cards, and a worker restart loses nothing: the follow-up is a row
+in the queue like any job.
 
 The wait between looks grows with the time already waited (a twentieth of it, from ``poll_s`` up to
-``MAX_POLL_S``): a short card phase is followed at once, and a thousand partners waiting out an
-hour of cards cost one look each per half minute, not one per two seconds. After ``MAX_WAIT_S`` the
-follow-up ends ``failed`` with the reason, for an operator to see and retry.
+``MAX_POLL_S``): a partner whose cards are out waits at most that long for its prices and stock,
+and the many small follow-ups of urgent requests made during a long card backlog look a few times a
+minute, not every ``poll_s``. After ``MAX_WAIT_S`` the follow-up ends ``failed`` with the reason, for
+an operator to see and retry.
 
 A generation job queues its push jobs in the transaction that stores its card versions, before it is
 acknowledged, so a partner never looks idle between the two; a retried job is queued again and keeps
@@ -42,7 +43,9 @@ CARD_KINDS = ("cards.generate", "cards.push")
 # What waits for a partner's cards; cards themselves never wait.
 FOLLOWS_CARDS = (Capability.PRICING, Capability.STOCK, Capability.ANALYTICS)
 DEFAULT_POLL_S = 2.0
-MAX_POLL_S = 30.0
+# A look is one query however many partners wait: cheap enough to keep the lag after cards short
+# (at 30 s, the last partners of a 100-partner run waited a quarter of a minute longer).
+MAX_POLL_S = 5.0
 POLL_SHARE_OF_WAIT = 0.05
 # How long a follow-up waits for its partner's cards before it gives up (the job ends failed, with the
 # reason, for an operator to look at): a day covers the largest card backlog at real LLM limits.
