@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aimanager.redact import redact
+
 
 class AIManagerError(Exception):
     """Root of every error AI Manager raises deliberately."""
@@ -58,9 +60,10 @@ class RemoteHTTPError(AIManagerError):
         request_id: str | None = None,
         code: str | None = None,
     ) -> None:
-        super().__init__(message)
+        # Bodies can echo the request, credentials included: nothing durable keeps them.
+        super().__init__(redact(message))
         self.status = status
-        self.body = body if not isinstance(body, str) else body[:2000]
+        self.body = body if not isinstance(body, str) else redact(body[:2000])
         self.request_id = request_id
         self.code = code
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aimanager.redact import register
+
 
 def default_database_url() -> str:
     """SQLite file in the working directory: the embedded default, no server needed."""
@@ -64,6 +66,16 @@ class Settings(BaseSettings):
     @classmethod
     def _normalise(cls, value: str) -> str:
         return normalise_database_url(value)
+
+    def model_post_init(self, context: object, /) -> None:
+        # Known from here on: any error text that echoes one of these stores *** instead.
+        register(
+            *(
+                value.get_secret_value()
+                for value in (self.secret_key, self.anthropic_api_key, self.openai_api_key)
+                if value is not None
+            )
+        )
 
     @property
     def is_sqlite(self) -> bool:

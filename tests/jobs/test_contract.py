@@ -218,6 +218,23 @@ async def test_snooze_can_replace_the_payload(backend: Any, clock: Any) -> None:
     assert (await backend.get(job_id)).payload == {"waiting": [3], "done": {"pricing": 8}}
 
 
+async def test_a_failure_can_narrow_the_payload_to_what_is_left(backend: Any, clock: Any) -> None:
+    [job_id] = (await backend.enqueue_many([spec(payload={"product_ids": [1, 2, 3, 4]}, max_attempts=2)])).ids
+    [job] = await backend.claim("w", 1, lease_s=LEASE)
+    assert await backend.retry_later("w", job, "2 of 4 failed", delay=1.0, payload={"product_ids": [2, 4]})
+    assert (await backend.get(job_id)).payload == {"product_ids": [2, 4]}
+    clock.advance(1.1)
+    [job] = await backend.claim("w", 1, lease_s=LEASE)
+    assert job.payload == {"product_ids": [2, 4]}
+    assert await backend.retry_later("w", job, "4 failed", payload={"product_ids": [4]}) is JobStatus.DEAD
+    dead = await backend.get(job_id)
+    assert (dead.status, dead.payload, dead.last_error) == (JobStatus.DEAD, {"product_ids": [4]}, "4 failed")
+    [other] = (await backend.enqueue_many([spec(payload={"product_ids": [7, 8]})])).ids
+    [job] = await backend.claim("w", 1, lease_s=LEASE)
+    assert await backend.fail("w", job, "8 needs input", {"product_ids": [8]})
+    assert (await backend.get(other)).payload == {"product_ids": [8]}
+
+
 async def test_fail_cancel_retry_dead(backend: Any) -> None:
     ids = (await backend.enqueue_many([spec(), spec(), spec()])).ids
     [job] = await backend.claim("w", 1, lease_s=LEASE)

@@ -82,15 +82,29 @@ async def test_429_with_retry_after_then_success(make_gateway: Any, sandbox: Any
     await gw.close()
 
 
-async def test_529_falls_back_to_next_model(make_gateway: Any, sandbox: Any) -> None:
+async def test_529_falls_back_to_next_model_only_when_allowed_and_counts_its_price(
+    make_gateway: Any, sandbox: Any
+) -> None:
     _, state = sandbox
     state.config.overloaded_models = {"claude-haiku-5-5"}
+    # Sonnet is 20× Haiku: by default an outage does not move the work there; the items fail as "call"
+    # (their job is retried later), without one call to Sonnet.
     gw = await make_gateway(max_retries=2)
+    results = await gw.generate_cards(requests(2))
+    assert all(r.draft is None and r.failure == "call" for r in results)
+    assert "not a fallback" in (results[0].error or "")
+    assert {r.model for r in state.log if r.route == "messages"} == {"claude-haiku-5-5"}
+    await gw.close()
+    # Allowed explicitly, the fallback answers, and its price is counted and reported.
+    state.log.clear()
+    gw = await make_gateway(max_retries=2, max_fallback_price_ratio=None)
     results = await gw.generate_cards(requests(2))
     assert all(r.model == "claude-sonnet-5-5" and r.draft for r in results)
     statuses = [(r.model, r.status) for r in state.log if r.route == "messages"]
     assert statuses == [("claude-haiku-5-5", 529)] * 3 + [("claude-sonnet-5-5", 200)]
-    assert gw.stats().fallbacks == 1
+    stats = gw.stats()
+    assert (stats.fallbacks, stats.pricier_fallback_calls) == (1, 1)
+    assert stats.fallback_extra_usd > stats.cost_usd / 2  # 20× the price: nearly all of it is extra
     await gw.close()
 
 

@@ -152,7 +152,26 @@ async def test_partner_over_budget_is_stopped_others_continue(
     )
     assert results[0].draft is None and (results[0].error or "").startswith("BudgetExceeded: partner 1")
     assert results[1].draft is not None and results[2].draft is not None  # 7 has no partners row: no budget
+    assert results[0].failure == "budget"
     assert gw.stats().budget_refusals == 1
+    await gw.close()
+
+
+async def test_a_tiny_budget_stops_card_work_before_it_is_spent(make_gateway: Any, engine: Any) -> None:
+    """Every item of a run used to pass the budget check before the first call was billed: a $0.001
+    budget let 20 cards' worth through. Admitted work is now reserved against the budget."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(Partner),
+            [{"id": 1, "slug": "p1", "name": "P1", "ai_budget_usd": Decimal("0.001")}],
+        )
+    gw = await make_gateway()
+    results = await gw.generate_cards([CardRequest(str(i), 1, product(f"S{i}")) for i in range(20)])
+    stats = gw.stats()
+    admitted = [r for r in results if r.failure != "budget"]
+    assert stats.cost_usd <= Decimal("0.001")
+    assert len(admitted) < 20 and stats.budget_refusals == 20 - len(admitted)
+    assert all("no LLM call made" in (r.error or "") for r in results if r.failure == "budget")
     await gw.close()
 
 

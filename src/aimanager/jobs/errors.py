@@ -19,11 +19,20 @@ class Retry(Exception):  # a control-flow signal, not an error report
     """Raised by a handler to ask for another attempt after ``delay`` seconds (e.g. a Retry-After).
 
     The attempt still counts: after ``max_attempts`` the job goes to ``dead`` like any failure.
+    ``payload``, when given, replaces the job's payload in the same write: what is left to do (a batch
+    of 20 products of which 3 failed retries those 3, and dies, if it does, naming only them).
     """
 
-    def __init__(self, reason: str = "retry requested", *, delay: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: str = "retry requested",
+        *,
+        delay: float | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(reason)
         self.delay = delay
+        self.payload = payload
 
 
 class Snooze(Exception):  # a control-flow signal, not an error report
@@ -43,4 +52,11 @@ class Snooze(Exception):  # a control-flow signal, not an error report
 
 
 class PermanentFailure(Exception):
-    """Raised by a handler when another attempt cannot succeed (bad input): the job ends ``failed``."""
+    """Raised by a handler when another attempt cannot succeed (bad input): the job ends ``failed``.
+
+    ``payload``, when given, replaces the job's payload in the same write (only what failed, so a
+    retry by hand redoes just that)."""
+
+    def __init__(self, reason: str, *, payload: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.payload = payload

@@ -169,6 +169,10 @@ class _Budget:
     spent: Decimal
     loaded_at: float
     warned: bool = False
+    # Estimated cost of this process's work for the partner that is admitted but not yet billed: without
+    # it, every item of a run passes the check before the first call is billed and a $0.001 budget
+    # lets $0.05 through.
+    reserved: Decimal = Decimal(0)
 
 
 class Budgets:
@@ -205,15 +209,32 @@ class Budgets:
         ratio = Decimal(row[1]) if row is not None and row[1] is not None else Decimal("0.8")
         return _Budget(cap, ratio, Decimal(spent), time.monotonic())
 
-    async def check(self, partner_id: int) -> None:
-        """Raise ``BudgetExceeded`` if the partner's spend has reached its cap; warn once past the ratio."""
+    async def _current(self, partner_id: int) -> _Budget:
         async with self._lock:
             budget = self._budgets.get(partner_id)
             if budget is None or time.monotonic() - budget.loaded_at > self.refresh_s:
                 fresh = await self._load(partner_id)
                 if budget is not None:
-                    fresh.warned = budget.warned
+                    fresh.warned, fresh.reserved = budget.warned, budget.reserved
                 budget = self._budgets[partner_id] = fresh
+            return budget
+
+    async def reserve(self, partner_id: int, amount: Decimal) -> None:
+        """Admit work estimated at ``amount`` for the partner, or raise ``BudgetExceeded`` if spend plus
+        the work already admitted plus this would pass the cap. ``release`` gives it back once billed."""
+        budget = await self._current(partner_id)
+        if budget.cap is not None and budget.spent + budget.reserved + amount > budget.cap:
+            raise BudgetExceeded(partner_id, budget.spent.quantize(Decimal("0.0001")), budget.cap)
+        budget.reserved += amount
+
+    def release(self, partner_id: int, amount: Decimal) -> None:
+        budget = self._budgets.get(partner_id)
+        if budget is not None:
+            budget.reserved = max(Decimal(0), budget.reserved - amount)
+
+    async def check(self, partner_id: int) -> None:
+        """Raise ``BudgetExceeded`` if the partner's spend has reached its cap; warn once past the ratio."""
+        budget = await self._current(partner_id)
         if budget.cap is None:
             return
         if budget.spent >= budget.cap:

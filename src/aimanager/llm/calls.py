@@ -1,6 +1,13 @@
 """One logical call: pick a model (with fallback), wait for the limiter and a concurrency slot, send.
 
 A spend cap stops everything: the error is remembered and every later call raises it at once.
+
+Fallback has a price ladder: a model priced more than ``max_fallback_price_ratio`` × the route's first
+model is not a fallback at all (a 30-second outage of a $0.10 model must not move the run to a $2.00
+one); the call fails as "call" and its job is retried after the outage. A cheaper-or-near fallback that
+answers is counted, and what it cost beyond the first model's price is reported
+(``pricier_fallback_calls``, ``fallback_extra_usd``). Escalation to a larger tier is a separate,
+deliberate step (``card_flow``), never a side effect of an outage.
 """
 
 from __future__ import annotations
@@ -8,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from aimanager.llm.errors import (
     GatewayClosed,
@@ -17,9 +25,10 @@ from aimanager.llm.errors import (
     SpendCapReached,
 )
 from aimanager.llm.limiter import AdaptiveConcurrency, RateLimiter
+from aimanager.llm.prices import PriceTable
 from aimanager.llm.providers.base import Provider
 from aimanager.llm.router import Router
-from aimanager.llm.tokens import estimate_tokens
+from aimanager.llm.tokens import TokenCalibration, estimate_tokens
 from aimanager.llm.types import GatewayStats, ModelRef, ProviderRequest, ProviderResponse
 from aimanager.logs import get_logger
 
@@ -62,7 +71,12 @@ class Caller:
         limiter: RateLimiter,
         concurrency: AdaptiveConcurrency,
         stats: GatewayStats,
+        prices: PriceTable | None = None,
+        max_fallback_price_ratio: float | None = None,
     ) -> None:
+        self.prices = prices
+        self.max_fallback_price_ratio = max_fallback_price_ratio
+        self.calibration = TokenCalibration()
         self.providers = providers
         self.router = router
         self.limiter = limiter
@@ -102,10 +116,16 @@ class Caller:
 
         ``priority`` orders waiters for the rate limits (0 before 1)."""
         reasons: list[str] = []
+        primary = next((m for m in models if m.provider in self.providers), None)
         for attempt, ref in enumerate(self.router.ordered(models)):
             self.check_open()
             provider = self.providers.get(ref.provider)
             if provider is None:
+                continue
+            if primary is not None and ref != primary and self._too_dear(primary, ref):
+                reasons.append(
+                    f"{ref}: not a fallback (priced over {self.max_fallback_price_ratio}× {primary})"
+                )
                 continue
             if attempt:
                 self.stats.fallbacks += 1
@@ -119,7 +139,7 @@ class Caller:
                 # Built again when its turn comes: budgets learned while it waited apply to it.
                 nonlocal request
                 request = build(model)
-                return estimate_tokens(request.system) + estimate_tokens(request.user), request.max_tokens
+                return self.calibration.estimate(model, request.system + request.user), request.max_tokens
 
             try:
                 reservation = await self.limiter.acquire(key, *size(), priority=priority, resize=size)
@@ -142,6 +162,13 @@ class Caller:
                 if probe:
                     self._probe_done(key)
             usage = response.usage
+            self.calibration.observe(
+                ref.model,
+                estimate_tokens(request.system + request.user),
+                usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens,
+            )
+            if primary is not None and ref != primary:
+                self._count_fallback(primary, ref, response)
             await self.limiter.settle(
                 reservation, usage.input_tokens + usage.cache_write_tokens, usage.output_tokens
             )
@@ -153,3 +180,27 @@ class Caller:
             log.debug("llm.call", model=key, latency_s=round(response.latency_s, 3), retries=response.retries)
             return ref, response
         raise CallFailed("; ".join(reasons) or "no configured provider for this route")
+
+    def _too_dear(self, primary: ModelRef, ref: ModelRef) -> bool:
+        if self.prices is None or self.max_fallback_price_ratio is None:
+            return False
+        try:
+            first, other = self.prices.price(primary.model).base, self.prices.price(ref.model).base
+        except Exception:  # an unpriced model is refused where it is billed, with its own message
+            return False
+        limit = Decimal(str(self.max_fallback_price_ratio))
+        return other.input > first.input * limit or other.output > first.output * limit
+
+    def _count_fallback(self, primary: ModelRef, ref: ModelRef, response: ProviderResponse) -> None:
+        if self.prices is None:
+            return
+        try:
+            extra = self.prices.cost(ref.model, response.usage) - self.prices.cost(
+                primary.model, response.usage
+            )
+        except Exception:
+            return
+        if extra > 0:
+            self.stats.pricier_fallback_calls += 1
+            self.stats.fallback_extra_usd += extra
+            log.warning("llm.fallback.pricier", model=str(ref), instead_of=str(primary), extra_usd=str(extra))

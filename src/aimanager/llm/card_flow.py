@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from aimanager.domain.cards import CardDraft
 from aimanager.domain.validate import draft_errors
+from aimanager.errors import LLMError
 from aimanager.llm import prompts
 from aimanager.llm.accounting import Accounting, Share
 from aimanager.llm.batch import BatchPath
@@ -30,13 +33,30 @@ from aimanager.llm.packer import Packer
 from aimanager.llm.providers.base import Provider
 from aimanager.llm.router import Route, Router
 from aimanager.llm.tokens import estimate_tokens
-from aimanager.llm.types import CardRequest, CardResult, ModelRef, ProviderRequest, ProviderResponse
+from aimanager.llm.types import (
+    CardRequest,
+    CardResult,
+    FailureKind,
+    ModelRef,
+    ProviderRequest,
+    ProviderResponse,
+    Usage,
+)
 from aimanager.logs import get_logger
+from aimanager.redact import redact
 
 log = get_logger(__name__)
 PackKey = tuple[str, str]  # (task kind, tier)
 # A cut item is asked again at most this often; then it fails with the budget it was last cut at.
 MAX_CUT_REASKS = 3
+# Problems that come from the facts, not the writing: a larger model cannot invent a missing required
+# attribute (and must not), so these fail at once instead of escalating at 20× the price.
+_UNFIXABLE = re.compile(r"attributes: (required .* missing|at least \d+ characteristics required)")
+
+
+def fixable(problem: str) -> bool:
+    """True if a better answer could cure ``problem`` (so escalating to a larger model makes sense)."""
+    return not all(_UNFIXABLE.search(part) for part in problem.split("; "))
 
 
 @dataclass(slots=True)
@@ -57,6 +77,7 @@ class CardJob:
     asked_max_tokens: int = 0
     min_per_item: int = 0
     cuts: int = 0
+    reserved: Decimal = Decimal(0)  # the partner's budget held for this item until it is billed
 
 
 class CardFlow:
@@ -108,19 +129,18 @@ class CardFlow:
             )
         self.stats.items += len(jobs)
         pending = await self._serve_from_cache(jobs)
-        refused: dict[int, BudgetExceeded] = {}
-        for partner_id in dict.fromkeys(job.request.partner_id for job in pending):
+        admitted: list[CardJob] = []
+        for job in pending:
             try:
-                await self.accounting.check_budget(partner_id)
+                await self._reserve(job)
             except BudgetExceeded as exc:
-                refused[partner_id] = exc
+                self.stats.budget_refusals += 1
+                self._finish(job, None, "", "realtime", f"{exc}; no LLM call made", "budget")
+            else:
+                admitted.append(job)
         # Submitted without an await in between, so one caller's items fill packs of their own
         # instead of interleaving with other callers' (a partner's cards then finish together).
-        for job in pending:
-            if (refusal := refused.get(job.request.partner_id)) is not None:
-                self.stats.budget_refusals += 1
-                self._finish(job, None, "", "realtime", str(refusal))
-                continue
+        for job in admitted:
             pack_key = (job.request.task_kind, job.route.tier)
             if job.request.priority_low and self.config.batch_enabled and self.batch.available(job.route):
                 self.batcher.submit(pack_key, job)
@@ -165,15 +185,50 @@ class CardFlow:
             problems = list(job.request.validator(job.request.facts, draft))
         return problems
 
+    async def _reserve(self, job: CardJob) -> None:
+        """Hold the item's estimated cost against its partner's budget (raises ``BudgetExceeded``)."""
+        ref = job.route.models[0]
+        try:
+            price = self.accounting.prices.price(ref.model)
+        except LLMError:  # an unpriced model is refused when it is called, with its own message
+            return
+        start = self.config.max_output_tokens_per_item or job.route.max_output_tokens_per_item
+        usage = Usage(
+            input_tokens=estimate_tokens(json.dumps(prompts.facts_payload(job.prepared.facts))) + 100,
+            output_tokens=self.budgets.per_item(job.request.task_kind, ref.model, start),
+        )
+        amount = price.cost(usage)
+        await self.accounting.budgets.reserve(job.request.partner_id, amount)
+        job.reserved = amount
+
     def _finish(
-        self, job: CardJob, draft: CardDraft | None, model: str, path: Any, error: str | None
+        self,
+        job: CardJob,
+        draft: CardDraft | None,
+        model: str,
+        path: Any,
+        error: str | None,
+        failure: FailureKind | None = None,
     ) -> None:
         if job.future.done():
             return
+        if job.reserved:
+            self.accounting.budgets.release(job.request.partner_id, job.reserved)
+            job.reserved = Decimal(0)
         if error is not None:
             self.stats.failed_items += 1
+            error = redact(error)
         job.future.set_result(
-            CardResult(job.request.item_id, draft, model, path, error, job.escalated, job.notes)
+            CardResult(
+                job.request.item_id,
+                draft,
+                model,
+                path,
+                error,
+                job.escalated,
+                job.notes,
+                failure=(failure or "answer") if error is not None else None,
+            )
         )
 
     def pack_request(self, jobs: list[CardJob], model: str) -> ProviderRequest:
@@ -215,12 +270,12 @@ class CardFlow:
         except (CallFailed, ProviderHTTPError) as exc:
             reason = exc.reason if isinstance(exc, CallFailed) else str(exc)
             for job in jobs:
-                self._finish(job, None, "", "realtime", f"LLM call failed: {reason}")
+                self._finish(job, None, "", "realtime", f"LLM call failed: {reason}", "call")
             return
         except Exception as exc:  # a bug must fail the items loudly, not hang their futures
             log.exception("llm.pack.crashed")
             for job in jobs:
-                self._finish(job, None, "", "realtime", f"internal error: {exc!r}")
+                self._finish(job, None, "", "realtime", f"internal error: {exc!r}", "internal")
             return
         await self.settle_guarded(jobs, ref, response, "realtime")
 
@@ -234,7 +289,8 @@ class CardFlow:
         except Exception as exc:
             log.exception("llm.pack.settle_failed", model=str(ref))
             for job in jobs:
-                self._finish(job, None, response.model, path, f"internal error after the call: {exc!r}")
+                error = f"internal error after the call: {exc!r}"
+                self._finish(job, None, response.model, path, error, "internal")
 
     async def settle_pack(
         self, jobs: list[CardJob], ref: ModelRef, response: ProviderResponse, path: str
@@ -317,7 +373,7 @@ class CardFlow:
                 retries.append(job)
         for job, problem in escalate:
             job.notes.append(f"rejected from {response.model}: {problem}")
-            if job.escalated or not job.route.escalation or job.reasks >= 2:
+            if job.escalated or not job.route.escalation or job.reasks >= 2 or not fixable(problem):
                 self._finish(job, None, response.model, path, f"card failed validation: {problem}")
             else:
                 job.escalated, job.reasks = True, job.reasks + 1

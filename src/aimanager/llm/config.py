@@ -54,6 +54,10 @@ class GatewayConfig:
     max_retry_after_s: float = 60.0
     request_timeout_s: float = 600.0
     cooldown_s: float = 30.0
+    # A fallback model may cost at most this many times the route's first model (per input and output
+    # token); a dearer one is never used because of an outage (None: any price). Escalation to the
+    # large tier for a card that failed its checks is not a fallback and is not limited by this.
+    max_fallback_price_ratio: float | None = 3.0
     max_description_chars: int = 4000
     budget_refresh_s: float = 30.0
 

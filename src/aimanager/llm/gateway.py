@@ -55,7 +55,15 @@ class Gateway:
             cooldown_s=config.cooldown_s,
         )
         self.concurrency = AdaptiveConcurrency(config.concurrency_initial, maximum=config.concurrency_max)
-        self.caller = Caller(providers, self.router, limiter, self.concurrency, self.accounting.stats)
+        self.caller = Caller(
+            providers,
+            self.router,
+            limiter,
+            self.concurrency,
+            self.accounting.stats,
+            prices=prices,
+            max_fallback_price_ratio=config.max_fallback_price_ratio,
+        )
         self.budgets = OutputBudgets(config.max_output_tokens_per_call)
         self.cards = CardFlow(
             config, self.router, self.caller, cache, self.accounting, providers, self.budgets

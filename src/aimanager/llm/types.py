@@ -10,6 +10,10 @@ from typing import Any, Literal
 from aimanager.domain.cards import CardDraft, ProductFacts
 
 Path = Literal["realtime", "batch", "cache"]
+# Why a card request failed, so its job can do the right thing: ``call`` (no model answered: outage,
+# limits — try again later), ``answer`` (answers kept failing the checks), ``budget`` (the partner's AI
+# budget is used up: nothing to retry until it is raised), ``internal`` (a bug or a store failure).
+FailureKind = Literal["call", "answer", "budget", "internal"]
 Validator = Callable[[ProductFacts, CardDraft], list[str]]
 
 
@@ -130,6 +134,7 @@ class CardResult:
     escalated: bool = False
     # Things done to the input or output on the way, e.g. "description cut from 102400 to 4000 chars".
     notes: list[str] = field(default_factory=list)
+    failure: FailureKind | None = None
 
 
 @dataclass(slots=True)
@@ -169,6 +174,10 @@ class GatewayStats:
     # Answers that ended at max_tokens, and the complete items kept from them (not asked again).
     cut_calls: int = 0
     salvaged_items: int = 0
+    # Calls answered by a model priced above the route's first one (after an outage or a cooldown), and
+    # what they cost beyond the same tokens at the first model's price.
+    pricier_fallback_calls: int = 0
+    fallback_extra_usd: Decimal = Decimal(0)
     usage: Usage = field(default_factory=Usage)
     cost_usd: Decimal = Decimal(0)
 
@@ -187,6 +196,8 @@ class GatewayStats:
             "budget_refusals": self.budget_refusals,
             "cut_calls": self.cut_calls,
             "salvaged_items": self.salvaged_items,
+            "pricier_fallback_calls": self.pricier_fallback_calls,
+            "fallback_extra_usd": str(self.fallback_extra_usd),
             "input_tokens": self.usage.input_tokens,
             "output_tokens": self.usage.output_tokens,
             "cache_read_tokens": self.usage.cache_read_tokens,

@@ -162,11 +162,18 @@ class MemoryBackend:
         return done
 
     async def retry_later(
-        self, worker_id: str, job: Job, error: str, delay: float | None = None
+        self,
+        worker_id: str,
+        job: Job,
+        error: str,
+        delay: float | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> JobStatus | None:
         held = self._held(worker_id, job.id, job.attempts)
         if held is None:
             return None
+        if payload is not None:
+            held.payload = json.loads(encode_payload(payload))
         now = self.clock()
         held.last_error = error
         held.lease_until = None
@@ -198,10 +205,12 @@ class MemoryBackend:
         held.deadline = held.run_at + held.priority.start_sla_seconds
         return True
 
-    async def fail(self, worker_id: str, job: Job, error: str) -> bool:
+    async def fail(self, worker_id: str, job: Job, error: str, payload: dict[str, Any] | None = None) -> bool:
         held = self._held(worker_id, job.id, job.attempts)
         if held is None:
             return False
+        if payload is not None:
+            held.payload = json.loads(encode_payload(payload))
         held.status = JobStatus.FAILED
         held.last_error = error
         held.finished_at = self.clock()

@@ -53,9 +53,15 @@ class Backend(Protocol):
         """Mark runs succeeded; returns how many acks were accepted (fenced ones are ignored)."""
 
     async def retry_later(
-        self, worker_id: str, job: Job, error: str, delay: float | None = None
+        self,
+        worker_id: str,
+        job: Job,
+        error: str,
+        delay: float | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> JobStatus | None:
-        """End a failed attempt: ``queued`` after a backoff (or ``delay``), or ``dead`` when exhausted.
+        """End a failed attempt: ``queued`` after a backoff (or ``delay``), or ``dead`` when exhausted;
+        the payload replaced by ``payload`` if given (what is left to do).
 
         Returns the new status, or None if the worker no longer held the job.
         """
@@ -67,8 +73,8 @@ class Backend(Protocol):
         last error kept, its payload replaced by ``payload`` if given. Returns False if the worker no
         longer held the job."""
 
-    async def fail(self, worker_id: str, job: Job, error: str) -> bool:
-        """End the job as ``failed`` (no further attempts)."""
+    async def fail(self, worker_id: str, job: Job, error: str, payload: dict[str, Any] | None = None) -> bool:
+        """End the job as ``failed`` (no further attempts), its payload replaced by ``payload`` if given."""
 
     async def release(self, worker_id: str, job_ids: Sequence[int]) -> int:
         """Give jobs back unrun (graceful shutdown): ``queued`` now, the attempt not counted."""

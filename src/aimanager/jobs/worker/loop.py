@@ -27,6 +27,7 @@ from aimanager.jobs.worker.config import WorkerConfig, WorkerMetrics, new_worker
 from aimanager.jobs.worker.maintenance import recover_expired_leases_loop
 from aimanager.jobs.worker.slots import Slots
 from aimanager.logs import get_logger
+from aimanager.redact import redact
 
 log = get_logger("aimanager.jobs.worker")
 
@@ -271,15 +272,15 @@ class Worker:
     async def _settle_failure(self, job: Job, exc: BaseException) -> None:
         try:
             if isinstance(exc, PermanentFailure):
-                await self._fail(job, f"{type(exc).__name__}: {exc}")
+                await self._fail(job, redact(f"{type(exc).__name__}: {exc}"), exc.payload)
                 return
             if isinstance(exc, Snooze):
                 if await self.backend.snooze(self.worker_id, job, exc.delay, exc.payload):
                     self.metrics.snoozed += 1
                 return
-            delay = exc.delay if isinstance(exc, Retry) else None
-            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            status = await self.backend.retry_later(self.worker_id, job, reason, delay)
+            delay, payload = (exc.delay, exc.payload) if isinstance(exc, Retry) else (None, None)
+            reason = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            status = await self.backend.retry_later(self.worker_id, job, reason, delay, payload)
             if status is not None and status.value == "dead":
                 self.metrics.dead += 1
                 log.warning("job.dead", job_id=job.id, kind=job.kind, error=reason)
@@ -288,10 +289,10 @@ class Worker:
         except Exception as store_exc:  # the store is down: the lease will bring the job back
             log.error("job.settle_failed", job_id=job.id, error=str(store_exc))
 
-    async def _fail(self, job: Job, reason: str) -> None:
+    async def _fail(self, job: Job, reason: str, payload: dict[str, Any] | None = None) -> None:
         self.metrics.failed += 1
         log.warning("job.failed", job_id=job.id, kind=job.kind, error=reason)
-        await self.backend.fail(self.worker_id, job, reason)
+        await self.backend.fail(self.worker_id, job, reason, payload)
 
     # -- shutdown --------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import anthropic
 from aimanager.llm.errors import ProviderHTTPError, SpendCapReached
 from aimanager.llm.providers.base import Failure, RetryEvents, RetryPolicy, with_retries
 from aimanager.llm.types import BatchOutcome, ProviderRequest, ProviderResponse, RateLimitInfo, Usage
+from aimanager.redact import register
 from aimanager.retry import retry_after
 
 SPEND_CAP_CODE = "enforced_spend_limit_reached"
@@ -100,6 +101,7 @@ class AnthropicProvider:
         timeout: float = 600.0,
     ) -> None:
         self.policy = policy or RetryPolicy()
+        register(api_key)  # an error body that echoes the request must not store the key
         self.client = anthropic.AsyncAnthropic(
             api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout
         )

@@ -17,6 +17,7 @@ import openai
 from aimanager.llm.errors import ProviderHTTPError, SpendCapReached
 from aimanager.llm.providers.base import Failure, RetryEvents, RetryPolicy, with_retries
 from aimanager.llm.types import BatchOutcome, ProviderRequest, ProviderResponse, RateLimitInfo, Usage
+from aimanager.redact import register
 from aimanager.retry import retry_after
 
 # OpenAI's equivalent of a spend cap: the account's quota or credit is exhausted.
@@ -99,6 +100,7 @@ class OpenAIProvider:
         timeout: float = 600.0,
     ) -> None:
         self.policy = policy or RetryPolicy()
+        register(api_key)  # an error body that echoes the request must not store the key
         self.client = openai.AsyncOpenAI(
             api_key=api_key or "not-needed-for-local-servers",
             base_url=base_url,

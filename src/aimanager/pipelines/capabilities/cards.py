@@ -20,9 +20,10 @@ from aimanager.db.models import CardVersion, Listing, Product
 from aimanager.domain.cards import CardDraft
 from aimanager.domain.categories import category_for
 from aimanager.domain.enums import Capability, Marketplace
+from aimanager.domain.readiness import readiness
 from aimanager.domain.rules import variant_for
 from aimanager.domain.validate import validator_for
-from aimanager.jobs import Job, JobSpec, Priority
+from aimanager.jobs import Job, JobSpec, PermanentFailure, Priority, Retry
 from aimanager.llm import CardRequest
 from aimanager.llm.prompts import CARD_PROMPT_VERSION
 from aimanager.logs import get_logger
@@ -31,6 +32,9 @@ from aimanager.pipelines.services.runtime import Runtime, cooperatively, load_by
 
 log = get_logger("aimanager.pipelines.capabilities.cards")
 PUSH_JOBS_PER_CALL = 5  # 5 push jobs × 20 cards = WB's 100-card upload
+# After an outage or a run of 429s, the next attempt of the products whose calls failed waits this long:
+# about the gateway's model cooldown, so the retry finds the provider back rather than still down.
+CALL_RETRY_DELAY_S = 30.0
 
 
 def push_key(partner_id: int, marketplace: Marketplace) -> str:
@@ -39,7 +43,14 @@ def push_key(partner_id: int, marketplace: Marketplace) -> str:
 
 
 async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
-    """Batch handler of ``cards.generate``: one gateway call set for all the jobs' products."""
+    """Batch handler of ``cards.generate``: one gateway call set for all the jobs' products.
+
+    Every product ends one of three ways, and its job says so: cards stored (and pushes queued); the
+    LLM work failed (the job is retried with only those products: ``Retry``); or it cannot be done
+    until someone acts — facts missing for a marketplace ("needs input", no LLM call made) or the
+    partner's AI budget used up — and the job ends failed with only those products and the reasons
+    (``PermanentFailure``), for an operator to fix and retry. A product missing a fact only one of its
+    marketplaces requires still gets its cards on the others."""
     wanted = {pid: job for job in jobs for pid in job.payload["product_ids"]}
     async with rt.sessions() as session:
         products = (
@@ -50,50 +61,63 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
             .scalars()
             .all()
         )
+        latest = await _latest_versions(session, list(wanted))
     by_product: dict[int, list[Listing]] = defaultdict(list)
     for listing in listings:
         by_product[listing.product_id].append(listing)
+    outcome = _Outcome()
     requests = []
+    ready_markets: dict[int, list[Marketplace]] = {}
     for product in products:
-        markets = [Marketplace(li.marketplace) for li in by_product[product.id]]
-        requests.append(
-            CardRequest(
-                item_id=str(product.id),
-                partner_id=product.partner_id,
-                facts=product_facts(product),
-                priority_low=wanted[product.id].priority is Priority.LOW,
-                validator=validator_for(markets),
+        facts = product_facts(product)
+        ready, needs = readiness([Marketplace(li.marketplace) for li in by_product[product.id]], facts)
+        ready_markets[product.id] = ready
+        for market, missing in needs.items():
+            reason = f"needs input: {', '.join(missing)}"
+            outcome.hold(product, market, reason)
+            rt.progress.fail(Capability.CARDS, task_key(product.sku, market), reason)
+            previous = latest.get((product.id, market.value))
+            if previous is None or previous[1:] != ("needs_input", facts.facts_hash()):
+                version = (previous[0] if previous else 0) + 1
+                outcome.versions.append(_needs_input(product, market, version, missing))
+        if ready:
+            requests.append(
+                CardRequest(
+                    item_id=str(product.id),
+                    partner_id=product.partner_id,
+                    facts=facts,
+                    priority_low=wanted[product.id].priority is Priority.LOW,
+                    validator=validator_for(ready),
+                )
             )
-        )
-    results = {r.item_id: r for r in await rt.gateway.generate_cards(requests)}
-    async with rt.sessions() as session:
-        latest = await _latest_versions(session, [p.id for p in products])
+    results = {r.item_id: r for r in await rt.gateway.generate_cards(requests)} if requests else {}
     # Cut outside any transaction: on SQLite a write transaction holds the one write lock (job claims
     # included) for as long as it is open. No second validation here: the gateway returns a draft only
-    # when it passed ``validator_for`` the product's marketplaces — content checks over their languages
-    # and each marketplace's rules, every per-marketplace check at once — and a draft that kept
-    # failing comes back as an error.
-    versions: list[CardVersion] = []
+    # when it passed ``validator_for`` the product's ready marketplaces.
     hashes: list[dict[str, Any]] = []
     for product in products:
         await asyncio.sleep(0)  # a few ms of CPU per product: let claims and heartbeats run between
-        result = results[str(product.id)]
+        result = results.get(str(product.id))
+        if result is None:
+            continue
+        markets = ready_markets[product.id]
+        if result.draft is None:
+            reason = result.error or "no draft"
+            for market in markets:
+                rt.progress.fail(Capability.CARDS, task_key(product.sku, market), reason)
+            outcome.failed(product, reason, result.failure or "answer")
+            continue
         facts = product_facts(product)
-        draft = result.draft.model_dump() if result.draft is not None else None
-        for listing in by_product[product.id]:
-            market = Marketplace(listing.marketplace)
-            version = latest.get((product.id, market.value), 0) + 1
-            if result.draft is None:
-                rt.progress.fail(Capability.CARDS, task_key(product.sku, market), result.error or "no draft")
-                versions.append(_rejected(product, market, version, [result.error or "no draft"]))
-                continue
+        draft = result.draft.model_dump()
+        for market in markets:
             card = variant_for(market, result.draft, facts)
-            versions.append(
+            previous = latest.get((product.id, market.value))
+            outcome.versions.append(
                 CardVersion(
                     partner_id=product.partner_id,
                     product_id=product.id,
                     marketplace=market.value,
-                    version=version,
+                    version=(previous[0] if previous else 0) + 1,
                     content={"draft": draft, "variant": card.model_dump(mode="json")},
                     model=result.model,
                     prompt_version=CARD_PROMPT_VERSION,
@@ -102,7 +126,64 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
                     validation_errors=[],
                 )
             )
-        hashes.append({"id": product.id, "facts_hash": facts.facts_hash()})
+        if product.id not in outcome.held:
+            hashes.append({"id": product.id, "facts_hash": facts.facts_hash()})
+    await _store(rt, jobs, outcome.versions, hashes)
+    return outcome.job_failures(jobs)
+
+
+class _Outcome:
+    """What a ``cards.generate`` call leaves to do, per product, and the versions it stores."""
+
+    def __init__(self) -> None:
+        self.versions: list[CardVersion] = []
+        self.retry: dict[int, str] = {}  # product id → why its LLM work failed (try again)
+        self.held: dict[int, list[str]] = defaultdict(list)  # product id → what someone must do first
+        self.skus: dict[int, str] = {}
+        self.call_failures = False
+
+    def hold(self, product: Product, market: Marketplace | None, reason: str) -> None:
+        self.skus[product.id] = product.sku
+        self.held[product.id].append(f"{market.value} {reason}" if market else reason)
+
+    def failed(self, product: Product, reason: str, failure: str) -> None:
+        if failure == "budget":
+            self.hold(product, None, reason)
+            return
+        self.skus[product.id] = product.sku
+        self.retry[product.id] = reason
+        self.call_failures = self.call_failures or failure == "call"
+
+    def job_failures(self, jobs: list[Job]) -> dict[int, BaseException] | None:
+        failures: dict[int, BaseException] = {}
+        for job in jobs:
+            ids = [int(pid) for pid in job.payload["product_ids"]]
+            retry = [pid for pid in ids if pid in self.retry]
+            held = [pid for pid in ids if pid in self.held and pid not in self.retry]
+            if not retry and not held:
+                continue
+            reasons = [f"{self.skus[p]}: {self.retry[p]}" for p in retry]
+            reasons += [f"{self.skus[p]}: {'; '.join(self.held[p])}" for p in held]
+            summary = f"{len(retry) + len(held)} of {len(ids)} products not done: " + _bounded(reasons)
+            payload = {**job.payload, "product_ids": retry + held}
+            if retry:
+                # An outage or the limits: the provider needs time, not the engine's quick first retry.
+                delay = CALL_RETRY_DELAY_S if self.call_failures else None
+                failures[job.id] = Retry(summary, delay=delay, payload=payload)
+            else:
+                failures[job.id] = PermanentFailure(summary, payload=payload)
+        return failures or None
+
+
+def _bounded(reasons: list[str], limit: int = 1500) -> str:
+    text = " | ".join(reasons)
+    return text if len(text) <= limit else text[:limit].rsplit(" | ", 1)[0] + f" | … ({len(reasons)} in all)"
+
+
+async def _store(
+    rt: Runtime, jobs: list[Job], versions: list[CardVersion], hashes: list[dict[str, Any]]
+) -> None:
+    """Card versions, facts hashes and the pushes of the validated versions: all land, or none."""
     push: dict[tuple[int, Marketplace], list[int]] = defaultdict(list)
     async with rt.sessions() as session, session.begin():
         if hashes:
@@ -124,7 +205,6 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
         ]
         if specs:  # queued with the versions: both land, or neither
             await rt.backend.enqueue_many(specs, conn=await session.connection())
-    return None
 
 
 def task_key(sku: str, market: Marketplace) -> str:
@@ -132,15 +212,15 @@ def task_key(sku: str, market: Marketplace) -> str:
     return f"{sku}@{market.value}"
 
 
-def _rejected(product: Product, market: Marketplace, version: int, errors: list[str]) -> CardVersion:
+def _needs_input(product: Product, market: Marketplace, version: int, missing: list[str]) -> CardVersion:
     return CardVersion(
         partner_id=product.partner_id,
         product_id=product.id,
         marketplace=market.value,
         version=version,
         content={},
-        status="rejected",
-        validation_errors=errors,
+        status="needs_input",
+        validation_errors=[f"needs input: {m}" for m in missing],
         input_hash=product_facts(product).facts_hash(),
     )
 
@@ -164,14 +244,35 @@ def card_dimensions(attributes: dict[str, Any]) -> dict[str, int]:
     return out
 
 
-async def _latest_versions(session: Any, product_ids: list[int]) -> dict[tuple[int, str], int]:
-    """Newest card version number per (product, marketplace), in one query."""
-    rows = await session.execute(
-        select(CardVersion.product_id, CardVersion.marketplace, func.max(CardVersion.version))
+async def _latest_versions(
+    session: Any, product_ids: list[int]
+) -> dict[tuple[int, str], tuple[int, str, str | None]]:
+    """Newest card version per (product, marketplace) as ``(number, status, input hash)``, in one query."""
+    newest = (
+        select(
+            CardVersion.product_id.label("pid"),
+            CardVersion.marketplace.label("mp"),
+            func.max(CardVersion.version).label("v"),
+        )
         .where(CardVersion.product_id.in_(product_ids))
         .group_by(CardVersion.product_id, CardVersion.marketplace)
+        .subquery()
     )
-    return {(pid, market): int(v) for pid, market, v in rows}
+    rows = await session.execute(
+        select(
+            CardVersion.product_id,
+            CardVersion.marketplace,
+            CardVersion.version,
+            CardVersion.status,
+            CardVersion.input_hash,
+        ).join(
+            newest,
+            (CardVersion.product_id == newest.c.pid)
+            & (CardVersion.marketplace == newest.c.mp)
+            & (CardVersion.version == newest.c.v),
+        )
+    )
+    return {(pid, market): (int(v), status, digest) for pid, market, v, status, digest in rows}
 
 
 async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
@@ -219,6 +320,7 @@ async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
     failed = {e.offer_id: f"{e.code}: {e.message}" for e in report.failed} | skipped
     exported = conn.capabilities.cards is CardChannel.EXPORT
     now = rt.now()
+    rejected: dict[int, str] = {}  # card version id → the marketplace's reason
     async with rt.sessions() as session, session.begin():
         versions = await load_by_id(session, CardVersion, (cv.id for cv, _, _ in rows))
         listings = await load_by_id(session, Listing, (li.id for _, _, li in rows))
@@ -227,6 +329,7 @@ async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
             if stored is None:
                 continue
             if product.sku in failed:
+                rejected[cv.id] = f"{product.sku}: {failed[product.sku]}"
                 stored.status = "rejected"
                 stored.validation_errors = [*stored.validation_errors, failed[product.sku]]
                 rt.progress.fail(Capability.CARDS, task_key(product.sku, market), failed[product.sku])
@@ -239,4 +342,22 @@ async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
                 rt.progress.ok(Capability.CARDS, task_key(product.sku, market))
     if report.export_path is not None:
         log.info("cards.exported", partner_id=partner_id, path=str(report.export_path), cards=len(pushes))
-    return None
+    return _push_failures(jobs, market, rejected)
+
+
+def _push_failures(
+    jobs: list[Job], market: Marketplace, rejected: dict[int, str]
+) -> dict[int, BaseException] | None:
+    """A card the marketplace refused is a failed task: its job ends failed with only those versions and
+    the marketplace's reasons (the card must change before a push can succeed; a retry by hand after
+    the fix pushes just them)."""
+    failures: dict[int, BaseException] = {}
+    for job in jobs:
+        ids = [int(i) for i in job.payload["card_version_ids"]]
+        bad = [i for i in ids if i in rejected]
+        if bad:
+            summary = f"{market.value} refused {len(bad)} of {len(ids)} cards: " + _bounded(
+                [rejected[i] for i in bad]
+            )
+            failures[job.id] = PermanentFailure(summary, payload={**job.payload, "card_version_ids": bad})
+    return failures or None

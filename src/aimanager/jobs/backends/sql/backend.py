@@ -252,7 +252,12 @@ class SQLBackend(SQLAdministration):
         return int(res.rowcount)
 
     async def retry_later(
-        self, worker_id: str, job: Job, error: str, delay: float | None = None
+        self,
+        worker_id: str,
+        job: Job,
+        error: str,
+        delay: float | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> JobStatus | None:
         now = self.clock()
         wait = delay if delay is not None else JOB_BACKOFF.delay(job.attempts, self._rng)
@@ -268,6 +273,7 @@ class SQLBackend(SQLAdministration):
                         "id": job.id,
                         "w": worker_id,
                         "att": job.attempts,
+                        "payload": None if payload is None else encode_payload(payload),
                     },
                 )
             ).scalar()
@@ -286,12 +292,14 @@ class SQLBackend(SQLAdministration):
             res = await conn.execute(q.SNOOZE, {**params, "id": job.id, "w": worker_id, "att": job.attempts})
         return bool(res.rowcount)
 
-    async def fail(self, worker_id: str, job: Job, error: str) -> bool:
+    async def fail(self, worker_id: str, job: Job, error: str, payload: dict[str, Any] | None = None) -> bool:
+        params = {
+            "err": error[:4000],
+            "now": self.clock(),
+            "payload": None if payload is None else encode_payload(payload),
+        }
         async with self._write(one_statement=True) as conn:
-            res = await conn.execute(
-                q.FAIL,
-                {"err": error[:4000], "now": self.clock(), "id": job.id, "w": worker_id, "att": job.attempts},
-            )
+            res = await conn.execute(q.FAIL, {**params, "id": job.id, "w": worker_id, "att": job.attempts})
         return bool(res.rowcount)
 
     async def release(self, worker_id: str, job_ids: Sequence[int]) -> int:

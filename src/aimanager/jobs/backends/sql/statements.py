@@ -158,7 +158,8 @@ RETRY_LATER = text(
     " finished_at = CASE WHEN attempts >= max_attempts THEN CAST(:now AS DOUBLE PRECISION) ELSE NULL END,"
     " run_at = CASE WHEN attempts >= max_attempts THEN run_at ELSE CAST(:run_at AS DOUBLE PRECISION) END,"
     " deadline = CASE WHEN attempts >= max_attempts THEN deadline"
-    " ELSE CAST(:run_at AS DOUBLE PRECISION) + CAST(:sla AS DOUBLE PRECISION) END"
+    " ELSE CAST(:run_at AS DOUBLE PRECISION) + CAST(:sla AS DOUBLE PRECISION) END,"
+    " payload = COALESCE(CAST(:payload AS TEXT), payload)"
     " WHERE id = :id AND worker_id = :w AND attempts = :att AND status = 'running'"
     " RETURNING status"
 )
@@ -171,7 +172,8 @@ SNOOZE = text(
 )
 
 FAIL = text(
-    "UPDATE jobs SET status = 'failed', last_error = :err, finished_at = :now, lease_until = NULL"
+    "UPDATE jobs SET status = 'failed', last_error = :err, finished_at = :now, lease_until = NULL,"
+    " payload = COALESCE(CAST(:payload AS TEXT), payload)"
     " WHERE id = :id AND worker_id = :w AND attempts = :att AND status = 'running'"
 )
 

@@ -1,0 +1,167 @@
+"""Every card task ends true: cards stored, or its job retried with just the products whose LLM work
+failed, or its job failed naming what someone must do ("needs input", budget) — never a success with
+a rejected card inside. Driven through the ``cards.generate`` handler against the LLM sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from aimanager.db.engine import make_engine
+from aimanager.db.models import CardVersion, Product
+from aimanager.domain.enums import Marketplace
+from aimanager.jobs import JobSpec, PermanentFailure, Retry, SQLBackend
+from aimanager.llm import GatewayConfig
+from aimanager.pipelines.capabilities import cards
+from aimanager.pipelines.services.wiring import build_runtime
+from aimanager.schema.migrate import upgrade
+from aimanager.settings import Settings
+from aimanager_lab.sample_catalog import generate_catalog, insert_catalog
+from aimanager_sandbox.common.serving import BackgroundServer
+from aimanager_sandbox.llm import SandboxConfig, SandboxState, create_app
+
+HAIKU = "claude-haiku-5-5"
+
+
+@pytest.fixture
+def llm() -> Iterator[tuple[str, SandboxState]]:
+    config = SandboxConfig(time_scale=0.001, rpm=None, itpm=None, otpm=None)
+    for name in dir(config):  # a model that answers well: these tests are about the failures we stage
+        if name.endswith("_rate") and isinstance(getattr(config, name), float):
+            setattr(config, name, 0.0)
+    app = create_app(config)
+    with BackgroundServer(app) as server:
+        yield server.base_url, app.state.sandbox
+
+
+@pytest.fixture
+async def rt(llm: tuple[str, SandboxState], tmp_path: Path) -> AsyncIterator[Any]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cards.db'}"
+    engine = make_engine(url)
+    await upgrade(engine)
+    backend = SQLBackend(engine)
+    await backend.setup()
+    gateway = GatewayConfig(
+        provider="anthropic",
+        anthropic_api_key="sk-ant-test-key-0001",
+        anthropic_base_url=llm[0],
+        max_retries=1,
+        retry_base_delay_s=0.001,
+        pack_window_s=0.01,
+    )
+    settings = Settings(database_url=url, secret_key_file=tmp_path / "key")
+    runtime = await build_runtime(settings, backend=backend, gateway_config=gateway)
+    rows = generate_catalog(partners=1, skus=3, marketplaces=[Marketplace.WILDBERRIES, Marketplace.OZON])
+    report = await insert_catalog(runtime.sessions, rows)
+    assert report.ok, report.errors
+    yield runtime
+    await runtime.aclose()
+    await backend.close()
+    await engine.dispose()
+
+
+async def _claim(rt: Any, product_ids: list[int]) -> Any:
+    await rt.backend.enqueue_many([JobSpec("cards.generate", {"product_ids": product_ids}, partner_id=1)])
+    [job] = await rt.backend.claim("w", 1, lease_s=60, kinds=["cards.generate"])
+    return job
+
+
+async def _versions(rt: Any) -> dict[tuple[int, str], list[str]]:
+    async with rt.sessions() as session:
+        rows = (await session.execute(select(CardVersion).order_by(CardVersion.version))).scalars()
+        out: dict[tuple[int, str], list[str]] = {}
+        for cv in rows:
+            out.setdefault((cv.product_id, cv.marketplace), []).append(cv.status)
+        return out
+
+
+def _calls(state: SandboxState) -> int:
+    return state.count("messages")
+
+
+async def _drop_weight(rt: Any, product_id: int) -> None:
+    async with rt.sessions() as session, session.begin():
+        product = await session.get(Product, product_id)
+        attributes = {k: v for k, v in product.attributes.items() if not k.startswith("Вес")}
+        await session.execute(update(Product).where(Product.id == product_id).values(attributes=attributes))
+
+
+async def test_missing_facts_need_input_with_no_call_and_other_marketplaces_go_ahead(
+    rt: Any, llm: tuple[str, SandboxState]
+) -> None:
+    _, state = llm
+    async with rt.sessions() as session:
+        ids = sorted((await session.execute(select(Product.id))).scalars())
+    await _drop_weight(rt, ids[0])  # Ozon requires the weight; Wildberries does not
+    job = await _claim(rt, ids)
+    failures = await cards.generate(rt, [job])
+
+    versions = await _versions(rt)
+    assert versions[(ids[0], "wildberries")] == ["validated"]  # the product's other marketplace went ahead
+    assert versions[(ids[0], "ozon")] == ["needs_input"]
+    assert all(versions[(pid, mp)] == ["validated"] for pid in ids[1:] for mp in ("wildberries", "ozon"))
+    # The job is not a success: it fails naming the product, the marketplace and the missing fact, and
+    # keeps only that product to retry once the catalog is fixed.
+    assert failures is not None and isinstance(failures[job.id], PermanentFailure)
+    failure = failures[job.id]
+    assert "needs input" in str(failure) and "Вес, г" in str(failure) and "ozon" in str(failure)
+    assert failure.payload == {"product_ids": [ids[0]]}
+    async with rt.sessions() as session:
+        cv = (
+            await session.execute(select(CardVersion).where(CardVersion.status == "needs_input"))
+        ).scalar_one()
+    assert cv.validation_errors and "Вес, г" in cv.validation_errors[0]
+
+    # Asked again with the fact still missing: no new LLM call (the WB card comes from the cache), the
+    # same failure, and no second needs-input version.
+    calls = _calls(state)
+    again = await _claim(rt, [ids[0]])
+    state.config.overloaded_models = {HAIKU}  # a call now would fail, and the job would retry instead
+    retry_failures = await cards.generate(rt, [again])
+    assert _calls(state) == calls
+    assert retry_failures is not None and isinstance(retry_failures[again.id], PermanentFailure)
+    assert (await _versions(rt))[(ids[0], "ozon")] == ["needs_input"]
+
+
+async def test_a_product_missing_facts_everywhere_is_never_sent_to_the_model(
+    rt: Any, llm: tuple[str, SandboxState]
+) -> None:
+    _, state = llm
+    async with rt.sessions() as session:
+        ids = sorted((await session.execute(select(Product.id))).scalars())
+        await session.execute(update(Product).where(Product.id == ids[0]).values(brand=None, attributes={}))
+        await session.commit()
+    job = await _claim(rt, [ids[0]])
+    failures = await cards.generate(rt, [job])
+    assert _calls(state) == 0
+    assert failures is not None and isinstance(failures[job.id], PermanentFailure)
+    versions = await _versions(rt)
+    assert set(versions) == {(ids[0], "wildberries"), (ids[0], "ozon")}
+    assert all(v == ["needs_input"] for v in versions.values())
+
+
+async def test_failed_llm_work_retries_only_those_products_then_succeeds(
+    rt: Any, llm: tuple[str, SandboxState]
+) -> None:
+    _, state = llm
+    async with rt.sessions() as session:
+        ids = sorted((await session.execute(select(Product.id))).scalars())
+    state.config.overloaded_models = {HAIKU}  # an outage: every call answers 529
+    job = await _claim(rt, ids)
+    failures = await cards.generate(rt, [job])
+    assert failures is not None
+    retry = failures[job.id]
+    assert isinstance(retry, Retry) and retry.delay == cards.CALL_RETRY_DELAY_S
+    assert retry.payload == {"product_ids": ids} and "LLM call failed" in str(retry)
+    assert await _versions(rt) == {}  # nothing stored as if it were a card
+    # The engine writes the narrowed payload back with the retry; the next attempt, after the outage:
+    assert await rt.backend.retry_later("w", job, str(retry), 0.0, retry.payload)
+    state.config.overloaded_models = set()
+    [job] = await rt.backend.claim("w", 1, lease_s=60, kinds=["cards.generate"])
+    assert await cards.generate(rt, [job]) is None
+    assert all(statuses == ["validated"] for statuses in (await _versions(rt)).values())
+    assert len(await _versions(rt)) == 2 * len(ids)
