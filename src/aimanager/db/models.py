@@ -229,6 +229,24 @@ class LLMCacheEntry(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class LLMBatchPack(Base):
+    """One pack of a provider batch (Anthropic Message Batches, OpenAI Batch), durable from submission:
+    a job that times out or a process that dies finds its items here and polls the same batch instead
+    of submitting (and paying for) them again. ``settled_at`` is set by whoever records the pack's
+    answer, so it is billed once."""
+
+    __tablename__ = "llm_batch_packs"
+    __table_args__ = (Index("ix_llm_batch_packs_open", "settled_at", "created_at"),)
+
+    batch_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    custom_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(128))
+    item_keys: Mapped[list[str]] = mapped_column(JSONType)  # the cache keys of the pack's items, in order
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class AnalyticsReport(Base):
     __tablename__ = "analytics_reports"
     __table_args__ = (Index("ix_analytics_reports_partner_created", "partner_id", "created_at"),)

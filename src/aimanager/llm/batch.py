@@ -5,6 +5,11 @@ provider batch (custom id = pack number), polled every ``batch_poll_s`` and mapp
 Succeeded packs go through the same per-item parsing, validation and ledger as real-time ones (path
 ``batch``); errored, expired or missing packs are re-sent through the real-time path.
 
+A batch is durable from submission (``batch_store``): items already in an unsettled batch are never
+submitted again — their pack is polled, in this process once however many callers wait for it, and
+settled by the one caller that claims it (so billed once); a caller that loses the claim takes the
+items from the cache the winner filled.
+
 The path knows its caller only through :class:`BatchOwner` (the card flow implements it), so it does
 not import the flow that feeds it.
 """
@@ -12,11 +17,15 @@ not import the flow that feeds it.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from aimanager.errors import LLMError
+from aimanager.llm import prompts
+from aimanager.llm.batch_store import BatchStore
 from aimanager.llm.config import GatewayConfig
 from aimanager.llm.errors import SpendCapReached
 from aimanager.llm.providers.base import Provider
@@ -28,10 +37,13 @@ log = get_logger(__name__)
 
 
 class RoutedJob(Protocol):
-    """A unit of batch work: all the path reads of it is its route."""
+    """A unit of batch work: the path reads its route and its cache key."""
 
     @property
     def route(self) -> Route: ...
+
+    @property
+    def key(self) -> str: ...
 
 
 Job = TypeVar("Job", bound=RoutedJob)
@@ -58,6 +70,10 @@ class BatchOwner(Protocol[Job]):
         """The provider's spend cap was reached: refuse further work and fail ``jobs`` with ``exc``."""
         ...
 
+    async def from_cache_or_resend(self, jobs: list[Job], reason: str) -> None:
+        """Answer ``jobs`` from the cache (another caller settled their pack), the rest in real time."""
+        ...
+
 
 class BatchPath(Generic[Job]):
     """Runs collected low-priority jobs through the first batch-capable model of their route."""
@@ -68,11 +84,14 @@ class BatchPath(Generic[Job]):
         providers: Mapping[str, Provider],
         config: GatewayConfig,
         stats: GatewayStats,
+        store: BatchStore | None = None,
     ) -> None:
         self.owner = owner
         self.providers = providers
         self.config = config
         self.stats = stats
+        self.store = store
+        self._polls: dict[str, asyncio.Task[list[BatchOutcome]]] = {}
 
     def model_for(self, route: Route) -> ModelRef | None:
         for ref in route.models:
@@ -86,49 +105,112 @@ class BatchPath(Generic[Job]):
         return self.model_for(route) is not None
 
     async def run(self, key: Any, jobs: list[Job]) -> None:
-        """Submit, poll, settle; anything that did not come back succeeded goes real-time.
+        """Follow the open batches that already hold some of ``jobs``; submit the rest as a new batch.
 
         ``key`` is the packer's group key (unused: every job of the group shares the route)."""
-        owner = self.owner
         ref = self.model_for(jobs[0].route)
         if ref is None:
-            owner.resend_realtime(jobs, "no batch-capable provider")
+            self.owner.resend_realtime(jobs, "no batch-capable provider")
             return
+        adopted: dict[str, dict[str, list[Job | None]]] = {}
+        fresh = jobs
+        if self.store is not None:
+            by_key = {job.key: job for job in jobs}
+            for pack in await self.store.open_packs(ref.provider, ref.model, set(by_key)):
+                adopted.setdefault(pack.batch_id, {})[pack.custom_id] = [
+                    by_key.pop(k, None) for k in pack.item_keys
+                ]
+            fresh = list(by_key.values())
+            if adopted:
+                log.info("llm.batch.resumed", batches=len(adopted), items=len(jobs) - len(fresh))
+        work = [self._follow(ref, batch_id, packs) for batch_id, packs in adopted.items()]
+        if fresh:
+            work.append(self._submit(ref, fresh))
+        await asyncio.gather(*work)
+
+    async def _submit(self, ref: ModelRef, jobs: list[Job]) -> None:
         provider = self.providers[ref.provider]
         size = self.config.pack_size
         packs = {str(n): jobs[i : i + size] for n, i in enumerate(range(0, len(jobs), size))}
         try:
             batch_id = await provider.submit_batch(
-                [(cid, owner.pack_request(p, ref.model)) for cid, p in packs.items()]
+                [(cid, self.owner.pack_request(p, ref.model)) for cid, p in packs.items()]
             )
-            self.stats.batch_calls += 1
-            log.info("llm.batch.submitted", batch_id=batch_id, requests=len(packs), items=len(jobs))
-            deadline = time.monotonic() + self.config.batch_timeout_s
-            while not await provider.batch_done(batch_id):
-                if time.monotonic() > deadline:
-                    raise LLMError(f"batch {batch_id} did not end within {self.config.batch_timeout_s:.0f} s")
-                await asyncio.sleep(self.config.batch_poll_s)
-            outcomes: list[BatchOutcome] = await provider.batch_results(batch_id)
         except SpendCapReached as exc:
-            owner.stop(jobs, exc)
+            self.owner.stop(jobs, exc)
             return
         except (LLMError, NotImplementedError) as exc:
             log.warning("llm.batch.failed", error=str(exc))
-            owner.resend_realtime(jobs, f"batch failed ({exc})")
+            self.owner.resend_realtime(jobs, f"batch failed ({exc})")
             return
-        seen: set[str] = set()
+        self.stats.batch_calls += 1
+        log.info("llm.batch.submitted", batch_id=batch_id, requests=len(packs), items=len(jobs))
+        if self.store is not None:
+            await self.store.record(
+                batch_id, ref.provider, ref.model, {cid: [j.key for j in p] for cid, p in packs.items()}
+            )
+        await self._follow(ref, batch_id, {cid: list(p) for cid, p in packs.items()})
+
+    async def _outcomes(self, ref: ModelRef, batch_id: str) -> list[BatchOutcome]:
+        """Results of ``batch_id``, polled once in this process however many callers wait for them."""
+        task = self._polls.get(batch_id)
+        if task is None:
+            task = self._polls[batch_id] = asyncio.ensure_future(self._poll(ref, batch_id))
+            task.add_done_callback(lambda _: self._polls.pop(batch_id, None))
+        return await asyncio.shield(task)
+
+    async def _poll(self, ref: ModelRef, batch_id: str) -> list[BatchOutcome]:
+        provider = self.providers[ref.provider]
+        deadline = time.monotonic() + self.config.batch_timeout_s
+        while not await provider.batch_done(batch_id):
+            if time.monotonic() > deadline:
+                raise LLMError(f"batch {batch_id} did not end within {self.config.batch_timeout_s:.0f} s")
+            await asyncio.sleep(self.config.batch_poll_s)
+        return await provider.batch_results(batch_id)
+
+    async def _follow(self, ref: ModelRef, batch_id: str, packs: dict[str, list[Job | None]]) -> None:
+        """Wait for ``batch_id`` and settle the packs we hold jobs of (``None``: an item of that pack
+        that nobody here asked for)."""
+        present = [job for pack in packs.values() for job in pack if job is not None]
+        try:
+            outcomes = await self._outcomes(ref, batch_id)
+        except SpendCapReached as exc:
+            self.owner.stop(present, exc)
+            return
+        except (LLMError, NotImplementedError) as exc:
+            log.warning("llm.batch.failed", batch_id=batch_id, error=str(exc))
+            self.owner.resend_realtime(present, f"batch failed ({exc})")
+            return
+        results = {o.custom_id: o for o in outcomes}
         settles = []
-        for outcome in outcomes:
-            pack = packs.get(outcome.custom_id)
-            if pack is None or outcome.custom_id in seen:
-                continue
-            seen.add(outcome.custom_id)
-            if outcome.response is None:
-                log.info("llm.batch.item_failed", custom_id=outcome.custom_id, reason=outcome.error)
-                owner.resend_realtime(pack, outcome.error or "errored")
-            else:
-                settles.append(owner.settle_guarded(pack, ref, outcome.response, "batch"))
         for cid, pack in packs.items():
-            if cid not in seen:
-                owner.resend_realtime(pack, "missing from the results")
+            jobs = [job for job in pack if job is not None]
+            if not jobs:
+                continue
+            outcome = results.get(cid)
+            if self.store is not None and not await self.store.claim(batch_id, cid):
+                settles.append(self.owner.from_cache_or_resend(jobs, "settled by another caller"))
+            elif outcome is None:
+                self.owner.resend_realtime(jobs, "missing from the results")
+            elif outcome.response is None:
+                log.info("llm.batch.item_failed", custom_id=cid, reason=outcome.error)
+                self.owner.resend_realtime(jobs, outcome.error or "errored")
+            elif len(jobs) == len(pack):
+                settles.append(self.owner.settle_guarded(jobs, ref, outcome.response, "batch"))
+            else:
+                response = _only(outcome.response, [job is not None for job in pack])
+                settles.append(self.owner.settle_guarded(jobs, ref, response, "batch"))
         await asyncio.gather(*settles)
+
+
+def _only(response: ProviderResponse, kept: list[bool]) -> ProviderResponse:
+    """``response`` with only the items at the ``kept`` positions, numbered again from 1 (a pack some of
+    whose items nobody here waits for any more: they were answered another way meanwhile)."""
+    parsed = prompts.parse_card_answer(response.text, [str(i + 1) for i in range(len(kept))])
+    values = [value for value, keep in zip(parsed.values(), kept, strict=True) if keep]
+    items = [
+        {"id": str(n + 1), "card": value.model_dump(mode="json")}
+        for n, value in enumerate(values)
+        if not isinstance(value, str)
+    ]
+    return replace(response, text=json.dumps({"items": items}, ensure_ascii=False))

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
-import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -24,14 +21,16 @@ from aimanager.errors import LLMError
 from aimanager.llm import prompts
 from aimanager.llm.accounting import Accounting, Share
 from aimanager.llm.batch import BatchPath
-from aimanager.llm.budget import CUT_GROWTH, OutputBudgets
+from aimanager.llm.batch_store import BatchStore
+from aimanager.llm.budget import OutputBudgets
 from aimanager.llm.cache import CacheStore, cache_key
 from aimanager.llm.calls import Caller, CallFailed
+from aimanager.llm.card_jobs import CardJob, fixable, replan_cut, split_again
 from aimanager.llm.config import GatewayConfig
 from aimanager.llm.errors import BudgetExceeded, ProviderHTTPError, SpendCapReached
 from aimanager.llm.packer import Packer
 from aimanager.llm.providers.base import Provider
-from aimanager.llm.router import Route, Router
+from aimanager.llm.router import Router
 from aimanager.llm.tokens import estimate_tokens
 from aimanager.llm.types import (
     CardRequest,
@@ -47,37 +46,7 @@ from aimanager.redact import redact
 
 log = get_logger(__name__)
 PackKey = tuple[str, str]  # (task kind, tier)
-# A cut item is asked again at most this often; then it fails with the budget it was last cut at.
-MAX_CUT_REASKS = 3
-# Problems that come from the facts, not the writing: a larger model cannot invent a missing required
-# attribute (and must not), so these fail at once instead of escalating at 20× the price.
-_UNFIXABLE = re.compile(r"attributes: (required .* missing|at least \d+ characteristics required)")
-
-
-def fixable(problem: str) -> bool:
-    """True if a better answer could cure ``problem`` (so escalating to a larger model makes sense)."""
-    return not all(_UNFIXABLE.search(part) for part in problem.split("; "))
-
-
-@dataclass(slots=True)
-class CardJob:
-    """One card request on its way through the gateway."""
-
-    request: CardRequest
-    prepared: prompts.PreparedFacts
-    route: Route
-    key: str
-    future: asyncio.Future[CardResult]
-    reasks: int = 0
-    escalated: bool = False
-    notes: list[str] = field(default_factory=list)
-    # The budget of the last request built for this job; after a cut, the least per-item budget its next
-    # ask must have (always more than it was cut at, so a cut request is never sent again as it was).
-    asked_per_item: int = 0
-    asked_max_tokens: int = 0
-    min_per_item: int = 0
-    cuts: int = 0
-    reserved: Decimal = Decimal(0)  # the partner's budget held for this item until it is billed
+SETTLED_LOOKS = 5
 
 
 class CardFlow:
@@ -92,6 +61,7 @@ class CardFlow:
         accounting: Accounting,
         providers: Mapping[str, Provider],
         budgets: OutputBudgets,
+        batch_store: BatchStore | None = None,
     ) -> None:
         self.config = config
         self.budgets = budgets
@@ -103,7 +73,7 @@ class CardFlow:
         self.packer: Packer[PackKey, CardJob] = Packer(
             self._run_pack, max_items=config.pack_size, window_s=config.pack_window_s
         )
-        self.batch: BatchPath[CardJob] = BatchPath(self, providers, config, self.stats)
+        self.batch: BatchPath[CardJob] = BatchPath(self, providers, config, self.stats, batch_store)
         self.batcher: Packer[PackKey, CardJob] = Packer(
             self.batch.run,
             max_items=config.batch_max_requests * config.pack_size,
@@ -140,13 +110,28 @@ class CardFlow:
                 admitted.append(job)
         # Submitted without an await in between, so one caller's items fill packs of their own
         # instead of interleaving with other callers' (a partner's cards then finish together).
+        batched: set[int] = set()
         for job in admitted:
             pack_key = (job.request.task_kind, job.route.tier)
             if job.request.priority_low and self.config.batch_enabled and self.batch.available(job.route):
                 self.batcher.submit(pack_key, job)
+                batched.add(id(job))
             else:
                 self.packer.submit(pack_key, job)
-        return list(await asyncio.gather(*(job.future for job in jobs)))
+        return list(await asyncio.gather(*(self._outcome(job, id(job) in batched) for job in jobs)))
+
+    async def _outcome(self, job: CardJob, batched: bool) -> CardResult:
+        """The job's result; for a batched one, "pending" after ``batch_wait_s`` (the batch goes on, and
+        its answer lands in the cache and the batch store for the caller's next attempt)."""
+        if not batched:
+            return await job.future
+        try:
+            return await asyncio.wait_for(asyncio.shield(job.future), self.config.batch_wait_s)
+        except TimeoutError:
+            reason = "waiting for a provider batch (asked again later, never submitted twice)"
+            return CardResult(
+                job.request.item_id, None, "", "batch", reason, notes=job.notes, failure="pending"
+            )
 
     async def drain(self) -> None:
         """Send open packs and wait for every pack in flight, real-time and batch."""
@@ -246,6 +231,18 @@ class CardFlow:
         per_item = self.budgets.per_item(jobs[0].request.task_kind, model, start)
         per_item = max(per_item, *(job.min_per_item for job in jobs))
         return min(per_item, self.budgets.call_cap(model))
+
+    async def from_cache_or_resend(self, jobs: list[CardJob], reason: str) -> None:
+        """Jobs whose batch pack another caller settled: answered from the cache, or sent in real time."""
+        # The winner may be writing the answers right now (in another process): look a few times.
+        for _ in range(SETTLED_LOOKS):
+            jobs = await self._serve_from_cache(jobs)
+            if not jobs:
+                return
+            await asyncio.sleep(min(1.0, self.config.batch_poll_s))
+        for job in jobs:
+            job.notes.append(f"batch: {reason}; not in the cache, re-sent in real time")
+            self.packer.submit((job.request.task_kind, job.route.tier), job)
 
     def resend_realtime(self, jobs: list[CardJob], reason: str) -> None:
         """Jobs the Batch API did not answer go through the real-time packer."""
@@ -399,26 +396,12 @@ class CardFlow:
     def _replan_cut(
         self, cut: list[CardJob], pack_size: int, ref: ModelRef, served_by: str, path: str
     ) -> list[list[CardJob]]:
-        """Packs to re-ask the items a cut answer did not reach: half the cut pack's size (or fewer, so the
-        larger budget per item fits one call), each item with ``CUT_GROWTH`` × what it was cut at, up to
-        the model's max output. Cut at that, or cut ``MAX_CUT_REASKS`` times, it fails with the budget it
-        had. Growth stays geometric even for an item asked alone: providers count ``max_tokens`` against
-        the output-tokens-per-minute limit while a call runs, so one item asked at the model's whole max
-        output (32-64k) would hold back every other call for nothing."""
-        cap = self.budgets.call_cap(ref.model)
-        again: list[CardJob] = []
-        for job in cut:
-            job.cuts += 1
-            grown = min(cap, math.ceil(job.asked_per_item * CUT_GROWTH))
-            job.min_per_item = max(job.min_per_item, grown)
-            reason = f"cut by max_tokens at {job.asked_max_tokens} tokens ({ref.model})"
-            job.notes.append(reason)
-            if job.cuts > MAX_CUT_REASKS or job.asked_per_item >= cap:
-                self._finish(job, None, served_by, path, f"no complete answer: {reason}")
-            else:
-                again.append(job)
+        """Packs to re-ask the items a cut answer did not reach (see ``card_jobs.replan_cut``); the items
+        that cannot be asked again fail with the budget they were cut at."""
+        again, spent = replan_cut(cut, ref.model, self.budgets.call_cap(ref.model))
+        for job, reason in spent:
+            self._finish(job, None, served_by, path, f"no complete answer: {reason}")
         if not again:
             return []
         per_item = self._per_item(again, ref.model)
-        size = max(1, min(math.ceil(pack_size / 2), cap // per_item))
-        return [again[i : i + size] for i in range(0, len(again), size)]
+        return split_again(again, pack_size, per_item, self.budgets.call_cap(ref.model))

@@ -49,6 +49,9 @@ class GatewayConfig:
     batch_max_requests: int = 10_000
     batch_poll_s: float = 30.0
     batch_timeout_s: float = 24 * 3600.0
+    # How long a caller waits for its batched items before getting "pending" back: under the job
+    # timeout, so the job snoozes and looks again instead of being cut off and retried.
+    batch_wait_s: float = 600.0
     max_retries: int = 4
     retry_base_delay_s: float = 0.5
     max_retry_after_s: float = 60.0

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aimanager.errors import ConfigError
 from aimanager.llm.accounting import Accounting
+from aimanager.llm.batch_store import BatchStore
 from aimanager.llm.budget import OutputBudgets
 from aimanager.llm.cache import CacheStore, RedisCacheStore, SQLCacheStore
 from aimanager.llm.calls import Caller
@@ -66,7 +67,14 @@ class Gateway:
         )
         self.budgets = OutputBudgets(config.max_output_tokens_per_call)
         self.cards = CardFlow(
-            config, self.router, self.caller, cache, self.accounting, providers, self.budgets
+            config,
+            self.router,
+            self.caller,
+            cache,
+            self.accounting,
+            providers,
+            self.budgets,
+            BatchStore(engine),
         )
         self.narratives = NarrativeFlow(self.router, self.caller, cache, self.accounting, self.budgets)
 

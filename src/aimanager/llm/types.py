@@ -12,8 +12,9 @@ from aimanager.domain.cards import CardDraft, ProductFacts
 Path = Literal["realtime", "batch", "cache"]
 # Why a card request failed, so its job can do the right thing: ``call`` (no model answered: outage,
 # limits — try again later), ``answer`` (answers kept failing the checks), ``budget`` (the partner's AI
-# budget is used up: nothing to retry until it is raised), ``internal`` (a bug or a store failure).
-FailureKind = Literal["call", "answer", "budget", "internal"]
+# budget is used up: nothing to retry until it is raised), ``internal`` (a bug or a store failure),
+# ``pending`` (in a provider batch still running: look again later; it is never submitted twice).
+FailureKind = Literal["call", "answer", "budget", "internal", "pending"]
 Validator = Callable[[ProductFacts, CardDraft], list[str]]
 
 

@@ -23,7 +23,7 @@ from aimanager.domain.enums import Capability, Marketplace
 from aimanager.domain.readiness import readiness
 from aimanager.domain.rules import variant_for
 from aimanager.domain.validate import validator_for
-from aimanager.jobs import Job, JobSpec, PermanentFailure, Priority, Retry
+from aimanager.jobs import Job, JobSpec, PermanentFailure, Priority, Retry, Snooze
 from aimanager.llm import CardRequest
 from aimanager.llm.prompts import CARD_PROMPT_VERSION
 from aimanager.logs import get_logger
@@ -35,6 +35,9 @@ PUSH_JOBS_PER_CALL = 5  # 5 push jobs × 20 cards = WB's 100-card upload
 # After an outage or a run of 429s, the next attempt of the products whose calls failed waits this long:
 # about the gateway's model cooldown, so the retry finds the provider back rather than still down.
 CALL_RETRY_DELAY_S = 30.0
+# How often a job whose products wait in a provider batch looks again (real batches take minutes to
+# hours; each look is one poll of the batch).
+BATCH_LOOK_S = 60.0
 
 
 def push_key(partner_id: int, marketplace: Marketplace) -> str:
@@ -103,8 +106,9 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
         markets = ready_markets[product.id]
         if result.draft is None:
             reason = result.error or "no draft"
-            for market in markets:
-                rt.progress.fail(Capability.CARDS, task_key(product.sku, market), reason)
+            if result.failure != "pending":  # not failed: its batch is still running
+                for market in markets:
+                    rt.progress.fail(Capability.CARDS, task_key(product.sku, market), reason)
             outcome.failed(product, reason, result.failure or "answer")
             continue
         facts = product_facts(product)
@@ -138,6 +142,7 @@ class _Outcome:
     def __init__(self) -> None:
         self.versions: list[CardVersion] = []
         self.retry: dict[int, str] = {}  # product id → why its LLM work failed (try again)
+        self.pending: dict[int, str] = {}  # product id → in a provider batch still running (look again)
         self.held: dict[int, list[str]] = defaultdict(list)  # product id → what someone must do first
         self.skus: dict[int, str] = {}
         self.call_failures = False
@@ -151,6 +156,9 @@ class _Outcome:
             self.hold(product, None, reason)
             return
         self.skus[product.id] = product.sku
+        if failure == "pending":
+            self.pending[product.id] = reason
+            return
         self.retry[product.id] = reason
         self.call_failures = self.call_failures or failure == "call"
 
@@ -159,17 +167,24 @@ class _Outcome:
         for job in jobs:
             ids = [int(pid) for pid in job.payload["product_ids"]]
             retry = [pid for pid in ids if pid in self.retry]
+            pending = [pid for pid in ids if pid in self.pending]
             held = [pid for pid in ids if pid in self.held and pid not in self.retry]
-            if not retry and not held:
+            if not retry and not pending and not held:
                 continue
             reasons = [f"{self.skus[p]}: {self.retry[p]}" for p in retry]
             reasons += [f"{self.skus[p]}: {'; '.join(self.held[p])}" for p in held]
-            summary = f"{len(retry) + len(held)} of {len(ids)} products not done: " + _bounded(reasons)
-            payload = {**job.payload, "product_ids": retry + held}
+            left = len(retry) + len(pending) + len(held)
+            summary = f"{left} of {len(ids)} products not done: " + _bounded(reasons)
+            payload = {**job.payload, "product_ids": retry + pending + held}
             if retry:
                 # An outage or the limits: the provider needs time, not the engine's quick first retry.
                 delay = CALL_RETRY_DELAY_S if self.call_failures else None
                 failures[job.id] = Retry(summary, delay=delay, payload=payload)
+            elif pending:
+                # Nothing failed: the batch is running. The job waits without using an attempt, and
+                # its next look polls the same batch.
+                why = f"{len(pending)} products in a provider batch still running"
+                failures[job.id] = Snooze(why, delay=BATCH_LOOK_S, payload=payload)
             else:
                 failures[job.id] = PermanentFailure(summary, payload=payload)
         return failures or None
