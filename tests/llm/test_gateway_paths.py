@@ -236,3 +236,17 @@ def test_config_from_settings_reads_llm_fields() -> None:
     assert config.providers == ("anthropic", "openai")
     assert (config.pack_size, config.pack_window_s, config.batch_enabled) == (10, 0.02, True)
     assert config.anthropic_api_key == "sk-x" and config.cache_store == "sql"
+
+
+def test_routes_have_no_configuration_that_nothing_reads() -> None:
+    from aimanager.llm.errors import RoutingError
+    from aimanager.llm.router import Router, load_routes
+
+    raw = load_routes()
+    router = Router.from_config(raw, ("anthropic", "openai"))
+    assert set(router.tiers) == {router.tasks[t].tier for t in router.tasks} | {
+        router.tasks[t].escalate_to for t in router.tasks if router.tasks[t].escalate_to
+    }
+    dead = {**raw, "tiers": {**raw["tiers"], "vision": {"models": ["anthropic:claude-haiku-5-5"]}}}
+    with pytest.raises(RoutingError, match="vision"):
+        Router.from_config(dead, ("anthropic",))

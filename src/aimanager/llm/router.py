@@ -1,8 +1,8 @@
-"""Router: task kind + flags → tier → ordered model list, from a TOML file.
+"""Router: task kind → tier → ordered model list, from a TOML file.
 
-Flags move a task to another tier (``complex`` → large, ``images`` → vision). Escalation is the task's
-``escalate_to`` tier, used when an answer fails validation. Entries whose provider is not configured are
-skipped; with provider ``offline`` every route is the offline writer.
+Escalation is the task's ``escalate_to`` tier, used when an answer fails a check a larger model can
+fix. A tier that no task uses is a configuration error (it would be read by nothing). Entries whose
+provider is not configured are skipped; with provider ``offline`` every route is the offline writer.
 """
 
 from __future__ import annotations
@@ -86,6 +86,15 @@ class Router:
         for name, tier in (task_overrides or {}).items():
             base = tasks.get(name, TaskRoute(tier=tier))
             tasks[name] = TaskRoute(tier, base.escalate_to, base.max_output_tokens_per_item)
+        used = {t.tier for t in tasks.values()} | {t.escalate_to for t in tasks.values() if t.escalate_to}
+        if unknown := sorted(used - set(tiers)):
+            raise RoutingError(
+                f"routes: task(s) name tier(s) {', '.join(unknown)} that the file does not define"
+            )
+        if unread := sorted(set(tiers) - used):
+            raise RoutingError(
+                f"routes: tier(s) {', '.join(unread)} used by no task (remove them, or route a task there)"
+            )
         return cls(tiers=tiers, tasks=tasks, providers=providers, cooldown_s=cooldown_s)
 
     def _usable(self, tier: str) -> tuple[ModelRef, ...]:
