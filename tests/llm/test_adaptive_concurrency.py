@@ -63,3 +63,31 @@ def test_a_provider_failing_most_calls_is_backed_off_to_the_minimum() -> None:
         clock.now += 1.0
         c.on_overload()
     assert c.limit == 2
+
+
+def test_latency_that_grows_with_the_answer_size_is_not_read_as_a_queue() -> None:
+    """A one-card re-ask (~9 s) next to 20-card packs (~160 s at 150 tokens/s) used to set a baseline the
+    packs could never meet, and growth stopped at 16 calls in flight."""
+    c = AdaptiveConcurrency(initial=16, clock=Clock())
+    c.on_success(8.75, 1_200)
+    for _ in range(40):
+        c.on_success(160.75, 24_000)
+    assert c.limit > 50
+
+
+def test_the_limit_opens_to_what_the_rate_limits_need_unless_just_cut() -> None:
+    clock = Clock()
+    c = AdaptiveConcurrency(initial=16, maximum=1024, clock=clock)
+    c.at_least(96.0)  # 800k output tokens/min × 160 s per call ÷ 24k tokens per call × 1.2
+    assert c.limit == 96
+    c.at_least(5000.0)
+    assert c.limit == 1024
+    for _ in range(10):
+        c.on_overload()
+    cut = c.limit
+    assert cut == 512
+    c.at_least(2000.0)  # the provider just pushed back: the rate limits do not overrule it
+    assert c.limit == cut
+    clock.now += 61.0
+    c.at_least(2000.0)
+    assert c.limit == 1024

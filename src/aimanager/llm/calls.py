@@ -77,6 +77,7 @@ class Caller:
         self.prices = prices
         self.max_fallback_price_ratio = max_fallback_price_ratio
         self.calibration = TokenCalibration()
+        self._flow: dict[str, list[float]] = {}  # model key → [mean call seconds, mean output tokens]
         self.providers = providers
         self.router = router
         self.limiter = limiter
@@ -175,11 +176,24 @@ class Caller:
             await self.limiter.observe(key, response.limits)
             if probe:
                 self._probe_done(key)
-            self.concurrency.on_success(response.latency_s)
+            self.concurrency.on_success(response.latency_s, usage.output_tokens)
+            self._keep_limits_busy(key, response)
             self.stats.calls += 1
             log.debug("llm.call", model=key, latency_s=round(response.latency_s, 3), retries=response.retries)
             return ref, response
         raise CallFailed("; ".join(reasons) or "no configured provider for this route")
+
+    def _keep_limits_busy(self, key: str, response: ProviderResponse) -> None:
+        """Calls in flight needed for the output-tokens limit to stay busy: the limit's tokens per
+        second × how long a call takes ÷ what a call writes (Little's law), with a fifth more for the
+        spread. A real pack of 20 cards writes ~25k tokens over ~3 minutes, so an 800k/min limit needs
+        ~100 packs in flight — far more than a latency-led controller would open on its own."""
+        seen = self._flow.setdefault(key, [response.latency_s, float(response.usage.output_tokens)])
+        seen[0] += 0.1 * (response.latency_s - seen[0])
+        seen[1] += 0.1 * (response.usage.output_tokens - seen[1])
+        otpm = self.limiter.limits(key).otpm
+        if otpm and seen[1] > 0:
+            self.concurrency.at_least(1.2 * otpm / 60.0 * seen[0] / seen[1])
 
     def _too_dear(self, primary: ModelRef, ref: ModelRef) -> bool:
         if self.prices is None or self.max_fallback_price_ratio is None:

@@ -365,16 +365,28 @@ class AdaptiveConcurrency:
             self.in_flight -= 1
             self._cond.notify_all()
 
-    def on_success(self, latency_s: float) -> None:
+    def on_success(self, latency_s: float, output_tokens: int = 0) -> None:
         """Grow while the latency average stays within 2× the best seen (a queue building up at the
-        server shows as rising latency before it shows as errors)."""
+        server shows as rising latency before it shows as errors).
+
+        A model's latency grows with what it writes (a 20-card pack takes 20× a single card), so the
+        latency compared is per size: seconds per (1 + thousands of output tokens)."""
         self._recent.append(False)
+        latency_s = latency_s / (1.0 + output_tokens / 1000.0)
         self.baseline = latency_s if self.baseline is None else min(self.baseline, latency_s)
         self.ewma = latency_s if self.ewma is None else 0.9 * self.ewma + 0.1 * latency_s
         if self.ewma > 2.0 * max(self.baseline, 1e-3):
             return
         step = 1.0 if self.slow_start else 1.0 / max(self.limit, 1.0)
         self.limit = min(float(self.maximum), self.limit + step)
+
+    def at_least(self, needed: float) -> None:
+        """Raise the limit to ``needed`` calls (up to the maximum) unless an overload cut it within
+        the last minute: what the rate limits allow in flight, given how long each call takes."""
+        if self._clock() - self._last_cut < 60.0 and self._last_cut:
+            return
+        if needed > self.limit:
+            self.limit = min(float(self.maximum), needed)
 
     def on_overload(self) -> None:
         """Halve once overloads make up ``overload_share`` of the recent outcomes, at most once per
