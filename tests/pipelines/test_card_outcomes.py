@@ -55,7 +55,7 @@ async def rt(llm: tuple[str, SandboxState], tmp_path: Path) -> AsyncIterator[Any
     )
     settings = Settings(database_url=url, secret_key_file=tmp_path / "key")
     runtime = await build_runtime(settings, backend=backend, gateway_config=gateway)
-    rows = generate_catalog(partners=1, skus=3, marketplaces=[Marketplace.WILDBERRIES, Marketplace.OZON])
+    rows = generate_catalog(partners=2, skus=3, marketplaces=[Marketplace.WILDBERRIES, Marketplace.OZON])
     report = await insert_catalog(runtime.sessions, rows)
     assert report.ok, report.errors
     yield runtime
@@ -95,7 +95,7 @@ async def test_missing_facts_need_input_with_no_call_and_other_marketplaces_go_a
 ) -> None:
     _, state = llm
     async with rt.sessions() as session:
-        ids = sorted((await session.execute(select(Product.id))).scalars())
+        ids = sorted((await session.execute(select(Product.id).where(Product.partner_id == 1))).scalars())
     await _drop_weight(rt, ids[0])  # Ozon requires the weight; Wildberries does not
     job = await _claim(rt, ids)
     failures = await cards.generate(rt, [job])
@@ -132,7 +132,7 @@ async def test_a_product_missing_facts_everywhere_is_never_sent_to_the_model(
 ) -> None:
     _, state = llm
     async with rt.sessions() as session:
-        ids = sorted((await session.execute(select(Product.id))).scalars())
+        ids = sorted((await session.execute(select(Product.id).where(Product.partner_id == 1))).scalars())
         await session.execute(update(Product).where(Product.id == ids[0]).values(brand=None, attributes={}))
         await session.commit()
     job = await _claim(rt, [ids[0]])
@@ -149,7 +149,7 @@ async def test_failed_llm_work_retries_only_those_products_then_succeeds(
 ) -> None:
     _, state = llm
     async with rt.sessions() as session:
-        ids = sorted((await session.execute(select(Product.id))).scalars())
+        ids = sorted((await session.execute(select(Product.id).where(Product.partner_id == 1))).scalars())
     state.config.overloaded_models = {HAIKU}  # an outage: every call answers 529
     job = await _claim(rt, ids)
     failures = await cards.generate(rt, [job])
@@ -165,3 +165,16 @@ async def test_failed_llm_work_retries_only_those_products_then_succeeds(
     assert await cards.generate(rt, [job]) is None
     assert all(statuses == ["validated"] for statuses in (await _versions(rt)).values())
     assert len(await _versions(rt)) == 2 * len(ids)
+
+
+async def test_a_job_acts_only_on_its_own_partners_products(rt: Any, llm: tuple[str, SandboxState]) -> None:
+    async with rt.sessions() as session:
+        mine = sorted((await session.execute(select(Product.id).where(Product.partner_id == 1))).scalars())
+        theirs = sorted((await session.execute(select(Product.id).where(Product.partner_id == 2))).scalars())
+    job = await _claim(rt, [mine[0], theirs[0], 999_999])  # a job of partner 1
+    failures = await cards.generate(rt, [job])
+    assert failures is not None and isinstance(failures[job.id], PermanentFailure)
+    message = str(failures[job.id])
+    assert str(theirs[0]) in message and "another partner" in message and "999999" in message
+    versions = await _versions(rt)
+    assert {pid for pid, _ in versions} == {mine[0]}  # partner 2's product untouched, not charged

@@ -6,7 +6,7 @@ from functools import partial
 from typing import Any
 
 from aimanager.jobs import Registry, builtin_registry
-from aimanager.pipelines.capabilities import analytics, cards, pricing, stock
+from aimanager.pipelines.capabilities import analytics, card_push, cards, pricing, stock
 from aimanager.pipelines.services.followups import FOLLOWUPS_KIND, run_followups
 from aimanager.pipelines.services.runtime import Runtime
 
@@ -35,7 +35,7 @@ def pipeline_registry(rt: Runtime) -> Registry:
         max_running=CARD_JOBS_IN_FLIGHT,
     )
     reg.register_batch(
-        "cards.push", partial(cards.push, rt), max_batch=cards.PUSH_JOBS_PER_CALL, timeout_s=900
+        "cards.push", partial(card_push.push, rt), max_batch=card_push.PUSH_JOBS_PER_CALL, timeout_s=900
     )
     reg.register("pricing.apply", partial(pricing.apply, rt), timeout_s=900)
     reg.register("stock.sync", partial(stock.sync, rt), timeout_s=900)

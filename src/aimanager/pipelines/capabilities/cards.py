@@ -4,7 +4,7 @@
 go, so the packer fills its calls; each draft is cut into one variant per marketplace the product is
 listed on, validated against that marketplace's rules, and stored as a card version. In the same
 transaction it queues ``cards.push`` jobs keyed by partner + marketplace, which the engine hands over in
-batches sized to the marketplace's bulk limit (WB takes 100 cards per call: 5 jobs of 20).
+batches (``card_push``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from aimanager.connectors.base import CardChannel, CardPush
 from aimanager.db.models import CardVersion, Listing, Product
-from aimanager.domain.cards import CardDraft
-from aimanager.domain.categories import category_for
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.domain.readiness import readiness
 from aimanager.domain.rules import variant_for
@@ -28,10 +25,9 @@ from aimanager.llm import CardRequest
 from aimanager.llm.prompts import CARD_PROMPT_VERSION
 from aimanager.logs import get_logger
 from aimanager.pipelines.catalog.importer import product_facts
-from aimanager.pipelines.services.runtime import Runtime, cooperatively, load_by_id
+from aimanager.pipelines.services.runtime import Runtime
 
 log = get_logger("aimanager.pipelines.capabilities.cards")
-PUSH_JOBS_PER_CALL = 5  # 5 push jobs × 20 cards = WB's 100-card upload
 # After an outage or a run of 429s, the next attempt of the products whose calls failed waits this long:
 # about the gateway's model cooldown, so the retry finds the provider back rather than still down.
 CALL_RETRY_DELAY_S = 30.0
@@ -53,12 +49,13 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
     until someone acts — facts missing for a marketplace ("needs input", no LLM call made) or the
     partner's AI budget used up — and the job ends failed with only those products and the reasons
     (``PermanentFailure``), for an operator to fix and retry. A product missing a fact only one of its
-    marketplaces requires still gets its cards on the others."""
-    wanted = {pid: job for job in jobs for pid in job.payload["product_ids"]}
+    marketplaces requires still gets its cards on the others.
+
+    A job acts only on its own partner's products, whatever its payload says."""
+    wanted = {int(pid): job for job in jobs for pid in job.payload["product_ids"]}
     async with rt.sessions() as session:
-        products = (
-            (await session.execute(select(Product).where(Product.id.in_(list(wanted))))).scalars().all()
-        )
+        found = (await session.execute(select(Product).where(Product.id.in_(list(wanted))))).scalars().all()
+        products = [p for p in found if p.partner_id == wanted[p.id].partner_id]
         listings = (
             (await session.execute(select(Listing).where(Listing.product_id.in_(list(wanted)))))
             .scalars()
@@ -133,7 +130,31 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
         if product.id not in outcome.held:
             hashes.append({"id": product.id, "facts_hash": facts.facts_hash()})
     await _store(rt, jobs, outcome.versions, hashes)
-    return outcome.job_failures(jobs)
+    failures = outcome.job_failures(jobs) or {}
+    foreign = _foreign(jobs, {p.id for p in found}, {p.id for p in products})
+    for job_id, exc in foreign.items():
+        failures.setdefault(job_id, exc)
+    return failures or None
+
+
+def _foreign(jobs: list[Job], found: set[int], own: set[int]) -> dict[int, BaseException]:
+    """Jobs whose payload names products of another partner, or none at all: a permanent failure that
+    says which (the products that are the job's own were still done)."""
+    failures: dict[int, BaseException] = {}
+    for job in jobs:
+        ids = [int(pid) for pid in job.payload["product_ids"]]
+        other = [pid for pid in ids if pid in found and pid not in own]
+        unknown = [pid for pid in ids if pid not in found]
+        if other or unknown:
+            parts = []
+            if other:
+                parts.append(
+                    f"product(s) {other} belong to another partner than the job's ({job.partner_id})"
+                )
+            if unknown:
+                parts.append(f"product(s) {unknown} do not exist")
+            failures[job.id] = PermanentFailure("; ".join(parts) + "; nothing was done for them")
+    return failures
 
 
 class _Outcome:
@@ -174,7 +195,7 @@ class _Outcome:
             reasons = [f"{self.skus[p]}: {self.retry[p]}" for p in retry]
             reasons += [f"{self.skus[p]}: {'; '.join(self.held[p])}" for p in held]
             left = len(retry) + len(pending) + len(held)
-            summary = f"{left} of {len(ids)} products not done: " + _bounded(reasons)
+            summary = f"{left} of {len(ids)} products not done: " + bounded(reasons)
             payload = {**job.payload, "product_ids": retry + pending + held}
             if retry:
                 # An outage or the limits: the provider needs time, not the engine's quick first retry.
@@ -190,7 +211,7 @@ class _Outcome:
         return failures or None
 
 
-def _bounded(reasons: list[str], limit: int = 1500) -> str:
+def bounded(reasons: list[str], limit: int = 1500) -> str:
     text = " | ".join(reasons)
     return text if len(text) <= limit else text[:limit].rsplit(" | ", 1)[0] + f" | … ({len(reasons)} in all)"
 
@@ -240,25 +261,6 @@ def _needs_input(product: Product, market: Marketplace, version: int, missing: l
     )
 
 
-# Catalog attribute names of the logistics figures marketplaces require on a card (Ozon refuses a card
-# without weight and dimensions).
-_DIMENSIONS = {
-    "weight_g": "Вес, г",
-    "length_mm": "Длина, мм",
-    "width_mm": "Ширина, мм",
-    "height_mm": "Высота, мм",
-}
-
-
-def card_dimensions(attributes: dict[str, Any]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for field_name, attr in _DIMENSIONS.items():
-        raw = str(attributes.get(attr, "")).strip().replace(" ", "")
-        if raw.isdigit() and int(raw) > 0:
-            out[field_name] = int(raw)
-    return out
-
-
 async def _latest_versions(
     session: Any, product_ids: list[int]
 ) -> dict[tuple[int, str], tuple[int, str, str | None]]:
@@ -288,91 +290,3 @@ async def _latest_versions(
         )
     )
     return {(pid, market): (int(v), status, digest) for pid, market, v, status, digest in rows}
-
-
-async def push(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | None:
-    """Batch handler of ``cards.push``: one connector call for the jobs' card versions."""
-    market = Marketplace(jobs[0].payload["marketplace"])
-    partner_id = int(jobs[0].partner_id or 0)
-    ids = [i for job in jobs for i in job.payload["card_version_ids"]]
-    async with rt.sessions() as session:
-        rows = (
-            await session.execute(
-                select(CardVersion, Product, Listing)
-                .join(Product, Product.id == CardVersion.product_id)
-                .join(Listing, (Listing.product_id == Product.id) & (Listing.marketplace == market.value))
-                .where(CardVersion.id.in_(ids), CardVersion.partner_id == partner_id)
-            )
-        ).all()
-    pushes: list[CardPush] = []
-    skipped: dict[str, str] = {}
-    async for cv, product, listing in cooperatively(rows):
-        ref = category_for(product.category, market)
-        if ref is None:
-            skipped[product.sku] = f"category {product.category!r} has no {market.value} mapping"
-            continue
-        draft = CardDraft.model_validate(cv.content["draft"])
-        variant = cv.content["variant"]
-        card = CardPush.from_draft(
-            offer_id=product.sku,
-            category_id=ref.category_id,
-            draft=draft,
-            type_id=ref.type_id,
-            barcode=product.barcode,
-            brand=product.brand,
-            price=listing.price,
-            images=list(product.images or []),
-            attributes=variant.get("attributes", {}),
-            extra={"ikpu": ikpu} if (ikpu := variant.get("canonical_attributes", {}).get("ikpu")) else {},
-            **card_dimensions(product.attributes or {}),
-        )
-        pushes.append(card.model_copy(update={"title": variant["title"]}))
-    if rt.dry_run:
-        rt.progress.ok(Capability.CARDS, *(task_key(c.offer_id, market) for c in pushes))
-        return None
-    conn = await rt.connectors.get(partner_id, market)
-    report = await conn.push_cards(pushes, wait=True)
-    failed = {e.offer_id: f"{e.code}: {e.message}" for e in report.failed} | skipped
-    exported = conn.capabilities.cards is CardChannel.EXPORT
-    now = rt.now()
-    rejected: dict[int, str] = {}  # card version id → the marketplace's reason
-    async with rt.sessions() as session, session.begin():
-        versions = await load_by_id(session, CardVersion, (cv.id for cv, _, _ in rows))
-        listings = await load_by_id(session, Listing, (li.id for _, _, li in rows))
-        for cv, product, listing in rows:
-            stored = versions.get(cv.id)
-            if stored is None:
-                continue
-            if product.sku in failed:
-                rejected[cv.id] = f"{product.sku}: {failed[product.sku]}"
-                stored.status = "rejected"
-                stored.validation_errors = [*stored.validation_errors, failed[product.sku]]
-                rt.progress.fail(Capability.CARDS, task_key(product.sku, market), failed[product.sku])
-            else:
-                stored.status = "exported" if exported else "pushed"
-                stored.pushed_at = now
-                live = listings.get(listing.id)
-                if live is not None:
-                    live.card_version_id = cv.id
-                rt.progress.ok(Capability.CARDS, task_key(product.sku, market))
-    if report.export_path is not None:
-        log.info("cards.exported", partner_id=partner_id, path=str(report.export_path), cards=len(pushes))
-    return _push_failures(jobs, market, rejected)
-
-
-def _push_failures(
-    jobs: list[Job], market: Marketplace, rejected: dict[int, str]
-) -> dict[int, BaseException] | None:
-    """A card the marketplace refused is a failed task: its job ends failed with only those versions and
-    the marketplace's reasons (the card must change before a push can succeed; a retry by hand after
-    the fix pushes just them)."""
-    failures: dict[int, BaseException] = {}
-    for job in jobs:
-        ids = [int(i) for i in job.payload["card_version_ids"]]
-        bad = [i for i in ids if i in rejected]
-        if bad:
-            summary = f"{market.value} refused {len(bad)} of {len(ids)} cards: " + _bounded(
-                [rejected[i] for i in bad]
-            )
-            failures[job.id] = PermanentFailure(summary, payload={**job.payload, "card_version_ids": bad})
-    return failures or None
