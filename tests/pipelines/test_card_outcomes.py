@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from aimanager.db.engine import make_engine
-from aimanager.db.models import CardVersion, Product
+from aimanager.db.models import CardVersion, Product, TaskRecord
 from aimanager.domain.enums import Marketplace
 from aimanager.jobs import JobSpec, PermanentFailure, Retry, SQLBackend
 from aimanager.llm import GatewayConfig
@@ -115,6 +115,12 @@ async def test_missing_facts_need_input_with_no_call_and_other_marketplaces_go_a
             await session.execute(select(CardVersion).where(CardVersion.status == "needs_input"))
         ).scalar_one()
     assert cv.validation_errors and "Вес, г" in cv.validation_errors[0]
+    # The durable task says the same, in the same transaction as the version.
+    async with rt.sessions() as session:
+        tasks = (await session.execute(select(TaskRecord))).scalars().all()
+    [task] = tasks
+    assert (task.capability, task.marketplace, task.status) == ("cards", "ozon", "needs_input")
+    assert "Вес, г" in (task.reason or "") and task.job_id == job.id
 
     # Asked again with the fact still missing: no new LLM call (the WB card comes from the cache), the
     # same failure, and no second needs-input version.
@@ -158,6 +164,9 @@ async def test_failed_llm_work_retries_only_those_products_then_succeeds(
     assert isinstance(retry, Retry) and retry.delay == cards.CALL_RETRY_DELAY_S
     assert retry.payload == {"product_ids": ids} and "LLM call failed" in str(retry)
     assert await _versions(rt) == {}  # nothing stored as if it were a card
+    async with rt.sessions() as session:
+        failed = (await session.execute(select(TaskRecord.status, TaskRecord.reason))).all()
+    assert len(failed) == 2 * len(ids) and all(st == "failed" and "LLM call" in (r or "") for st, r in failed)
     # The engine writes the narrowed payload back with the retry; the next attempt, after the outage:
     assert await rt.backend.retry_later("w", job, str(retry), 0.0, retry.payload)
     state.config.overloaded_models = set()

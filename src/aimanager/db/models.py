@@ -229,6 +229,29 @@ class LLMCacheEntry(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class TaskRecord(Base):
+    """What happened to one task a person cares about: a SKU on a marketplace for one capability (an
+    analytics report: the partner, with empty marketplace and SKU). One row per task, its latest
+    outcome, written by the handler in the same transaction as the effect it records."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "capability", "marketplace", "sku", name="uq_tasks_identity"),
+        Index("ix_tasks_partner_status", "partner_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    partner_id: Mapped[int] = mapped_column(Integer)
+    capability: Mapped[str] = mapped_column(String(16))
+    marketplace: Mapped[str] = mapped_column(String(32), default="")
+    sku: Mapped[str] = mapped_column(String(128), default="")
+    # done | failed | needs_input | skipped
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    job_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class LLMBatchPack(Base):
     """One pack of a provider batch (Anthropic Message Batches, OpenAI Batch), durable from submission:
     a job that times out or a process that dies finds its items here and polls the same batch instead

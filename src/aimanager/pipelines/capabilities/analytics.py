@@ -26,6 +26,7 @@ from aimanager.jobs import Job
 from aimanager.llm import NarrativeRequest
 from aimanager.pipelines.reports.html import write_report
 from aimanager.pipelines.services.runtime import Runtime
+from aimanager.pipelines.services.tasks import TaskBook
 
 
 async def report(rt: Runtime, job: Job) -> dict[str, Any]:
@@ -93,7 +94,10 @@ async def report(rt: Runtime, job: Job) -> dict[str, Any]:
     path = rt.report_dir / f"{partner.slug}-{end:%Y%m%d}.html"
     if not rt.dry_run:
         write_report(path, metrics, narrative.ru, narrative.uz)
+    book = TaskBook(partner_id, job.id)
+    book.done(Capability.ANALYTICS, None, "")  # a partner-wide task: no marketplace, no SKU
     async with rt.sessions() as session, session.begin():
+        await book.write(session)
         session.add(
             AnalyticsReport(
                 partner_id=partner_id,
@@ -105,7 +109,7 @@ async def report(rt: Runtime, job: Job) -> dict[str, Any]:
                 html_path=None if rt.dry_run else str(path),
             )
         )
-    rt.progress.ok(Capability.ANALYTICS, f"partner {partner_id}")
+    book.publish(rt.progress)
     return {"path": str(path), "revenue": str(metrics.revenue), "lines": len(sales)}
 
 

@@ -19,8 +19,9 @@ from aimanager.domain.categories import category_for
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.jobs import Job, PermanentFailure
 from aimanager.logs import get_logger
-from aimanager.pipelines.capabilities.cards import bounded, task_key
+from aimanager.pipelines.capabilities.cards import bounded
 from aimanager.pipelines.services.runtime import Runtime, cooperatively, load_by_id
+from aimanager.pipelines.services.tasks import TaskBook
 
 log = get_logger("aimanager.pipelines.capabilities.card_push")
 PUSH_JOBS_PER_CALL = 5  # 5 push jobs × 20 cards = WB's 100-card upload
@@ -95,8 +96,12 @@ async def _push_group(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] 
             **card_dimensions(product.attributes or {}),
         )
         pushes.append(card.model_copy(update={"title": variant["title"]}))
+    book = TaskBook(partner_id, jobs[0].id)
     if rt.dry_run:
-        rt.progress.ok(Capability.CARDS, *(task_key(c.offer_id, market) for c in pushes))
+        book.done(Capability.CARDS, market, *(c.offer_id for c in pushes))
+        async with rt.sessions() as session, session.begin():
+            await book.write(session)
+        book.publish(rt.progress)
         return None
     conn = await rt.connectors.get(partner_id, market)
     report = await conn.push_cards(pushes, wait=True)
@@ -115,14 +120,16 @@ async def _push_group(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] 
                 rejected[cv.id] = f"{product.sku}: {failed[product.sku]}"
                 stored.status = "rejected"
                 stored.validation_errors = [*stored.validation_errors, failed[product.sku]]
-                rt.progress.fail(Capability.CARDS, task_key(product.sku, market), failed[product.sku])
+                book.failed(Capability.CARDS, market, product.sku, failed[product.sku])
             else:
                 stored.status = "exported" if exported else "pushed"
                 stored.pushed_at = now
                 live = listings.get(listing.id)
                 if live is not None:
                     live.card_version_id = cv.id
-                rt.progress.ok(Capability.CARDS, task_key(product.sku, market))
+                book.done(Capability.CARDS, market, product.sku)
+        await book.write(session)
+    book.publish(rt.progress)
     if report.export_path is not None:
         log.info("cards.exported", partner_id=partner_id, path=str(report.export_path), cards=len(pushes))
     return _push_failures(jobs, market, rejected)

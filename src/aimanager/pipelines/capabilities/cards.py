@@ -26,6 +26,7 @@ from aimanager.llm.prompts import CARD_PROMPT_VERSION
 from aimanager.logs import get_logger
 from aimanager.pipelines.catalog.importer import product_facts
 from aimanager.pipelines.services.runtime import Runtime
+from aimanager.pipelines.services.tasks import TaskBook
 
 log = get_logger("aimanager.pipelines.capabilities.cards")
 # After an outage or a run of 429s, the next attempt of the products whose calls failed waits this long:
@@ -66,6 +67,7 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
     for listing in listings:
         by_product[listing.product_id].append(listing)
     outcome = _Outcome()
+    book = TaskBook(int(jobs[0].partner_id or 0), jobs[0].id)
     requests = []
     ready_markets: dict[int, list[Marketplace]] = {}
     for product in products:
@@ -75,7 +77,9 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
         for market, missing in needs.items():
             reason = f"needs input: {', '.join(missing)}"
             outcome.hold(product, market, reason)
-            rt.progress.fail(Capability.CARDS, task_key(product.sku, market), reason)
+            book.failed(
+                Capability.CARDS, market, product.sku, reason, "needs_input", partner_id=product.partner_id
+            )
             previous = latest.get((product.id, market.value))
             if previous is None or previous[1:] != ("needs_input", facts.facts_hash()):
                 version = (previous[0] if previous else 0) + 1
@@ -105,7 +109,7 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
             reason = result.error or "no draft"
             if result.failure != "pending":  # not failed: its batch is still running
                 for market in markets:
-                    rt.progress.fail(Capability.CARDS, task_key(product.sku, market), reason)
+                    book.failed(Capability.CARDS, market, product.sku, reason, partner_id=product.partner_id)
             outcome.failed(product, reason, result.failure or "answer")
             continue
         facts = product_facts(product)
@@ -129,7 +133,8 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
             )
         if product.id not in outcome.held:
             hashes.append({"id": product.id, "facts_hash": facts.facts_hash()})
-    await _store(rt, jobs, outcome.versions, hashes)
+    await _store(rt, jobs, outcome.versions, hashes, book)
+    book.publish(rt.progress)
     failures = outcome.job_failures(jobs) or {}
     foreign = _foreign(jobs, {p.id for p in found}, {p.id for p in products})
     for job_id, exc in foreign.items():
@@ -217,13 +222,14 @@ def bounded(reasons: list[str], limit: int = 1500) -> str:
 
 
 async def _store(
-    rt: Runtime, jobs: list[Job], versions: list[CardVersion], hashes: list[dict[str, Any]]
+    rt: Runtime, jobs: list[Job], versions: list[CardVersion], hashes: list[dict[str, Any]], book: TaskBook
 ) -> None:
     """Card versions, facts hashes and the pushes of the validated versions: all land, or none."""
     push: dict[tuple[int, Marketplace], list[int]] = defaultdict(list)
     async with rt.sessions() as session, session.begin():
         if hashes:
             await session.execute(update(Product), hashes)
+        await book.write(session)
         session.add_all(versions)
         await session.flush()
         for cv in versions:
@@ -241,11 +247,6 @@ async def _store(
         ]
         if specs:  # queued with the versions: both land, or neither
             await rt.backend.enqueue_many(specs, conn=await session.connection())
-
-
-def task_key(sku: str, market: Marketplace) -> str:
-    """The user-visible task a card belongs to: one SKU on one marketplace."""
-    return f"{sku}@{market.value}"
 
 
 def _needs_input(product: Product, market: Marketplace, version: int, missing: list[str]) -> CardVersion:

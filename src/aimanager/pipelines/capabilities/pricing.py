@@ -18,8 +18,9 @@ from aimanager.db.models import Listing, PriceChange, Product
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.domain.money import currency_for
 from aimanager.domain.pricing import Fees, PricingInput, decide_price
-from aimanager.jobs import Job
+from aimanager.jobs import Job, PermanentFailure
 from aimanager.pipelines.services.runtime import Runtime, cooperatively, load_by_id
+from aimanager.pipelines.services.tasks import TaskBook
 
 DEFAULT_MARGIN = Decimal(10)
 
@@ -31,9 +32,8 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
     only = job.payload.get("listing_ids")
     since = rt.now() - timedelta(hours=24)
 
-    def task(sku: str) -> str:  # this job's task for a SKU (urgent re-runs are tasks of their own)
-        return f"{job.id}:{sku}@{market.value}"
-
+    book = TaskBook(partner_id, job.id, per_job=True)
+    problems: dict[int, str] = {}  # listing id → why its price was not set (the job fails naming them)
     async with rt.sessions() as session:
         stmt = (
             select(Listing, Product)
@@ -76,7 +76,8 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
     async for listing, product in cooperatively(rows):
         if product.cost_price is None:
             broken += 1
-            rt.progress.fail(Capability.PRICING, task(product.sku), "no cost price")
+            book.failed(Capability.PRICING, market, product.sku, "needs input: cost price", "needs_input")
+            problems[listing.id] = f"{product.sku}: needs input: cost price"
             continue
         decision = decide_price(
             PricingInput(
@@ -97,13 +98,14 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
         )
         if decision.new_price is None or decision.floor is None:
             broken += 1
-            rt.progress.fail(Capability.PRICING, task(product.sku), decision.reason)
+            book.failed(Capability.PRICING, market, product.sku, decision.reason)
+            problems[listing.id] = f"{product.sku}: {decision.reason}"
             continue
         reason = decision.reason
         if not decision.changed:
             if listing.id in synced:
                 held += 1
-                rt.progress.ok(Capability.PRICING, task(product.sku))
+                book.done(Capability.PRICING, market, product.sku)
                 continue
             reason = f"first push to {market.value}: {decision.reason}"
         change = PriceChange(
@@ -117,12 +119,16 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
             status="planned",
         )
         planned.append((listing, change))
-    if planned:
-        async with rt.sessions() as session, session.begin():
-            session.add_all([change for _, change in planned])
     products = {listing.id: product for listing, product in rows}
     if rt.dry_run or not planned:
-        rt.progress.ok(Capability.PRICING, *(task(products[li.id].sku) for li, _ in planned))
+        book.done(Capability.PRICING, market, *(products[li.id].sku for li, _ in planned))
+    async with rt.sessions() as session, session.begin():
+        session.add_all([change for _, change in planned])
+        if rt.dry_run or not planned:
+            await book.write(session)
+    if rt.dry_run or not planned:
+        book.publish(rt.progress)
+        _raise_problems(job, market, problems)
         return {"changed": len(planned), "held": held, "broken": broken, "pushed": 0}
     updates = [PriceUpdate(offer_id=products[li.id].sku, price=ch.new_price) for li, ch in planned]
     # Shared with any other push to this account in flight (urgent single-SKU requests): one call.
@@ -141,9 +147,25 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
             stored.pushed_at = now
             if sku in failed:
                 stored.status, stored.error = "failed", failed[sku]
-                rt.progress.fail(Capability.PRICING, task(sku), failed[sku])
+                book.failed(Capability.PRICING, market, sku, failed[sku])
+                problems[listing.id] = f"{sku}: {failed[sku]}"
             else:
                 stored.status, stored.confirmed_at = "confirmed", now
                 live.price = stored.new_price
-                rt.progress.ok(Capability.PRICING, task(sku))
+                book.done(Capability.PRICING, market, sku)
+        await book.write(session)
+    book.publish(rt.progress)
+    _raise_problems(job, market, problems)
     return {"changed": len(planned), "held": held, "broken": broken, "pushed": len(planned) - len(failed)}
+
+
+def _raise_problems(job: Job, market: Marketplace, problems: dict[int, str]) -> None:
+    """Prices that were not set fail the job, naming them; its payload keeps only their listings, so a
+    retry once the cause is fixed redoes just those. The others' prices are stored already."""
+    if problems:
+        reasons = list(problems.values())
+        text = "; ".join(reasons[:20]) + (f"; … ({len(reasons)} in all)" if len(reasons) > 20 else "")
+        raise PermanentFailure(
+            f"{market.value}: {len(problems)} price(s) not set: {text}",
+            payload={**job.payload, "listing_ids": sorted(problems)},
+        )

@@ -19,8 +19,9 @@ from aimanager.connectors.base import StockUpdate
 from aimanager.db.models import Listing, Product, StockPush
 from aimanager.domain.allocation import Channel, StockPool, allocate, oversell_report
 from aimanager.domain.enums import Capability, Marketplace
-from aimanager.jobs import Job
+from aimanager.jobs import Job, PermanentFailure, Retry
 from aimanager.pipelines.services.runtime import Runtime, cooperatively, load_by_id
+from aimanager.pipelines.services.tasks import TaskBook
 
 # Minutes between our push and the marketplace showing it (plus our own sync period).
 SYNC_DELAY_MINUTES = {
@@ -30,6 +31,9 @@ SYNC_DELAY_MINUTES = {
     Marketplace.UZUM: Decimal(30),
 }
 VELOCITY_DAYS = 14
+# A read-back that disagrees with what was pushed is looked at again after this long (marketplaces
+# apply stock asynchronously; a second disagreement after the retries ends the job failed).
+MISMATCH_RETRY_S = 60.0
 
 
 async def _velocities(
@@ -50,9 +54,7 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
     partner_id = int(job.partner_id or 0)
     only = job.payload.get("product_ids")
 
-    def task(key: tuple[Marketplace, str]) -> str:  # this job's task for one listing
-        return f"{job.id}:{key[1]}@{key[0].value}"
-
+    book = TaskBook(partner_id, job.id, per_job=True)
     async with rt.sessions() as session:
         stmt = (
             select(Listing, Product)
@@ -100,11 +102,16 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
             per_market[market].append(StockUpdate(offer_id=product.sku, quantity=qty))
     # (marketplace, sku) of every listing: the key of pushes, failures and read-back quantities.
     listing_key = {li.id: (Marketplace(li.marketplace), products[li.product_id].sku) for li, _ in rows}
+    if rt.dry_run:
+        for p in pushes:
+            book.done(Capability.STOCK, *listing_key[p.listing_id])
     async with rt.sessions() as session, session.begin():
         session.add_all(pushes)
+        if rt.dry_run:
+            await book.write(session)
     risks = [f"{a.sku}@{r.marketplace.value}: {r.reason}" for a in allocations for r in a.risks]
     if rt.dry_run:
-        rt.progress.ok(Capability.STOCK, *(task(listing_key[p.listing_id]) for p in pushes))
+        book.publish(rt.progress)
         return {"planned": len(pushes), "oversell_risks": len(risks)}
     failed: dict[tuple[Marketplace, str], str] = {}
     confirmed: dict[tuple[Marketplace, str], int] = {}
@@ -119,6 +126,9 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
             confirmed[key] = confirmed.get(key, 0) + level.quantity
     mismatches = 0
     now = rt.now()
+    products_of = {li.id: li.product_id for li, _ in rows}
+    refused: dict[int, str] = {}  # product id → the marketplace's refusal
+    unconfirmed: dict[int, str] = {}  # product id → what the read-back showed
     async with rt.sessions() as session, session.begin():
         stored_pushes = await load_by_id(session, StockPush, (p.id for p in pushes))
         live_listings = await load_by_id(session, Listing, (p.listing_id for p in pushes))
@@ -131,18 +141,23 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
             stored.pushed_at = now
             if key in failed:
                 stored.status, stored.error = "failed", failed[key]
-                rt.progress.fail(Capability.STOCK, task(key), failed[key])
+                book.failed(Capability.STOCK, *key, failed[key])
+                refused[products_of[push.listing_id]] = f"{key[1]}@{key[0].value}: {failed[key]}"
                 continue
             stored.confirmed_quantity = confirmed.get(key)
             if stored.confirmed_quantity == stored.quantity:
                 stored.status = "confirmed"
                 live.stock_pushed = stored.quantity
-                rt.progress.ok(Capability.STOCK, task(key))
+                book.done(Capability.STOCK, *key)
             else:
                 mismatches += 1
                 stored.status = "mismatch"
                 stored.error = f"read back {stored.confirmed_quantity}, pushed {stored.quantity}"
-                rt.progress.fail(Capability.STOCK, task(key), stored.error)
+                book.failed(Capability.STOCK, *key, stored.error)
+                unconfirmed[products_of[push.listing_id]] = f"{key[1]}@{key[0].value}: {stored.error}"
+        await book.write(session)
+    book.publish(rt.progress)
+    _raise_problems(job, refused, unconfirmed)
     return {
         "pushed": len(pushes) - len(failed),
         "failed": len(failed),
@@ -150,3 +165,18 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
         "oversell_risks": len(oversell_report(allocations)),
         "risk_examples": risks[:5],
     }
+
+
+def _raise_problems(job: Job, refused: dict[int, str], unconfirmed: dict[int, str]) -> None:
+    """Stock that did not land fails the job, naming the listings; its payload keeps only their
+    products. A read-back that disagrees may be the marketplace catching up: retried after a minute.
+    A refusal needs someone to look: the job ends failed."""
+    if not refused and not unconfirmed:
+        return
+    reasons = [*refused.values(), *unconfirmed.values()]
+    text = "; ".join(reasons[:20]) + (f"; … ({len(reasons)} in all)" if len(reasons) > 20 else "")
+    payload = {**job.payload, "product_ids": sorted({*refused, *unconfirmed})}
+    message = f"{len(reasons)} stock update(s) not confirmed: {text}"
+    if refused:
+        raise PermanentFailure(message, payload=payload)
+    raise Retry(message, delay=MISMATCH_RETRY_S, payload=payload)
