@@ -10,7 +10,7 @@ import httpx
 import pytest
 import structlog
 
-from aimanager.connectors.errors import AuthError, NotFoundError, TransientError
+from aimanager.connectors.errors import AuthError, NotFoundError, TransientError, ValidationRejected
 from aimanager.connectors.http import retry_after_seconds
 from aimanager.connectors.ratelimit import KeyedWindow, LimitSpec, MarketClock, TokenBucket, plan_bulk
 from aimanager.connectors.registry import make_connector, parse_account
@@ -94,15 +94,28 @@ async def test_persistent_5xx_raises_transient_after_attempts(wb: Running, token
     assert wb.sandbox.count(path="/api/v3/warehouses") == 3
 
 
-async def test_4xx_is_not_retried_and_is_billed(wb: Running, token: str) -> None:
+async def test_4xx_is_not_retried_and_only_a_stock_409_is_billed_ten(wb: Running, token: str) -> None:
     conn = make_connector(parse_account("wildberries", {"token": token}, settings()), wb.url)
+    bucket = conn.http.limiters.bucket("marketplace")
+    charged: list[float] = []
+    penalize = bucket.penalize
+    bucket.penalize = lambda n: (charged.append(n), penalize(n))[1]  # type: ignore[method-assign]
+    body = {"stocks": [{"chrtId": 1, "amount": 1}]}
     try:
-        with pytest.raises(NotFoundError) as info:
-            await conn.http.request("PUT", "/api/v3/stocks/999", group="marketplace", json={"stocks": []})
+        with pytest.raises(NotFoundError) as missing:
+            await conn.http.request("PUT", "/api/v3/stocks/999", group="marketplace", json=body)
+        assert charged == []  # a 404 costs what any request costs
+        with pytest.raises(ValidationRejected) as refused:
+            await conn.http.request("PUT", "/api/v3/stocks/1001", group="marketplace", json=body)
     finally:
         await conn.aclose()
-    assert wb.sandbox.count(path="/api/v3/stocks/999") == 1
-    assert info.value.status == 404 and info.value.request_id and info.value.body["title"] == "not found"
+    assert charged == [9]  # WB bills a stock 409 as 10 requests: 9 more than the one taken
+    assert (
+        wb.sandbox.count(path="/api/v3/stocks/999") == 1 and wb.sandbox.count(path="/api/v3/stocks/1001") == 1
+    )
+    assert missing.value.status == 404 and missing.value.code == "NotFound"
+    assert missing.value.body == {"code": "NotFound", "message": "Склад не найден"}
+    assert refused.value.status == 409 and refused.value.code == "NotFound"
 
 
 async def test_credentials_never_logged_or_shown(

@@ -143,10 +143,23 @@ async def test_sandbox_validates_like_wb(wb_realtime: Running, token: str) -> No
         # Unknown field names: 204 and nothing changes.
         r = await raw.put("/api/v3/stocks/1001", json={"stocks": [{"sku": str(chrt), "amount": 55}]})
         assert r.status_code == 204 and acc.stock_of("SEED-001") == 10
-        # A 4xx is billed as 10: one bad upload empties the "prices" bucket (burst 5).
+        # A refused price upload costs one request, not ten: the "prices" bucket (burst 5) has room.
         bad = await raw.post("/api/v2/upload/task", json={"data": []})
         assert bad.status_code == 400 and bad.json()["error"] is True
-        limited = await raw.post("/api/v2/upload/task", json={"data": [{"nmID": 1, "price": 5}]})
+        taken = await raw.post("/api/v2/upload/task", json={"data": [{"nmID": 1, "price": 5}]})
+        assert taken.status_code == 200
+        # A stock 409 is billed as 10 (the "marketplace" bucket holds 20): two of them empty it.
+        for _ in range(2):
+            refused = await raw.put("/api/v3/stocks/1001", json={"stocks": [{"chrtId": 1, "amount": 1}]})
+            assert refused.status_code == 409
+            assert refused.json() == [
+                {
+                    "code": "NotFound",
+                    "message": "Размер товара не найден",
+                    "data": [{"chrtId": 1, "amount": 1}],
+                }
+            ]
+        limited = await raw.get("/api/v3/warehouses")
         assert limited.status_code == 429 and int(limited.headers["X-Ratelimit-Retry"]) >= 1
         assert limited.json()["status"] == 429 and "requestId" in limited.json()
         # Title over 60 characters: accepted, then reported in the error list.

@@ -90,6 +90,7 @@ class CardPush(_Model):
     height_mm: int | None = None
     weight_g: int | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+    currency: str | None = None  # of ``price``/``old_price``; see ``PriceUpdate.currency``
 
     @classmethod
     def from_draft(cls, *, offer_id: str, category_id: str, draft: CardDraft, **fields: Any) -> CardPush:
@@ -115,12 +116,18 @@ class CardPush(_Model):
 
 
 class PriceUpdate(_Model):
-    """Set an offer's selling price; ``old_price`` is the struck-through pre-discount price."""
+    """Set an offer's selling price; ``old_price`` is the struck-through pre-discount price.
+
+    ``currency`` is the ISO code the amounts are in. Where a connector can read the account's own
+    currency (Ozon) it refuses, with ``CurrencyNotConfirmed`` and before sending anything, an update in
+    any other; ``None`` means "in the account's currency" (the caller vouches for it).
+    """
 
     offer_id: str
     price: Decimal
     old_price: Decimal | None = None
     min_price: Decimal | None = None
+    currency: str | None = None
 
     @field_validator("price")
     @classmethod

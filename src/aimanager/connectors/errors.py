@@ -12,7 +12,8 @@ credentials: the HTTP helper scrubs secret values out of bodies before building 
     │   ├── RateLimited                 429 (YM: 420) still refused after the retries
     │   └── TransientError              5xx / timeouts / connection errors after the retries
     ├── TaskFailed                      an async task ended failed (all items)
-    └── TaskTimeout                     an async task did not finish in time
+    ├── TaskTimeout                     an async task did not finish in time
+    └── CurrencyNotConfirmed            a price in a currency the account has not confirmed (nothing sent)
 
     ConfigError
     └── AccountConfigError              credentials or settings of an account failed validation
@@ -84,6 +85,23 @@ class TaskTimeout(ConnectorError):
     def __init__(self, message: str, *, task_id: str) -> None:
         super().__init__(message)
         self.task_id = task_id
+
+
+class CurrencyNotConfirmed(ConnectorError):
+    """A price was to go out in a currency the marketplace has not confirmed for this account.
+
+    Raised *before* anything is sent: ``currency`` is what the caller priced in, ``confirmed`` what the
+    account reports (``None`` when it could not be read, e.g. an account with no priced product yet
+    and no ``currency_code`` setting). Pushing anyway would set the number in the wrong money.
+    """
+
+    def __init__(
+        self, message: str, *, marketplace: str, currency: str | None, confirmed: str | None
+    ) -> None:
+        super().__init__(message)
+        self.marketplace = marketplace
+        self.currency = currency
+        self.confirmed = confirmed
 
 
 class AccountConfigError(ConfigError):

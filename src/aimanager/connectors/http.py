@@ -3,8 +3,10 @@
 ``HttpClient.request`` does, in order: take a token from the method group's bucket, send, and on
 429/420, 5xx, timeouts or connection errors wait and retry (exponential backoff with full jitter, or
 exactly what ``Retry-After`` / ``X-Ratelimit-Retry`` / ``X-Ratelimit-Reset`` say). A 4xx other than a
-rate-limit answer is *never* retried — it would be refused again and, on WB, billed as 10 requests
-again; instead the bucket is charged the marketplace's ``error_cost`` and a typed error is raised.
+rate-limit answer is *never* retried — it would be refused again and, where the marketplace bills
+refusals (WB: a stock 409 costs 10 requests), billed again; instead the bucket is charged the
+marketplace's ``error_cost`` (a number, or a function of status and limit group) and a typed error is
+raised.
 
 Writes the connectors send are "set" operations keyed by the seller's article (price = X, stock = N,
 card upsert by offer id), so resending one after a timeout cannot double anything.
@@ -126,7 +128,7 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        error_cost: int = 1,
+        error_cost: int | Callable[[int, str], int] = 1,
         rate_limit_statuses: Iterable[int] = (429,),
         error_parser: ErrorParser = default_error_parser,
         max_parallel: int | None = None,
@@ -261,9 +263,11 @@ class HttpClient:
                 await self._backoff(attempt, retry_after_seconds(response.headers))
                 continue
             # A refused request: charge what the marketplace bills for it and do not resend it.
-            if self.error_cost > 1:
+            first = group if isinstance(group, str) else group[0]
+            cost_of_error = self.error_cost(status, first) if callable(self.error_cost) else self.error_cost
+            if cost_of_error > 1:
                 for bucket in buckets:
-                    bucket.penalize(self.error_cost - 1)
+                    bucket.penalize(cost_of_error - 1)
             raise error
         assert last_error is not None
         raise last_error

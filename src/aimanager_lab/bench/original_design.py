@@ -17,7 +17,7 @@ from aimanager.db.models import Listing, Partner, Product
 from aimanager.domain.enums import Marketplace
 from aimanager.jobs import Priority, SQLBackend
 from aimanager.llm import CardRequest, NarrativeRequest
-from aimanager.pipelines.capabilities.cards import card_dimensions
+from aimanager.pipelines.capabilities.card_push import card_dimensions
 from aimanager.pipelines.catalog.importer import product_facts
 from aimanager.pipelines.services.runtime import Runtime
 from aimanager.pipelines.services.wiring import build_runtime

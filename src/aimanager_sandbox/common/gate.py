@@ -3,8 +3,9 @@
 ``install(app, sandbox, hooks)`` adds the middleware that, for every API request: authenticates (the
 marketplace's own 401 shape), injects configured faults (5xx, hangs, 429 bursts), enforces the
 per-account method-group token buckets with the marketplace's status code and headers, bills a refused
-request (WB: a 4xx costs 10) and records the request. ``Hooks`` is what a marketplace plugs in: how to
-find the account, which limit group a path is in, and its error answers. Paths under ``/_sandbox`` (the
+request where the marketplace does (WB: a stock 409 costs 10) and records the request. ``Hooks`` is
+what a marketplace plugs in: how to find the account, which limit group a path is in, and its error
+answers. Paths under ``/_sandbox`` (the
 operator's endpoints) pass the gate untouched and unlogged.
 """
 
@@ -29,7 +30,9 @@ class Hooks:
     unauthorized: Callable[[], Response]
     rate_limited: Callable[[float, Limit | None, float], Response]  # (retry_after, limit, remaining)
     server_error: Callable[[int], Response]
-    error_cost: int = 1  # tokens a 4xx answer costs in total
+    # Tokens a 4xx answer costs in total: a number, or (status, limit group) → number where the
+    # marketplace bills only some refusals (WB: a 409 of the stock and warehouse methods costs 10).
+    error_cost: int | Callable[[int, str | None], int] = 1
     success_headers: Callable[[Limit, float], dict[str, str]] | None = None
 
 
@@ -93,10 +96,11 @@ async def gate(request: Request, call_next: Callable[[Request], Awaitable[Respon
             return hooks.rate_limited(retry, sandbox.limits[decided], remaining)
     response = await call_next(request)
     status = response.status_code
-    if groups and 400 <= status < 500 and hooks.error_cost > 1:
+    cost = hooks.error_cost(status, group) if callable(hooks.error_cost) else hooks.error_cost
+    if groups and 400 <= status < 500 and cost > 1:
         with sandbox.lock:
             for g in groups:
-                sandbox.limiter.charge(account, g, hooks.error_cost - 1)
+                sandbox.limiter.charge(account, g, cost - 1)
     if group is not None and status < 400 and hooks.success_headers is not None:
         response.headers.update(hooks.success_headers(sandbox.limits[group], remaining))
     record(status)

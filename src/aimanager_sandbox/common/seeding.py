@@ -14,7 +14,9 @@ sandbox's own wire format, and returns the connector settings that go with the s
 Connector settings returned (merge them into the connector's settings):
 
 * WB ``{"warehouse_id": "1001"}`` — where the seeded FBS stock lies (the first seller warehouse);
-* Ozon ``{"warehouse_id": "22001"}`` — the same; ``token`` is the account's **Client-Id** (digits);
+* Ozon ``{"warehouse_id": "22001", "currency_code": …}`` — the same, and the cabinet currency the
+  operator states (``currency=``, default UZS: unconfirmed for Ozon, see ``ozon.seed``); ``token`` is
+  the account's **Client-Id** (digits);
 * YM ``{"business_id", "campaign_id", "currency": "UZS"}`` — both ids are required by the connector;
 * Uzum ``{"shop_id"}`` — required by the connector.
 
@@ -76,7 +78,7 @@ FEES: dict[str, tuple[int, int, int]] = {
 }
 DEFAULT_FEES = (12, 12, 8_000)
 
-AccountSeeder = Callable[[Any, list[SeedOffer], bool, list[HistoryRow], dict[str, int]], dict[str, Any]]
+AccountSeeder = Callable[[Any, list[SeedOffer], bool, list[HistoryRow], dict[str, Any]], dict[str, Any]]
 """A marketplace's ``seed_account(acc, offers, existing_cards, history, ids)``: called under the
 sandbox lock; returns the connector settings for the account."""
 
@@ -95,6 +97,7 @@ def seed_catalog(
     shop_id: int | None = None,
     business_id: int | None = None,
     campaign_id: int | None = None,
+    currency: str | None = None,
 ) -> dict[str, Any]:
     """Make ``offers`` part of the seller account ``token`` in that sandbox and give it their history.
 
@@ -133,7 +136,12 @@ def seed_catalog(
             per_day=orders_per_day,
         )
     seeder: AccountSeeder = app.state.seed_account
-    ids = {"shop_id": shop_id, "business_id": business_id, "campaign_id": campaign_id}
+    ids: dict[str, Any] = {
+        "shop_id": shop_id,
+        "business_id": business_id,
+        "campaign_id": campaign_id,
+        "currency": currency,
+    }
     with sb.lock:
         return seeder(acc, list(offers), existing_cards, history, {k: v for k, v in ids.items() if v})
 

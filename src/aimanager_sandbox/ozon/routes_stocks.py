@@ -1,4 +1,5 @@
-"""Ozon FBS stocks: warehouses, stock writes (one per pair per 30 s) and the paged stock read."""
+"""Ozon FBS stocks: warehouses (the cursor-paged v2 list), stock writes (one per pair per 30 s) and the
+paged stock read (each stock row with its ``shipment_type``)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,50 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from aimanager_sandbox.common.sandbox import Sandbox
-from aimanager_sandbox.ozon.state import WAREHOUSES, OzonAccount, answer_page, batch_of, request_account
+from aimanager_sandbox.ozon.state import (
+    WAREHOUSES,
+    OzonAccount,
+    answer_page,
+    batch_of,
+    make_cursor,
+    read_cursor,
+    request_account,
+    rpc_error,
+)
 
 router = APIRouter()
 
 
+def _warehouse(w: dict[str, Any]) -> dict[str, Any]:
+    return {**w, "is_rfbs": True, "status": "created", "warehouse_type": "FBS", "has_postings_limit": False}
+
+
 @router.post("/v1/warehouse/list")
 async def warehouse_list(request: Request) -> dict[str, Any]:
+    """The superseded list (``{result: [...]}``): kept for old clients; the connector uses v2."""
     request_account(request)
-    return {"result": [{**w, "is_rfbs": True, "status": "created"} for w in WAREHOUSES]}
+    return {"result": [_warehouse(w) for w in WAREHOUSES]}
+
+
+@router.post("/v2/warehouse/list")
+async def warehouse_list_v2(request: Request) -> Response:
+    """The cursor-paged list: ``{warehouses, cursor, has_next}`` (``limit`` 1–200)."""
+    request_account(request)
+    body = await request.json()
+    limit = int(body.get("limit") or 50)
+    if not 1 <= limit <= 200:
+        return rpc_error(400, 3, "limit must be 1–200")
+    start = read_cursor(body.get("cursor") or "")
+    page = WAREHOUSES[start : start + limit]
+    end = start + len(page)
+    more = end < len(WAREHOUSES)
+    return JSONResponse(
+        {
+            "warehouses": [_warehouse(w) for w in page],
+            "cursor": make_cursor(end) if more else "",
+            "has_next": more,
+        }
+    )
 
 
 @router.post("/v2/products/stocks")
@@ -61,7 +97,14 @@ def stock_item(acc: OzonAccount, p: dict[str, Any]) -> dict[str, Any]:
         "offer_id": p["offer_id"],
         "product_id": p["product_id"],
         "stocks": [
-            {"type": "fbs", "present": present, "reserved": 0, "sku": p["sku"], "warehouse_ids": sorted(whs)}
+            {
+                "type": "fbs",
+                "shipment_type": "SHIPMENT_TYPE_GENERAL",
+                "present": present,
+                "reserved": 0,
+                "sku": p["sku"],
+                "warehouse_ids": sorted(whs),
+            }
         ],
     }
 

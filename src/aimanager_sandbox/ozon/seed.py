@@ -16,7 +16,7 @@ from aimanager_sandbox.ozon.state import CATEGORIES, WAREHOUSES, OzonAccount
 
 
 def seed_account(
-    acc: OzonAccount, offers: list[SeedOffer], existing: bool, history: list[HistoryRow], ids: dict[str, int]
+    acc: OzonAccount, offers: list[SeedOffer], existing: bool, history: list[HistoryRow], ids: dict[str, Any]
 ) -> dict[str, Any]:
     warehouse = WAREHOUSES[0]["warehouse_id"]
     cats: dict[str, tuple[int, int]] = {}
@@ -26,6 +26,10 @@ def seed_account(
         if cat not in CATEGORIES or type_id not in CATEGORIES[cat][0]:
             raise ValueError(f"Ozon sandbox has no category {cat}/{type_id}")
         cats[o.offer_id] = (cat, type_id)
+    # Our catalogue is priced in UZS. Whether Ozon lets an Uzbek cabinet settle in UZS is unconfirmed
+    # (its documented codes are RUB, BYN, KZT, EUR, USD, CNY): a seeded account plays that case unless
+    # ``SandboxConfig.extra["currency"]`` says otherwise; the connector reads whichever it is.
+    acc.currency = str(ids.get("currency") or "UZS")
     acc.products.clear()
     acc.stocks.clear()
     acc.stock_sent.clear()
@@ -43,10 +47,12 @@ def seed_account(
                 "price": o.price,
                 "old_price": Decimal(0),
                 "min_price": Decimal(0),
-                "currency_code": "UZS",
+                "currency_code": acc.currency,
                 "data": {},  # any import of this offer is an update ("imported", same product_id)
             }
             acc.stocks[(o.offer_id, warehouse)] = o.stock
     commission = {o: Decimal(CATEGORIES[c][1]) for o, (c, _) in cats.items()}
     acc.history = with_fees(history, commission, logistics_of(offers))
-    return {"warehouse_id": str(warehouse)}
+    # The operator states the cabinet currency when connecting the account; the connector checks it
+    # against the account's prices as soon as there are any.
+    return {"warehouse_id": str(warehouse), "currency_code": acc.currency}

@@ -26,6 +26,9 @@ WAREHOUSES: list[dict[str, Any]] = [
     {"warehouse_id": 22001, "name": "Ташкент rFBS"},
     {"warehouse_id": 22002, "name": "Бухара rFBS"},
 ]
+# Currencies Ozon documents for a cabinet (``currency_code``). A seeded Uzbek account may be set to
+# UZS, which is *not* among them: that case is unconfirmed and kept only to play it (``seed``).
+DOCUMENTED_CURRENCIES = ("RUB", "BYN", "KZT", "EUR", "USD", "CNY")
 
 
 def rpc_error(status: int, code: int, message: str) -> JSONResponse:
@@ -63,6 +66,7 @@ class OzonAccount:
     price_changes: int = 0
     history: list[HistoryRow] = field(default_factory=list)
     next_id: int = 500_000
+    currency: str = "RUB"  # the cabinet's settlement currency: every price is in it
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -70,7 +74,7 @@ class OzonAccount:
 
 
 def new_account(sb: Sandbox, token: str) -> OzonAccount:
-    acc = OzonAccount()
+    acc = OzonAccount(currency=str(sb.config.extra.get("currency", "RUB")))
     offers = []
     for i in range(1, sb.config.history_offers + 1):
         offer = f"SEED-{i:03d}"
@@ -85,7 +89,7 @@ def new_account(sb: Sandbox, token: str) -> OzonAccount:
             "price": Decimal(500 + 25 * i),
             "old_price": Decimal(0),
             "min_price": Decimal(0),
-            "currency_code": "RUB",
+            "currency_code": acc.currency,
             "data": {},
         }
         acc.stocks[(offer, 22001)] = 10
@@ -131,8 +135,11 @@ async def answer_page(
     return JSONResponse({"items": items, "cursor": make_cursor(end) if end < total else "", "total": total})
 
 
-def import_errors(item: dict[str, Any]) -> list[dict[str, Any]]:
+def import_errors(item: dict[str, Any], currency: str | None = None) -> list[dict[str, Any]]:
+    """Why Ozon would fail this import item (``currency``: the cabinet's; ``None`` skips that check)."""
+
     def err(code: str, fieldname: str, text: str) -> dict[str, Any]:
+        # ``V1ItemError``: the human text is ``message`` (``description`` is kept empty, as Ozon does).
         return {
             "code": code,
             "field": fieldname,
@@ -140,7 +147,8 @@ def import_errors(item: dict[str, Any]) -> list[dict[str, Any]]:
             "attribute_name": "",
             "level": "error",
             "state": "declined",
-            "description": text,
+            "message": text,
+            "description": "",
         }
 
     problems = []
@@ -158,6 +166,10 @@ def import_errors(item: dict[str, Any]) -> list[dict[str, Any]]:
             problems.append(err("invalid_price", "price", "price is required"))
     except InvalidOperation:
         problems.append(err("invalid_price", "price", "price must be a decimal string"))
+    if currency is not None and item.get("currency_code", currency) != currency:
+        problems.append(
+            err("currency_mismatch", "currency_code", f"prices of this cabinet are in {currency}")
+        )
     for dim in ("depth", "width", "height", "weight"):
         if not item.get(dim):
             problems.append(err("dimensions_invalid", dim, f"{dim} must be a real non-zero value"))
@@ -174,7 +186,7 @@ def tick(sb: Sandbox, acc: OzonAccount) -> None:
         results = []
         for item in task["items"]:
             offer = str(item.get("offer_id") or "")
-            errors = import_errors(item)
+            errors = import_errors(item, acc.currency)
             existing = acc.products.get(offer)
             if errors:
                 results.append({"offer_id": offer, "product_id": 0, "status": "failed", "errors": errors})
@@ -200,7 +212,7 @@ def tick(sb: Sandbox, acc: OzonAccount) -> None:
                 "price": Decimal(str(item["price"])),
                 "old_price": Decimal(str(item.get("old_price") or 0)),
                 "min_price": Decimal(0),
-                "currency_code": item.get("currency_code", "RUB"),
+                "currency_code": acc.currency,
                 "data": item,
             }
             results.append({"offer_id": offer, "product_id": pid, "status": "imported", "errors": []})

@@ -2,11 +2,14 @@
 
 One app serves the paths of every WB host the connector uses (they do not collide). Behaviour follows
 ``reference/marketplace-apis.md`` §3: raw ``Authorization`` token; per-account token buckets per
-method group with ``X-Ratelimit-*`` headers and 429; a 4xx is billed as 10 requests; card uploads
-are validated *later* (title ≤ 60, vendorCode ≤ 72, known subject, unused vendorCode) with failures
-in ``/content/v2/cards/error/list``; price uploads get an id that moves buffer → history with per-item
-errors (unknown nmID, quarantine when the price falls 3×) and repeat uploads answer
-``alreadyExists``; stock PUT answers 204 and silently ignores items with unknown field names.
+method group with ``X-Ratelimit-*`` headers and 429; a stock/warehouse 409 is billed as 10 requests;
+card uploads are validated *later* (title ≤ 60, vendorCode ≤ 72, known subject, unused vendorCode)
+with failures in ``/content/v2/cards/error/list``; price uploads get an id that moves buffer → history
+with per-item errors (unknown nmID, quarantine when the price falls 3×), repeat uploads answer 208
+``alreadyExists``
+and uploads equal to the prices in force 400 "already set"; stock PUT answers 204, silently ignores
+items with unknown field names and refuses unknown sizes with a 409 list. Every answer has the shape
+of WB's published OpenAPI (``tests/specs`` checks it; ``docs/marketplace-specs.md`` lists the sources).
 
 Routes by API area in ``routes_content`` (cards), ``routes_prices``, ``routes_stocks`` and
 ``routes_finance`` (sales report, tariffs); state and rules in ``state``; operator seeding and read-back
@@ -35,6 +38,12 @@ def token_of(request: Request) -> str | None:
     return token if request.app.state.sandbox.is_valid(token) else None
 
 
+def error_cost(status: int, group: str | None) -> int:
+    """WB bills a 409 of the Marketplace API's stock and warehouse methods as 10 requests; other
+    refusals cost what any request costs."""
+    return 10 if status == 409 and group == "marketplace" else 1
+
+
 def rate_limited(retry: float, spec: Limit | None, remaining: float) -> Response:
     headers = {
         "X-Ratelimit-Retry": str(max(1, math.ceil(retry))),
@@ -51,7 +60,7 @@ HOOKS = Hooks(
     unauthorized=lambda: generic_error(401, "unauthorized", "token is missing, invalid or expired"),
     rate_limited=rate_limited,
     server_error=lambda status: generic_error(status, "internal server error", "sandbox fault"),
-    error_cost=10,
+    error_cost=error_cost,
     success_headers=lambda spec, remaining: {"X-Ratelimit-Remaining": str(max(0, math.floor(remaining)))},
 )
 

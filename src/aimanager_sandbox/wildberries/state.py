@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +40,10 @@ WAREHOUSES: list[dict[str, Any]] = [
 ]
 
 
+def subject_name(subject: int) -> str:
+    return SUBJECTS[subject][0] if subject in SUBJECTS else ""
+
+
 def group_of(method: str, path: str) -> str | None:
     if path.startswith(("/content/v2/cards/upload", "/content/v2/cards/update", "/content/v2/cards/error")):
         return "content_write"
@@ -59,28 +63,55 @@ def group_of(method: str, path: str) -> str | None:
 def generic_error(
     status: int, title: str, detail: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    """WB's generic error body."""
+    """WB's gateway error body (401, 429, 5xx on every host; ``title`` is not part of it)."""
     body = {
-        "title": title,
         "detail": detail,
         "code": f"{status}-{title.replace(' ', '-')}",
         "requestId": uuid.uuid4().hex,
-        "origin": "sandbox",
+        "origin": "s2s-api-auth-catalog" if status == 401 else "sandbox",
         "status": status,
         "statusText": title,
-        "timestamp": datetime.now(UTC).isoformat(),
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 
+def report_error(status: int, title: str, detail: str) -> JSONResponse:
+    """The finance API's 4xx body: ``{title, detail, requestId, origin, status}``."""
+    body = {
+        "title": title,
+        "detail": detail,
+        "requestId": uuid.uuid4().hex,
+        "origin": "finance",
+        "status": status,
+    }
+    return JSONResponse(status_code=status, content=body)
+
+
+def marketplace_error(status: int, code: str, message: str) -> JSONResponse:
+    """The Marketplace API's (stocks, warehouses) 4xx body: ``{code, message}``."""
+    return JSONResponse(status_code=status, content={"code": code, "message": message})
+
+
 def content_error(status: int, text: str) -> JSONResponse:
-    """The ``{data, error, errorText, additionalErrors}`` shape of Content and Prices methods."""
+    """The Content API's ``{data, error, errorText, additionalErrors}`` error shape."""
     body = {"data": None, "error": True, "errorText": text, "additionalErrors": None}
     return JSONResponse(status_code=status, content=body)
 
 
+def prices_error(status: int, text: str, data: Any = None) -> JSONResponse:
+    """The Prices API's ``{data, error, errorText}`` error shape (no ``additionalErrors`` there)."""
+    return JSONResponse(status_code=status, content={"data": data, "error": True, "errorText": text})
+
+
 def ok_body(data: Any) -> dict[str, Any]:
+    """A Content API answer."""
     return {"data": data, "error": False, "errorText": "", "additionalErrors": None}
+
+
+def prices_body(data: Any) -> dict[str, Any]:
+    """A Prices API answer."""
+    return {"data": data, "error": False, "errorText": ""}
 
 
 @dataclass
@@ -98,6 +129,13 @@ class WbAccount:
     stock_writes: int = 0
     history: list[HistoryRow] = field(default_factory=list)
     next_id: int = 10_000
+    # The seller's country decides the commission table's shape and the report currency ("uz": the
+    # Uzbekistan fields and UZS; anything else the Russian ones and RUB).
+    country: str = "uz"
+
+    @property
+    def currency(self) -> str:
+        return "UZS" if self.country == "uz" else "RUB"
 
     def card_by_nm(self, nm_id: int) -> dict[str, Any] | None:
         return next((c for c in self.cards.values() if c["nmID"] == nm_id), None)
@@ -143,7 +181,7 @@ def new_card(acc: WbAccount, subject: int, v: dict[str, Any]) -> dict[str, Any]:
 
 
 def new_account(sb: Sandbox, token: str) -> WbAccount:
-    acc = WbAccount()
+    acc = WbAccount(country=str(sb.config.extra.get("country", "uz")))
     offers = []
     for i in range(1, sb.config.history_offers + 1):
         code = f"SEED-{i:03d}"
@@ -214,10 +252,16 @@ def tick(sb: Sandbox, acc: WbAccount) -> None:
                 else:
                     acc.cards[v["vendorCode"]] = new_card(acc, subject, v)
         if errors:
+            subjects: set[int] = {i["subjectID"] for i in items if isinstance(i.get("subjectID"), int)}
+            brands = {str(v["brand"]) for i in items for v in i.get("variants") or [] if v.get("brand")}
             acc.card_errors.append(
                 {
                     "batchUUID": batch_uuid,
-                    "subjects": sorted({i.get("subjectID") for i in items}, key=str),
+                    # Objects keyed by id, as the published ``ModelsErrorTableListPublicRespV2Item``.
+                    "subjects": {
+                        str(sid): {"id": sid, "name": subject_name(sid)} for sid in sorted(subjects)
+                    },
+                    "brands": {str(n): {"id": n, "name": b} for n, b in enumerate(sorted(brands), 1)},
                     "vendorCodes": sorted(errors),
                     "errors": errors,
                     "updatedAt": datetime.now(UTC).isoformat(),
@@ -260,24 +304,3 @@ def apply_prices(acc: WbAccount, upload: dict[str, Any]) -> None:
     bad = sum(1 for g in goods if g["errorText"])
     upload["goods"] = goods
     upload["status"] = 3 if not bad else 6 if bad == len(goods) else 5
-
-
-def report_row(acc: WbAccount, h: HistoryRow) -> dict[str, Any]:
-    card = acc.cards.get(h.offer_id)
-    revenue = h.unit_price * h.quantity
-    return {
-        "rrdId": h.seq,
-        "saleDt": datetime.combine(h.day, time(12, 0), tzinfo=UTC).isoformat(),
-        "supplierArticle": h.offer_id,
-        "nmId": card["nmID"] if card else 0,
-        "docTypeName": "Возврат" if h.returned else "Продажа",
-        "quantity": h.quantity,
-        "retailPrice": float(h.unit_price),
-        "retailPriceWithDisc": float(h.unit_price),
-        "commissionPercent": float(h.commission_pct),
-        "ppvzSalesCommission": float((revenue * h.commission_pct / 100).quantize(Decimal("0.01"))),
-        "forPay": float(revenue * (100 - h.commission_pct) / 100),
-        "deliveryService": float(h.logistics * h.quantity),
-        "currency": "UZS",
-        "srid": f"sr-{h.seq}",
-    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -35,10 +35,10 @@ async def generate(request: Request, kind: str, format: str = "FILE") -> Respons
         return ym_error(404, "NOT_FOUND", f"Unknown report {kind}")
     if (refusal := denied(acc, body.get("businessId"))) is not None:
         return refusal
-    try:
-        start, end = date.fromisoformat(body["dateFrom"]), date.fromisoformat(body["dateTo"])
-    except (KeyError, TypeError, ValueError):
-        return ym_error(400, "BAD_REQUEST", "businessId, dateFrom and dateTo are required")
+    period = report_period(kind, body, sb.utcnow().date())
+    if isinstance(period, str):
+        return ym_error(400, "BAD_REQUEST", period)
+    start, end = period
     if end < start or (end - start).days > 366:
         return ym_error(400, "BAD_REQUEST", "The period must be at most one year")
     report_id = uuid.uuid4().hex
@@ -53,6 +53,51 @@ async def generate(request: Request, kind: str, format: str = "FILE") -> Respons
             "ready_at": sb.ready_at(delay),
         }
     return JSONResponse(ok({"reportId": report_id, "estimatedGenerationTime": int(delay * 1000)}))
+
+
+def _day(value: Any) -> date:
+    """A ``date`` or the date of a ``date-time`` ("2026-10-01", "2026-10-01T00:00:00Z")."""
+    return date.fromisoformat(str(value)[:10])
+
+
+def report_period(kind: str, body: dict[str, Any], today: date) -> tuple[date, date] | str:
+    """The days a report covers, from whichever period form its request uses (or why it has none).
+
+    united-orders: ``dateFrom``/``dateTo``. united-netting: those, or ``dateTimeFrom``/``dateTimeTo``,
+    or ``monthOfYear``, or a payment order (``bankOrderId`` with ``bankOrderDateTime``: the week the
+    payment covers [I]). united-marketplace-services: dates, date-times, or ``yearFrom``/``monthFrom``
+    … ``yearTo``/``monthTo``. stocks-on-warehouses: one day, ``reportDate`` (default today).
+    """
+    try:
+        if kind == "stocks-on-warehouses":
+            day = _day(body["reportDate"]) if body.get("reportDate") else today
+            return day, day
+        if "dateFrom" in body or "dateTo" in body:
+            return _day(body["dateFrom"]), _day(body["dateTo"])
+        if kind != "united-orders" and ("dateTimeFrom" in body or "dateTimeTo" in body):
+            return _day(body["dateTimeFrom"]), _day(body["dateTimeTo"])
+        if kind == "united-netting" and "monthOfYear" in body:
+            year, month = int(body["monthOfYear"]["year"]), int(body["monthOfYear"]["month"])
+            first = date(year, month, 1)
+            following = date(year + month // 12, month % 12 + 1, 1)
+            return first, following - timedelta(days=1)
+        if kind == "united-netting" and "bankOrderId" in body:
+            paid = _day(body["bankOrderDateTime"])
+            return paid - timedelta(days=7), paid
+        if kind == "united-marketplace-services" and "yearFrom" in body:
+            start = date(int(body["yearFrom"]), int(body["monthFrom"]), 1)
+            year, month = int(body["yearTo"]), int(body["monthTo"])
+            return start, date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    except (KeyError, TypeError, ValueError):
+        pass
+    forms = {
+        "united-orders": "dateFrom and dateTo",
+        "united-netting": "dateFrom/dateTo, dateTimeFrom/dateTimeTo, monthOfYear or bankOrderId "
+        "with bankOrderDateTime",
+        "united-marketplace-services": "dateFrom/dateTo, dateTimeFrom/dateTimeTo or "
+        "yearFrom/monthFrom/yearTo/monthTo",
+    }
+    return f"a period is required: {forms.get(kind, 'dateFrom and dateTo')}"
 
 
 @router.get("/v2/reports/info/{report_id}")

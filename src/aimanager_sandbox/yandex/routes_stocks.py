@@ -44,7 +44,9 @@ async def update_stocks(request: Request, campaign_id: int) -> Response:
             count = s["items"][0]["count"]
             if acc.stocks.get(s["sku"], {}).get("count") != count:
                 acc.stock_changes += 1
-            acc.stocks[s["sku"]] = {"count": count, "updatedAt": s["items"][0].get("updatedAt")}
+            # Without ``updatedAt`` the API stamps the update itself: a read shows a time, never null.
+            stamp = s["items"][0].get("updatedAt") or sb.utcnow().isoformat()
+            acc.stocks[s["sku"]] = {"count": count, "updatedAt": stamp}
     return JSONResponse(ok())
 
 

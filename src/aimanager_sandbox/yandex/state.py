@@ -6,7 +6,7 @@ import base64
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from email.utils import format_datetime
 from typing import Any
@@ -101,7 +101,7 @@ def order_row(h: HistoryRow, campaign_id: int, offer_name: str, *, fee: int, del
         "paymentType": "PREPAID",
         "paymentMethod": "YANDEX",
         "fake": False,
-        "delivery": {"type": "DELIVERY"},
+        "delivery": delivery_of(h.day, created),
         "items": [
             {
                 "id": h.seq,
@@ -113,6 +113,28 @@ def order_row(h: HistoryRow, campaign_id: int, offer_name: str, *, fee: int, del
         ],
         "_fee": fee,
         "_delivery": delivery,
+    }
+
+
+def delivery_of(day: date, created: datetime) -> dict[str, Any]:
+    """``BusinessOrderDeliveryDTO`` of a delivered FBS order: every field the spec requires (type,
+    service, partner, dates) plus the shipment."""
+    return {
+        "type": "DELIVERY",
+        "serviceName": "Яндекс Доставка",
+        "deliveryServiceId": 1005471,
+        "warehouseId": "1",
+        "deliveryPartnerType": "YANDEX_MARKET",
+        "dispatchType": "BUYER",
+        "dates": {
+            "fromDate": (day + timedelta(days=2)).isoformat(),
+            "toDate": (day + timedelta(days=3)).isoformat(),
+        },
+        "shipment": {
+            "id": int(created.timestamp()) % 1_000_000,
+            "shipmentDate": (day + timedelta(days=1)).isoformat(),
+        },
+        "estimated": False,
     }
 
 

@@ -25,12 +25,17 @@ class OzonCredentials(MarketplaceCredentials):
 
 
 class OzonSettings(WarehouseSettings):
-    """``currency_code`` and ``vat`` go on every price and card; ``page_size`` (reads) is capped at
-    the API's 1,000. Import tasks can take an hour, hence the longer ``task_timeout``."""
+    """``vat`` goes on every card; ``page_size`` (reads) is capped at the API's 1,000. Import tasks
+    can take an hour, hence the longer ``task_timeout``.
+
+    ``currency_code``: the cabinet's settlement currency. ``None`` (the default) reads it from the
+    account (the ``currency_code`` of its prices); a value pins it, and must then agree with what the
+    account reports. Ozon documents RUB, BYN, KZT, EUR, USD and CNY; whether an Uzbek cabinet settles
+    in UZS is not confirmed, so nothing assumes it (see ``OzonConnector.account_currency``)."""
 
     marketplace: ClassVar[Marketplace] = Marketplace.OZON
 
-    currency_code: str = "RUB"
+    currency_code: str | None = None
     vat: str = "0"
     page_size: int = Field(default=L.READ_PAGE, gt=0)
     task_timeout: float = Field(default=3600.0, gt=0)

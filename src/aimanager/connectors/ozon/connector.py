@@ -9,7 +9,15 @@ stock pair is sent at most once per 30 s (we wait), a product's price at most 10
 Orders: ``/v1/analytics/data`` (dimensions sku + day; revenue, ordered_units; offset paging) is the
 current read (the old ``/v3/finance/transaction/list`` was shut down 2026-09-08). It has no per-line
 fees, so commission and logistics are estimated from each product's tariff in
-``/v5/product/info/prices`` and flagged ``fees_estimated``.
+``/v5/product/info/prices`` (numbers, not v4's strings) and flagged ``fees_estimated``.
+
+Currency: the cabinet's currency is read from the account (``account_currency``: the ``currency_code``
+of its prices in ``/v5/product/info/prices``), never assumed; prices and card prices go out in it, and
+an update that names another currency raises ``CurrencyNotConfirmed`` before anything is sent. Fees and
+order lines carry it, so amounts are shown in the partner's currency whatever it turns out to be.
+
+Warehouses: the seller's FBS warehouses come from the cursor-paged ``/v2/warehouse/list`` (v1 is
+superseded).
 """
 
 from __future__ import annotations
@@ -30,7 +38,6 @@ from aimanager.connectors.base import (
     ItemError,
     PriceUpdate,
     PushReport,
-    SaleKind,
     SaleRecord,
     StockLevel,
     StockUpdate,
@@ -39,30 +46,17 @@ from aimanager.connectors.base import (
     TaskStatus,
     batches,
 )
-from aimanager.connectors.errors import TaskTimeout
+from aimanager.connectors.errors import CurrencyNotConfirmed, TaskTimeout
 from aimanager.connectors.http import HttpClient, RetryPolicy
 from aimanager.connectors.ozon import limits as L
 from aimanager.connectors.ozon.config import OzonCredentials, OzonSettings
+from aimanager.connectors.ozon.wire import analytics_rows, import_item, item_errors, price_item, sale_records
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
 from aimanager.domain.enums import Marketplace
 from aimanager.errors import ConfigError
+from aimanager.logs import get_logger
 
-DESCRIPTION_ATTRIBUTE = 4191  # annotation/description [U: community code, not in the spec]
-
-
-def _money(value: Decimal | None) -> str:
-    return "0" if value is None else format(value.normalize(), "f")
-
-
-def _item_errors(offer_id: str, errors: list[dict[str, Any]]) -> list[ItemError]:
-    return [
-        ItemError(
-            offer_id=offer_id,
-            code=str(e.get("code") or "error"),
-            message=str(e.get("message") or e.get("description") or ""),
-        )
-        for e in errors
-    ]
+log = get_logger(__name__)
 
 
 class OzonConnector:
@@ -103,6 +97,7 @@ class OzonConnector:
         self.task_timeout = s.task_timeout
         self.page_size = min(s.page_size, L.READ_PAGE)
         self._warehouse: str | None = s.warehouse_id
+        self._currency: str | None = None
         # Cooldowns live with the limiters so that every connector of the account shares them.
         self._pairs = limiters.window("stock_pair", 1, L.STOCK_PAIR_PERIOD)
         self._price_slots = limiters.window("price", L.PRICE_CHANGES_PER_HOUR, 3600.0)
@@ -117,43 +112,61 @@ class OzonConnector:
         groups = ("global",) if group == "default" else (group, "global")
         return await self.http.json("POST", path, group=groups, json=body)
 
-    # --- cards -----------------------------------------------------------------------------------
-    def _import_item(self, card: CardPush) -> dict[str, Any]:
-        attributes = [
-            {"id": DESCRIPTION_ATTRIBUTE, "complex_id": 0, "values": [{"value": card.description}]}
-        ] + [
-            {"id": int(k), "complex_id": 0, "values": [{"value": v}]}
-            for k, v in card.attributes.items()
-            if k.isdigit()
-        ]
-        item: dict[str, Any] = {
-            "offer_id": card.offer_id,
-            "name": card.title,
-            "description_category_id": int(card.category_id),
-            "type_id": int(card.type_id) if card.type_id else 0,
-            "price": _money(card.price),
-            "old_price": _money(card.old_price),
-            "currency_code": self.settings.currency_code,
-            "vat": self.settings.vat,
-            "images": card.images,
-            "attributes": attributes,
-            "depth": card.length_mm or 0,
-            "width": card.width_mm or 0,
-            "height": card.height_mm or 0,
-            "dimension_unit": "mm",
-            "weight": card.weight_g or 0,
-            "weight_unit": "g",
-        }
-        if card.barcode:
-            item["barcode"] = card.barcode
-        return item
+    # --- currency --------------------------------------------------------------------------------
+    async def account_currency(self) -> str:
+        """The cabinet's currency as the account reports it (the ``currency_code`` of its prices),
+        read once. A ``currency_code`` setting must agree with it; an account with no priced product
+        yet falls back to the setting. ``CurrencyNotConfirmed`` when neither says."""
+        if self._currency is not None:
+            return self._currency
+        page = await self._post(
+            "/v5/product/info/prices", {"filter": {"visibility": "ALL"}, "cursor": "", "limit": 1}
+        )
+        items = page.get("items") or []
+        reported = ((items[0].get("price") or {}).get("currency_code") or None) if items else None
+        pinned = self.settings.currency_code
+        if reported and pinned and reported != pinned:
+            raise CurrencyNotConfirmed(
+                f"ozon account prices are in {reported}, the account settings say {pinned}",
+                marketplace="ozon",
+                currency=pinned,
+                confirmed=reported,
+            )
+        currency = reported or pinned
+        if currency is None:
+            raise CurrencyNotConfirmed(
+                "ozon account currency unknown: no priced product to read it from, no currency_code setting",
+                marketplace="ozon",
+                currency=None,
+                confirmed=None,
+            )
+        if currency not in L.DOCUMENTED_CURRENCIES:
+            log.warning("ozon.currency.undocumented", currency=currency)
+        self._currency = currency
+        return currency
 
+    async def _confirmed(self, stated: set[str | None]) -> str:
+        """The account currency, after checking that every amount about to go out is in it."""
+        currency = await self.account_currency()
+        foreign = sorted(c for c in stated if c is not None and c != currency)
+        if foreign:
+            raise CurrencyNotConfirmed(
+                f"ozon account prices are in {currency}; refusing to send prices in {', '.join(foreign)}",
+                marketplace="ozon",
+                currency=foreign[0],
+                confirmed=currency,
+            )
+        return currency
+
+    # --- cards -----------------------------------------------------------------------------------
     async def push_cards(self, cards: Sequence[CardPush], *, wait: bool = False) -> PushReport:
         """``/v3/product/import`` in batches of ≤100 → one ``task_id`` each (upsert by offer_id)."""
         report = PushReport()
+        currency = await self._confirmed({c.currency for c in cards})
         for batch in batches(list(cards), L.IMPORT_BATCH):
             sent_at = datetime.now(UTC)
-            answer = await self._post("/v3/product/import", {"items": [self._import_item(c) for c in batch]})
+            body = {"items": [import_item(c, currency, self.settings.vat) for c in batch]}
+            answer = await self._post("/v3/product/import", body)
             task = TaskRef(
                 marketplace=self.marketplace,
                 kind="import",
@@ -178,7 +191,7 @@ class OzonConnector:
             for i in items
             if i.get("status") == "failed"
             for e in (
-                _item_errors(i["offer_id"], i.get("errors") or [])
+                item_errors(i["offer_id"], i.get("errors") or [])
                 or [ItemError(offer_id=i["offer_id"], code="failed", message="")]
             )
         ]
@@ -198,7 +211,9 @@ class OzonConnector:
 
     # --- prices ----------------------------------------------------------------------------------
     async def update_prices(self, prices: Sequence[PriceUpdate], *, wait: bool = False) -> PushReport:
-        """``/v1/product/import/prices`` in batches of ≤1,000 (synchronous; ``wait`` is moot)."""
+        """``/v1/product/import/prices`` in batches of ≤1,000 (synchronous; ``wait`` is moot), in the
+        account's currency; ``CurrencyNotConfirmed`` (nothing sent) if an update names another."""
+        currency = await self._confirmed({p.currency for p in prices})
         failed: list[ItemError] = []
         ready: list[PriceUpdate] = []
         for p in prices:
@@ -209,24 +224,13 @@ class OzonConnector:
         report = PushReport(failed=failed)
         for batch in batches(ready, L.PRICES_BATCH):
             await self._price_slots.acquire(p.offer_id for p in batch)
-            body = {"prices": [self._price_item(p) for p in batch]}
+            body = {"prices": [price_item(p, currency) for p in batch]}
             try:
                 answer = await self._post("/v1/product/import/prices", body)
             finally:
                 self._price_slots.confirm(p.offer_id for p in batch)
             report = report.merged(self._per_item(answer, len(batch)))
         return report
-
-    def _price_item(self, p: PriceUpdate) -> dict[str, Any]:
-        item = {
-            "offer_id": p.offer_id,
-            "price": _money(p.price),
-            "old_price": _money(p.old_price),
-            "currency_code": self.settings.currency_code,
-        }
-        if p.min_price is not None:
-            item["min_price"] = _money(p.min_price)
-        return item
 
     @staticmethod
     def _per_item(answer: Any, sent: int) -> PushReport:
@@ -236,17 +240,25 @@ class OzonConnector:
             if row.get("updated") and not row.get("errors"):
                 accepted.append(row["offer_id"])
             else:
-                failed.extend(_item_errors(row["offer_id"], row.get("errors") or [{"code": "not_updated"}]))
+                failed.extend(item_errors(row["offer_id"], row.get("errors") or [{"code": "not_updated"}]))
         return PushReport(accepted=accepted, failed=failed, requests=1)
 
     # --- stocks ----------------------------------------------------------------------------------
     async def _default_warehouse(self) -> str:
-        if self._warehouse is None:
-            answer = await self._post("/v1/warehouse/list", {})
-            found = answer.get("result") or []
-            if not found:
+        """The first of the seller's warehouses (``/v2/warehouse/list``, cursor-paged)."""
+        cursor = ""
+        while self._warehouse is None:
+            body: dict[str, Any] = {"limit": L.WAREHOUSE_PAGE}
+            if cursor:
+                body["cursor"] = cursor
+            answer = await self._post("/v2/warehouse/list", body)
+            found = answer.get("warehouses") or []
+            if found:
+                self._warehouse = str(found[0]["warehouse_id"])
+            elif answer.get("has_next") and answer.get("cursor"):
+                cursor = answer["cursor"]
+            else:
                 raise ConfigError("the Ozon account has no FBS warehouse")
-            self._warehouse = str(found[0]["warehouse_id"])
         return self._warehouse
 
     async def update_stocks(self, stocks: Sequence[StockUpdate]) -> PushReport:
@@ -338,7 +350,7 @@ class OzonConnector:
             answer = await self._post("/v1/analytics/data", body, group="analytics")
             data = (answer.get("result") or {}).get("data") or []
             # Thousands of lines per page: parsed in a thread so the event loop keeps serving.
-            rows.extend(await asyncio.to_thread(_analytics_rows, data))
+            rows.extend(await asyncio.to_thread(analytics_rows, data))
             if len(data) < self.page_size:
                 break
             offset += len(data)
@@ -350,7 +362,8 @@ class OzonConnector:
                 by_sku[str(st.get("sku"))] = item["offer_id"]
         offers = sorted({by_sku[sku] for sku, *_ in rows if sku in by_sku})
         fees = {f.offer_id: f for f in await self.read_fees(offers)} if offers else {}
-        return await asyncio.to_thread(_sale_records, rows, by_sku, fees)
+        currency = await self.account_currency()
+        return await asyncio.to_thread(sale_records, rows, by_sku, fees, currency)
 
 
 def from_config(
@@ -361,37 +374,3 @@ def from_config(
 ) -> OzonConnector:
     """Registry entry point (see ``registry.make_connector``)."""
     return OzonConnector(credentials, settings, base_url=base_url, transport=transport)
-
-
-def _analytics_rows(data: list[dict[str, Any]]) -> list[tuple[str, str, Decimal, int]]:
-    """``/v1/analytics/data`` lines as (sku, day, revenue, units)."""
-    rows = []
-    for d in data:
-        sku, day = d["dimensions"][0]["id"], d["dimensions"][1]["id"]
-        rows.append((sku, day, Decimal(str(d["metrics"][0])), int(d["metrics"][1])))
-    return rows
-
-
-def _sale_records(
-    rows: list[tuple[str, str, Decimal, int]], by_sku: dict[str, str], fees: dict[str, FeeInfo]
-) -> list[SaleRecord]:
-    """Order lines with their fees estimated from the product tariffs."""
-    records = []
-    for sku, day, revenue, units in rows:
-        offer = by_sku.get(sku, f"sku:{sku}")
-        fee = fees.get(offer)
-        records.append(
-            SaleRecord(
-                date=datetime.fromisoformat(day).replace(tzinfo=UTC),
-                offer_id=offer,
-                quantity=units,
-                revenue=revenue,
-                commission=(revenue * fee.commission_pct / 100).quantize(Decimal("0.01"))
-                if fee
-                else Decimal(0),
-                logistics=(fee.logistics or Decimal(0)) * units if fee else Decimal(0),
-                kind=SaleKind.ORDER,
-                fees_estimated=True,
-            )
-        )
-    return records

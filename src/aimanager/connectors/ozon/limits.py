@@ -24,6 +24,10 @@ READ_PAGE = 1000  # cursor reads (v4 stocks, v5 prices) and analytics rows
 STOCK_PAIR_PERIOD = 30.0  # one update per product–warehouse pair per 30 s
 PRICE_CHANGES_PER_HOUR = 10  # per product
 MAX_PRICE_WAIT = 120.0  # we wait out a stock cooldown, but never an hour for a price slot
+WAREHOUSE_PAGE = 50  # /v2/warehouse/list
+# ``currency_code`` values Ozon documents for a cabinet's prices. Anything else the account reports is
+# taken as the account says, with a warning: it is not in the spec.
+DOCUMENTED_CURRENCIES = frozenset({"RUB", "BYN", "KZT", "EUR", "USD", "CNY"})
 NAME_MAX = 500
 OFFER_ID_MAX = 50
 

@@ -19,7 +19,6 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -40,13 +39,15 @@ from aimanager.connectors.base import (
     TaskStatus,
     batches,
 )
-from aimanager.connectors.errors import TaskTimeout
+from aimanager.connectors.errors import TaskTimeout, ValidationRejected
 from aimanager.connectors.http import HttpClient, RetryPolicy
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
 from aimanager.connectors.wildberries import limits as L
 from aimanager.connectors.wildberries.config import WildberriesCredentials, WildberriesSettings
 from aimanager.connectors.wildberries.wire import (
+    already_set,
     card_body,
+    commission_of,
     price_item,
     report_records,
     wb_error_parser,
@@ -85,7 +86,7 @@ class WildberriesConnector:
             transport=transport,
             timeout=s.timeout,
             retry=RetryPolicy(attempts=s.retry_attempts),
-            error_cost=L.ERROR_COST,
+            error_cost=L.error_cost,
             error_parser=wb_error_parser,
         )
         self.clock = clock
@@ -226,7 +227,9 @@ class WildberriesConnector:
     # --- prices ----------------------------------------------------------------------------------
     async def update_prices(self, prices: Sequence[PriceUpdate], *, wait: bool = False) -> PushReport:
         """``POST /api/v2/upload/task`` in batches of ≤1,000; one task (upload id) per batch. A repeat of
-        an earlier upload comes back ``alreadyExists`` with the same id and changes nothing."""
+        an earlier upload comes back 208 ``alreadyExists`` with that upload's id and changes nothing; an
+        upload equal to the prices in force is refused 400 "already set", which is success with
+        nothing to change (the batch is accepted, no task)."""
         ids = await self._resolve([p.offer_id for p in prices])
         failed = [
             ItemError(offer_id=p.offer_id, code="unknown_offer", message="no WB card with this vendorCode")
@@ -237,9 +240,18 @@ class WildberriesConnector:
         report = PushReport(failed=failed)
         for batch in batches(known, L.PRICES_PER_UPLOAD):
             body = {"data": [price_item(ids[p.offer_id]["nmID"], p) for p in batch]}
-            answer = await self.http.json(
-                "POST", "/api/v2/upload/task", group="prices", host="prices", json=body
-            )
+            try:
+                answer = await self.http.json(
+                    "POST", "/api/v2/upload/task", group="prices", host="prices", json=body
+                )
+            except ValidationRejected as exc:
+                if not already_set(exc):
+                    raise
+                # The prices in force already are these: WB starts no upload; nothing is left to do.
+                log.info("wb.prices.already_set", items=len(batch))
+                report = report.merged(PushReport(accepted=[p.offer_id for p in batch], requests=1))
+                continue
+            # 200 starts an upload; 208 names the earlier upload of exactly this body (same id).
             data = answer.get("data") or {}
             task = TaskRef(
                 marketplace=self.marketplace,
@@ -392,19 +404,20 @@ class WildberriesConnector:
             rrd_id = rows[-1]["rrdId"]
 
     async def read_fees(self, offer_ids: Sequence[str]) -> list[FeeInfo]:
-        """Commission % by subject (``/api/v1/tariffs/commission``; the Uzbekistan FBS field when
-        ``country == "uz"``). WB logistics depends on warehouse and volume, so it is left ``None``."""
+        """Commission % by subject (``/api/v1/tariffs/commission``). The answer's shape follows the
+        seller's country (``FeeUzbekistan`` rows carry ``kgvpMarketplaceUz``, ``Fee`` rows
+        ``kgvpMarketplace``); ``commission_of`` reads whichever the row has. WB logistics depends on
+        warehouse and volume, so it is left ``None``."""
         ids = await self._resolve(offer_ids)
         answer = await self.http.json(
             "GET", "/api/v1/tariffs/commission", group="tariffs", host="common", params={"locale": "ru"}
         )
-        field = "kgvpMarketplaceUz" if self.settings.country == "uz" else "kgvpMarketplace"
         by_subject = {row["subjectID"]: row for row in (answer or {}).get("report") or []}
         fees = []
         for offer, ref in ids.items():
             row = by_subject.get(ref["subjectID"])
-            if row is not None and row.get(field, row.get("kgvpMarketplace")) is not None:
-                pct = Decimal(str(row.get(field, row.get("kgvpMarketplace"))))
+            pct = commission_of(row, self.settings.country) if row is not None else None
+            if pct is not None:
                 fees.append(FeeInfo(offer_id=offer, commission_pct=pct))
         return fees
 

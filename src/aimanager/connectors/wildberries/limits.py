@@ -28,7 +28,13 @@ LIMITS: dict[str, LimitSpec] = {
     "tariffs": LimitSpec(1, 60, burst=2),
 }
 
-ERROR_COST = 10  # a 4xx answer is billed as 10 requests
+
+def error_cost(status: int, group: str) -> int:
+    """What a refused request costs: WB bills a 409 of the Marketplace API's stock and warehouse
+    methods as 10 requests; other refusals cost one, like any request."""
+    return 10 if status == 409 and group == "marketplace" else 1
+
+
 CARDS_PER_UPLOAD = 100
 CARDS_PAGE = 100
 PRICES_PER_UPLOAD = 1000

@@ -50,7 +50,13 @@ from aimanager.connectors.ratelimit import MarketClock, shared_limiters
 from aimanager.connectors.yandex import limits as L
 from aimanager.connectors.yandex import models as M
 from aimanager.connectors.yandex.config import YandexCredentials, YandexSettings
-from aimanager.connectors.yandex.wire import offer_ru, offers_not_found, price_item, sale_records
+from aimanager.connectors.yandex.wire import (
+    offer_ru,
+    offers_not_found,
+    price_item,
+    report_request,
+    sale_records,
+)
 from aimanager.domain.enums import Marketplace
 from aimanager.logs import get_logger
 
@@ -237,7 +243,8 @@ class YandexMarketConnector:
             await self.clock.sleep(self.poll_interval)
 
     async def start_report(self, kind: str, date_from: date, date_to: date) -> TaskRef:
-        """Ask YM to generate report ``kind`` (JSON) for the business's campaign; returns its task."""
+        """Ask YM to generate report ``kind`` (JSON) for the business's campaign; returns its task. The
+        period is ``date_from``–``date_to`` (a stock report is a snapshot on ``date_to``)."""
         if kind not in L.REPORT_KINDS:
             raise ValueError(f"unsupported report {kind!r}; one of {', '.join(L.REPORT_KINDS)}")
         answer = await self.http.json(
@@ -245,12 +252,7 @@ class YandexMarketConnector:
             f"/v2/reports/{kind}/generate",
             group=f"report:{kind}",
             params={"format": "JSON"},
-            json={
-                "businessId": self.business_id,
-                "dateFrom": date_from.isoformat(),
-                "dateTo": date_to.isoformat(),
-                "campaignIds": [self.campaign_id],
-            },
+            json=report_request(kind, self.business_id, self.campaign_id, date_from, date_to),
         )
         result = M.GenerateReportResult.model_validate(answer["result"])
         return TaskRef(marketplace=self.marketplace, kind=f"report:{kind}", task_id=result.reportId)

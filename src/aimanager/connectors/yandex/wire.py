@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -102,3 +103,16 @@ def sale_records(order: M.BusinessOrder) -> list[SaleRecord]:
             )
         )
     return out
+
+
+def report_request(
+    kind: str, business_id: int, campaign_id: int, date_from: date, date_to: date
+) -> dict[str, Any]:
+    """The ``/v2/reports/{kind}/generate`` body: each report has its own request DTO. The united-*
+    reports take a ``dateFrom``/``dateTo`` period (netting and services also accept date-times, a
+    month or — netting — a payment order; the day form serves every use here); the stock report is a
+    snapshot and takes a ``reportDate`` instead of a period."""
+    body: dict[str, Any] = {"businessId": business_id, "campaignIds": [campaign_id]}
+    if kind == "stocks-on-warehouses":
+        return {**body, "reportDate": date_to.isoformat()}
+    return {**body, "dateFrom": date_from.isoformat(), "dateTo": date_to.isoformat()}
