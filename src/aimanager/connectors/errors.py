@@ -103,6 +103,11 @@ class CurrencyNotConfirmed(ConnectorError):
         self.currency = currency
         self.confirmed = confirmed
 
+    @property
+    def reason(self) -> str:
+        """What a task that could not go out because of it says."""
+        return f"currency: the account settles in {self.confirmed or 'an unknown currency'}, priced in {self.currency}"
+
 
 class AccountConfigError(ConfigError):
     """An account's credentials or settings are invalid; raised before anything is saved or sent.

@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy import select
 
 from aimanager.connectors.base import CardChannel, CardPush
+from aimanager.connectors.errors import CurrencyNotConfirmed
 from aimanager.db.models import CardVersion, Listing, Product
 from aimanager.domain.cards import CardDraft
 from aimanager.domain.categories import category_for
 from aimanager.domain.enums import Capability, Marketplace
+from aimanager.domain.money import currency_for
 from aimanager.jobs import Job, PermanentFailure
 from aimanager.logs import get_logger
 from aimanager.pipelines.capabilities.cards import bounded
@@ -86,6 +88,7 @@ async def _push_group(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] 
             offer_id=product.sku,
             category_id=ref.category_id,
             draft=draft,
+            currency=currency_for(market),
             type_id=ref.type_id,
             barcode=product.barcode,
             brand=product.brand,
@@ -104,8 +107,12 @@ async def _push_group(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] 
         book.publish(rt.progress)
         return None
     conn = await rt.connectors.get(partner_id, market)
-    report = await conn.push_cards(pushes, wait=True)
-    failed = {e.offer_id: f"{e.code}: {e.message}" for e in report.failed} | skipped
+    try:
+        report = await conn.push_cards(pushes, wait=True)
+        failed = {e.offer_id: f"{e.code}: {e.message}" for e in report.failed} | skipped
+        export_path = report.export_path
+    except CurrencyNotConfirmed as exc:  # nothing was sent: the prices would be in the wrong money
+        failed, export_path = {c.offer_id: exc.reason for c in pushes} | skipped, None
     exported = conn.capabilities.cards is CardChannel.EXPORT
     now = rt.now()
     rejected: dict[int, str] = {}  # card version id → the marketplace's reason
@@ -130,8 +137,8 @@ async def _push_group(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] 
                 book.done(Capability.CARDS, market, product.sku)
         await book.write(session)
     book.publish(rt.progress)
-    if report.export_path is not None:
-        log.info("cards.exported", partner_id=partner_id, path=str(report.export_path), cards=len(pushes))
+    if export_path is not None:
+        log.info("cards.exported", partner_id=partner_id, path=str(export_path), cards=len(pushes))
     return _push_failures(jobs, market, rejected)
 
 

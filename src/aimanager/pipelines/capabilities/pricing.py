@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from aimanager.connectors.base import PriceUpdate
+from aimanager.connectors.errors import CurrencyNotConfirmed
 from aimanager.db.models import Listing, PriceChange, Product
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.domain.money import currency_for
@@ -130,10 +131,18 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
         book.publish(rt.progress)
         _raise_problems(job, market, problems)
         return {"changed": len(planned), "held": held, "broken": broken, "pushed": 0}
-    updates = [PriceUpdate(offer_id=products[li.id].sku, price=ch.new_price) for li, ch in planned]
-    # Shared with any other push to this account in flight (urgent single-SKU requests): one call.
-    report = await rt.price_pushes.push((partner_id, market), updates)
-    failed = {e.offer_id: f"{e.code}: {e.message}" for e in report.failed}
+    currency = currency_for(market)
+    updates = [
+        PriceUpdate(offer_id=products[li.id].sku, price=ch.new_price, currency=currency) for li, ch in planned
+    ]
+    try:
+        # Shared with any other push to this account in flight (urgent single-SKU requests): one call.
+        report = await rt.price_pushes.push((partner_id, market), updates)
+        failed = {e.offer_id: f"{e.code}: {e.message}" for e in report.failed}
+    except CurrencyNotConfirmed as exc:
+        # Nothing was sent: the number would have landed in the wrong money. Someone must say which
+        # currency the account settles in (or reprice in it) before these prices can go out.
+        failed = {u.offer_id: exc.reason for u in updates}
     now = rt.now()
     async with rt.sessions() as session, session.begin():
         stored_changes = await load_by_id(session, PriceChange, (c.id for _, c in planned))
