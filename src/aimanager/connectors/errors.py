@@ -106,7 +106,8 @@ class CurrencyNotConfirmed(ConnectorError):
     @property
     def reason(self) -> str:
         """What a task that could not go out because of it says."""
-        return f"currency: the account settles in {self.confirmed or 'an unknown currency'}, priced in {self.currency}"
+        settles = self.confirmed or "an unknown currency"
+        return f"currency: the account settles in {settles}, priced in {self.currency}"
 
 
 class AccountConfigError(ConfigError):
