@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any
 
@@ -352,3 +353,32 @@ async def test_enqueue_joins_the_callers_transaction(sql_backend: Any) -> None:
     assert len(res.ids) == 1
     [job] = await backend.claim("w", 10, lease_s=LEASE)
     assert job.unique_key == "tx-1"
+
+
+async def test_a_schedule_fires_once_per_period_and_once_after_downtime(backend: Any, clock: Any) -> None:
+    job = spec("report", partner=3, payload={"days": 7})
+    await backend.set_schedule("p3:report", job, 60.0, first_in=10.0)
+    assert await backend.fire_due_schedules() == 0  # not due yet
+    clock.advance(10.0)
+    # Two workers look at the same moment: one firing.
+    assert sum(await asyncio.gather(backend.fire_due_schedules(), backend.fire_due_schedules())) == 1
+    assert await backend.fire_due_schedules() == 0
+    [sched] = await backend.list_schedules()
+    assert (sched.name, sched.fired, sched.every_s) == ("p3:report", 1, 60.0)
+    assert sched.next_at - clock() == pytest.approx(60.0)
+    # Down for ten periods: one firing when it is back, not ten, and the next period from now.
+    clock.advance(600.0)
+    assert await backend.fire_due_schedules() == 1
+    [sched] = await backend.list_schedules()
+    assert sched.fired == 2 and sched.next_at - clock() == pytest.approx(60.0)
+    jobs = await backend.list_jobs(kind="report", limit=10)
+    assert len(jobs) == 2 and all(j.payload == {"days": 7} and j.partner_id == 3 for j in jobs)
+    # Set again with the same period: its next firing is kept; a new period starts from now.
+    await backend.set_schedule("p3:report", spec("report", partner=3, payload={"days": 1}), 60.0)
+    [sched] = await backend.list_schedules()
+    assert sched.next_at - clock() == pytest.approx(60.0) and sched.job.payload == {"days": 1}
+    await backend.set_schedule("p3:report", job, 3600.0, first_in=5.0)
+    assert (await backend.list_schedules())[0].next_at - clock() == pytest.approx(5.0)
+    assert await backend.remove_schedule("p3:report") and not await backend.remove_schedule("p3:report")
+    clock.advance(7200.0)
+    assert await backend.fire_due_schedules() == 0

@@ -16,6 +16,7 @@ from aimanager.jobs.model import (
     JobSpec,
     JobStatus,
     QueueStats,
+    Schedule,
     parse_payload,
 )
 from aimanager.jobs.priority import Priority
@@ -38,6 +39,7 @@ __all__ = [
     "Registry",
     "Retry",
     "SQLBackend",
+    "Schedule",
     "Snooze",
     "UnknownJobKind",
     "Worker",

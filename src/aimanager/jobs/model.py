@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -107,6 +107,24 @@ class JobSpec:
             "max_attempts": self.max_attempts,
             "unique_key": self.unique_key,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A job the engine enqueues every ``every_s`` seconds (see ``Backend.set_schedule``)."""
+
+    name: str
+    job: JobSpec
+    every_s: float
+    next_at: float
+    enabled: bool = True
+    last_fired_at: float | None = None
+    fired: int = 0
+
+    def firing(self, due_at: float) -> JobSpec:
+        """The job of the firing due at ``due_at``: its unique key makes a second enqueue of the same
+        period a no-op, whatever raced."""
+        return replace(self.job, unique_key=f"schedule:{self.name}:{due_at:.3f}", delay=0.0)
 
 
 @dataclass(slots=True)

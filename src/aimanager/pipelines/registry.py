@@ -9,6 +9,7 @@ from aimanager.jobs import Registry, builtin_registry
 from aimanager.pipelines.capabilities import analytics, card_push, cards, pricing, stock
 from aimanager.pipelines.services.followups import FOLLOWUPS_KIND, run_followups
 from aimanager.pipelines.services.runtime import Runtime
+from aimanager.pipelines.services.schedules import SCHEDULED_KIND, run_scheduled
 
 CARD_JOBS_IN_FLIGHT = 40
 PIPELINE_KINDS = (
@@ -18,6 +19,7 @@ PIPELINE_KINDS = (
     "stock.sync",
     "analytics.report",
     FOLLOWUPS_KIND,
+    SCHEDULED_KIND,
 )
 
 
@@ -42,6 +44,8 @@ def pipeline_registry(rt: Runtime) -> Registry:
     reg.register("analytics.report", partial(analytics.report, rt), timeout_s=900)
     # A partner's pricing, stock and analytics, queued once its cards are out (``services/followups``).
     reg.register(FOLLOWUPS_KIND, partial(run_followups, rt), timeout_s=60)
+    # A schedule's firing: the run ``aimanager run`` would start (``services/schedules``).
+    reg.register(SCHEDULED_KIND, partial(run_scheduled, rt), timeout_s=300)
     return reg
 
 

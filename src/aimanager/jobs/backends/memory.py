@@ -8,6 +8,7 @@ import itertools
 import json
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from aimanager.jobs.model import (
@@ -20,6 +21,7 @@ from aimanager.jobs.model import (
     JobSpec,
     JobStatus,
     QueueStats,
+    Schedule,
     encode_payload,
     system_clock,
 )
@@ -56,6 +58,7 @@ class MemoryBackend:
         self._unique: dict[str, int] = {}
         self._ids = itertools.count(1)
         self._wake = asyncio.Event()
+        self._schedules: dict[str, Schedule] = {}
 
     async def setup(self) -> None:
         return None
@@ -295,6 +298,33 @@ class MemoryBackend:
         for key in [k for k, b in self._keys.items() if b.rate is None and k not in used]:
             del self._keys[key]
         return len(gone)
+
+    async def set_schedule(self, name: str, job: JobSpec, every_s: float, *, first_in: float = 0.0) -> None:
+        if every_s <= 0:
+            raise ValueError("every_s must be positive")
+        job.row(self.clock())  # validated as an enqueue would
+        old = self._schedules.get(name)
+        next_at = old.next_at if old is not None and old.every_s == every_s else self.clock() + first_in
+        self._schedules[name] = Schedule(
+            name, job, every_s, next_at, True, old.last_fired_at if old else None, old.fired if old else 0
+        )
+
+    async def remove_schedule(self, name: str) -> bool:
+        return self._schedules.pop(name, None) is not None
+
+    async def list_schedules(self) -> list[Schedule]:
+        return [self._schedules[n] for n in sorted(self._schedules)]
+
+    async def fire_due_schedules(self) -> int:
+        now = self.clock()
+        due = [s for s in self._schedules.values() if s.enabled and s.next_at <= now]
+        specs = []
+        for sched in due:  # no await in between: atomic like the SQL compare-and-set
+            specs.append(sched.firing(sched.next_at))
+            self._schedules[sched.name] = replace(
+                sched, next_at=now + sched.every_s, last_fired_at=now, fired=sched.fired + 1
+            )
+        return len((await self.enqueue_many(specs)).ids) if specs else 0
 
     async def get(self, job_id: int) -> Job | None:
         job = self._jobs.get(job_id)

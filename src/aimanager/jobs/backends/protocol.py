@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from aimanager.jobs.model import Clock, Completion, EnqueueResult, Job, JobSpec, JobStatus, QueueStats
+from aimanager.jobs.model import (
+    Clock,
+    Completion,
+    EnqueueResult,
+    Job,
+    JobSpec,
+    JobStatus,
+    QueueStats,
+    Schedule,
+)
 from aimanager.jobs.priority import Priority
 
 
@@ -91,6 +100,21 @@ class Backend(Protocol):
     async def prune(self, older_than_s: float) -> int:
         """Delete finished jobs that finished more than ``older_than_s`` ago, then the batch keys no
         job uses any more (keeping those with a rate limit); returns the jobs deleted."""
+
+    async def set_schedule(self, name: str, job: JobSpec, every_s: float, *, first_in: float = 0.0) -> None:
+        """Enqueue ``job`` every ``every_s`` seconds, first ``first_in`` seconds from now (replacing a
+        schedule of that name; its next firing is kept if the period did not change)."""
+
+    async def remove_schedule(self, name: str) -> bool:
+        """Stop a schedule; False if there was none of that name."""
+
+    async def list_schedules(self) -> list[Schedule]:
+        """Every schedule, by name."""
+
+    async def fire_due_schedules(self) -> int:
+        """Enqueue the job of every schedule that is due, exactly once per period however many
+        workers call this at once; a schedule that missed several periods fires once. Returns the
+        jobs enqueued."""
 
     async def get(self, job_id: int) -> Job | None:
         """One job by id."""

@@ -31,6 +31,9 @@ class WorkerConfig:
     # at once rather than after a claim round trip. None: a quarter of ``concurrency``.
     prefetch: int | None = None
     poll_s: float | None = None  # default: the backend's poll interval
+    # How often this worker looks for due schedules (one indexed query; the firing is exactly once
+    # whichever worker looks). A schedule fires at most this late.
+    schedule_check_s: float = 5.0
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ from aimanager.jobs.priority import Priority
 from aimanager.jobs.registry import HandlerSpec, Registry
 from aimanager.jobs.worker.acks import AcksAndLeases
 from aimanager.jobs.worker.config import WorkerConfig, WorkerMetrics, new_worker_id
-from aimanager.jobs.worker.maintenance import recover_expired_leases_loop
+from aimanager.jobs.worker.maintenance import fire_schedules_loop, recover_expired_leases_loop
 from aimanager.jobs.worker.slots import Slots
 from aimanager.logs import get_logger
 from aimanager.redact import redact
@@ -84,6 +84,7 @@ class Worker:
                 name="reaper",
             ),
             asyncio.create_task(self.acks.flush_loop(), name="acks"),
+            asyncio.create_task(fire_schedules_loop(self.backend, self.config.schedule_check_s), name="cron"),
             asyncio.create_task(self._wake_loop(), name="wake"),
         ]
         try:

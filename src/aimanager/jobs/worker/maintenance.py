@@ -1,7 +1,10 @@
-"""Maintenance every worker does for all of them: requeue the jobs of workers that stopped.
+"""Maintenance every worker does for all of them: requeue the jobs of workers that stopped, and fire
+the schedules that are due.
 
 A worker that dies stops renewing its leases; any live worker requeues those jobs (or ends them
 ``dead`` when out of attempts) once the lease has expired: at startup and every lease/4 after.
+Every worker also looks for due schedules; the backend fires each period once however many look, so
+there is no scheduler process to keep alive.
 """
 
 from __future__ import annotations
@@ -32,3 +35,16 @@ async def recover_expired_leases_loop(
             continue
         if n:
             log.warning("jobs.recovered", count=n)
+
+
+async def fire_schedules_loop(backend: Backend, every_s: float) -> None:
+    """Every ``every_s``, enqueue the jobs of the schedules that are due."""
+    while True:
+        try:
+            fired = await backend.fire_due_schedules()
+        except Exception as exc:
+            log.error("worker.schedules_failed", error=str(exc))
+        else:
+            if fired:
+                log.info("jobs.scheduled", count=fired)
+        await asyncio.sleep(every_s)

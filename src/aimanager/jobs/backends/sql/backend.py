@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from aimanager.db.pool import ENGINE, db_priority
 from aimanager.jobs.backends.sql import statements as q
 from aimanager.jobs.backends.sql.admin import SQLAdministration
+from aimanager.jobs.backends.sql.schedules import SQLSchedules
 from aimanager.jobs.backends.sql.sqlite_fast import claim_rows, complete_rows
 from aimanager.jobs.backends.sql.tables import jobs_t, keys_t
 from aimanager.jobs.model import (
@@ -39,7 +40,7 @@ def _id(job: Job) -> int:
 INSERT_CHUNK = 1000
 
 
-class SQLBackend(SQLAdministration):
+class SQLBackend(SQLAdministration, SQLSchedules):
     """Jobs in the ``jobs`` table; see ``statements`` for the claim. Schema comes from migrations."""
 
     def __init__(

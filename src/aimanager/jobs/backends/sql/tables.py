@@ -1,4 +1,4 @@
-"""The engine's tables, ``jobs`` and ``job_keys``, on the product's one schema.
+"""The engine's tables, ``jobs``, ``job_keys`` and ``job_schedules``, on the product's one schema.
 
 They are declared on ``aimanager.db.models.Base`` so Alembic migrates one metadata; the engine owns
 them (no other code reads or writes them). Their times are epoch seconds (float): claims, leases and
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Double, Index, Integer, SmallInteger, String, Table, Text, text
+from sqlalchemy import Boolean, Double, Index, Integer, SmallInteger, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aimanager.db.models import Base, BigId
@@ -97,5 +97,29 @@ class JobKey(Base):
     refilled_at: Mapped[float | None] = mapped_column(Double, nullable=True)
 
 
+class JobSchedule(Base):
+    """A job enqueued every ``every_s`` seconds (the engine's cron): the spec of the job, and when it is
+    next due. Firing moves ``next_at`` with a compare-and-set in the same transaction that enqueues the
+    job, so any number of workers fire each period exactly once; after downtime, ``next_at`` moves to
+    now + every_s, so a missed stretch fires once, not once per missed period."""
+
+    __tablename__ = "job_schedules"
+    __table_args__ = (Index("ix_job_schedules_due", "next_at"),)
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    partner_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    payload: Mapped[str] = mapped_column(Text, default="{}")
+    priority: Mapped[int] = mapped_column(SmallInteger)
+    batch_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    every_s: Mapped[float] = mapped_column(Double)
+    next_at: Mapped[float] = mapped_column(Double)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_fired_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+    fired: Mapped[int] = mapped_column(Integer, default=0)
+
+
 jobs_t = cast(Table, JobRow.__table__)
 keys_t = cast(Table, JobKey.__table__)
+schedules_t = cast(Table, JobSchedule.__table__)
