@@ -45,7 +45,8 @@ class SandboxWorld:
     time_scale: float
     llm_error_rate: float = 0.0
     market_error_rate: float = 0.0
-    llm_latency: tuple[float, float] = (2.0, 5.0)
+    llm_ttft: tuple[float, float] = (0.5, 1.0)  # time to first token, sandbox seconds
+    llm_tps: tuple[float, float] = (100.0, 200.0)  # output tokens per second
     llm_rpm: int = 4000
     llm_otpm: int = 800_000
     remote: RemoteWorld | None = None
@@ -58,8 +59,10 @@ class SandboxWorld:
             market_error_rate=self.market_error_rate,
             llm_rpm=self.llm_rpm,
             llm_otpm=self.llm_otpm,
-            llm_latency_min=self.llm_latency[0],
-            llm_latency_max=self.llm_latency[1],
+            llm_ttft_min_s=self.llm_ttft[0],
+            llm_ttft_max_s=self.llm_ttft[1],
+            llm_tps_min=self.llm_tps[0],
+            llm_tps_max=self.llm_tps[1],
         )
         return self
 

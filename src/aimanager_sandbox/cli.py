@@ -22,29 +22,54 @@ def sandbox_llm(
     rpm: int = typer.Option(4000, help="Requests per (sandbox) minute per model; 0 = unlimited."),
     itpm: int = typer.Option(4_000_000, help="Input tokens per minute; 0 = unlimited."),
     otpm: int = typer.Option(800_000, help="Output tokens per minute; 0 = unlimited."),
-    latency_min: float = typer.Option(2.0, help="Minimum latency per call (sandbox seconds)."),
-    latency_max: float = typer.Option(5.0, help="Maximum latency per call (sandbox seconds)."),
-    error_rate: float = typer.Option(0.0, help="Share of calls answered 500."),
-    overload_rate: float = typer.Option(0.0, help="Share of calls answered 529."),
-    batch_seconds: float = typer.Option(30.0, help="Processing time of a batch (sandbox seconds)."),
+    ttft_min: float = typer.Option(0.5, help="Minimum time to first token per call (sandbox seconds)."),
+    ttft_max: float = typer.Option(1.0, help="Maximum time to first token per call (sandbox seconds)."),
+    tps_min: float = typer.Option(100.0, help="Minimum output throughput per call (tokens/s)."),
+    tps_max: float = typer.Option(200.0, help="Maximum output throughput per call (tokens/s)."),
+    error_rate: float | None = typer.Option(
+        None, help="Share of calls answered 500 (default: a few per mille)."
+    ),
+    overload_rate: float | None = typer.Option(None, help="Share of calls answered 529 (default: 0.5 %)."),
+    rate_limit_rate: float | None = typer.Option(None, help="Share of calls answered 429 + retry-after."),
+    bad_answer_rate: float | None = typer.Option(
+        None, help="Total share of imperfect answers, spread over every kind (default: a few per cent)."
+    ),
+    batch_seconds: float | None = typer.Option(
+        None, help="Fixed processing time of a batch (sandbox seconds); default 5-60 sandbox minutes."
+    ),
+    echo_headers: bool = typer.Option(False, "--echo-headers", help="Echo request headers in error bodies."),
+    kind: bool = typer.Option(
+        False, "--kind", help="A kind model: no bad answers, faults or lost batch items."
+    ),
+    seed: int = typer.Option(7, help="Seed of the fault, answer and latency dice."),
 ) -> None:
-    """Serve Anthropic Messages/Batches and OpenAI Chat/Batch on 127.0.0.1 with answers from the offline
-    writer. Point the gateway at it with AIMANAGER_ANTHROPIC_BASE_URL / AIMANAGER_OPENAI_BASE_URL."""
+    """Serve Anthropic Messages/Batches and OpenAI Chat/Batch on 127.0.0.1, behaving like a real provider
+    (real token counts, size-dependent latency, imperfect answers, faults). Point the gateway at it with
+    AIMANAGER_ANTHROPIC_BASE_URL / AIMANAGER_OPENAI_BASE_URL; change faults while it runs with
+    POST /_sandbox/faults."""
     import uvicorn
 
-    from aimanager_sandbox.llm import SandboxConfig, create_app
+    from aimanager_sandbox.llm import PERFECT, SandboxConfig, create_app
 
     config = SandboxConfig(
         time_scale=time_scale,
         rpm=rpm or None,
         itpm=itpm or None,
         otpm=otpm or None,
-        latency_min_s=latency_min,
-        latency_max_s=latency_max,
-        error_500_rate=error_rate,
-        overload_rate=overload_rate,
+        ttft_min_s=ttft_min,
+        ttft_max_s=ttft_max,
+        tps_min=tps_min,
+        tps_max=tps_max,
         batch_seconds=batch_seconds,
+        echo_headers_in_errors=echo_headers,
+        seed=seed,
     )
+    if kind:
+        config.update(dict(PERFECT))
+    rates = {"error_500_rate": error_rate, "overload_rate": overload_rate, "rate_limit_rate": rate_limit_rate}
+    config.update({name: value for name, value in rates.items() if value is not None})
+    if bad_answer_rate is not None:
+        config.set_bad_answer_rate(bad_answer_rate)
     typer.echo(f"LLM sandbox on http://127.0.0.1:{port} (time scale {time_scale})", err=True)
     uvicorn.run(create_app(config), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

@@ -67,8 +67,10 @@ class RemoteWorld:
         market_error_rate: float = 0.0,
         llm_rpm: int = 4000,
         llm_otpm: int = 800_000,
-        llm_latency_min: float = 2.0,
-        llm_latency_max: float = 5.0,
+        llm_ttft_min_s: float = 0.5,
+        llm_ttft_max_s: float = 1.0,
+        llm_tps_min: float = 100.0,
+        llm_tps_max: float = 200.0,
         startup_timeout: float = 60.0,
     ) -> RemoteWorld:
         """Spawn ``python -m aimanager_sandbox.world`` and wait (≤ ``startup_timeout`` s) for its URLs."""
@@ -78,8 +80,10 @@ class RemoteWorld:
             market_error_rate=market_error_rate,
             llm_rpm=llm_rpm,
             llm_otpm=llm_otpm,
-            llm_latency_min=llm_latency_min,
-            llm_latency_max=llm_latency_max,
+            llm_ttft_min_s=llm_ttft_min_s,
+            llm_ttft_max_s=llm_ttft_max_s,
+            llm_tps_min=llm_tps_min,
+            llm_tps_max=llm_tps_max,
         )
         # The child finds this very package even when it is not installed (tests put src/ on sys.path).
         env = dict(os.environ)

@@ -36,50 +36,75 @@ NAMES: tuple[str, ...] = ("llm", "wildberries", "ozon", "yandex", "uzum")
 
 @dataclass(frozen=True)
 class WorldOptions:
-    """How the sandboxes behave (the CLI flags; the same defaults as ``SandboxWorld``)."""
+    """How the sandboxes behave (the CLI flags; the same defaults as ``SandboxWorld``).
+
+    The LLM sandbox is realistic unless told otherwise: ``llm_error_rate`` None keeps its default
+    429/500/529 rates (a number: half 500, half 529, no random 429), ``llm_bad_answer_rate`` None its
+    default imperfect answers (a number: that total spread over every kind), ``llm_batch_seconds`` None
+    its 5-60 minute batch turnaround.
+    """
 
     time_scale: float = 1.0
-    llm_error_rate: float = 0.0
+    llm_error_rate: float | None = 0.0
     market_error_rate: float = 0.0
     llm_rpm: int = 4000
     llm_otpm: int = 800_000
-    llm_latency_min: float = 2.0
-    llm_latency_max: float = 5.0
+    llm_ttft_min_s: float = 0.5
+    llm_ttft_max_s: float = 1.0
+    llm_tps_min: float = 100.0
+    llm_tps_max: float = 200.0
+    llm_bad_answer_rate: float | None = None
+    llm_batch_seconds: float | None = None
 
     def argv(self) -> list[str]:
-        return [
+        args = [
             f"--time-scale={self.time_scale!r}",
-            f"--llm-error-rate={self.llm_error_rate!r}",
             f"--market-error-rate={self.market_error_rate!r}",
             f"--llm-rpm={self.llm_rpm}",
             f"--llm-otpm={self.llm_otpm}",
-            f"--llm-latency-min={self.llm_latency_min!r}",
-            f"--llm-latency-max={self.llm_latency_max!r}",
+            f"--llm-ttft-min-s={self.llm_ttft_min_s!r}",
+            f"--llm-ttft-max-s={self.llm_ttft_max_s!r}",
+            f"--llm-tps-min={self.llm_tps_min!r}",
+            f"--llm-tps-max={self.llm_tps_max!r}",
         ]
+        optional = {
+            "--llm-error-rate": self.llm_error_rate,
+            "--llm-bad-answer-rate": self.llm_bad_answer_rate,
+            "--llm-batch-seconds": self.llm_batch_seconds,
+        }
+        # None travels as "None" (the sandbox's own default), so the child parses back these very options.
+        return args + [f"{flag}={value!r}" for flag, value in optional.items()]
+
+    def llm_config(self) -> Any:
+        """The LLM sandbox's ``SandboxConfig`` for these options."""
+        from aimanager_sandbox.llm import SandboxConfig
+
+        config = SandboxConfig(
+            time_scale=self.time_scale,
+            ttft_min_s=self.llm_ttft_min_s,
+            ttft_max_s=self.llm_ttft_max_s,
+            tps_min=self.llm_tps_min,
+            tps_max=self.llm_tps_max,
+            rpm=self.llm_rpm,
+            otpm=self.llm_otpm,
+            batch_seconds=self.llm_batch_seconds,
+        )
+        if self.llm_error_rate is not None:
+            half = self.llm_error_rate / 2
+            config.update({"error_500_rate": half, "overload_rate": half, "rate_limit_rate": 0.0})
+        if self.llm_bad_answer_rate is not None:
+            config.set_bad_answer_rate(self.llm_bad_answer_rate)
+        return config
 
 
 # --- server side ------------------------------------------------------------------------------------
 def build_apps(options: WorldOptions) -> dict[str, Any]:
     """The five sandbox apps by name (``llm``, then the marketplaces), configured like ``SandboxWorld``."""
     from aimanager_sandbox.common.sandbox import FaultConfig, SandboxConfig
-    from aimanager_sandbox.llm import SandboxConfig as LLMSandboxConfig
     from aimanager_sandbox.llm import create_app as create_llm_app
     from aimanager_sandbox.marketplaces import SANDBOXES
 
-    half = options.llm_error_rate / 2
-    apps: dict[str, Any] = {
-        "llm": create_llm_app(
-            LLMSandboxConfig(
-                time_scale=options.time_scale,
-                latency_min_s=options.llm_latency_min,
-                latency_max_s=options.llm_latency_max,
-                rpm=options.llm_rpm,
-                otpm=options.llm_otpm,
-                error_500_rate=half,
-                overload_rate=half,
-            )
-        )
-    }
+    apps: dict[str, Any] = {"llm": create_llm_app(options.llm_config())}
     for market in Marketplace:
         faults = FaultConfig(error_rate=options.market_error_rate)
         apps[market.value] = SANDBOXES[market](SandboxConfig(time_scale=options.time_scale, faults=faults))
@@ -144,18 +169,27 @@ async def serve_world(
             sock.close()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _optional_float(text: str) -> float | None:
+    return None if text in ("", "None") else float(text)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> tuple[WorldOptions, bool]:
+    """``(options, exit_with_parent)`` from the command line (``WorldOptions.argv`` gives it back)."""
     parser = argparse.ArgumentParser(
         prog="python -m aimanager_sandbox.world", description=__doc__.split("\n")[0]
     )
     defaults = WorldOptions()
     parser.add_argument("--time-scale", type=float, default=defaults.time_scale)
-    parser.add_argument("--llm-error-rate", type=float, default=defaults.llm_error_rate)
+    parser.add_argument("--llm-error-rate", type=_optional_float, default=defaults.llm_error_rate)
     parser.add_argument("--market-error-rate", type=float, default=defaults.market_error_rate)
     parser.add_argument("--llm-rpm", type=int, default=defaults.llm_rpm)
     parser.add_argument("--llm-otpm", type=int, default=defaults.llm_otpm)
-    parser.add_argument("--llm-latency-min", type=float, default=defaults.llm_latency_min)
-    parser.add_argument("--llm-latency-max", type=float, default=defaults.llm_latency_max)
+    parser.add_argument("--llm-ttft-min-s", type=float, default=defaults.llm_ttft_min_s)
+    parser.add_argument("--llm-ttft-max-s", type=float, default=defaults.llm_ttft_max_s)
+    parser.add_argument("--llm-tps-min", type=float, default=defaults.llm_tps_min)
+    parser.add_argument("--llm-tps-max", type=float, default=defaults.llm_tps_max)
+    parser.add_argument("--llm-bad-answer-rate", type=_optional_float, default=defaults.llm_bad_answer_rate)
+    parser.add_argument("--llm-batch-seconds", type=_optional_float, default=defaults.llm_batch_seconds)
     parser.add_argument("--exit-with-parent", action="store_true", help="stop when the parent process dies")
     args = parser.parse_args(argv)
     options = WorldOptions(
@@ -164,10 +198,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         market_error_rate=args.market_error_rate,
         llm_rpm=args.llm_rpm,
         llm_otpm=args.llm_otpm,
-        llm_latency_min=args.llm_latency_min,
-        llm_latency_max=args.llm_latency_max,
+        llm_ttft_min_s=args.llm_ttft_min_s,
+        llm_ttft_max_s=args.llm_ttft_max_s,
+        llm_tps_min=args.llm_tps_min,
+        llm_tps_max=args.llm_tps_max,
+        llm_bad_answer_rate=args.llm_bad_answer_rate,
+        llm_batch_seconds=args.llm_batch_seconds,
     )
-    asyncio.run(serve_world(options, exit_with_parent=args.exit_with_parent))
+    return options, bool(args.exit_with_parent)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options, exit_with_parent = parse_args(argv)
+    asyncio.run(serve_world(options, exit_with_parent=exit_with_parent))
     return 0
 
 

@@ -12,15 +12,24 @@ from aimanager.domain.cards import ProductFacts
 from aimanager.llm import Gateway, GatewayConfig
 from aimanager.schema.migrate import upgrade
 from aimanager_sandbox.common.serving import BackgroundServer
-from aimanager_sandbox.llm import SandboxConfig, SandboxState, create_app
+from aimanager_sandbox.llm import PERFECT, SandboxConfig, SandboxState, create_app
 
-# 2-5 s latencies become 2-5 ms; limits are off unless a test sets them.
-FAST = dict(time_scale=0.001, rpm=None, itpm=None, otpm=None, batch_seconds=50.0)
+# A kind model: real token counts, realistic cards and latency (0.5-1 s to the first token, 100-200
+# tokens/s) at 1/1000 of the time, but no imperfect answers, no injected faults, no lost batch items;
+# limits are off unless a test sets them; a batch takes 50 sandbox seconds (50 ms).
+KIND_MODEL: dict[str, Any] = {
+    **PERFECT,
+    "time_scale": 0.001,
+    "rpm": None,
+    "itpm": None,
+    "otpm": None,
+    "batch_seconds": 50.0,
+}
 
 
 @pytest.fixture
 def sandbox() -> Iterator[tuple[str, SandboxState]]:
-    app = create_app(SandboxConfig(**FAST))  # type: ignore[arg-type]
+    app = create_app(SandboxConfig(**KIND_MODEL))
     with BackgroundServer(app) as server:
         yield server.base_url, app.state.sandbox
 

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from aimanager.db.models import AIUsageLog, Partner
 from aimanager.llm import CardRequest, Limits
 from aimanager.llm.accounting import Share, split_call
-from aimanager.llm.offline import write_card
+from aimanager_sandbox.llm.writer import write_card
 from aimanager.llm.prices import default_prices
 from aimanager.llm.prompts import prepare_facts
 from aimanager.llm.types import Usage

@@ -1,8 +1,9 @@
-"""LLM sandbox server: Anthropic and OpenAI wire formats on loopback, answers from the offline writer."""
+"""LLM sandbox server: Anthropic and OpenAI wire formats on loopback, behaving like a real provider."""
 
 from __future__ import annotations
 
 from aimanager_sandbox.llm.app import create_app
-from aimanager_sandbox.llm.state import Fault, SandboxConfig, SandboxState
+from aimanager_sandbox.llm.config import PERFECT, SandboxConfig, perfect
+from aimanager_sandbox.llm.state import Fault, SandboxState
 
-__all__ = ["Fault", "SandboxConfig", "SandboxState", "create_app"]
+__all__ = ["PERFECT", "Fault", "SandboxConfig", "SandboxState", "create_app", "perfect"]

@@ -1,29 +1,32 @@
-"""The Anthropic side of the LLM sandbox: Messages and Message Batches.
+"""The Anthropic side of the LLM sandbox: Messages and token counting (batches: ``anthropic_batches``).
 
-Answers come from the offline writer (valid, deterministic); usage is counted from the text, with the
-prompt cache; limits are token buckets answered with 429 + ``retry-after`` and the
-``anthropic-ratelimit-*`` headers; faults are scripted (``state.script``) or injected at a rate.
+Usage is counted with a real tokenizer (``tokens``), with the prompt cache; ``max_tokens`` cuts the
+answer after exactly that many tokens (``stop_reason: "max_tokens"``); a call lasts time to first token
+plus its output at the drawn throughput, reported in ``x-sandbox-duration-ms``. Limits are token
+buckets answered with 429 + ``retry-after`` and the ``anthropic-ratelimit-*`` headers; faults and
+outages come from ``faults``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import math
+import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from aimanager.llm.tokens import estimate_tokens
 from aimanager_sandbox.llm import model as sandbox_model
+from aimanager_sandbox.llm import tokens
+from aimanager_sandbox.llm.faults import Failure, due_failure, echoed, retry_headers, with_echo
 from aimanager_sandbox.llm.state import SandboxState
 
 RATELIMIT_PREFIX = "anthropic-ratelimit-"
+DEFAULT_MAX_TOKENS = 1024
 
 
 def anthropic_error(
@@ -32,233 +35,179 @@ def anthropic_error(
     message: str,
     headers: dict[str, str] | None = None,
     details: dict[str, Any] | None = None,
+    echo: dict[str, str] | None = None,
 ) -> JSONResponse:
-    error: dict[str, Any] = {"type": kind, "message": message}
+    error: dict[str, Any] = {"type": kind, "message": with_echo(message, echo)}
     if details:
         error["details"] = details
     request_id = f"req_{uuid.uuid4().hex[:16]}"
-    body = {"type": "error", "error": error, "request_id": request_id}
+    body: dict[str, Any] = {"type": "error", "error": error, "request_id": request_id}
+    if echo is not None:
+        body["request_headers"] = echo
     return JSONResponse(body, status_code=status, headers={"request-id": request_id, **(headers or {})})
 
 
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(part.get("text", "") for part in content or [] if isinstance(part, dict))
+def failure_response(failure: Failure, echo: dict[str, str] | None) -> JSONResponse:
+    """``failure`` in Anthropic's shape."""
+    if failure.kind == "rate_limit":
+        return anthropic_error(
+            429,
+            "rate_limit_error",
+            "Number of requests has exceeded your rate limit",
+            retry_headers(failure.retry_after_s),
+            echo=echo,
+        )
+    if failure.kind == "spend_cap":
+        return anthropic_error(
+            429,
+            "rate_limit_error",
+            "You have reached your specified API usage limits",
+            details={"error_code": "enforced_spend_limit_reached"},
+            echo=echo,
+        )
+    if failure.status == 529:
+        return anthropic_error(529, "overloaded_error", "Overloaded", echo=echo)
+    return anthropic_error(failure.status, "api_error", "Internal server error", echo=echo)
 
 
-def count_prompt(state: SandboxState, body: dict[str, Any]) -> tuple[int, int, int, str]:
-    """``(input, cache_read, cache_write, user_text)`` for a Messages body."""
+def _system_text(system: Any) -> str:
+    return tokens.text_of(system)[0] if system else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A Messages request's input as billed: fresh input, cache read, cache write; and the user text."""
+
+    input_tokens: int
+    cache_read: int
+    cache_write: int
+    user_text: str
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.cache_read + self.cache_write
+
+
+def total_input(body: dict[str, Any], model: str) -> int:
+    """Every input token of a Messages body (what ``count_tokens`` answers; the cache does not change it)."""
+    contents = [m.get("content") for m in body.get("messages", []) if isinstance(m, dict)]
+    return tokens.count_request(_system_text(body.get("system")), contents, model)
+
+
+def count_prompt(state: SandboxState, body: dict[str, Any]) -> Prompt:
+    """The request's input, split by the prompt cache (a ``cache_control`` system prefix long enough
+    is written on first use and read while it lives)."""
+    model = str(body.get("model", ""))
     system = body.get("system") or ""
-    system_text = _text_of(system)
+    messages = [m for m in body.get("messages", []) if isinstance(m, dict)]
+    user_text = "".join(tokens.text_of(m.get("content"))[0] for m in messages if m.get("role") == "user")
+    total = total_input(body, model)
     cacheable = isinstance(system, list) and any(
         isinstance(b, dict) and b.get("cache_control") for b in system
     )
-    user_text = "".join(_text_of(m.get("content")) for m in body.get("messages", []))
-    system_tokens, user_tokens = estimate_tokens(system_text), estimate_tokens(user_text)
+    system_text = _system_text(system)
+    system_tokens = tokens.count(system_text, model) + tokens.MESSAGE_OVERHEAD
     if cacheable and system_tokens >= state.config.min_cache_tokens:
-        key = hashlib.sha256(f"{body.get('model')}\x00{system_text}".encode()).hexdigest()
+        key = hashlib.sha256(f"{model}\x00{system_text}".encode()).hexdigest()
         if state.prompt_cache(key):
-            return user_tokens, system_tokens, 0, user_text
-        return user_tokens, 0, system_tokens, user_text
-    return system_tokens + user_tokens, 0, 0, user_text
+            return Prompt(total - system_tokens, system_tokens, 0, user_text)
+        return Prompt(total - system_tokens, 0, system_tokens, user_text)
+    return Prompt(total, 0, 0, user_text)
 
 
 def message_object(
-    state: SandboxState, model: str, text: str, max_tokens: int, usage: tuple[int, int, int]
+    state: SandboxState, model: str, text: str, max_tokens: int, prompt: Prompt
 ) -> tuple[dict[str, Any], int]:
-    """An Anthropic ``message`` for ``text`` (cut at ``max_tokens``), and its output token count."""
-    output = estimate_tokens(text)
-    stop = "end_turn"
-    if output > max_tokens:
-        text, output, stop = text[: max_tokens * 4], max_tokens, "max_tokens"
+    """An Anthropic ``message`` for ``text`` cut at ``max_tokens`` real tokens, and its output tokens."""
+    text, output, was_cut = tokens.cut(text, max_tokens, model)
+    state.answered(output, was_cut)
     return {
         "id": state.next_id("msg_"),
         "type": "message",
         "role": "assistant",
         "model": model,
         "content": [{"type": "text", "text": text}],
-        "stop_reason": stop,
+        "stop_reason": "max_tokens" if was_cut else "end_turn",
         "stop_sequence": None,
         "usage": {
-            "input_tokens": usage[0],
+            "input_tokens": prompt.input_tokens,
             "output_tokens": output,
-            "cache_read_input_tokens": usage[1],
-            "cache_creation_input_tokens": usage[2],
+            "cache_read_input_tokens": prompt.cache_read,
+            "cache_creation_input_tokens": prompt.cache_write,
             "service_tier": "standard",
         },
     }, output
 
 
-def injected_fault(state: SandboxState, model: str) -> JSONResponse | None:
-    """A scripted or random failure for this request, if one is due."""
-    fault = state.take_fault(model)
-    cfg = state.config
-    kind = fault.kind if fault else None
-    if kind is None and model in cfg.overloaded_models:
-        kind = "overloaded"
-    if kind is None and cfg.overload_rate and state.rng.random() < cfg.overload_rate:
-        kind = "overloaded"
-    if kind is None and cfg.error_500_rate and state.rng.random() < cfg.error_500_rate:
-        kind = "server_error"
-    if kind == "rate_limit":
-        wait = fault.retry_after_s if fault else 0.05
-        return anthropic_error(
-            429,
-            "rate_limit_error",
-            "Number of requests has exceeded your rate limit",
-            {"retry-after": str(math.ceil(wait)), "retry-after-ms": str(int(wait * 1000))},
-        )
-    if kind == "spend_cap":
-        return anthropic_error(
-            429,
-            "rate_limit_error",
-            "You have reached your specified API usage limits",
-            details={"error_code": "enforced_spend_limit_reached"},
-        )
-    if kind == "overloaded":
-        return anthropic_error(529, "overloaded_error", "Overloaded")
-    if kind == "server_error":
-        return anthropic_error(500, "api_error", "Internal server error")
-    return None
+def _authorised(request: Request) -> bool:
+    return bool(request.headers.get("x-api-key") or request.headers.get("authorization"))
+
+
+def duration_header(started: float) -> dict[str, str]:
+    """The call's server-side duration (what a client's latency model should learn from)."""
+    return {"x-sandbox-duration-ms": f"{(time.perf_counter() - started) * 1000:.3f}"}
 
 
 async def messages(request: Request) -> Response:
+    started = time.perf_counter()
     state: SandboxState = request.app.state.sandbox
     body = await request.json()
     model = str(body.get("model", ""))
-    if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
+    echo = echoed(state, request)
+    if not _authorised(request):
         state.record("messages", model, 401)
-        return anthropic_error(401, "authentication_error", "x-api-key header is required")
-    fault = injected_fault(state, model)
-    if fault is not None:
-        state.record("messages", model, fault.status_code)
-        return fault
-    input_tokens, cache_read, cache_write, user_text = count_prompt(state, body)
-    max_tokens = int(body.get("max_tokens", 1024))
+        return anthropic_error(401, "authentication_error", "x-api-key header is required", echo=echo)
+    if body.get("stream"):
+        state.record("messages", model, 400)
+        return anthropic_error(
+            400, "invalid_request_error", "stream: this sandbox does not stream; send stream=false", echo=echo
+        )
+    failure = due_failure(state, model)
+    if failure is not None:
+        state.record("messages", model, failure.status)
+        return failure_response(failure, echo)
+    prompt = count_prompt(state, body)
+    max_tokens = int(body.get("max_tokens") or DEFAULT_MAX_TOKENS)
     reserve = max_tokens if state.config.otpm_reserve_max_tokens else 1
-    wait, which = state.admit(model, input_tokens + cache_write, reserve)
+    wait, which = state.admit(model, prompt.input_tokens + prompt.cache_write, reserve)
     if wait > 0:
         state.record("messages", model, 429)
-        state.throttled_by[which] = state.throttled_by.get(which, 0) + 1
+        state.bump(state.throttled_by, which)
         return anthropic_error(
             429,
             "rate_limit_error",
             f"This request would exceed your rate limit ({which})",
-            {
-                "retry-after": str(math.ceil(wait)),
-                "retry-after-ms": str(max(1, int(wait * 1000))),
-                **state.limit_headers(model, RATELIMIT_PREFIX),
-            },
+            {**retry_headers(wait), **state.limit_headers(model, RATELIMIT_PREFIX)},
+            echo=echo,
         )
     state.record("messages", model, 200)
-    await asyncio.sleep(state.latency())
-    text = sandbox_model.answer(state.config, model, user_text)
-    message, output = message_object(state, model, text, max_tokens, (input_tokens, cache_read, cache_write))
+    text = sandbox_model.answer(state, model, prompt.user_text)
+    message, output = message_object(state, model, text, max_tokens, prompt)
+    await asyncio.sleep(state.latency(output))
     state.settle_output(model, reserve, output)
-    headers = {"request-id": f"req_{uuid.uuid4().hex[:16]}", **state.limit_headers(model, RATELIMIT_PREFIX)}
+    headers = {
+        "request-id": f"req_{uuid.uuid4().hex[:16]}",
+        **state.limit_headers(model, RATELIMIT_PREFIX),
+        **duration_header(started),
+    }
     return JSONResponse(message, headers=headers)
 
 
-def _batch_object(request: Request, batch: dict[str, Any]) -> dict[str, Any]:
-    state: SandboxState = request.app.state.sandbox
-    now = datetime.now(UTC)
-    ended = now >= batch["ends_at"]
-    n = len(batch["requests"])
-    counts = {"processing": 0 if ended else n, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
-    if ended:
-        for result in batch_results_of(state, batch):
-            counts[result["result"]["type"]] += 1
-    base = str(request.base_url).rstrip("/")
-    return {
-        "id": batch["id"],
-        "type": "message_batch",
-        "processing_status": "ended" if ended else "in_progress",
-        "request_counts": counts,
-        "created_at": batch["created_at"].isoformat(),
-        "expires_at": (batch["created_at"] + timedelta(hours=24)).isoformat(),
-        "ended_at": batch["ends_at"].isoformat() if ended else None,
-        "archived_at": None,
-        "cancel_initiated_at": None,
-        "results_url": f"{base}/v1/messages/batches/{batch['id']}/results" if ended else None,
-    }
-
-
-def batch_results_of(state: SandboxState, batch: dict[str, Any]) -> list[dict[str, Any]]:
-    """Compute (once) the results of an ended batch."""
-    if batch.get("results") is None:
-        results = []
-        for entry in batch["requests"]:
-            params = entry["params"]
-            model = str(params.get("model", ""))
-            input_tokens, cache_read, cache_write, user_text = count_prompt(state, params)
-            if sandbox_model.fails_in_batch(state.config, user_text):
-                result: dict[str, Any] = {
-                    "type": "errored",
-                    "error": {
-                        "type": "error",
-                        "error": {
-                            "type": "api_error",
-                            "message": "Internal server error while processing the request",
-                        },
-                    },
-                }
-            else:
-                text = sandbox_model.answer(state.config, model, user_text)
-                message, _ = message_object(
-                    state,
-                    model,
-                    text,
-                    int(params.get("max_tokens", 1024)),
-                    (input_tokens, cache_read, cache_write),
-                )
-                message["usage"]["service_tier"] = "batch"
-                result = {"type": "succeeded", "message": message}
-            results.append({"custom_id": entry["custom_id"], "result": result})
-        batch["results"] = results
-    return list(batch["results"])
-
-
-async def create_batch(request: Request) -> Response:
+async def count_tokens(request: Request) -> Response:
+    """``POST /v1/messages/count_tokens``: the input tokens a Messages body would be billed."""
     state: SandboxState = request.app.state.sandbox
     body = await request.json()
-    state.record("batches.create", None, 200)
-    now = datetime.now(UTC)
-    batch = {
-        "id": state.next_id("msgbatch_"),
-        "requests": body.get("requests", []),
-        "created_at": now,
-        "ends_at": now + timedelta(seconds=state.config.scaled(state.config.batch_seconds)),
-        "results": None,
-    }
-    if not batch["requests"]:
-        return anthropic_error(400, "invalid_request_error", "requests: must not be empty")
-    state.batches[batch["id"]] = batch
-    return JSONResponse(_batch_object(request, batch))
-
-
-async def retrieve_batch(request: Request) -> Response:
-    state: SandboxState = request.app.state.sandbox
-    batch = state.find_batch("batches.retrieve", request.path_params["batch_id"])
-    if batch is None:
-        return anthropic_error(404, "not_found_error", "batch not found")
-    return JSONResponse(_batch_object(request, batch))
-
-
-async def batch_results(request: Request) -> Response:
-    state: SandboxState = request.app.state.sandbox
-    batch = state.find_batch("batches.results", request.path_params["batch_id"])
-    if batch is None or datetime.now(UTC) < batch["ends_at"]:
-        return anthropic_error(404, "not_found_error", "results are not available")
-    lines = "\n".join(json.dumps(r, ensure_ascii=False) for r in batch_results_of(state, batch))
-    return Response(lines + "\n", media_type="application/binary")
+    model = str(body.get("model", ""))
+    if not _authorised(request):
+        state.record("count_tokens", model, 401)
+        return anthropic_error(401, "authentication_error", "x-api-key header is required")
+    state.record("count_tokens", model, 200)
+    return JSONResponse({"input_tokens": total_input(body, model)})
 
 
 def anthropic_routes() -> list[Route]:
-    """The Anthropic routes: Messages and Message Batches."""
+    """The Anthropic routes: Messages and token counting."""
     return [
         Route("/v1/messages", messages, methods=["POST"]),
-        Route("/v1/messages/batches", create_batch, methods=["POST"]),
-        Route("/v1/messages/batches/{batch_id}", retrieve_batch, methods=["GET"]),
-        Route("/v1/messages/batches/{batch_id}/results", batch_results, methods=["GET"]),
+        Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
     ]

@@ -1,9 +1,9 @@
-"""The LLM sandbox's configuration and mutable state: limits, latency, injected faults, request log.
+"""The LLM sandbox's mutable state: limits, latency, outages, scripted faults, counters, request log.
 
 Time scaling: with ``time_scale = s`` the sandbox behaves like a provider whose every duration is
-multiplied by ``s`` — latency 2-5 s becomes 2s-5s seconds and a limit of 4,000 RPM becomes
-4,000 / s requests per real minute. Headers report the real-time limits, so a client needs no knowledge
-of the scale: it simply sees a faster provider.
+multiplied by ``s`` — a 1 s time to first token becomes ``s`` seconds, an outage of 30 s lasts 30·s
+seconds and a limit of 4,000 RPM becomes 4,000 / s requests per real minute. Headers report the
+real-time limits, so a client needs no knowledge of the scale: it simply sees a faster provider.
 """
 
 from __future__ import annotations
@@ -12,48 +12,12 @@ import random
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from aimanager_sandbox.llm.config import BAD_KINDS, SandboxConfig
 
-@dataclass(slots=True)
-class SandboxConfig:
-    """Knobs of the sandbox. Limits are per (sandbox) minute and per model, like Anthropic's."""
-
-    time_scale: float = 1.0
-    latency_min_s: float = 2.0
-    latency_max_s: float = 5.0
-    rpm: int | None = 4000
-    itpm: int | None = 4_000_000
-    otpm: int | None = 800_000
-    # Bucket capacity as seconds of refill. Anthropic refills continuously and punishes bursts with its
-    # acceleration limit; a small bucket (10 % of a minute) models that and makes the client limiter work.
-    burst_seconds: float = 6.0
-    # Like Anthropic: OTPM is charged with max_tokens when a request starts and corrected at the end.
-    otpm_reserve_max_tokens: bool = True
-    error_500_rate: float = 0.0
-    overload_rate: float = 0.0
-    seed: int = 7
-    batch_seconds: float = 30.0  # processing time of a whole batch (sandbox seconds)
-    min_cache_tokens: int = 512  # Haiku 5.5's minimum cacheable prefix
-    cache_ttl_s: float = 300.0
-    # Fault knobs for tests.
-    overloaded_models: set[str] = field(default_factory=set)
-    bad_skus: set[str] = field(default_factory=set)  # weak models write invalid cards for these
-    weak_models: set[str] = field(default_factory=lambda: {"claude-haiku-5-5", "gpt-5.6-luna"})
-    batch_error_skus: set[str] = field(default_factory=set)  # batch requests with these sku error
-    gullible: bool = False  # obey "ignore previous instructions" found in product text
-
-    def scaled(self, seconds: float) -> float:
-        return seconds * self.time_scale
-
-    def per_second(self, per_minute: int) -> float:
-        """Real-time refill rate of a per-minute limit."""
-        return per_minute / (60.0 * self.time_scale)
-
-    def header_limit(self, per_minute: int) -> int:
-        """The limit as a real-time per-minute figure, as the headers report it."""
-        return int(per_minute / self.time_scale)
+__all__ = ["Bucket", "Fault", "LoggedRequest", "Outage", "SandboxConfig", "SandboxState"]
 
 
 @dataclass(slots=True)
@@ -85,6 +49,15 @@ class Bucket:
         return 0.0 if need <= 0 else need / self.rate
 
 
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """The provider answers ``status`` to every call (for ``model``, or all) until ``until``."""
+
+    until: float  # time.monotonic()
+    status: int
+    model: str | None
+
+
 @dataclass(slots=True)
 class LoggedRequest:
     at: float  # time.monotonic()
@@ -98,7 +71,11 @@ class SandboxState:
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
-        self.rng = random.Random(self.config.seed)
+        seed = self.config.seed
+        # One stream of dice per concern, so e.g. a latency draw never shifts which answer goes bad.
+        self.rng = random.Random(seed)  # transport faults
+        self.answer_rng = random.Random(seed + 1)  # imperfect answers, batch outcomes
+        self.latency_rng = random.Random(seed + 2)
         self.lock = threading.Lock()
         self.log: list[LoggedRequest] = []
         self.faults: deque[Fault] = deque()
@@ -107,6 +84,13 @@ class SandboxState:
         self.batches: dict[str, dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
         self.throttled_by: dict[str, int] = {}  # limit name → 429s it caused
+        self.outages: list[Outage] = []
+        self.output_tokens = 0
+        self.cut_calls = 0
+        self.bad_answers: dict[str, int] = dict.fromkeys(BAD_KINDS, 0)
+        self.injected: dict[str, int] = {}  # fault kind → calls answered with it
+        self.outage_errors = 0
+        self.batch_outcomes: dict[str, int] = {}  # expired / errored / succeeded batch requests
         self._ids = 0
 
     # -- bookkeeping -----------------------------------------------------------------------------------
@@ -116,7 +100,8 @@ class SandboxState:
             return f"{prefix}{self._ids:08d}"
 
     def record(self, route: str, model: str | None, status: int) -> None:
-        self.log.append(LoggedRequest(time.monotonic(), route, model, status))
+        with self.lock:
+            self.log.append(LoggedRequest(time.monotonic(), route, model, status))
 
     def find_batch(self, route: str, batch_id: str) -> dict[str, Any] | None:
         """The batch ``batch_id`` of either wire format (None if unknown); the lookup is logged on
@@ -141,9 +126,71 @@ class SandboxState:
                     return fault
         return None
 
-    def latency(self) -> float:
+    def bump(self, counter: dict[str, int], key: str, n: int = 1) -> None:
+        with self.lock:
+            counter[key] = counter.get(key, 0) + n
+
+    def latency(self, output_tokens: int) -> float:
+        """Real seconds one call takes: time to first token + output at the call's throughput, both
+        drawn per call (a provider's speed varies with its load)."""
+        cfg, rng = self.config, self.latency_rng
+        ttft = rng.uniform(cfg.ttft_min_s, cfg.ttft_max_s)
+        tps = max(1e-6, rng.uniform(cfg.tps_min, cfg.tps_max))
+        return cfg.scaled(ttft + output_tokens / tps)
+
+    def batch_duration(self) -> float:
+        """Real seconds until a new batch ends: ``batch_seconds`` if set, else 5-60 sandbox minutes."""
         cfg = self.config
-        return cfg.scaled(self.rng.uniform(cfg.latency_min_s, cfg.latency_max_s))
+        if cfg.batch_seconds is not None:
+            return cfg.scaled(cfg.batch_seconds)
+        return cfg.scaled(self.answer_rng.uniform(cfg.batch_min_s, cfg.batch_max_s))
+
+    def answered(self, output_tokens: int, was_cut: bool) -> None:
+        """Count one answer (real time or batch) that was sent."""
+        with self.lock:
+            self.output_tokens += output_tokens
+            self.cut_calls += int(was_cut)
+
+    # -- outages ---------------------------------------------------------------------------------------
+    def outage(self, seconds: float, status: int = 529, model: str | None = None) -> None:
+        """From now on, for ``seconds`` sandbox seconds (× time_scale), every call (to ``model``, or to
+        any model) is answered ``status``: 529 overloaded, 500 or 503."""
+        with self.lock:
+            self.outages.append(Outage(time.monotonic() + self.config.scaled(seconds), status, model))
+
+    def outage_status(self, model: str) -> int | None:
+        """The status an outage answers for ``model`` now, or None."""
+        now = time.monotonic()
+        with self.lock:
+            self.outages = [o for o in self.outages if o.until > now]
+            for outage in self.outages:
+                if outage.model is None or outage.model == model:
+                    return outage.status
+        return None
+
+    def outage_left_s(self) -> float:
+        """Real seconds until the last running outage ends (0 when none runs)."""
+        now = time.monotonic()
+        return max((o.until - now for o in self.outages), default=0.0) if self.outages else 0.0
+
+    def stats(self) -> dict[str, Any]:
+        """What ``GET /_sandbox/stats`` reports."""
+        by_route: dict[str, int] = {}
+        for entry in self.log:
+            by_route[entry.route] = by_route.get(entry.route, 0) + 1
+        return {
+            "requests": len(self.log),
+            "by_route": by_route,
+            "throttled": sum(1 for r in self.log if r.status == 429),
+            "throttled_by": dict(self.throttled_by),
+            "output_tokens": self.output_tokens,
+            "cut_calls": self.cut_calls,
+            "bad_answers": dict(self.bad_answers),
+            "injected_faults": dict(self.injected),
+            "outage_errors": self.outage_errors,
+            "outage_left_s": round(max(0.0, self.outage_left_s()), 3),
+            "batch_requests": dict(self.batch_outcomes),
+        }
 
     # -- limits ----------------------------------------------------------------------------------------
     def bucket(self, model: str, kind: str) -> Bucket | None:
