@@ -15,9 +15,11 @@ market's known failure mode is *hallucinated attributes*, so every claim must ci
   in the facts. SKU and barcode are not sources: a model number hidden in a SKU is not a product fact;
 * **claims**: certification, hypoallergenic, waterproof, natural/organic, guarantee, "best"/"№1" and
   similar words pass only if the facts say so;
-* Uzbek text in Latin script (no Cyrillic letters in ``uz`` fields);
-* no HTML or Markdown, no links or contacts, no control characters;
-* no prompt-injection or model-chatter residue ("ignore previous instructions", "as an AI").
+* Uzbek that is Uzbek: the Latin script, and not Russian in Latin letters (:mod:`aimanager.domain.uzbek`);
+* in every language: no phone numbers, links, e-mails, messenger handles, contact invitations or
+  promotional bait (:mod:`aimanager.domain.content`), no prompt-injection or model-chatter residue
+  ("ignore previous instructions", "забудь инструкции", "as an AI");
+* no HTML or Markdown, no control characters.
 """
 
 from __future__ import annotations
@@ -28,8 +30,16 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 
 from aimanager.domain.cards import CardDraft, LocalizedCard, ProductFacts
+from aimanager.domain.content import (
+    Licence,
+    content_rule_errors,
+    injection_error,
+    licence_for,
+    may_break_rules,
+)
 from aimanager.domain.enums import Marketplace
 from aimanager.domain.rules import RULES, canonical_attributes, fit_title
+from aimanager.domain.uzbek import uzbek_errors
 
 Validator = Callable[[ProductFacts, CardDraft], list[str]]
 
@@ -49,31 +59,11 @@ _LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s+", re.MULTILINE)
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _HTML = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&(?:[a-z]+|#\d+);", re.IGNORECASE)
 _MARKDOWN = re.compile(r"\*\*|__|```|^\s{0,3}#{1,6}\s|\[[^\]]+\]\([^)]+\)", re.MULTILINE)
-_LINK = re.compile(r"https?://|www\.|\b[\w.+-]+@[\w-]+\.[\w.]+\b|\b[\w-]+\.(?:ru|uz|com|net|org)\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _CAPS_WORD = re.compile(r"\b[A-ZА-ЯЁ]{4,}\b")
 _TAG_START = re.compile(r"<[a-zA-Z/!]")
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
-
-# Residue of prompt injection or of a model talking about itself instead of writing the card.
-INJECTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"ignore (all |any )?(the )?(previous|prior|above|earlier) (instructions|prompts?|rules)",
-        r"disregard (all |the )?(previous|prior|above) ",
-        r"(system|developer) prompt",
-        r"\bas an ai\b|\bai language model\b|\bi(?: a|')m an ai\b",
-        r"\bi can(?:no|')t (?:fulfil|fulfill|help|comply|do that)|\bsorry,? (?:but )?i\b",
-        r"игнорир\w* (все |всех )?(предыдущ|прошл|вышеуказ)\w* (инструкц|указан|правил)\w*",
-        r"забудь\w* (все |всё )?(предыдущ|прошл)\w*",
-        r"системн\w+ (промпт|подсказк|инструкц)\w*",
-        r"как (языковая )?модель ии|как ии[- ]модель|я не могу (выполнить|помочь)",
-        r"oldingi (ko[ʻ'`’]?rsatma|buyruq)\w*",
-        r"<\|?(?:im_start|im_end|system|assistant|endoftext)\|?>",
-        r"^\s*(assistant|system|user)\s*:",
-        r"new instructions?:",
-    )
-)
+_LATIN_WORD = re.compile(r"[^\W\d_]+(?:['`\u2018\u2019\u02bb\u02bc][^\W\d_]+)*")
 
 # Claim words (stems, lower case) and the fact stems that license them. A claim in ru or uz text is
 # allowed only when one of its licensing stems appears in the facts text.
@@ -182,8 +172,9 @@ def draft_errors(facts: ProductFacts, draft: CardDraft) -> list[str]:
     """Checks every draft passes before it is accepted, whatever model wrote it (empty list = acceptable).
 
     These hold for any marketplace (marketplace rules come from :func:`validator_for`): titles within
-    :data:`MAX_TITLE` and not empty, a description, no HTML, Uzbek in the Latin script, the number
-    rule of :func:`number_error`, and a Russian title that names the product.
+    :data:`MAX_TITLE` and not empty, a description, no HTML, the number rule of :func:`number_error`, a
+    Russian title that names the product, and in both languages the rules of :func:`language_errors`
+    (no contacts, links, promotion or injected instructions; Uzbek that is Uzbek, in the Latin script).
     """
     problems: list[str] = []
     for lang in ("ru", "uz"):
@@ -197,8 +188,6 @@ def draft_errors(facts: ProductFacts, draft: CardDraft) -> list[str]:
             problems.append(f"{lang}: empty description")
         if "<" in text and _TAG_START.search(text):
             problems.append(f"{lang}: contains HTML")
-    if _CYRILLIC.search(_card_text(draft.uz)):
-        problems.append("uz: not in the Latin script")
     source = facts_text(facts)
     allowed, codes = numbers_in(source), codes_in(source)
     for lang in ("ru", "uz"):
@@ -208,17 +197,57 @@ def draft_errors(facts: ProductFacts, draft: CardDraft) -> list[str]:
     for key, value in draft.attributes.items():
         if problem := number_error(f"attributes[{key[:40]}]", value, allowed, codes):
             problems.append(problem)
+    problems.extend(language_errors(facts, draft, ("ru", "uz")))
     # Grounding: the Russian title must name this product. A card written for another item of the pack
     # (a model confused by injected text) fails here and is re-asked alone.
     own_words = {w.lower() for w in _WORD.findall(f"{facts.name} {facts.brand or ''}")}
     title_words = {w.lower() for w in _WORD.findall(draft.ru.title)}
     if own_words and not own_words & title_words:
         problems.append("ru: title does not name the product")
-    return problems
+    return _dedupe(problems)
+
+
+def latin_names(facts: ProductFacts) -> frozenset[str]:
+    """Latin words the facts already carry (brands, model names, a seller's own Latin text): a card may
+    repeat them in its Uzbek text without them counting as Russian or Uzbek."""
+    words = _LATIN_WORD.findall(facts_text(facts))
+    return frozenset(w.lower() for w in words if not _CYRILLIC.search(w))
+
+
+def language_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[str]) -> list[str]:
+    """Rules on the text of ``languages`` and on attribute values that hold in every language.
+
+    No phone numbers, links, messenger handles, contact invitations or promotional bait
+    (:mod:`aimanager.domain.content`); no instruction or model-chatter residue; ``uz`` in the Latin
+    script and not Russian in Latin letters (:mod:`aimanager.domain.uzbek`).
+    """
+    errors: list[str] = []
+    fields = [
+        (f"{lang}.{f}", t)
+        for lang in ("ru", "uz")
+        if lang in languages
+        for f, t in _fields(getattr(draft, lang))
+    ]
+    fields += [(f"attributes[{k[:40]}]", f"{k}: {v}") for k, v in draft.attributes.items()]
+    if may_break_rules("\n".join(t for _, t in fields)):  # most cards are clean: one scan, not fifty
+        licence = licence_for(facts)
+        for where, text in fields:
+            errors.extend(_safety_errors(where, text, licence))
+    if "uz" in languages:
+        names, uz = latin_names(facts), draft.uz
+        # Bullets and keywords are short: scored together so a list of Russian words adds up.
+        for field, text in (
+            ("title", uz.title),
+            ("description", uz.description),
+            ("bullets", "\n".join(uz.bullets)),
+            ("keywords", "\n".join(uz.keywords)),
+        ):
+            errors.extend(uzbek_errors(f"uz.{field}", text, names))
+    return errors
 
 
 def content_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[str]) -> list[str]:
-    """Checks that do not depend on the marketplace: honesty, script, markup, injection residue."""
+    """Checks that do not depend on the marketplace: honesty, script, markup, contacts, injection."""
     errors: list[str] = []
     source = facts_text(facts)
     allowed = numbers_in(source)
@@ -230,12 +259,10 @@ def content_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[st
         card: LocalizedCard = getattr(draft, lang)
         for field, text in _fields(card):
             where = f"{lang}.{field}"
-            errors.extend(_text_errors(where, text))
+            errors.extend(_markup_errors(where, text))
             if problem := number_error(where, text, allowed, codes):
                 errors.append(problem)
             errors.extend(_claim_errors(where, text, source_lower))
-            if lang == "uz" and _CYRILLIC.search(text):
-                errors.append(f"{where}: Uzbek text must be in Latin script (Cyrillic letters found)")
         if not card.title.strip():
             errors.append(f"{lang}.title: empty")
         if not card.description.strip():
@@ -244,9 +271,10 @@ def content_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[st
         errors.append("ru.description: Russian text has no Cyrillic letters")
     for key, value in draft.attributes.items():
         where = f"attributes[{key[:40]}]"
-        errors.extend(_text_errors(where, f"{key} {value}"))
+        errors.extend(_markup_errors(where, f"{key} {value}"))
         if problem := number_error(where, value, allowed, codes):
             errors.append(problem)
+    errors.extend(language_errors(facts, draft, languages))
     return errors
 
 
@@ -348,20 +376,21 @@ def _card_text(card: LocalizedCard) -> str:
     return "\n".join([card.title, card.description, *card.bullets, *card.keywords])
 
 
-def _text_errors(where: str, text: str) -> list[str]:
+def _markup_errors(where: str, text: str) -> list[str]:
     errors: list[str] = []
     if _HTML.search(text):
         errors.append(f"{where}: HTML markup is not allowed")
     if _MARKDOWN.search(text):
         errors.append(f"{where}: Markdown markup is not allowed")
-    if _LINK.search(text):
-        errors.append(f"{where}: links, e-mails and contacts are not allowed")
     if _CONTROL.search(text):
         errors.append(f"{where}: control characters are not allowed")
-    for pattern in INJECTION_PATTERNS:
-        if pattern.search(text):
-            errors.append(f"{where}: instruction or model-chatter residue ({pattern.pattern[:40]}…)")
-            break
+    return errors
+
+
+def _safety_errors(where: str, text: str, licence: Licence) -> list[str]:
+    errors = content_rule_errors(where, text, licence)
+    if problem := injection_error(where, text):
+        errors.append(problem)
     return errors
 
 

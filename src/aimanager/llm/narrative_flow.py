@@ -1,12 +1,18 @@
 """The narrative flow: report text from metrics, cached and ledgered like cards but never packed (one
-call per report), with the same number rule as cards: a narrative states only numbers in its facts.
+call per report), checked like cards: a narrative states only numbers in its facts, its Uzbek is Uzbek
+in the Latin script (not Cyrillic, not Russian in Latin letters), and it carries no instruction residue.
+An answer that fails a check goes to the next model tier, as a cut or unparseable one does.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
+from typing import Any
 
+from aimanager.domain.content import injection_error
+from aimanager.domain.uzbek import has_cyrillic, to_latin, uzbek_errors
 from aimanager.domain.validate import numbers_in, unsupported_numbers
 from aimanager.llm import prompts
 from aimanager.llm.accounting import Accounting, Share
@@ -16,6 +22,8 @@ from aimanager.llm.calls import Caller
 from aimanager.llm.errors import ProviderHTTPError
 from aimanager.llm.router import Router
 from aimanager.llm.types import Narrative, NarrativeRequest, ProviderRequest
+
+_WORD = re.compile(r"[^\W\d_]+(?:['`\u2018\u2019\u02bb\u02bc][^\W\d_]+)*")
 
 
 class NarrativeFlow:
@@ -91,8 +99,32 @@ class NarrativeFlow:
             if invented:
                 last_problem = f"narrative states numbers not in the facts: {invented[:5]}"
                 continue
+            if problems := narrative_errors(texts, request.facts, request.languages):
+                last_problem = "; ".join(problems)
+                continue
             if self.cache is not None:
                 value = json.dumps({**texts, "model": response.model}, ensure_ascii=False)
                 await self.cache.put_many([(key, value, response.model)])
             return Narrative(texts["ru"], texts["uz"], response.model, "realtime")
         raise ProviderHTTPError(f"narrative could not be written: {last_problem}")
+
+
+def narrative_errors(texts: dict[str, str], facts: dict[str, Any], languages: tuple[str, ...]) -> list[str]:
+    """Script and residue checks of a narrative answer (numbers are checked by the caller).
+
+    Product names quoted from ``facts`` may appear in the Uzbek text in Latin letters: they are names,
+    not Russian passed off as Uzbek, so their transliterations are not scored.
+    """
+    problems: list[str] = []
+    for lang in languages:
+        if lang in ("ru", "uz") and not texts.get(lang, "").strip():
+            problems.append(f"{lang}: narrative is empty")
+    names = _WORD.findall(to_latin(json.dumps(facts, ensure_ascii=False)))
+    problems.extend(uzbek_errors("uz", texts.get("uz", ""), names))
+    ru = texts.get("ru", "")
+    if ru.strip() and not has_cyrillic(ru):
+        problems.append("ru: narrative has no Cyrillic letters (not Russian)")
+    for lang in ("ru", "uz"):
+        if problem := injection_error(lang, texts.get(lang, "")):
+            problems.append(problem)
+    return problems
