@@ -130,7 +130,11 @@ async def test_spend_cap_stops_the_run_without_retrying(make_gateway: Any, sandb
     await gw.close()
 
 
-async def test_pack_with_one_bad_item_reasks_it_alone(make_gateway: Any, sandbox: Any, engine: Any) -> None:
+async def test_a_bad_item_is_asked_again_alone_then_escalated(
+    make_gateway: Any, sandbox: Any, engine: Any
+) -> None:
+    """One more try at the small model's price first (a slip is usually not repeated); the large
+    model (20× the price) only when the small one fails the same item twice."""
     _, state = sandbox
     state.config.bad_skus = {"S2"}
     gw = await make_gateway()
@@ -143,9 +147,12 @@ async def test_pack_with_one_bad_item_reasks_it_alone(make_gateway: Any, sandbox
     rows = await ledger(engine)
     assert [(r.model, r.items, r.outcome) for r in rows] == [
         ("claude-haiku-5-5", 5, "partial"),
+        ("claude-haiku-5-5", 1, "partial"),
         ("claude-sonnet-5-5", 1, "ok"),
     ]
-    assert state.count("messages") == 2
+    assert state.count("messages") == 3
+    stats = gw.stats()
+    assert stats.escalations == 1 and stats.escalation_usd == rows[-1].cost_usd
     await gw.close()
 
 

@@ -273,8 +273,9 @@ class Accounting:
         shares: list[Share],
         outcome: str,
         detail: dict[str, Any],
-    ) -> None:
-        """Ledger rows of one answered call, split across the partners it served; spend and stats follow."""
+    ) -> Decimal:
+        """Ledger rows of one answered call, split across the partners it served; spend and stats follow.
+        Returns the call's cost."""
         rows = split_call(
             usage=response.usage,
             shares=shares,
@@ -290,11 +291,14 @@ class Accounting:
         )
         if response.cut:
             self.stats.cut_calls += 1
+        cost = Decimal(0)
         for row in rows:
             self.budgets.add(row.partner_id, row.cost_usd)
-            self.stats.cost_usd += row.cost_usd
+            cost += row.cost_usd
+        self.stats.cost_usd += cost
         self.stats.usage = self.stats.usage + response.usage
         await self.ledger.write(rows)
+        return cost
 
     async def record_cache_hits(self, hits: list[tuple[int, str, str, str]], prompt_version: str) -> None:
         """One zero-cost row per (partner, task kind, model, item id) answered from the cache."""

@@ -333,7 +333,7 @@ class CardFlow:
             share.output_weight += weight
         outcome = "ok" if len(good) == len(jobs) else "partial"
         cut_detail = {"cut_at_max_tokens": jobs[0].asked_max_tokens, "cut_items": len(cut)}
-        await self.accounting.record_call(
+        cost = await self.accounting.record_call(
             ref,
             response,
             path,
@@ -348,6 +348,8 @@ class CardFlow:
                 **(cut_detail if response.cut else {}),
             },
         )
+        if jobs[0].escalated:
+            self.stats.escalation_usd += cost
         if self.cache is not None and good:
             await self.cache.put_many(
                 (
@@ -370,12 +372,20 @@ class CardFlow:
                 retries.append(job)
         for job, problem in escalate:
             job.notes.append(f"rejected from {response.model}: {problem}")
-            if job.escalated or not job.route.escalation or job.reasks >= 2 or not fixable(problem):
+            job.rejections += 1
+            if not fixable(problem) or job.reasks >= 2:
                 self._finish(job, None, response.model, path, f"card failed validation: {problem}")
-            else:
+            elif job.rejections == 1 and not job.escalated:
+                # A slip of the small model (an invented number, a stray word) is usually not repeated:
+                # one more try at its price before the large model's (20×).
+                job.reasks += 1
+                retries.append(job)
+            elif not job.escalated and job.route.escalation:
                 job.escalated, job.reasks = True, job.reasks + 1
                 self.stats.escalations += 1
                 retries.append(job)
+            else:
+                self._finish(job, None, response.model, path, f"card failed validation: {problem}")
         cut_packs = self._replan_cut(cut, len(jobs), ref, response.model, path) if cut else []
         self.stats.reasked_items += len(retries) + sum(len(p) for p in cut_packs)
         # Alone, so a hostile or confusing neighbour cannot spoil the second try.

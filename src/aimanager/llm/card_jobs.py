@@ -47,6 +47,7 @@ class CardJob:
     asked_max_tokens: int = 0
     min_per_item: int = 0
     cuts: int = 0
+    rejections: int = 0  # answers that failed the checks (the first is asked again at the same tier)
     reserved: Decimal = Decimal(0)  # the partner's budget held for this item until it is billed
 
 

@@ -179,6 +179,7 @@ class GatewayStats:
     # what they cost beyond the same tokens at the first model's price.
     pricier_fallback_calls: int = 0
     fallback_extra_usd: Decimal = Decimal(0)
+    escalation_usd: Decimal = Decimal(0)  # cost of the calls made at the escalation tier
     usage: Usage = field(default_factory=Usage)
     cost_usd: Decimal = Decimal(0)
 
@@ -199,6 +200,7 @@ class GatewayStats:
             "salvaged_items": self.salvaged_items,
             "pricier_fallback_calls": self.pricier_fallback_calls,
             "fallback_extra_usd": str(self.fallback_extra_usd),
+            "escalation_usd": str(self.escalation_usd),
             "input_tokens": self.usage.input_tokens,
             "output_tokens": self.usage.output_tokens,
             "cache_read_tokens": self.usage.cache_read_tokens,
