@@ -120,18 +120,19 @@ def bench_engine(
 
 @bench_app.command("llm")
 def bench_llm(
-    items: int = typer.Option(10_000, help="Card requests per run."),
-    time_scale: float = typer.Option(
-        0.25, help="Sandbox time scale (1.0 = real 2-5 s latency, real limits)."
-    ),
+    items: int = typer.Option(2_000, help="Products (one ru+uz card each) per run."),
+    time_scale: float = typer.Option(0.1, help="Sandbox time scale (1.0 = real latency and limits)."),
     rpm: int = typer.Option(4000),
     itpm: int = typer.Option(4_000_000),
     otpm: int = typer.Option(800_000),
+    bad_answer_rate: float = typer.Option(0.05, help="Share of imperfect answers the sandbox model writes."),
+    batch_seconds: float = typer.Option(600.0, help="Batch turnaround (sandbox seconds)."),
     output: Path = typer.Option(Path("BENCHMARKS.md"), help="File to write the 'llm' section of."),
 ) -> None:
-    """10,000 cards through the gateway against the sandbox: packed + cached, then one card per call
-    with no cache; wall time against the bound set by the sandbox's limits."""
+    """Cards for the sample catalog through the gateway against the honest LLM sandbox: real time
+    (packed, cached, then an unchanged re-run) and the Batch API for low priority."""
     from aimanager.logs import configure
+    from aimanager_lab.bench.llm_report import render_llm
     from aimanager_lab.bench.record import machine_line, write_section
 
     configure("WARNING")
@@ -145,75 +146,55 @@ def bench_llm(
         str(itpm),
         "--otpm",
         str(otpm),
+        "--bad-answer-rate",
+        str(bad_answer_rate),
+        "--batch-seconds",
+        str(batch_seconds),
     ]
-    rows = []
-    for label, pack, cache in (
-        ("packed (20/call) + cache", True, True),
-        ("1 card/call, no cache", False, False),
-    ):
+    runs = []
+    for label, batch in (("real time, packed + cache", False), ("Batch API (low priority)", True)):
         sandbox = SandboxProcess(sandbox_args)
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 db = f"sqlite+aiosqlite:///{tmp}/bench.db"
-                run = asyncio.run(run_cards(sandbox.url, products, pack=pack, cache=cache, db=db))
-            server = sandbox.stats()
+                run = asyncio.run(
+                    run_cards(
+                        sandbox.url,
+                        products,
+                        pack=True,
+                        cache=not batch,
+                        db=db,
+                        batch=batch,
+                        batch_poll_s=max(0.5, batch_seconds * time_scale / 20),
+                    )
+                )
+            run["server"] = sandbox.stats()
         finally:
             sandbox.stop()
+        runs.append((label, batch, run))
         s = run["stats"]
-        # The limit-bound time: the slowest of the three buckets for the work actually sent, in sandbox
-        # minutes, converted to real seconds (the sandbox's minute lasts 60 × time_scale seconds).
-        bounds = {
-            "RPM": s["calls"] / rpm,
-            "ITPM": s["input_tokens"] / itpm,
-            "OTPM": s["output_tokens"] / otpm,
-        }
-        which, minutes = max(bounds.items(), key=lambda kv: kv[1])
-        bound_s = minutes * 60 * time_scale
-        rows.append((label, run, server, which, bound_s))
         typer.echo(
-            f"{label}: wall {run['wall_s']:.1f} s, bound {bound_s:.1f} s ({which}), "
-            f"calls {s['calls']}, 429s {server['throttled']} {server.get('throttled_by')}, "
-            f"fallbacks {s['fallbacks']}, cost ${s['cost_usd']}",
+            f"{label}: wall {run['wall_s']:.1f} s, calls {s['calls']}, cut {s['cut_calls']}, "
+            f"ok {run['ok']}/{items}, failed {run['failures']}, cost ${s['cost_usd']}",
             err=True,
         )
-    lines = [
-        "## LLM gateway: 10,000 cards against the LLM sandbox",
-        "",
-        f"Command: `aimanager bench llm --items {items} --time-scale {time_scale} --rpm {rpm} --itpm {itpm} "
-        f"--otpm {otpm}`  ",
-        f"Machine: {machine_line()}  ",
-        f"Sandbox (own process): latency 2-5 s, {rpm:,} RPM, {itpm:,} ITPM, {otpm:,} OTPM per model, "
-        "buckets of 6 s, OTPM charged with max_tokens at start and corrected at the end (as Anthropic "
-        f"does); time scale {time_scale} (every duration × {time_scale}, so 1 sandbox minute = "
-        f"{60 * time_scale:g} s). Model: claude-haiku-5-5 prices from the pinned table; max_tokens 400 per "
-        "card; the client learns the limits from the response headers (one probe call per model).",
-        "",
-        "| run | wall (s) | limit-bound (s) | binding limit | wall / bound | calls | 429s | input tok | "
-        "output tok | cost (USD) | cards ok |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for label, run, server, which, bound_s in rows:
-        s = run["stats"]
-        lines.append(
-            f"| {label} | {run['wall_s']:.1f} | {bound_s:.1f} | {which} | {run['wall_s'] / bound_s:.2f} | "
-            f"{s['calls']:,} | {server['throttled']} | {s['input_tokens']:,} | {s['output_tokens']:,} | "
-            f"{s['cost_usd']} | {run['ok']:,} |"
-        )
-    packed = rows[0][1]
-    if packed["rerun"]:
-        r = packed["rerun"]
-        lines += [
-            "",
-            f"Re-run of the same {items:,} requests with the cache: {r['hits']:,} cache hits, "
-            f"{r['calls']} calls, {r['wall_s']:.1f} s.",
-        ]
-    lines += [
-        "",
-        "Bound = max(calls / RPM, input tokens / ITPM, output tokens / OTPM) for the work each run "
-        "actually sent, in real seconds. Target: wall ≤ 1.25 × bound.",
-    ]
-    write_section("llm", "\n".join(lines), output)
-    typer.echo("\n".join(lines))
+    command = (
+        f"aimanager bench llm --items {items} --time-scale {time_scale} --rpm {rpm} --itpm {itpm} "
+        f"--otpm {otpm} --bad-answer-rate {bad_answer_rate} --batch-seconds {batch_seconds}"
+    )
+    limits = {"rpm": rpm, "itpm": itpm, "otpm": otpm}
+    md = render_llm(
+        runs,
+        items=items,
+        time_scale=time_scale,
+        limits=limits,
+        batch_seconds=batch_seconds,
+        bad_answer_rate=bad_answer_rate,
+        command=command,
+        machine=machine_line(),
+    )
+    typer.echo(md)
+    write_section("llm", md, output)
 
 
 @bench_app.command("connectors")

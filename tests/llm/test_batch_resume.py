@@ -3,6 +3,7 @@ that dies leaves the batch to be polled by the next attempt — never submitted,
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,6 +25,12 @@ async def test_a_batch_outliving_its_caller_is_polled_not_resubmitted(
     first = await make_gateway(batch_enabled=True, batch_wait_s=0.05)
     waited = await first.generate_cards(_requests())
     assert all(r.draft is None and r.failure == "pending" for r in waited)
+    # The submission goes on in the background after the caller stopped waiting: wait for its record.
+    for _ in range(200):
+        async with engine.connect() as conn:
+            if (await conn.execute(select(func.count()).select_from(LLMBatchPack))).scalar_one():
+                break
+        await asyncio.sleep(0.05)
     assert state.count("batches.create") == 1
     async with engine.connect() as conn:
         packs = (await conn.execute(select(LLMBatchPack.settled_at, LLMBatchPack.item_keys))).all()

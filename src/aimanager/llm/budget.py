@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 # One realistic ru+uz card (two descriptions of marketplace length, bullets, keywords, attributes) by a
 # real tokenizer: the start for any task kind whose route does not say otherwise.
-DEFAULT_TOKENS_PER_ITEM = 1500
+DEFAULT_TOKENS_PER_ITEM = 1800
 # Output ceiling of one call when the model is not listed in ``GatewayConfig.max_output_tokens_per_call``.
 DEFAULT_CALL_CAP = 32_000
 PERCENTILE = 0.95

@@ -13,6 +13,7 @@ deliberate step (``card_flow``), never a side effect of an outage.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,6 +35,7 @@ from aimanager.logs import get_logger
 
 log = get_logger(__name__)
 FALLBACK_ERRORS = (ProviderOverloaded, ProviderUnavailable, RateLimited)
+PROBE_WAIT_S = 5.0
 
 
 class _Events:
@@ -89,8 +91,10 @@ class Caller:
 
     async def _probe_first(self, key: str) -> bool:
         """While a model's limits are unknown, let one call through and hold the rest until its headers
-        arrive: a cold start of 16 packs could overdraw the output-token bucket before we learn its size.
-        Returns True for the caller that is the probe."""
+        arrive, or ``PROBE_WAIT_S`` at most: a cold start of 16 packs could overdraw the output-token
+        bucket before we learn its size, but a real 20-card pack takes minutes, and holding everything
+        that long costs more than a few 429s (which the limiter then learns from). Returns True for the
+        caller that is the probe."""
         limits = self.limiter.limits(key)
         if limits.rpm or limits.otpm or limits.itpm:
             return False
@@ -98,7 +102,8 @@ class Caller:
         if event is None:
             self._probes[key] = asyncio.Event()
             return True
-        await event.wait()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), PROBE_WAIT_S)
         return False
 
     def _probe_done(self, key: str) -> None:

@@ -47,36 +47,47 @@ class SandboxProcess:
         self.proc.wait(timeout=10)
 
 
-def bench_products(n: int) -> list[Any]:
-    """``n`` distinct, realistic products (Russian names, a few attributes with numbers)."""
-    from aimanager.domain.cards import ProductFacts
+def bench_products(n: int, seed: int = 42) -> list[Any]:
+    """``n`` distinct products of the sample catalog with complete facts (every marketplace's required
+    attributes), as the card pipeline would see them."""
+    import math
 
-    kinds = [
-        ("Термокружка", "Посуда"),
-        ("Рюкзак", "Сумки"),
-        ("Чайник", "Бытовая техника"),
-        ("Кроссовки", "Обувь"),
-        ("Настольная лампа", "Освещение"),
-    ]
-    brands = ["Arctic", "Scarlett", "Xiaomi", "Tefal", "Polaris", "Artel"]
+    from aimanager.domain.cards import ProductFacts
+    from aimanager_lab.sample_catalog import generate_catalog
+
+    rows = generate_catalog(partners=max(1, math.ceil(n / 100)), skus=100, seed=seed)[:n]
     out = []
-    for i in range(n):
-        kind, category = kinds[i % len(kinds)]
-        brand = brands[i % len(brands)]
+    for row in rows:
+        attributes = dict(
+            (k.strip(), v.strip())
+            for k, _, v in (pair.partition("=") for pair in row["attributes"].split(";"))
+            if k
+        )
         out.append(
             ProductFacts(
-                sku=f"SKU-{i:05d}",
-                name=f"{kind} {brand} модель {i}",
-                brand=brand,
-                category=category,
-                description=f"{kind} для дома и поездок. Гарантия {12 + i % 13} месяцев. Цвет по фото.",
-                attributes={"Вес": f"{200 + i % 700} г", "Цвет": ["чёрный", "белый", "синий"][i % 3]},
+                sku=row["sku"],
+                name=row["name"],
+                brand=row["brand"] or None,
+                category=row["category"] or None,
+                description=row["description"] or None,
+                attributes=attributes,
             )
         )
     return out
 
 
-async def run_cards(url: str, products: list[Any], *, pack: bool, cache: bool, db: str) -> dict[str, Any]:
+async def run_cards(
+    url: str,
+    products: list[Any],
+    *,
+    pack: bool,
+    cache: bool,
+    db: str,
+    batch: bool = False,
+    batch_poll_s: float = 5.0,
+) -> dict[str, Any]:
+    """The products' cards through the gateway (real time, or the Batch API for low priority), then
+    the same requests again (an unchanged re-run) when ``cache``."""
     from aimanager.db.engine import make_engine
     from aimanager.llm import CardRequest, Gateway, GatewayConfig
     from aimanager.schema.migrate import upgrade
@@ -90,23 +101,38 @@ async def run_cards(url: str, products: list[Any], *, pack: bool, cache: bool, d
         pack_size=20 if pack else 1,
         cache_store="sql" if cache else "none",
         concurrency_max=2048,
+        batch_enabled=batch,
+        batch_poll_s=batch_poll_s,
+        batch_wait_s=24 * 3600.0,
     )
     gw = await Gateway.create(config, engine)
-    requests = [CardRequest(p.sku, 1 + i % 50, p) for i, p in enumerate(products)]
+    requests = [CardRequest(p.sku, 1 + i % 50, p, priority_low=batch) for i, p in enumerate(products)]
     started = time.monotonic()
     results = await gw.generate_cards(requests)
     wall = time.monotonic() - started
     stats = gw.stats().as_dict()
     rerun: dict[str, Any] = {}
     if cache:
-        calls_before = gw.stats().calls
+        before = gw.stats()
+        calls_before, cost_before = before.calls, before.cost_usd
         started = time.monotonic()
         again = await gw.generate_cards(requests)
         rerun = {
             "wall_s": time.monotonic() - started,
             "calls": gw.stats().calls - calls_before,
+            "cost_usd": str(gw.stats().cost_usd - cost_before),
             "hits": sum(r.path == "cache" for r in again),
         }
     await gw.close()
     await engine.dispose()
-    return {"wall_s": wall, "ok": sum(r.draft is not None for r in results), "stats": stats, "rerun": rerun}
+    failures: dict[str, int] = {}
+    for r in results:
+        if r.draft is None:
+            failures[r.failure or "answer"] = failures.get(r.failure or "answer", 0) + 1
+    return {
+        "wall_s": wall,
+        "ok": sum(r.draft is not None for r in results),
+        "failures": failures,
+        "stats": stats,
+        "rerun": rerun,
+    }
