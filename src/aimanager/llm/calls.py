@@ -35,7 +35,10 @@ from aimanager.logs import get_logger
 
 log = get_logger(__name__)
 FALLBACK_ERRORS = (ProviderOverloaded, ProviderUnavailable, RateLimited)
-PROBE_WAIT_S = 5.0
+# How long calls wait for the probe at most (a stuck probe must not stall the gateway).
+PROBE_WAIT_S = 30.0
+# A first call asking for more output than this is not made the probe: it would run for minutes.
+PROBE_ABOVE_TOKENS = 8_000
 
 
 class _Events:
@@ -89,21 +92,40 @@ class Caller:
         self.background: set[asyncio.Future[None]] = set()
         self._probes: dict[str, asyncio.Event] = {}
 
-    async def _probe_first(self, key: str) -> bool:
-        """While a model's limits are unknown, let one call through and hold the rest until its headers
-        arrive, or ``PROBE_WAIT_S`` at most: a cold start of 16 packs could overdraw the output-token
-        bucket before we learn its size, but a real 20-card pack takes minutes, and holding everything
-        that long costs more than a few 429s (which the limiter then learns from). Returns True for the
-        caller that is the probe."""
+    async def _probe_first(self, key: str, provider: Provider, request: ProviderRequest) -> bool:
+        """While a model's limits are unknown, hold every call but one until the limits are known: a
+        cold start of 16 packs would overdraw the output-token bucket before we learn its size.
+
+        The first call is the probe when it is small. A large one (a 20-card pack runs for minutes)
+        would hold the rest that long, so a 1-token request goes first instead and brings the
+        rate-limit headers back in about a second; its few tokens are counted (``probe_calls``).
+        Returns True for the caller whose own call is the probe."""
         limits = self.limiter.limits(key)
         if limits.rpm or limits.otpm or limits.itpm:
             return False
         event = self._probes.get(key)
-        if event is None:
-            self._probes[key] = asyncio.Event()
+        if event is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), PROBE_WAIT_S)
+            return False
+        event = self._probes[key] = asyncio.Event()
+        if request.max_tokens <= PROBE_ABOVE_TOKENS:
             return True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), PROBE_WAIT_S)
+        try:
+            response = await provider.complete(
+                ProviderRequest(request.model, "", "ping", 1, cache_system=False)
+            )
+        except Exception as exc:  # the real call meets the same problem and reports it
+            log.info("llm.limits_probe_failed", model=key, error=str(exc))
+        else:
+            await self.limiter.observe(key, response.limits)
+            self.stats.probe_calls += 1
+            self.stats.usage = self.stats.usage + response.usage
+            if self.prices is not None:
+                with contextlib.suppress(Exception):
+                    self.stats.cost_usd += self.prices.cost(request.model, response.usage)
+        finally:
+            event.set()
         return False
 
     def _probe_done(self, key: str) -> None:
@@ -138,7 +160,7 @@ class Caller:
                 log.warning("llm.fallback", to=str(ref), after="; ".join(reasons)[-300:])
             request = build(ref.model)
             key = str(ref)
-            probe = await self._probe_first(key)
+            probe = await self._probe_first(key, provider, request)
             await self.concurrency.acquire()
 
             def size(model: str = ref.model) -> tuple[int, int]:

@@ -180,6 +180,7 @@ class GatewayStats:
     pricier_fallback_calls: int = 0
     fallback_extra_usd: Decimal = Decimal(0)
     escalation_usd: Decimal = Decimal(0)  # cost of the calls made at the escalation tier
+    probe_calls: int = 0  # 1-token requests that learned a model's rate limits before a large call
     usage: Usage = field(default_factory=Usage)
     cost_usd: Decimal = Decimal(0)
 
@@ -201,6 +202,7 @@ class GatewayStats:
             "pricier_fallback_calls": self.pricier_fallback_calls,
             "fallback_extra_usd": str(self.fallback_extra_usd),
             "escalation_usd": str(self.escalation_usd),
+            "probe_calls": self.probe_calls,
             "input_tokens": self.usage.input_tokens,
             "output_tokens": self.usage.output_tokens,
             "cache_read_tokens": self.usage.cache_read_tokens,
