@@ -17,6 +17,7 @@ from aimanager.errors import AIManagerError
 
 # Command modules register on import.
 from aimanager.cli import engine_cmd, operator_cmd, pipeline_cmd, schedule_cmd  # noqa: F401  isort: skip
+from aimanager.cli import alerts_cmd  # noqa: F401  isort: skip
 
 load_plugins()
 

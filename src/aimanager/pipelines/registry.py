@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from aimanager.alerts import ALERTS_CHECK_KIND, run_check_job
 from aimanager.jobs import Registry, builtin_registry
 from aimanager.pipelines.capabilities import analytics, card_push, cards, pricing, stock
 from aimanager.pipelines.services.followups import FOLLOWUPS_KIND, run_followups
@@ -20,6 +21,7 @@ PIPELINE_KINDS = (
     "analytics.report",
     FOLLOWUPS_KIND,
     SCHEDULED_KIND,
+    ALERTS_CHECK_KIND,
 )
 
 
@@ -46,6 +48,8 @@ def pipeline_registry(rt: Runtime) -> Registry:
     reg.register(FOLLOWUPS_KIND, partial(run_followups, rt), timeout_s=60)
     # A schedule's firing: the run ``aimanager run`` would start (``services/schedules``).
     reg.register(SCHEDULED_KIND, partial(run_scheduled, rt), timeout_s=300)
+    # Alert rules over what the store knows, delivered to the configured channels (``alerts``).
+    reg.register(ALERTS_CHECK_KIND, partial(run_check_job, rt.sessions, dry_run=rt.dry_run), timeout_s=300)
     return reg
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 # The schema is the store's tables plus the job engine's, declared on the same Base; this script is
 # where the two are assembled for Alembic, which is why ``schema`` sits above both ``db`` and ``jobs``.
+import aimanager.alerts.tables  # registers the alert tables on Base
 import aimanager.jobs.backends.sql.tables  # noqa: F401  (registers jobs and job_keys on Base)
 from aimanager.db.engine import make_engine
 from aimanager.db.models import Base
