@@ -243,6 +243,9 @@ def bench_scenario(
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{workdir / 'scenario.db'}", secret_key_file=workdir / "key"
     )
+    baseline_settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{workdir / 'baseline.db'}", secret_key_file=workdir / "key"
+    )
     ours, base, bound = asyncio.run(
         run_scenario(
             settings,
@@ -255,6 +258,7 @@ def bench_scenario(
             llm_error_rate=llm_error_rate,
             market_error_rate=market_error_rate,
             baseline_partners=baseline_partners or None,
+            baseline_settings=baseline_settings,
         )
     )
     from aimanager_lab.bench.figures import RunFigures

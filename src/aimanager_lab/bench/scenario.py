@@ -31,7 +31,7 @@ from aimanager.pipelines.services.runs import RunStarted, start_run
 from aimanager.pipelines.services.wiring import build_runtime
 from aimanager.schema.migrate import upgrade
 from aimanager.settings import Settings
-from aimanager_lab.bench.figures import RunFigures, limit_bound
+from aimanager_lab.bench.figures import RunFigures, limit_bound, longest_call_s
 from aimanager_lab.bench.original_design import run_baseline
 from aimanager_lab.environment import (
     SandboxWorld,
@@ -146,26 +146,44 @@ async def run_scenario(
     llm_error_rate: float,
     market_error_rate: float,
     baseline_partners: int | None = None,
+    baseline_settings: Settings | None = None,
 ) -> tuple[RunFigures, RunFigures | None, dict[str, float]]:
-    """Both approaches on one set of sandboxes."""
-    world = SandboxWorld(
-        time_scale=time_scale, llm_error_rate=llm_error_rate, market_error_rate=market_error_rate
-    ).start()
+    """Both approaches, each on sandboxes and a database of its own: the original design must not
+    find the cards AI Manager already created in its accounts (nor the other way round)."""
+
+    def new_world() -> SandboxWorld:
+        return SandboxWorld(
+            time_scale=time_scale, llm_error_rate=llm_error_rate, market_error_rate=market_error_rate
+        ).start()
+
+    world = new_world()
     try:
         await prepare(world, settings.database_url, settings, partners, skus)
         ours = await run_ours(world, settings, concurrency=concurrency, urgent=urgent)
-        base = (
-            await run_baseline(
-                world, settings, workers=10, urgent=urgent, time_scale=time_scale, partners=baseline_partners
-            )
-            if baseline
-            else None
-        )
-        if base is not None and baseline_partners and baseline_partners < partners:
-            base.sample_factor = partners / baseline_partners
     finally:
         world.stop()
     bound = limit_bound(
         ours, partners=partners, skus=skus, rpm=world.llm_rpm, itpm=4_000_000, otpm=world.llm_otpm
     )
+    bound = {**bound, "total_s": bound["total_s"] + longest_call_s(ours)}
+    base = None
+    if baseline:
+        sample = baseline_partners if baseline_partners and baseline_partners < partners else partners
+        base_settings = baseline_settings or settings
+        base_world = new_world()
+        try:
+            await prepare(base_world, base_settings.database_url, base_settings, sample, skus)
+            # Its urgent requests in proportion to the partners it covers: the sample is extrapolated,
+            # and all 50 requests on a tenth of the catalogue would count ten times over.
+            base = await run_baseline(
+                base_world,
+                base_settings,
+                workers=10,
+                urgent=max(1, round(urgent * sample / partners)),
+                time_scale=time_scale,
+            )
+        finally:
+            base_world.stop()
+        if sample < partners:
+            base.sample_factor = partners / sample
     return ours, base, bound
