@@ -187,3 +187,37 @@ async def test_a_job_acts_only_on_its_own_partners_products(rt: Any, llm: tuple[
     assert str(theirs[0]) in message and "another partner" in message and "999999" in message
     versions = await _versions(rt)
     assert {pid for pid, _ in versions} == {mine[0]}  # partner 2's product untouched, not charged
+
+
+def test_a_card_that_breaks_one_marketplaces_rule_still_goes_to_the_others() -> None:
+    from types import SimpleNamespace
+
+    from aimanager.domain.validate import validate_card
+    from aimanager.llm import CardResult
+    from aimanager.pipelines.services.tasks import TaskBook
+    from aimanager_lab.bench.llm import bench_products
+    from aimanager_sandbox.llm.writer import write_card
+
+    [facts] = bench_products(1)
+    draft = write_card(facts)
+    shouting = draft.model_copy(
+        update={"ru": draft.ru.model_copy(update={"title": draft.ru.title + " ХИТ ПРОДАЖ НОВИНКА"})}
+    )
+    markets = [Marketplace.WILDBERRIES, Marketplace.YANDEX]
+    result = CardResult(
+        "1",
+        None,
+        "m",
+        "realtime",
+        "card failed validation: yandex: …",
+        failure="answer",
+        rejected_draft=shouting,
+    )
+    product = SimpleNamespace(id=1, sku=facts.sku, partner_id=1)
+    book, outcome = TaskBook(1), cards._Outcome()
+    chosen, good = cards._usable(result, facts, markets, product, book, outcome)  # type: ignore[arg-type]
+    errors = {m: validate_card(m, facts, shouting) for m in markets}
+    assert errors[Marketplace.YANDEX] and not errors[Marketplace.WILDBERRIES]  # capitals: YM's rule only
+    assert good == [Marketplace.WILDBERRIES] and chosen is shouting
+    assert 1 in outcome.held and "yandex" in outcome.held[1][0]  # the job still fails, naming YM
+    assert any("yandex" in str(k) for k in book._outcomes)

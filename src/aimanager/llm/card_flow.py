@@ -213,6 +213,7 @@ class CardFlow:
                 job.escalated,
                 job.notes,
                 failure=(failure or "answer") if error is not None else None,
+                rejected_draft=job.last_draft if error is not None else None,
             )
         )
 
@@ -307,6 +308,7 @@ class CardFlow:
                 outputs.append(float(len(value.model_dump_json())))
                 problems = self._problems(job, value)
                 if problems:
+                    job.last_draft = value
                     escalate.append((job, "; ".join(problems)))
                 else:
                     good.append((job, value))
@@ -374,7 +376,7 @@ class CardFlow:
             job.notes.append(f"rejected from {response.model}: {problem}")
             job.rejections += 1
             if not fixable(problem) or job.reasks >= 2:
-                self._finish(job, None, response.model, path, f"card failed validation: {problem}")
+                self._finish(job, None, response.model, path, f"card failed validation: {problem}", "answer")
             elif job.rejections == 1 and not job.escalated:
                 # A slip of the small model (an invented number, a stray word) is usually not repeated:
                 # one more try at its price before the large model's (20×).
@@ -385,7 +387,7 @@ class CardFlow:
                 self.stats.escalations += 1
                 retries.append(job)
             else:
-                self._finish(job, None, response.model, path, f"card failed validation: {problem}")
+                self._finish(job, None, response.model, path, f"card failed validation: {problem}", "answer")
         cut_packs = self._replan_cut(cut, len(jobs), ref, response.model, path) if cut else []
         self.stats.reasked_items += len(retries) + sum(len(p) for p in cut_packs)
         # Alone, so a hostile or confusing neighbour cannot spoil the second try.

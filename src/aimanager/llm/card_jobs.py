@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from aimanager.domain.cards import CardDraft
 from aimanager.llm import prompts
 from aimanager.llm.budget import CUT_GROWTH
 from aimanager.llm.router import Route
@@ -48,6 +49,7 @@ class CardJob:
     min_per_item: int = 0
     cuts: int = 0
     rejections: int = 0  # answers that failed the checks (the first is asked again at the same tier)
+    last_draft: CardDraft | None = None  # the last answer that failed the checks
     reserved: Decimal = Decimal(0)  # the partner's budget held for this item until it is billed
 
 

@@ -136,6 +136,9 @@ class CardResult:
     # Things done to the input or output on the way, e.g. "description cut from 102400 to 4000 chars".
     notes: list[str] = field(default_factory=list)
     failure: FailureKind | None = None
+    # With ``error``: the last answer that failed the request's checks. The caller may use it where a
+    # narrower check passes (a card that breaks one marketplace's rule is still good for the others).
+    rejected_draft: CardDraft | None = None
 
 
 @dataclass(slots=True)

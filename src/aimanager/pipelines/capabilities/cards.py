@@ -16,12 +16,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from aimanager.db.models import CardVersion, Listing, Product
+from aimanager.domain.cards import CardDraft, ProductFacts
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.domain.readiness import readiness
 from aimanager.domain.rules import variant_for
-from aimanager.domain.validate import validator_for
+from aimanager.domain.validate import validate_card, validator_for
 from aimanager.jobs import Job, JobSpec, PermanentFailure, Priority, Retry, Snooze
-from aimanager.llm import CardRequest
+from aimanager.llm import CardRequest, CardResult
 from aimanager.llm.prompts import CARD_PROMPT_VERSION
 from aimanager.logs import get_logger
 from aimanager.pipelines.catalog.importer import product_facts
@@ -105,17 +106,13 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
         if result is None:
             continue
         markets = ready_markets[product.id]
-        if result.draft is None:
-            reason = result.error or "no draft"
-            if result.failure != "pending":  # not failed: its batch is still running
-                for market in markets:
-                    book.failed(Capability.CARDS, market, product.sku, reason, partner_id=product.partner_id)
-            outcome.failed(product, reason, result.failure or "answer")
-            continue
         facts = product_facts(product)
-        draft = result.draft.model_dump()
+        chosen, markets = _usable(result, facts, markets, product, book, outcome)
+        if chosen is None:
+            continue
+        draft = chosen.model_dump()
         for market in markets:
-            card = variant_for(market, result.draft, facts)
+            card = variant_for(market, chosen, facts)
             previous = latest.get((product.id, market.value))
             outcome.versions.append(
                 CardVersion(
@@ -160,6 +157,39 @@ def _foreign(jobs: list[Job], found: set[int], own: set[int]) -> dict[int, BaseE
                 parts.append(f"product(s) {unknown} do not exist")
             failures[job.id] = PermanentFailure("; ".join(parts) + "; nothing was done for them")
     return failures
+
+
+def _usable(
+    result: CardResult,
+    facts: ProductFacts,
+    markets: list[Marketplace],
+    product: Product,
+    book: TaskBook,
+    outcome: _Outcome,
+) -> tuple[CardDraft | None, list[Marketplace]]:
+    """The draft to store and the marketplaces it is good for; the others' tasks recorded as failed.
+
+    A draft that kept failing one marketplace's rule (Yandex Market's capitals, say) is still a good
+    card for the others: it goes to those, and only the marketplace it breaks fails, with its errors."""
+    if result.draft is not None:
+        return result.draft, markets
+    reason = result.error or "no draft"
+    if result.failure == "pending":  # not failed: its batch is still running
+        outcome.failed(product, reason, "pending")
+        return None, []
+    partial = result.rejected_draft if result.failure == "answer" else None
+    errors = {m: validate_card(m, facts, partial) for m in markets} if partial is not None else {}
+    good = [m for m in markets if partial is not None and not errors[m]]
+    for market in markets:
+        if market not in good:
+            why = "; ".join(errors[market]) if errors.get(market) else reason
+            book.failed(Capability.CARDS, market, product.sku, why, partner_id=product.partner_id)
+            if good:
+                outcome.hold(product, market, f"card failed its rules: {why}")
+    if not good:
+        outcome.failed(product, reason, result.failure or "answer")
+        return None, []
+    return partial, good
 
 
 class _Outcome:
