@@ -86,11 +86,18 @@ async def test_good_and_bad_rows(migrated_engine: AsyncEngine, tmp_path: Path) -
     assert report.rows == 8 and report.imported_rows == 3
     assert report.bad_rows == [3, 5, 6, 7, 8]
     messages = [str(e) for e in report.errors]
-    assert any(m.startswith("catalog.csv: row 3: cost_price: not a number") for m in messages), messages
-    assert any(m.startswith("catalog.csv: row 5: wb_commission_pct:") for m in messages), messages
-    assert any(m.startswith("catalog.csv: row 6: sku: required") for m in messages), messages
-    assert any(m.startswith("catalog.csv: row 7: images: not an http(s) URL") for m in messages), messages
-    assert "catalog.csv: row 8: sku: duplicate of row 2" in messages
+    assert any(m.startswith("catalog.csv: row 3: cost_price (J3): not a number") for m in messages), messages
+    assert any(
+        m.startswith("catalog.csv: row 5: wb_commission_pct (M5): a percentage must be below 100")
+        for m in messages
+    ), messages
+    assert any(m.startswith("catalog.csv: row 6: sku (C6): required value is empty") for m in messages), (
+        messages
+    )
+    assert any(m.startswith("catalog.csv: row 7: images (I7): not an http(s) URL") for m in messages), (
+        messages
+    )
+    assert "catalog.csv: row 8: sku (C8): duplicate of row 2" in messages
     assert await counts(migrated_engine) == (2, 3, 8)  # KR-1: 2, KR-3: 4, B-1: 2 listings
 
     async with migrated_engine.connect() as conn:
@@ -131,7 +138,7 @@ async def test_xlsx_import_and_product_facts(migrated_engine: AsyncEngine, tmp_p
     ws.append([*HEADER, "description", "mystery"])
     values: list[object] = [*row(), "Мощность 2400 Вт.", "x"]
     values[HEADER.index("cost_price")] = 250000.0  # numeric cells arrive as floats
-    values[HEADER.index("barcode")] = 4600000000017
+    values[HEADER.index("barcode")] = 4600000000015  # a valid EAN-13 stored as a number
     ws.append(values)
     path = tmp_path / "catalog.xlsx"
     wb.save(path)
@@ -140,7 +147,7 @@ async def test_xlsx_import_and_product_facts(migrated_engine: AsyncEngine, tmp_p
     assert any("mystery" in w for w in report.warnings)
     async with migrated_engine.connect() as conn:
         product = (await conn.execute(select(Product))).one()
-    assert product.barcode == "4600000000017" and product.cost_price == Decimal("250000")
+    assert product.barcode == "4600000000015" and product.cost_price == Decimal("250000")
     facts = product_facts(product)  # type: ignore[arg-type]
     assert facts.description == "Мощность 2400 Вт." and "description" not in facts.attributes
 
@@ -156,10 +163,10 @@ async def test_hostile_text(migrated_engine: AsyncEngine, tmp_path: Path) -> Non
     path = write_csv(tmp_path / "hostile.csv", rows, delimiter=";", encoding="cp1251")
     report = await import_catalog(path, migrated_engine)
     messages = [str(e) for e in report.errors]
-    assert any("row 2: name: 100000 characters, cell limit" in m for m in messages), messages
-    assert any("row 4: attributes: invalid JSON" in m for m in messages), messages
-    assert any("row 5: name: empty once markup" in m for m in messages), messages
-    assert any("row 6: attributes: attribute 'k' must be a plain value" in m for m in messages), messages
+    assert any("row 2: name (E2): 100000 characters, cell limit" in m for m in messages), messages
+    assert any("row 4: attributes (H4): invalid JSON" in m for m in messages), messages
+    assert any("row 5: name (E5): empty once markup" in m for m in messages), messages
+    assert any("row 6: attributes (H6): attribute 'k' must be a plain value" in m for m in messages), messages
     async with migrated_engine.connect() as conn:
         brands = (await conn.execute(select(Product.sku, Product.brand))).all()
     assert brands == [("H-2", "alert(1)")]

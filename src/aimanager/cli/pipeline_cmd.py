@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,24 +22,83 @@ console = Console()
 
 
 @app.command("import")
-def import_cmd(file: Path = typer.Argument(..., exists=False)) -> None:
-    """Import a catalog (CSV or XLSX); bad rows are listed with file, row and field."""
+def import_cmd(
+    file: Path | None = typer.Argument(None, help="The catalog: CSV (UTF-8 or Windows-1251) or XLSX."),
+    check: bool = typer.Option(
+        False, "--check", help="Validate and report what would change; write nothing."
+    ),
+    template: Path | None = typer.Option(
+        None,
+        "--template",
+        metavar="PATH",
+        help="Write the catalog template (.xlsx: three sheets; .csv: header + # notes) with every "
+        "column and every marketplace's required attributes per category, then stop.",
+    ),
+    rates: Path | None = typer.Option(
+        None,
+        "--rates",
+        metavar="FILE",
+        help='TOML of exchange rates ("USD/UZS" = 12650) for costs in another currency than the '
+        "marketplaces' prices; without it such a row is rejected.",
+    ),
+) -> None:
+    """Import a catalog (CSV or XLSX); bad rows are listed with row, column and cell, exit 1 if any.
+
+    Good rows land together in one transaction; a rejected row changes nothing.
+
+    An empty cell or a missing column keeps the stored value; a cell with only "-" clears it."""
     from aimanager.pipelines.catalog.importer import import_catalog
+    from aimanager.pipelines.catalog.rates import load_rates
+
+    if template is not None:
+        if file is not None or check or rates is not None:
+            raise typer.BadParameter("writes a template only; give no FILE, --check or --rates with it",
+                                     param_hint="'--template'")  # fmt: skip
+        from aimanager.pipelines.catalog.template import write_template
+
+        written = write_template(template)
+        console.print(f"catalog template written to {written}")
+        return
+    if file is None:
+        raise typer.BadParameter("give the catalog to import (or --template PATH)", param_hint="'FILE'")
+    if not file.is_file():
+        raise typer.BadParameter(f"{file}: no such file", param_hint="'FILE'")
+    if rates is not None and not rates.is_file():
+        raise typer.BadParameter(f"{rates}: no such file", param_hint="'--rates'")
+    rate_table = load_rates(rates) if rates is not None else None
 
     async def body() -> int:
-        backend = await open_backend()
+        from aimanager.errors import StoreError
+
         try:
-            report = await import_catalog(file, backend.engine)
-        finally:
-            await backend.close()
-        console.print(report.summary())
-        for err in report.errors[:100]:
-            console.print(f"  {err}")
-        if len(report.errors) > 100:
-            console.print(f"  … and {len(report.errors) - 100} more")
+            backend = await open_backend()
+        except StoreError as exc:
+            if not check:
+                raise
+            # A check needs no database: validate the file, say that nothing was compared.
+            console.print(f"note: {exc}; checking the file alone (no new/updated counts)", markup=False)
+            report = await import_catalog(file, None, check=True, rates=rate_table)
+        else:
+            try:
+                report = await import_catalog(file, backend.engine, check=check, rates=rate_table)
+            finally:
+                await backend.close()
+        for warning in report.warnings:
+            console.print(f"warning: {warning}", style="yellow", soft_wrap=True, markup=False)
+        for note in report.notes():
+            console.print(f"note: {note}", soft_wrap=True, markup=False)
+        console.print(report.summary(), soft_wrap=True, markup=False)
+        if report.errors:
+            console.print(f"{len(report.bad_rows)} row(s) rejected, nothing of them imported:")
+            for line in report.per_row():
+                console.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)
         return 1 if report.errors else 0
 
-    raise typer.Exit(asyncio.run(body()))
+    code = asyncio.run(body())
+    if code:
+        # SystemExit, not typer.Exit: with standalone_mode=False click turns Exit into a return value
+        # and the process would end 0 with rejected rows.
+        sys.exit(code)
 
 
 @app.command("run")
