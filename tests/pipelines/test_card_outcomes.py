@@ -221,3 +221,25 @@ def test_a_card_that_breaks_one_marketplaces_rule_still_goes_to_the_others() -> 
     assert good == [Marketplace.WILDBERRIES] and chosen is shouting
     assert 1 in outcome.held and "yandex" in outcome.held[1][0]  # the job still fails, naming YM
     assert any("yandex" in str(k) for k in book._outcomes)
+
+
+async def test_a_provider_error_that_echoes_the_key_stores_no_key(
+    rt: Any, llm: tuple[str, SandboxState]
+) -> None:
+    """Some proxies echo the request headers in their error bodies, x-api-key included: the job's
+    error, the task's reason and the card result keep no trace of the key."""
+    _, state = llm
+    state.config.echo_headers_in_errors = True
+    state.outage(3600.0, status=529)  # an outage whose error bodies echo the request headers
+    async with rt.sessions() as session:
+        ids = sorted((await session.execute(select(Product.id).where(Product.partner_id == 1))).scalars())
+    job = await _claim(rt, ids[:1])
+    failures = await cards.generate(rt, [job])
+    assert failures is not None
+    await rt.backend.retry_later("w", job, str(failures[job.id]), 0.0, None)
+    stored = await rt.backend.get(job.id)
+    async with rt.sessions() as session:
+        reasons = (await session.execute(select(TaskRecord.reason))).scalars().all()
+    key = "sk-ant-test-key-0001"
+    assert stored is not None and stored.last_error and "LLM call failed" in stored.last_error
+    assert all(key not in text for text in [str(failures[job.id]), stored.last_error, *map(str, reasons)])
