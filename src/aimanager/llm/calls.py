@@ -39,6 +39,9 @@ FALLBACK_ERRORS = (ProviderOverloaded, ProviderUnavailable, RateLimited)
 PROBE_WAIT_S = 30.0
 # A first call asking for more output than this is not made the probe: it would run for minutes.
 PROBE_ABOVE_TOKENS = 8_000
+# Output speed of one call assumed before any is measured: the slow end of real models, so the first
+# wave opens enough calls (the limiter, not the slot count, keeps them within the limits).
+PRIOR_TOKENS_PER_S = 100.0
 
 
 class _Events:
@@ -82,7 +85,7 @@ class Caller:
         self.prices = prices
         self.max_fallback_price_ratio = max_fallback_price_ratio
         self.calibration = TokenCalibration()
-        self._flow: dict[str, list[float]] = {}  # model key → [mean call seconds, mean output tokens]
+        self._speed: dict[str, float] = {}  # model key → output tokens per second of one call (mean)
         self.providers = providers
         self.router = router
         self.limiter = limiter
@@ -119,6 +122,7 @@ class Caller:
             log.info("llm.limits_probe_failed", model=key, error=str(exc))
         else:
             await self.limiter.observe(key, response.limits)
+            self._keep_limits_busy(key)
             self.stats.probe_calls += 1
             self.stats.usage = self.stats.usage + response.usage
             if self.prices is not None:
@@ -210,17 +214,19 @@ class Caller:
             return ref, response
         raise CallFailed("; ".join(reasons) or "no configured provider for this route")
 
-    def _keep_limits_busy(self, key: str, response: ProviderResponse) -> None:
-        """Calls in flight needed for the output-tokens limit to stay busy: the limit's tokens per
-        second × how long a call takes ÷ what a call writes (Little's law), with a fifth more for the
-        spread. A real pack of 20 cards writes ~25k tokens over ~3 minutes, so an 800k/min limit needs
-        ~100 packs in flight — far more than a latency-led controller would open on its own."""
-        seen = self._flow.setdefault(key, [response.latency_s, float(response.usage.output_tokens)])
-        seen[0] += 0.1 * (response.latency_s - seen[0])
-        seen[1] += 0.1 * (response.usage.output_tokens - seen[1])
+    def _keep_limits_busy(self, key: str, response: ProviderResponse | None = None) -> None:
+        """Calls in flight needed for the output-tokens limit to stay busy (Little's law): the limit's
+        tokens per second ÷ the tokens per second one call writes, a fifth more for the spread. Whatever
+        the pack size, a model writing ~150 tokens/s per call needs ~90 calls in flight to use an
+        800k/min limit — far more than a latency-led controller opens on its own, and needed from the
+        first call on (a real pack takes minutes to report back). Before any answer, a slow prior speed."""
+        if response is not None and response.usage.output_tokens and response.latency_s > 0:
+            speed = response.usage.output_tokens / response.latency_s
+            seen = self._speed.get(key)
+            self._speed[key] = speed if seen is None else seen + 0.1 * (speed - seen)
         otpm = self.limiter.limits(key).otpm
-        if otpm and seen[1] > 0:
-            self.concurrency.at_least(1.2 * otpm / 60.0 * seen[0] / seen[1])
+        if otpm:
+            self.concurrency.at_least(1.2 * otpm / 60.0 / self._speed.get(key, PRIOR_TOKENS_PER_S))
 
     def _too_dear(self, primary: ModelRef, ref: ModelRef) -> bool:
         if self.prices is None or self.max_fallback_price_ratio is None:
