@@ -31,8 +31,9 @@ def test_the_binding_limit_and_one_call_make_the_bound() -> None:
     assert limit_bound_s(stats(), LIMITS, 0.1) == (pytest.approx(12.0), "OTPM")
     # 16,000 tokens a call: 0.75 s + 16,000 / 150 tokens/s, × 0.1.
     assert call_s(16_000, 0.1) == pytest.approx((0.75 + 16_000 / 150) * 0.1)
-    total, which = bound_s(stats(), LIMITS, 0.1)
-    assert which == "OTPM" and total == pytest.approx(12.0 + call_s(16_000, 0.1))
+    # 1,000 cards of 1,600 tokens: a 20-card pack writes 32,000.
+    total, which = bound_s(stats(), LIMITS, 0.1, cards=1_000)
+    assert which == "OTPM" and total == pytest.approx(12.0 + call_s(32_000, 0.1))
     assert limit_bound_s(stats(calls=20_000), LIMITS, 1.0)[1] == "RPM"
 
 

@@ -14,8 +14,8 @@ def test_the_llm_bound_is_the_binding_limit_and_a_pack_lasts_its_output() -> Non
     bound = limit_bound(ours, partners=1, skus=10, rpm=4000, itpm=4_000_000, otpm=800_000)
     assert bound["llm_s"] == pytest.approx(60.0 * 16_000_000 / 800_000)  # OTPM binds: 20 minutes
     assert bound["total_s"] == pytest.approx(bound["llm_s"] + bound["market_s"])
-    # 32,000 tokens a call at 150 tokens/s after 0.75 s to the first token.
-    assert longest_call_s(ours) == pytest.approx(0.75 + 32_000 / 150)
+    # 10,000 cards of 1,600 tokens: a 20-card pack writes 32,000 at 150 tokens/s after 0.75 s.
+    assert longest_call_s(ours, cards=10_000) == pytest.approx(0.75 + 32_000 / 150)
 
 
 def test_a_sampled_original_design_is_extrapolated_and_its_time_explained() -> None:

@@ -53,11 +53,11 @@ def limit_bound(
 MEAN_TTFT_S, MEAN_TPS = 0.75, 150.0
 
 
-def longest_call_s(fig: RunFigures) -> float:
-    """Sandbox seconds of one full pack at the sandbox's mean speed: the limits cannot make the run end
-    before the last call admitted has written its answer (nor the first card arrive sooner)."""
-    per_call = fig.output_tokens / max(1, fig.llm_calls)
-    return MEAN_TTFT_S + per_call / MEAN_TPS
+def longest_call_s(fig: RunFigures, cards: int, pack: int = 20) -> float:
+    """Sandbox seconds of one full 20-card pack at the sandbox's mean speed: the limits cannot make the
+    run end before the last pack admitted has written its answer (nor the first card arrive sooner)."""
+    per_card = fig.output_tokens / max(1, cards)  # narratives are a rounding error next to cards
+    return MEAN_TTFT_S + per_card * pack / MEAN_TPS
 
 
 def render(

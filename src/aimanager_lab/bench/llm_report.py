@@ -34,12 +34,14 @@ def call_s(output_tokens_per_call: float, time_scale: float) -> float:
     return (MEAN_TTFT_S + output_tokens_per_call / MEAN_TPS) * time_scale
 
 
-def bound_s(stats: dict[str, Any], limits: dict[str, int], time_scale: float) -> tuple[float, str]:
-    """The least wall time possible: the limits' time plus one full call (the last call admitted at
-    the limits' pace still takes a call's duration to finish; the first answer takes one too)."""
+def bound_s(
+    stats: dict[str, Any], limits: dict[str, int], time_scale: float, *, cards: int, pack: int = 20
+) -> tuple[float, str]:
+    """The least wall time possible: the limits' time plus one full pack's call (the last pack admitted
+    at the limits' pace still takes a pack's duration to finish; the first answer takes one too)."""
     limit_s, which = limit_bound_s(stats, limits, time_scale)
-    per_call = stats["output_tokens"] / max(1, stats["calls"])
-    return limit_s + call_s(per_call, time_scale), which
+    per_pack = stats["output_tokens"] / max(1, cards) * pack
+    return limit_s + call_s(per_pack, time_scale), which
 
 
 def per_40k_listings(cost_usd: Decimal, products: int) -> Decimal:
@@ -89,8 +91,8 @@ def render_llm(
             bound = f"{batch_seconds * time_scale:.1f} (turnaround)"
             ratio = f"{run['wall_s'] / (batch_seconds * time_scale):.2f}"
         else:
-            b, which = bound_s(s, limits, time_scale)
-            bound, ratio = f"{b:.1f} ({which} + 1 call)", f"{run['wall_s'] / b:.2f}"
+            b, which = bound_s(s, limits, time_scale, cards=run["ok"])
+            bound, ratio = f"{b:.1f} ({which} + 1 pack)", f"{run['wall_s'] / b:.2f}"
         lines.append(
             f"| {label} | {run['ok']:,} / {items:,} ({run['ok'] / items:.2%}) | {failed} | {s['calls']:,} | "
             f"{s['cut_calls']} ({cut_share:.1%}) | {out_per_card:,.0f} | {s['escalations']} "
@@ -110,7 +112,7 @@ def render_llm(
     lines += [
         "",
         "Bound = the provider's limits for the work actually sent (max of calls / RPM, input / ITPM, "
-        "output / OTPM) plus one call's duration at the sandbox's mean speed, in real seconds. "
+        "output / OTPM) plus one 20-card pack's duration at the sandbox's mean speed, in real seconds. "
         "Per 40,000 listings = cost per card × 10,000 (each card serves a product's four listings); "
         "$9.40 is the original design's own arithmetic (one Haiku call per listing, 600 in / 350 out).",
     ]

@@ -165,7 +165,7 @@ async def run_scenario(
     bound = limit_bound(
         ours, partners=partners, skus=skus, rpm=world.llm_rpm, itpm=4_000_000, otpm=world.llm_otpm
     )
-    bound = {**bound, "total_s": bound["total_s"] + longest_call_s(ours)}
+    bound = {**bound, "total_s": bound["total_s"] + longest_call_s(ours, cards=partners * skus)}
     base = None
     if baseline:
         sample = baseline_partners if baseline_partners and baseline_partners < partners else partners
