@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from aimanager.db.models import AIUsageLog
 from aimanager.domain.validate import draft_errors
-from aimanager.llm import CardRequest, NarrativeRequest, SpendCapReached
+from aimanager.llm import CardRequest, NarrativeRequest
 from aimanager_sandbox.llm import Fault
 from tests.llm.conftest import product
 
@@ -119,14 +119,17 @@ async def test_529_falls_back_across_providers(make_gateway: Any, sandbox: Any) 
     await gw.close()
 
 
-async def test_spend_cap_stops_the_run_without_retrying(make_gateway: Any, sandbox: Any) -> None:
+async def test_spend_cap_pauses_llm_work_without_retrying(make_gateway: Any, sandbox: Any) -> None:
+    """A spend cap cannot be retried away: no retry, no call during the pause; the items fail as
+    "call" with how long the pause lasts, so their jobs come back after it."""
     _, state = sandbox
     state.script(Fault("spend_cap"))
     gw = await make_gateway()
-    with pytest.raises(SpendCapReached, match="spend limit"):
-        await gw.generate_cards(requests(3))
-    with pytest.raises(SpendCapReached):
-        await gw.generate_cards(requests(1, prefix="later"))
+    first = await gw.generate_cards(requests(3))
+    later = await gw.generate_cards(requests(1, prefix="later"))
+    for result in first + later:
+        assert result.draft is None and result.failure == "call" and "spend" in (result.error or "")
+        assert result.retry_after_s is not None and result.retry_after_s > 0
     assert state.count("messages") == 1  # no retry, no later call
     await gw.close()
 

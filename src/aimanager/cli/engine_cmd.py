@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import TypeVar
 
 import typer
@@ -74,30 +79,87 @@ def worker(
     ),
     until_idle: bool = typer.Option(False, help="Exit when no queued or running job is left."),
     dry_run: bool = typer.Option(False, help="Decide and record everything; push nothing, write no files."),
+    processes: int = typer.Option(
+        1,
+        "--processes",
+        "-p",
+        min=1,
+        help="Worker processes; more than one runs a supervisor that restarts them.",
+    ),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", min=0, max=65535, help="Serve /healthz and /metrics on this port."
+    ),
 ) -> None:
     """Run jobs until SIGTERM/SIGINT (graceful: finish or release what is running)."""
-    from aimanager.pipelines.registry import build_registry
-
     settings = get_settings()
     configure(settings.log_level, settings.log_json)
+    if processes > 1:
+        child = [sys.executable, "-m", "aimanager", "worker", "--concurrency", str(concurrency)]
+        child += ["--kinds", kinds] if kinds else []
+        child += ["--lease", str(lease)] if lease is not None else []
+        child += ["--until-idle"] if until_idle else []
+        child += ["--dry-run"] if dry_run else []
+        run(lambda: _supervise(child, processes, metrics_port, restart_clean_exits=not until_idle))
+        return
+    from aimanager.ops import Exporter
+    from aimanager.ops.endpoints import report_loop, serve_worker
+    from aimanager.ops.supervisor import STATE_DIR_ENV
+    from aimanager.pipelines.registry import pipeline_registry
+    from aimanager.pipelines.services.wiring import build_runtime
+
     kind_list = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
 
     async def body() -> None:
         backend = await open_backend()
+        helpers: list[asyncio.Task[None]] = []
+        server: asyncio.Server | None = None
         try:
-            registry = await build_registry(settings, backend, dry_run=dry_run)
+            rt = await build_runtime(settings, backend=backend, dry_run=dry_run)
+            registry = pipeline_registry(rt)
             lease_s = lease if lease is not None else settings.lease_seconds
             config = WorkerConfig(concurrency=concurrency, kinds=kind_list, lease_s=lease_s)
             w = Worker(backend, registry, config)
+            if metrics_port is not None or os.environ.get(STATE_DIR_ENV):
+                exporter = Exporter()
+                stats = rt.gateway.stats
+                helpers.append(asyncio.create_task(report_loop(w, exporter, stats)))
+                if metrics_port is not None:
+                    server = await serve_worker("0.0.0.0", metrics_port, w, backend.engine, exporter, stats)
             m = await w.run(until_idle=until_idle, install_signals=True)
             console.print(
                 f"worker {w.worker_id}: {m.succeeded} succeeded, {m.retried} retried, "
                 f"{m.failed} failed, {m.dead} dead"
             )
         finally:
+            for task in helpers:
+                task.cancel()
+            if server is not None:
+                server.close()
             await backend.close()
 
     run(body)
+
+
+async def _supervise(
+    child: list[str], processes: int, metrics_port: int | None, *, restart_clean_exits: bool
+) -> None:
+    from aimanager.ops import Supervisor
+    from aimanager.ops.endpoints import serve_supervisor
+
+    state_dir = Path(tempfile.mkdtemp(prefix="aimanager-supervisor-"))
+    supervisor = Supervisor(child, processes, state_dir, restart_clean_exits=restart_clean_exits)
+    server: asyncio.Server | None = None
+    engine = make_engine(get_settings().database_url, pool_size=2)
+    try:
+        if metrics_port is not None:
+            server = await serve_supervisor("0.0.0.0", metrics_port, supervisor, engine)
+        await supervisor.run()
+    finally:
+        if server is not None:
+            server.close()
+        await engine.dispose()
+        shutil.rmtree(state_dir, ignore_errors=True)
+    console.print(f"supervisor: {processes} worker processes, {supervisor.restarts} restarts")
 
 
 @jobs_app.command("enqueue")

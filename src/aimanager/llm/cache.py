@@ -3,6 +3,10 @@
 Key = sha256 of (task kind, model tier, prompt version, normalised input) — the tier, not the model, so a
 fallback model's answer serves later runs too. Values are JSON text. Two stores behind one contract:
 SQL (the embedded default, table ``llm_cache``) and Redis.
+
+Redis is a cache, never a dependency a job can fail on: while it cannot be reached every read is a
+miss and writes are skipped (``RedisOutage``); it is tried again after a growing pause and used again
+as soon as it answers.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -18,6 +23,49 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aimanager.db.models import LLMCacheEntry
+from aimanager.logs import get_logger
+
+log = get_logger(__name__)
+# Seconds a Redis call may take before it counts as an outage (connect and each command).
+REDIS_TIMEOUT_S = 2.0
+
+
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "Redis is not reachable now" (not a bug in the command)."""
+    import redis.exceptions as rexc
+
+    return (rexc.ConnectionError, rexc.TimeoutError, OSError, TimeoutError)
+
+
+class RedisOutage:
+    """Tracks whether Redis is usable: after a failure, skip it for a pause that doubles (0.5 s to
+    ``max_pause_s``) while it stays down, so callers do not each wait for a dead server."""
+
+    def __init__(self, what: str, max_pause_s: float = 10.0) -> None:
+        self.what = what
+        self.max_pause_s = max_pause_s
+        self.down_since: float | None = None
+        self.failures = 0
+        self.outages = 0  # times Redis went away (for tests and metrics)
+        self._retry_at = 0.0
+
+    def usable(self) -> bool:
+        return self.down_since is None or time.monotonic() >= self._retry_at
+
+    def failed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if self.down_since is None:
+            self.down_since = now
+            self.outages += 1
+            log.warning("llm.redis.down", store=self.what, error=str(exc)[:200])
+        self.failures += 1
+        self._retry_at = now + min(self.max_pause_s, 0.5 * 2 ** min(self.failures - 1, 10))
+
+    def ok(self) -> None:
+        if self.down_since is not None:
+            log.info("llm.redis.back", store=self.what, down_s=round(time.monotonic() - self.down_since, 1))
+            self.down_since = None
+            self.failures = 0
 
 
 def cache_key(task_kind: str, tier: str, prompt_version: str, payload: Any) -> str:
@@ -125,31 +173,63 @@ class SQLCacheStore:
 
 
 class RedisCacheStore:
-    """The cache in Redis (``prefix`` + key → value), expiry by Redis TTL."""
+    """The cache in Redis (``prefix`` + key → value), expiry by Redis TTL; misses while Redis is down."""
 
     def __init__(self, url: str, prefix: str = "aimanager:llm:cache:", ttl: timedelta | None = None) -> None:
         import redis.asyncio as aioredis
 
-        self._redis: Any = aioredis.from_url(url, decode_responses=True)
+        self._redis: Any = aioredis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=REDIS_TIMEOUT_S,
+            socket_connect_timeout=REDIS_TIMEOUT_S,
+        )
         self.prefix = prefix
         self.ttl = ttl
+        self.outage = RedisOutage("cache")
+        self._errors = redis_errors()
+        self.skipped = 0  # reads answered as misses and writes dropped because Redis was down
 
     async def get_many(self, keys: list[str]) -> dict[str, str]:
         if not keys:
             return {}
-        values = await self._redis.mget([self.prefix + k for k in keys])
+        if not self.outage.usable():
+            self.skipped += 1
+            return {}
+        try:
+            values = await self._redis.mget([self.prefix + k for k in keys])
+        except self._errors as exc:
+            self.outage.failed(exc)
+            self.skipped += 1
+            return {}
+        self.outage.ok()
         return {k: v for k, v in zip(keys, values, strict=True) if v is not None}
 
     async def put_many(self, entries: Iterable[tuple[str, str, str | None]]) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key, value, _model in entries:
-                ex = int(self.ttl.total_seconds()) if self.ttl else None
-                pipe.set(self.prefix + key, value, ex=ex)
-            await pipe.execute()
+        if not self.outage.usable():
+            self.skipped += 1
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key, value, _model in entries:
+                    ex = int(self.ttl.total_seconds()) if self.ttl else None
+                    pipe.set(self.prefix + key, value, ex=ex)
+                await pipe.execute()
+        except self._errors as exc:
+            self.outage.failed(exc)
+            self.skipped += 1
+            return
+        self.outage.ok()
 
     async def delete(self, keys: list[str]) -> None:
-        if keys:
+        if not keys or not self.outage.usable():
+            return
+        try:
             await self._redis.delete(*[self.prefix + k for k in keys])
+        except self._errors as exc:
+            self.outage.failed(exc)
+            return
+        self.outage.ok()
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -1,6 +1,9 @@
 """One logical call: pick a model (with fallback), wait for the limiter and a concurrency slot, send.
 
-A spend cap stops everything: the error is remembered and every later call raises it at once.
+A spend cap pauses every call for ``spend_cap_pause_s`` (``AIMANAGER_LLM_SPEND_CAP_PAUSE_SECONDS``,
+15 minutes by default) and then lets them through again by itself: calls in the pause fail at once as
+"call" (``CallFailed`` with ``retry_after``), so their jobs are retried later by the engine instead of
+the worker dead-lettering every LLM job until it is restarted.
 
 Fallback has a price ladder: a model priced more than ``max_fallback_price_ratio`` × the route's first
 model is not a fallback at all (a 30-second outage of a $0.10 model must not move the run to a $2.00
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,6 +49,11 @@ PROBE_ABOVE_TOKENS = 8_000
 PRIOR_TOKENS_PER_S = 100.0
 
 
+def default_spend_cap_pause_s() -> float:
+    """Seconds LLM calls pause after a spend cap (a provider's billing window is minutes to hours)."""
+    return float(os.environ.get("AIMANAGER_LLM_SPEND_CAP_PAUSE_SECONDS", "900"))
+
+
 class _Events:
     """Retry-loop feedback for one model: halve concurrency, hold the limiter, count retries."""
 
@@ -64,9 +74,11 @@ class _Events:
 
 @dataclass(slots=True)
 class CallFailed(Exception):
-    """Every model of the route failed; ``reason`` says how (for the item errors)."""
+    """Every model of the route failed; ``reason`` says how (for the item errors). ``retry_after``:
+    seconds before trying again is worth it (a spend-cap pause), when known."""
 
     reason: str
+    retry_after: float | None = None
 
 
 class Caller:
@@ -81,6 +93,7 @@ class Caller:
         stats: GatewayStats,
         prices: PriceTable | None = None,
         max_fallback_price_ratio: float | None = None,
+        spend_cap_pause_s: float | None = None,
     ) -> None:
         self.prices = prices
         self.max_fallback_price_ratio = max_fallback_price_ratio
@@ -91,7 +104,12 @@ class Caller:
         self.limiter = limiter
         self.concurrency = concurrency
         self.stats = stats
-        self.stopped: SpendCapReached | GatewayClosed | None = None
+        self.spend_cap_pause_s = (
+            default_spend_cap_pause_s() if spend_cap_pause_s is None else spend_cap_pause_s
+        )
+        self.spend_cap: SpendCapReached | None = None  # the cap that started the current pause
+        self.paused_until = 0.0  # time.monotonic() when calls go out again
+        self._closed: GatewayClosed | None = None
         self.background: set[asyncio.Future[None]] = set()
         self._probes: dict[str, asyncio.Event] = {}
 
@@ -137,9 +155,45 @@ class Caller:
         if event is not None:
             event.set()
 
+    @property
+    def stopped(self) -> GatewayClosed | None:
+        """The gateway's closing, which stops every call for good (a spend cap only pauses them)."""
+        return self._closed
+
+    @stopped.setter
+    def stopped(self, exc: SpendCapReached | GatewayClosed | None) -> None:
+        if isinstance(exc, SpendCapReached):
+            self.pause_for_spend_cap(exc)
+        else:
+            self._closed = exc
+
+    def pause_for_spend_cap(self, exc: SpendCapReached) -> None:
+        """Hold every call for ``spend_cap_pause_s`` from now; they resume by themselves after it."""
+        self.spend_cap = exc
+        self.paused_until = time.monotonic() + self.spend_cap_pause_s
+        log.error(
+            "llm.spend_cap.paused", request_id=exc.request_id, pause_s=self.spend_cap_pause_s, error=str(exc)
+        )
+
+    def paused_for(self) -> float:
+        """Seconds left of a spend-cap pause (0 when calls may go out)."""
+        left = self.paused_until - time.monotonic()
+        if left <= 0 and self.spend_cap is not None:
+            log.info("llm.spend_cap.resumed")
+            self.spend_cap = None
+        return max(0.0, left)
+
     def check_open(self) -> None:
-        if self.stopped is not None:
-            raise self.stopped
+        if self._closed is not None:
+            raise self._closed
+
+    def _check_not_paused(self) -> None:
+        left = self.paused_for()
+        if left > 0:
+            raise CallFailed(
+                f"provider spend cap reached ({self.spend_cap}); LLM calls paused for {left:.0f} s more",
+                retry_after=left,
+            )
 
     async def call(
         self, models: tuple[ModelRef, ...], build: Callable[[str], ProviderRequest], *, priority: int = 1
@@ -151,6 +205,7 @@ class Caller:
         primary = next((m for m in models if m.provider in self.providers), None)
         for attempt, ref in enumerate(self.router.ordered(models)):
             self.check_open()
+            self._check_not_paused()
             provider = self.providers.get(ref.provider)
             if provider is None:
                 continue
@@ -182,9 +237,12 @@ class Caller:
                     await self.limiter.settle(reservation, 0, 0)
                     raise
             except SpendCapReached as exc:
-                self.stopped = exc
-                log.error("llm.spend_cap", provider=ref.provider, request_id=exc.request_id)
-                raise
+                self.pause_for_spend_cap(exc)
+                raise CallFailed(
+                    f"{ref}: provider spend cap reached ({exc}); LLM calls paused for "
+                    f"{self.spend_cap_pause_s:.0f} s",
+                    retry_after=self.spend_cap_pause_s,
+                ) from exc
             except FALLBACK_ERRORS as exc:
                 self.router.cool(ref)
                 reasons.append(f"{ref}: {exc}")

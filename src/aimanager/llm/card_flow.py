@@ -214,6 +214,7 @@ class CardFlow:
                 job.notes,
                 failure=(failure or "answer") if error is not None else None,
                 rejected_draft=job.last_draft if error is not None else None,
+                retry_after_s=job.retry_after if error is not None else None,
             )
         )
 
@@ -267,7 +268,9 @@ class CardFlow:
             return
         except (CallFailed, ProviderHTTPError) as exc:
             reason = exc.reason if isinstance(exc, CallFailed) else str(exc)
+            wait = exc.retry_after if isinstance(exc, CallFailed) else None
             for job in jobs:
+                job.retry_after = wait
                 self._finish(job, None, "", "realtime", f"LLM call failed: {reason}", "call")
             return
         except Exception as exc:  # a bug must fail the items loudly, not hang their futures

@@ -50,6 +50,7 @@ class CardJob:
     cuts: int = 0
     rejections: int = 0  # answers that failed the checks (the first is asked again at the same tier)
     last_draft: CardDraft | None = None  # the last answer that failed the checks
+    retry_after: float | None = None  # when its calls failed: how long until trying again makes sense
     reserved: Decimal = Decimal(0)  # the partner's budget held for this item until it is billed
 
 

@@ -9,7 +9,9 @@ server knows of traffic we do not (another process, another tool on the same key
 
 Two backends behind one contract: in-process (default) and Redis (a Lua script, so several workers share
 one budget — read and write happen in one atomic step, unlike the multi-replica TPM bug in LiteLLM's
-pre-call check).
+pre-call check). While Redis cannot be reached, the Redis backend keeps limiting in process, at
+``local_share`` of each limit (several workers then stay under the account's limit together), and goes
+back to the shared buckets when Redis answers again.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aimanager.handoff import PriorityHandoff
+from aimanager.llm.cache import REDIS_TIMEOUT_S, RedisOutage, redis_errors
 from aimanager.llm.types import RateLimitInfo
 from aimanager.logs import get_logger
 
@@ -148,24 +151,55 @@ return tostring(worst)
 
 
 class RedisBuckets:
-    """Buckets in Redis, shared by every process using the same ``prefix``."""
+    """Buckets in Redis, shared by every process using the same ``prefix``.
 
-    def __init__(self, url: str, prefix: str = "aimanager:llm:bucket:") -> None:
+    ``local_share``: the share of each limit this process takes alone while Redis is down (a quarter
+    by default: four workers, or one worker and other tools on the key, stay within the limit)."""
+
+    def __init__(self, url: str, prefix: str = "aimanager:llm:bucket:", *, local_share: float = 0.25) -> None:
         import redis.asyncio as aioredis
 
-        self._redis: Any = aioredis.from_url(url)
+        self._redis: Any = aioredis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+        )
         self._prefix = prefix
         self._script = self._redis.register_script(_LUA)
+        self.local_share = local_share
+        self.local = MemoryBuckets()
+        self.outage = RedisOutage("limiter")
+        self._errors = redis_errors()
 
     def _key(self, key: str, kind: str) -> str:
         return f"{self._prefix}{key}:{kind}"
 
     async def _run(self, mode: str, key: str, items: list[tuple[str, float, float, float]]) -> float:
-        keys = [self._key(key, kind) for kind, *_ in items]
-        args: list[Any] = [mode]
-        for _, amount, rate, capacity in items:
-            args.extend((repr(float(amount)), repr(float(rate)), repr(float(capacity))))
-        return float(await self._script(keys=keys, args=args))
+        if self.outage.usable():
+            keys = [self._key(key, kind) for kind, *_ in items]
+            args: list[Any] = [mode]
+            for _, amount, rate, capacity in items:
+                args.extend((repr(float(amount)), repr(float(rate)), repr(float(capacity))))
+            try:
+                wait = float(await self._script(keys=keys, args=args))
+            except self._errors as exc:
+                self.outage.failed(exc)
+            else:
+                self.outage.ok()
+                return wait
+        return await self._run_local(mode, key, items)
+
+    async def _run_local(self, mode: str, key: str, items: list[tuple[str, float, float, float]]) -> float:
+        share = self.local_share
+        scaled = [
+            (kind, amount, rate * share, max(1.0, capacity * share)) for kind, amount, rate, capacity in items
+        ]
+        if mode == "reserve":
+            return await self.local.reserve(key, scaled)
+        for kind, amount, rate, capacity in scaled:
+            if mode == "adjust":  # tokens really used or refunded: not scaled
+                await self.local.adjust(key, kind, amount, rate, capacity)
+            else:  # a server-reported level (or a 429's hold): this process's share of it
+                await self.local.clamp(key, kind, amount * share, rate, capacity)
+        return 0.0
 
     async def reserve(self, key: str, wants: list[tuple[str, float, float, float]]) -> float:
         return await self._run("reserve", key, wants)

@@ -139,6 +139,8 @@ class CardResult:
     # With ``error``: the last answer that failed the request's checks. The caller may use it where a
     # narrower check passes (a card that breaks one marketplace's rule is still good for the others).
     rejected_draft: CardDraft | None = None
+    # With failure "call": seconds until calling again makes sense (a spend-cap pause), if known.
+    retry_after_s: float | None = None
 
 
 @dataclass(slots=True)

@@ -34,6 +34,9 @@ class WorkerConfig:
     # How often this worker looks for due schedules (one indexed query; the firing is exactly once
     # whichever worker looks). A schedule fires at most this late.
     schedule_check_s: float = 5.0
+    # A claim, ack, heartbeat or settle that fails (the database restarting, a connection killed) is
+    # retried with backoff up to this many seconds apart; the worker never exits for it.
+    store_retry_cap_s: float = 5.0
 
 
 @dataclass(slots=True)
@@ -47,6 +50,7 @@ class WorkerMetrics:
     failed: int = 0
     dead: int = 0
     claims: int = 0
+    store_errors: int = 0  # claims, acks, heartbeats and settles that failed and were retried
     queue_wait_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     run_ms: list[float] = field(default_factory=list)
 

@@ -4,6 +4,10 @@ It claims keyed batches into its slots (``slots``), runs handlers, acknowledges 
 bulk writes and renews its leases (``acks``), requeues other workers' expired leases
 (``maintenance``), and shuts down gracefully: on SIGTERM/SIGINT it stops claiming, lets running jobs
 finish within a timeout and releases the rest.
+
+It survives its database: a claim, ack, heartbeat or settle failing on a lost connection is retried
+with backoff (the pool reconnects), and jobs keep their leases while their writes wait; ``alive`` tells
+a health check that the claim loop still turns.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import json
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aimanager.jobs.backends.protocol import Backend
@@ -28,6 +32,7 @@ from aimanager.jobs.worker.maintenance import fire_schedules_loop, recover_expir
 from aimanager.jobs.worker.slots import Slots
 from aimanager.logs import get_logger
 from aimanager.redact import redact
+from aimanager.retry import Backoff
 
 log = get_logger("aimanager.jobs.worker")
 
@@ -62,6 +67,14 @@ class Worker:
         self._stopping = asyncio.Event()
         poll = self.config.poll_s
         self._poll_s = poll if poll is not None else float(getattr(backend, "poll_interval", 0.1))
+        self._store_backoff = Backoff(base=0.05, cap=self.config.store_retry_cap_s)
+        self.loop_turned_at = time.monotonic()  # last turn of the claim loop, for /healthz
+        self.store_failing_since: float | None = None  # first of the current run of failed calls
+        self._store_failures = 0
+
+    def alive(self, stale_s: float = 30.0) -> bool:
+        """True while the claim loop turns (it turns at least every poll interval when idle)."""
+        return time.monotonic() - self.loop_turned_at < max(stale_s, 4 * self._poll_s)
 
     def stop(self) -> None:
         """Ask the worker to stop claiming and shut down gracefully."""
@@ -74,8 +87,8 @@ class Worker:
         if install_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stop)
-        await self.backend.setup()
-        await self.backend.recover_expired()
+        await self._until_stored("worker.setup_failed", self.backend.setup)
+        await self._until_stored("worker.reaper_failed", self.backend.recover_expired)
         log.info("worker.started", worker_id=self.worker_id, concurrency=self.config.concurrency)
         helpers = [
             asyncio.create_task(self.acks.heartbeat_loop(), name="heartbeat"),
@@ -105,6 +118,7 @@ class Worker:
         gather_until = 0.0
         next_idle_check = 0.0
         while not self._stopping.is_set():
+            self.loop_turned_at = time.monotonic()
             held = len(slots.held)
             if held < slots.capacity:
                 free = slots.capacity - held
@@ -142,13 +156,18 @@ class Worker:
         kinds = self.slots.claimable_kinds()
         if kinds is not None and not kinds:
             return False  # every kind is at its cap: a finishing job nudges the loop
-        jobs = await self.backend.claim(
-            self.worker_id,
-            limit,
-            lease_s=self.config.lease_s,
-            kinds=kinds,
-            max_priority=max_priority,
-        )
+        try:
+            jobs = await self.backend.claim(
+                self.worker_id,
+                limit,
+                lease_s=self.config.lease_s,
+                kinds=kinds,
+                max_priority=max_priority,
+            )
+        except Exception as exc:  # the store is unreachable: wait and claim again, never exit
+            await self._store_failed("worker.claim_failed", exc)
+            return False
+        self._store_ok()
         if jobs:
             self._dispatch(jobs)
         return bool(jobs)
@@ -172,9 +191,41 @@ class Worker:
             self._woke = True
             self._nudge.set()
 
+    async def _store_failed(self, event: str, exc: Exception) -> None:
+        """Count, log and wait out a failed store call (backoff grows with the run of failures)."""
+        self.metrics.store_errors += 1
+        self._store_failures += 1
+        if self.store_failing_since is None:
+            self.store_failing_since = time.monotonic()
+        log.error(event, error=str(exc)[:300], failures=self._store_failures)
+        await self._pause(self._store_backoff.delay(self._store_failures))
+
+    def _store_ok(self) -> None:
+        if self._store_failures:
+            log.info("worker.store_back", after_failures=self._store_failures)
+            self._store_failures = 0
+            self.store_failing_since = None
+
+    async def _until_stored(self, event: str, call: Callable[[], Awaitable[Any]]) -> None:
+        """Run a startup call until the store takes it (or the worker is stopped)."""
+        while True:
+            try:
+                await call()
+            except Exception as exc:
+                if self._stopping.is_set():
+                    raise
+                await self._store_failed(event, exc)
+                continue
+            self._store_ok()
+            return
+
     async def _queue_drained(self) -> bool:
         await self.acks.flush()
-        stats = await self.backend.stats()
+        try:
+            stats = await self.backend.stats()
+        except Exception as exc:
+            await self._store_failed("worker.stats_failed", exc)
+            return False
         return not stats.by_status.get("queued") and not stats.by_status.get("running")
 
     def _dispatch(self, jobs: list[Job]) -> None:
@@ -271,37 +322,57 @@ class Worker:
         self.acks.ack(Completion(job.id, job.attempts, run_ms, result))
 
     async def _settle_failure(self, job: Job, exc: BaseException) -> None:
-        try:
-            if isinstance(exc, PermanentFailure):
-                await self._fail(job, redact(f"{type(exc).__name__}: {exc}"), exc.payload)
+        """Write a failed attempt's outcome; while the store is down, retry (the job stays held, so
+        its lease is renewed) until the write lands or the worker shuts down."""
+        tries = 0
+        while True:
+            try:
+                await self._settle_once(job, exc)
                 return
-            if isinstance(exc, Snooze):
-                if await self.backend.snooze(self.worker_id, job, exc.delay, exc.payload):
-                    self.metrics.snoozed += 1
-                return
-            delay, payload = (exc.delay, exc.payload) if isinstance(exc, Retry) else (None, None)
-            reason = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-            status = await self.backend.retry_later(self.worker_id, job, reason, delay, payload)
-            if status is not None and status.value == "dead":
-                self.metrics.dead += 1
-                log.warning("job.dead", job_id=job.id, kind=job.kind, error=reason)
-            else:
-                self.metrics.retried += 1
-        except Exception as store_exc:  # the store is down: the lease will bring the job back
-            log.error("job.settle_failed", job_id=job.id, error=str(store_exc))
+            except Exception as store_exc:
+                tries += 1
+                self.metrics.store_errors += 1
+                log.error("job.settle_failed", job_id=job.id, error=str(store_exc)[:300], tries=tries)
+                if self._stopping.is_set():
+                    return  # the lease brings the job back
+                await asyncio.sleep(self._store_backoff.delay(tries))
+
+    async def _settle_once(self, job: Job, exc: BaseException) -> None:
+        if isinstance(exc, PermanentFailure):
+            await self._fail(job, redact(f"{type(exc).__name__}: {exc}"), exc.payload)
+            return
+        if isinstance(exc, Snooze):
+            if await self.backend.snooze(self.worker_id, job, exc.delay, exc.payload):
+                self.metrics.snoozed += 1
+            return
+        delay, payload = (exc.delay, exc.payload) if isinstance(exc, Retry) else (None, None)
+        reason = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        status = await self.backend.retry_later(self.worker_id, job, reason, delay, payload)
+        if status is not None and status.value == "dead":
+            self.metrics.dead += 1
+            log.warning("job.dead", job_id=job.id, kind=job.kind, error=reason)
+        else:
+            self.metrics.retried += 1
 
     async def _fail(self, job: Job, reason: str, payload: dict[str, Any] | None = None) -> None:
-        self.metrics.failed += 1
-        log.warning("job.failed", job_id=job.id, kind=job.kind, error=reason)
         await self.backend.fail(self.worker_id, job, reason, payload)
+        self.metrics.failed += 1  # after the write: a retried write is counted once
+        log.warning("job.failed", job_id=job.id, kind=job.kind, error=reason)
 
     # -- shutdown --------------------------------------------------------------------------------
+
+    async def _release(self, job_ids: list[int]) -> None:
+        try:
+            released = await self.backend.release(self.worker_id, job_ids)
+        except Exception as exc:  # the store is down: their leases expire and bring them back
+            log.error("worker.release_failed", count=len(job_ids), error=str(exc)[:300])
+            return
+        log.info("worker.released", count=released)
 
     async def _shutdown(self, helpers: list[asyncio.Task[None]]) -> None:
         prefetched = self.slots.take_prefetched()
         if prefetched:
-            released = await self.backend.release(self.worker_id, prefetched)
-            log.info("worker.released", count=released)
+            await self._release(prefetched)
         self.slots.forget(prefetched)
         tasks = list(self._tasks)
         if tasks:
@@ -311,9 +382,8 @@ class Worker:
                 t.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
             if unfinished:
-                released = await self.backend.release(self.worker_id, unfinished)
-                log.info("worker.released", count=released)
-        await self.acks.flush()
+                await self._release(unfinished)
+        await self.acks.flush_all()
         for h in helpers:
             h.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)

@@ -19,7 +19,7 @@ log = get_logger("aimanager.jobs.worker")
 
 
 async def recover_expired_leases_loop(
-    backend: Backend, lease_s: float, renew_own_leases: Callable[[], Awaitable[None]]
+    backend: Backend, lease_s: float, renew_own_leases: Callable[[], Awaitable[object]]
 ) -> None:
     """Every lease/4, requeue the running jobs whose lease expired."""
     interval = lease_s / 4.0
@@ -31,7 +31,7 @@ async def recover_expired_leases_loop(
         try:
             n = await backend.recover_expired()
         except Exception as exc:
-            log.error("worker.reaper_failed", error=str(exc))
+            log.error("worker.reaper_failed", error=str(exc)[:300])
             continue
         if n:
             log.warning("jobs.recovered", count=n)
@@ -43,7 +43,7 @@ async def fire_schedules_loop(backend: Backend, every_s: float) -> None:
         try:
             fired = await backend.fire_due_schedules()
         except Exception as exc:
-            log.error("worker.schedules_failed", error=str(exc))
+            log.error("worker.schedules_failed", error=str(exc)[:300])
         else:
             if fired:
                 log.info("jobs.scheduled", count=fired)

@@ -201,13 +201,13 @@ class _Outcome:
         self.pending: dict[int, str] = {}  # product id → in a provider batch still running (look again)
         self.held: dict[int, list[str]] = defaultdict(list)  # product id → what someone must do first
         self.skus: dict[int, str] = {}
-        self.call_failures = False
+        self.call_wait: float | None = None
 
     def hold(self, product: Product, market: Marketplace | None, reason: str) -> None:
         self.skus[product.id] = product.sku
         self.held[product.id].append(f"{market.value} {reason}" if market else reason)
 
-    def failed(self, product: Product, reason: str, failure: str) -> None:
+    def failed(self, product: Product, reason: str, failure: str, retry_after: float | None = None) -> None:
         if failure == "budget":
             self.hold(product, None, reason)
             return
@@ -216,7 +216,10 @@ class _Outcome:
             self.pending[product.id] = reason
             return
         self.retry[product.id] = reason
-        self.call_failures = self.call_failures or failure == "call"
+        if failure == "call":
+            # An outage or the limits: the provider needs time, not the engine's quick first retry; a
+            # spend-cap pause says how long.
+            self.call_wait = max(self.call_wait or 0.0, retry_after or CALL_RETRY_DELAY_S)
 
     def job_failures(self, jobs: list[Job]) -> dict[int, BaseException] | None:
         failures: dict[int, BaseException] = {}
@@ -233,9 +236,7 @@ class _Outcome:
             summary = f"{left} of {len(ids)} products not done: " + bounded(reasons)
             payload = {**job.payload, "product_ids": retry + pending + held}
             if retry:
-                # An outage or the limits: the provider needs time, not the engine's quick first retry.
-                delay = CALL_RETRY_DELAY_S if self.call_failures else None
-                failures[job.id] = Retry(summary, delay=delay, payload=payload)
+                failures[job.id] = Retry(summary, delay=self.call_wait, payload=payload)
             elif pending:
                 # Nothing failed: the batch is running. The job waits without using an attempt, and
                 # its next look polls the same batch.

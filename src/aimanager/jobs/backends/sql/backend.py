@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from aimanager.db.engine import server_settings
 from aimanager.db.pool import ENGINE, db_priority
 from aimanager.jobs.backends.sql import statements as q
 from aimanager.jobs.backends.sql.admin import SQLAdministration
@@ -58,6 +59,8 @@ class SQLBackend(SQLAdministration, SQLSchedules):
         self._owns_engine = owns_engine
         self._wake = asyncio.Event()
         self._listener: Any = None
+        self._closing = False
+        self._relisten: asyncio.Future[None] | None = None
         self._insert = sqlite_insert if self.dialect == "sqlite" else pg_insert
         self._autocommit = (
             engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else None
@@ -100,15 +103,46 @@ class SQLBackend(SQLAdministration, SQLSchedules):
     async def setup(self) -> None:
         if self.dialect != "postgresql" or self._listener is not None:
             return
+        self._closing = False
+        await self._listen()
+
+    async def _listen(self) -> None:
         import asyncpg
 
         dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._listener = await asyncpg.connect(dsn)
-        await self._listener.add_listener(q.NOTIFY_CHANNEL, lambda *_: self._wake.set())
+        listener = await asyncpg.connect(dsn, server_settings=server_settings(self.engine) or None)
+        await listener.add_listener(q.NOTIFY_CHANNEL, lambda *_: self._wake.set())
+        listener.add_termination_listener(self._listener_lost)
+        self._listener = listener
+
+    def _listener_lost(self, _conn: Any) -> None:
+        # The LISTEN connection died (a restart, a killed backend): workers poll meanwhile, and it is
+        # opened again with backoff so NOTIFY wake-ups come back.
+        if self._closing:
+            return
+        self._wake.set()  # NOTIFYs may have been missed: look at the queue now
+        self._relisten = asyncio.ensure_future(self._relisten_loop())
+
+    async def _relisten_loop(self) -> None:
+        delay = 0.1
+        while not self._closing:
+            try:
+                await self._listen()
+            except Exception:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self._wake.set()
+            return
 
     async def close(self) -> None:
+        self._closing = True
+        if self._relisten is not None:
+            self._relisten.cancel()
+            await asyncio.gather(self._relisten, return_exceptions=True)
         if self._listener is not None:
-            await self._listener.close()
+            with contextlib.suppress(Exception):
+                await self._listener.close()
             self._listener = None
         if self._owns_engine:
             await self.engine.dispose()
