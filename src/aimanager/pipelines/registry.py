@@ -12,7 +12,10 @@ from aimanager.pipelines.services.followups import FOLLOWUPS_KIND, run_followups
 from aimanager.pipelines.services.runtime import Runtime
 from aimanager.pipelines.services.schedules import SCHEDULED_KIND, run_scheduled
 
-CARD_JOBS_IN_FLIGHT = 40
+# Card generation jobs in flight at once (one 20-card pack each). A real pack streams ~150 output
+# tokens a second for ~3 minutes, so keeping an 800k-tokens-a-minute limit busy takes
+# 800,000 / 60 / 150 ≈ 90 packs in flight (Little's law); 40 left the limit at less than half.
+CARD_JOBS_IN_FLIGHT = 100
 PIPELINE_KINDS = (
     "cards.generate",
     "cards.push",
@@ -29,8 +32,9 @@ def pipeline_registry(rt: Runtime) -> Registry:
     """Handlers of the four capabilities and of a run's follow-ups, bound to ``rt``."""
     reg = builtin_registry()
     # Generation jobs of one partner are claimed together so the packer fills whole LLM calls. They
-    # wait on the LLM's tokens per minute: a few dozen keep every call the limits allow in flight,
-    # and more would only hold slots that pricing, stock and reports could use meanwhile.
+    # wait on the LLM's output: ``CARD_JOBS_IN_FLIGHT`` keeps the limit busy at a real model's speed,
+    # and more would only hold slots that pricing, stock and reports could use meanwhile (a worker
+    # needs --concurrency above it for that: see docs/pipelines.md).
     reg.register_batch(
         "cards.generate",
         partial(cards.generate, rt),
