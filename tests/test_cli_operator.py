@@ -65,3 +65,11 @@ def test_partners_and_accounts_from_the_command_line(tmp_path: Path) -> None:
     assert tasks.returncode == 0 and "none yet" in tasks.stdout
     wrong = cli(tmp_path, "tasks", "list", "--status", "exploded")
     assert wrong.returncode == 2 and "one of done, failed" in wrong.stderr
+
+
+def test_a_command_that_exits_with_a_code_exits_with_it(tmp_path: Path) -> None:
+    """``typer.Exit(1)`` used to end the process with 0 (click returns the code without standalone
+    mode): scripts could not see the failure."""
+    assert cli(tmp_path, "init").returncode == 0
+    missing = cli(tmp_path, "schedule", "remove", "all:stock")
+    assert missing.returncode == 1 and "no schedule 'all:stock'" in missing.stderr

@@ -25,7 +25,10 @@ load_plugins()
 def main() -> None:
     """Entry point of the ``aimanager`` script."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a ``typer.Exit``'s code instead of exiting with it.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except AIManagerError as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         sys.exit(1)
