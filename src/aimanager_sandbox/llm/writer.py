@@ -241,11 +241,13 @@ def write_card(facts: ProductFacts) -> CardDraft:
             bullets=bullets_ru,
             keywords=keywords_ru,
         ),
+        # A model asked for Uzbek in Latin script writes it so even where the facts (an Uzbek product
+        # name, a brand) are in Cyrillic.
         uz=LocalizedCard(
-            title=title_uz,
-            description=describe_uz(facts, title_uz, props, topic, rng),
-            bullets=bullets_uz,
-            keywords=keywords_uz,
+            title=uzbek.to_latin(title_uz),
+            description=uzbek.to_latin(describe_uz(facts, title_uz, props, topic, rng)),
+            bullets=[uzbek.to_latin(b) for b in bullets_uz],
+            keywords=[uzbek.to_latin(k) for k in keywords_uz],
         ),
         attributes={k: v for k, v in facts.attributes.items() if v.strip()},
     )
