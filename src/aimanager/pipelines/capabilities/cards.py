@@ -170,7 +170,8 @@ def _usable(
     """The draft to store and the marketplaces it is good for; the others' tasks recorded as failed.
 
     A draft that kept failing one marketplace's rule (Yandex Market's capitals, say) is still a good
-    card for the others: it goes to those, and only the marketplace it breaks fails, with its errors."""
+    card for the others: it goes to those, and only the marketplace it breaks fails, with its errors
+    (the job is retried for the product, as for any answer that kept failing)."""
     if result.draft is not None:
         return result.draft, markets
     reason = result.error or "no draft"
@@ -185,7 +186,9 @@ def _usable(
             why = "; ".join(errors[market]) if errors.get(market) else reason
             book.failed(Capability.CARDS, market, product.sku, why, partner_id=product.partner_id)
             if good:
-                outcome.hold(product, market, f"card failed its rules: {why}")
+                # Answers that kept failing may be a run of slips (an imperfect model's): the job is
+                # retried for the product, not ended; its good marketplaces keep their cards meanwhile.
+                outcome.failed(product, f"{market.value} card failed its rules: {why}", "answer")
     if not good:
         outcome.failed(product, reason, result.failure or "answer")
         return None, []
