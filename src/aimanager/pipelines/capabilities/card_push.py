@@ -21,9 +21,8 @@ from aimanager.domain.enums import Capability, Marketplace
 from aimanager.domain.money import currency_for
 from aimanager.jobs import Job, PermanentFailure
 from aimanager.logs import get_logger
-from aimanager.pipelines.capabilities.cards import bounded
 from aimanager.pipelines.services.runtime import Runtime, cooperatively, load_by_id
-from aimanager.pipelines.services.tasks import TaskBook
+from aimanager.pipelines.services.tasks import TaskBook, bounded
 
 log = get_logger("aimanager.pipelines.capabilities.card_push")
 PUSH_JOBS_PER_CALL = 5  # 5 push jobs × 20 cards = WB's 100-card upload

@@ -27,7 +27,7 @@ from aimanager.llm.prompts import CARD_PROMPT_VERSION
 from aimanager.logs import get_logger
 from aimanager.pipelines.catalog.importer import product_facts
 from aimanager.pipelines.services.runtime import Runtime
-from aimanager.pipelines.services.tasks import TaskBook
+from aimanager.pipelines.services.tasks import TaskBook, bounded
 
 log = get_logger("aimanager.pipelines.capabilities.cards")
 # After an outage or a run of 429s, the next attempt of the products whose calls failed waits this long:
@@ -248,11 +248,6 @@ class _Outcome:
             else:
                 failures[job.id] = PermanentFailure(summary, payload=payload)
         return failures or None
-
-
-def bounded(reasons: list[str], limit: int = 1500) -> str:
-    text = " | ".join(reasons)
-    return text if len(text) <= limit else text[:limit].rsplit(" | ", 1)[0] + f" | … ({len(reasons)} in all)"
 
 
 async def _store(

@@ -21,7 +21,7 @@ from aimanager.domain.money import currency_for
 from aimanager.domain.pricing import Fees, PricingInput, decide_price
 from aimanager.jobs import Job, PermanentFailure
 from aimanager.pipelines.services.runtime import Runtime, cooperatively, load_by_id
-from aimanager.pipelines.services.tasks import TaskBook
+from aimanager.pipelines.services.tasks import TaskBook, bounded
 
 DEFAULT_MARGIN = Decimal(10)
 
@@ -173,7 +173,7 @@ def _raise_problems(job: Job, market: Marketplace, problems: dict[int, str]) -> 
     retry once the cause is fixed redoes just those. The others' prices are stored already."""
     if problems:
         reasons = list(problems.values())
-        text = "; ".join(reasons[:20]) + (f"; … ({len(reasons)} in all)" if len(reasons) > 20 else "")
+        text = bounded(reasons)
         raise PermanentFailure(
             f"{market.value}: {len(problems)} price(s) not set: {text}",
             payload={**job.payload, "listing_ids": sorted(problems)},

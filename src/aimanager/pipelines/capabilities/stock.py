@@ -21,7 +21,7 @@ from aimanager.domain.allocation import Channel, StockPool, allocate, oversell_r
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.jobs import Job, PermanentFailure, Retry
 from aimanager.pipelines.services.runtime import Runtime, cooperatively, load_by_id
-from aimanager.pipelines.services.tasks import TaskBook
+from aimanager.pipelines.services.tasks import TaskBook, bounded
 
 # Minutes between our push and the marketplace showing it (plus our own sync period).
 SYNC_DELAY_MINUTES = {
@@ -174,7 +174,7 @@ def _raise_problems(job: Job, refused: dict[int, str], unconfirmed: dict[int, st
     if not refused and not unconfirmed:
         return
     reasons = [*refused.values(), *unconfirmed.values()]
-    text = "; ".join(reasons[:20]) + (f"; … ({len(reasons)} in all)" if len(reasons) > 20 else "")
+    text = bounded(reasons)
     payload = {**job.payload, "product_ids": sorted({*refused, *unconfirmed})}
     message = f"{len(reasons)} stock update(s) not confirmed: {text}"
     if refused:

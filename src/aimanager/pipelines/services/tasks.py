@@ -33,6 +33,13 @@ class TaskOutcome:
     reason: str | None
 
 
+def bounded(reasons: list[str], limit: int = 1500) -> str:
+    """The reasons of a job's failed items as one line for its error, cut at ``limit`` characters with
+    the count of all of them (the tasks table keeps each in full)."""
+    text = " | ".join(reasons)
+    return text if len(text) <= limit else text[:limit].rsplit(" | ", 1)[0] + f" | … ({len(reasons)} in all)"
+
+
 def progress_key(outcome: TaskOutcome) -> str:
     """How a task shows on the progress bars and in failure lists: ``SKU@marketplace``, or
     ``partner N`` for a partner-wide task."""
