@@ -61,6 +61,13 @@ class Partner(Base):
     # AI spend budget per calendar month (USD); warn at budget * ratio, stop AI work at the budget.
     ai_budget_usd: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     ai_budget_warn_ratio: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.8"))
+    # IANA zone the partner's days, report periods and file names are counted in.
+    timezone: Mapped[str] = mapped_column(
+        String(64), default="Asia/Tashkent", server_default=text("'Asia/Tashkent'")
+    )
+    # Per-partner settings (margin target, price bounds, buffers, autopilot switches, languages), validated
+    # by ``aimanager.domain.partner_settings`` on every write; keys absent here take the operator default.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -79,6 +86,12 @@ class MarketplaceIntegration(Base):
     # Non-secret account settings: shop id, campaign id, warehouse id, base URL override.
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Health, written by every connection test and by the handlers that use the account.
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the credentials stop working, where the marketplace says (a WB token carries its expiry).
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -131,6 +144,9 @@ class Listing(Base):
     competitor_price: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     stock_pushed: Mapped[int | None] = mapped_column(Integer, nullable=True)
     card_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Hash of the card text the marketplace holds (as last pushed or read back): a card is pushed only
+    # when its text differs.
+    card_pushed_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(32), default="new")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -268,6 +284,36 @@ class LLMBatchPack(Base):
     item_keys: Mapped[list[str]] = mapped_column(JSONType)  # the cache keys of the pack's items, in order
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MarketplaceOrder(Base):
+    """One order line (a SKU in a marketplace order) as the partner's stock pool sees it: reserved units
+    leave the pool available to every other marketplace at once; a cancellation or return releases
+    them; a shipped line has left the warehouse (its units are taken off ``Product.stock``)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "marketplace", "external_id", "sku", name="uq_orders_identity"),
+        Index("ix_orders_product_state", "product_id", "state"),
+        Index("ix_orders_partner_updated", "partner_id", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    marketplace: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    sku: Mapped[str] = mapped_column(String(128))
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="SET NULL"), nullable=True
+    )
+    quantity: Mapped[int] = mapped_column(Integer)
+    # reserved → shipped | released
+    state: Mapped[str] = mapped_column(String(16), default="reserved")
+    # The marketplace's own status word, as last read (for people; ``state`` is what the pool uses).
+    marketplace_status: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ordered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class AnalyticsReport(Base):
