@@ -149,14 +149,6 @@ async def test_heartbeat_keeps_the_lease(backend: Any, clock: Any) -> None:
     assert await backend.heartbeat("other", [j.id for j in jobs], LEASE) == 0
 
 
-async def test_expired_lease_on_last_attempt_is_dead(backend: Any, clock: Any) -> None:
-    [job_id] = (await backend.enqueue_many([spec(max_attempts=1)])).ids
-    await backend.claim("w", 1, lease_s=LEASE)
-    clock.advance(LEASE + 1)
-    await backend.recover_expired()
-    assert (await backend.get(job_id)).status is JobStatus.DEAD
-
-
 async def test_retry_backoff_then_dead_with_error_kept(backend: Any, clock: Any) -> None:
     [job_id] = (await backend.enqueue_many([spec()])).ids
     rng = random.Random(7)  # the backends were built with Random(7): same jitter sequence
@@ -341,8 +333,8 @@ async def test_enqueue_joins_the_callers_transaction(sql_backend: Any) -> None:
         async with backend.engine.begin() as conn:
             await conn.execute(
                 text(
-                    "INSERT INTO partners (slug, name, is_active, ai_budget_warn_ratio, created_at)"
-                    " VALUES ('p', 'P', true, 0.8, '2026-01-01 00:00:00')"
+                    "INSERT INTO partners (slug, name, is_active, ai_budget_warn_ratio, created_at, settings)"
+                    " VALUES ('p', 'P', true, 0.8, '2026-01-01 00:00:00', '{}')"
                 )
             )
             await backend.enqueue_many([spec(unique_key="tx-1")], conn=conn)

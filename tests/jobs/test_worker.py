@@ -163,12 +163,12 @@ async def test_a_stalled_worker_does_not_reap_its_own_running_jobs() -> None:
     passes = 0
     real_recover = backend.recover_expired
 
-    async def counting_recover() -> int:
+    async def counting_recover(**kw: Any) -> int:
         nonlocal passes
         passes += 1
         if passes >= 3:
             reaped.set()
-        return await real_recover()
+        return await real_recover(**kw)
 
     backend.recover_expired = counting_recover  # type: ignore[method-assign]
 

@@ -35,6 +35,12 @@ FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.DEAD, JobStatus.CAN
 # (a provider outage) do not come back together, and never less than half the step.
 JOB_BACKOFF = Backoff(base=1.0, cap=300.0, jitter="spread")
 
+# Attempts lost to crashes (the lease expired: the worker was killed, ran out of memory, or stalled
+# past its lease) are counted apart from handler errors: a deploy that SIGKILLs workers must not use
+# up a job's ``max_attempts``, yet a poison job that kills every worker that runs it must end. It ends
+# ``dead`` after this many crashes (more than the three handler attempts: unrelated kills happen).
+MAX_CRASHES = 5
+
 
 def to_datetime(ts: float | None) -> datetime | None:
     """Epoch seconds → timezone-aware UTC datetime."""
@@ -104,6 +110,7 @@ class JobSpec:
             "run_at": run_at,
             "deadline": run_at + prio.start_sla_seconds,
             "attempts": 0,
+            "crashes": 0,
             "max_attempts": self.max_attempts,
             "unique_key": self.unique_key,
         }
@@ -129,7 +136,12 @@ class Schedule:
 
 @dataclass(slots=True)
 class Job:
-    """A job as stored. Times are epoch seconds; the ``*_dt`` properties give aware datetimes."""
+    """A job as stored. Times are epoch seconds; the ``*_dt`` properties give aware datetimes.
+
+    ``attempts`` counts every start (it fences the writes of each attempt, so it only grows while the
+    job runs); ``crashes`` counts the starts lost to an expired lease. Handler errors are the
+    difference (``handler_attempts``): ``max_attempts`` bounds them, ``MAX_CRASHES`` bounds crashes.
+    """
 
     id: int
     kind: str
@@ -152,6 +164,12 @@ class Job:
     last_error: str | None = None
     queue_wait_ms: float | None = None
     run_ms: float | None = None
+    crashes: int = 0
+
+    @property
+    def handler_attempts(self) -> int:
+        """Attempts that ended by the handler (or are running now), not by a crash."""
+        return self.attempts - self.crashes
 
     @classmethod
     def from_row(cls, row: Any) -> Job:
@@ -181,6 +199,7 @@ class Job:
             last_error=m.get("last_error"),
             queue_wait_ms=m.get("queue_wait_ms"),
             run_ms=m.get("run_ms"),
+            crashes=int(m.get("crashes") or 0),
         )
 
     @property

@@ -13,9 +13,14 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, gener
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aimanager.logs import get_logger
+from aimanager.ops.autoscale import ScalePolicy, desired_workers
 from aimanager.ops.http import serve_http
-from aimanager.ops.metrics import Exporter, QueueGauges, database_answers
+from aimanager.ops.metrics import DesiredWorkers, Exporter, QueueGauges, database_answers
+from aimanager.ops.scaling import LoadSampler
 from aimanager.ops.supervisor import STATE_DIR_ENV, Supervisor
+
+log = get_logger(__name__)
 
 
 class Watched(Protocol):
@@ -45,11 +50,32 @@ async def report_loop(
 
 
 async def serve_worker(
-    host: str, port: int, worker: Watched, engine: AsyncEngine, exporter: Exporter, llm_stats: LLMStats | None
+    host: str,
+    port: int,
+    worker: Watched,
+    engine: AsyncEngine,
+    exporter: Exporter,
+    llm_stats: LLMStats | None,
+    scaling: tuple[LoadSampler, ScalePolicy] | None = None,
 ) -> asyncio.Server:
-    """``/healthz`` and ``/metrics`` of one worker process (``aimanager worker --metrics-port``)."""
+    """``/healthz`` and ``/metrics`` of one worker process (``aimanager worker --metrics-port``).
+
+    ``scaling``: also publish ``aimanager_desired_workers`` at each scrape (one worker per pod, an
+    external autoscaler decides; the workers holding jobs count as the current replicas)."""
     registry = CollectorRegistry()
     queue = QueueGauges(registry)
+    desired = DesiredWorkers(registry) if scaling is not None else None
+
+    async def decide() -> None:
+        if scaling is None or desired is None:
+            return
+        sampler, policy = scaling
+        try:
+            load = await asyncio.wait_for(sampler.sample(), 5.0)
+        except Exception as exc:
+            log.warning("ops.autoscale.sample_failed", error=str(exc)[:200])
+            return
+        desired.publish(desired_workers(load, max(1, sampler.holders), policy))
 
     async def health() -> tuple[bool, str]:
         if not worker.alive():
@@ -60,17 +86,19 @@ async def serve_worker(
     async def metrics() -> bytes:
         exporter.collect(worker.metrics, llm_stats() if llm_stats else None)
         await queue.update(engine)
+        await decide()
         return generate_latest(REGISTRY) + generate_latest(registry)
 
     return await serve_http(host, port, health, metrics)
 
 
 async def serve_supervisor(
-    host: str, port: int, supervisor: Supervisor, engine: AsyncEngine
+    host: str, port: int, supervisor: Supervisor, engine: AsyncEngine, own: CollectorRegistry | None = None
 ) -> asyncio.Server:
     """``/healthz`` (every child alive and turning, the database answering) and ``/metrics`` (the
-    children's metrics summed, the queue, restarts) of ``aimanager worker --processes N``."""
-    own = CollectorRegistry()
+    children's metrics summed, the queue, restarts) of ``aimanager worker --processes N``; ``own``:
+    the supervisor's other metrics (``aimanager_desired_workers`` under ``--processes auto``)."""
+    own = own if own is not None else CollectorRegistry()
     queue = QueueGauges(own)
     alive = Gauge("aimanager_worker_processes", "Worker processes running under the supervisor", registry=own)
     restarts = Counter(

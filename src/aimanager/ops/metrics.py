@@ -22,7 +22,8 @@ log = get_logger(__name__)
 PRIORITY_NAMES = {0: "urgent", 1: "high", 2: "medium", 3: "low"}
 # Start latency spans a second (urgent) to a day (low): buckets around each priority's SLA.
 LATENCY_BUCKETS = (0.1, 0.5, 1, 2, 5, 15, 30, 60, 120, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600)
-WORKER_OUTCOMES = ("succeeded", "retried", "snoozed", "failed", "dead")
+# ``crashed``: attempts lost to an expired lease (their worker died), requeued by this worker's reaper.
+WORKER_OUTCOMES = ("succeeded", "retried", "snoozed", "failed", "dead", "crashed")
 
 
 class Exporter:
@@ -63,7 +64,7 @@ class Exporter:
         """Add what changed since the last call (either source may be missing)."""
         if worker_metrics is not None:
             for outcome in WORKER_OUTCOMES:
-                if d := self._delta(outcome, getattr(worker_metrics, outcome)):
+                if d := self._delta(outcome, getattr(worker_metrics, outcome, 0)):
                     self.jobs.labels(outcome).inc(d)
             if d := self._delta("claimed", worker_metrics.claimed):
                 self.claimed.inc(d)
@@ -149,3 +150,18 @@ async def database_answers(engine: AsyncEngine, timeout_s: float = 5.0) -> str |
             f"database does not answer: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
         )
     return None
+
+
+class DesiredWorkers:
+    """``aimanager_desired_workers``: the worker processes the queue needs now (``ops.autoscale``), for
+    an external autoscaler (KEDA's Prometheus scaler, an HPA on an external metric)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.gauge = Gauge(
+            "aimanager_desired_workers",
+            "Worker processes the measured load needs (start lag against each priority's SLA, depth)",
+            registry=registry,
+        )
+
+    def publish(self, decision: Any) -> None:
+        self.gauge.set(decision.workers)

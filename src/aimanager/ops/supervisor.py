@@ -6,6 +6,10 @@ started again after a backoff that grows while it keeps crashing soon after star
 forwarded to every child as SIGTERM (they finish or release their jobs), and children still running
 after ``stop_timeout_s`` are killed.
 
+The number of children can change while it runs (``scale_to``, driven by ``--processes auto``): new
+slots start at once; a slot given up gets SIGTERM (its child finishes or releases its jobs) and is
+not restarted.
+
 Children report liveness by touching ``<state_dir>/alive-<pid>`` while their claim loop turns, and
 write Prometheus metrics to ``<state_dir>/metrics`` (prometheus-client's multiprocess mode).
 """
@@ -38,6 +42,7 @@ class Slot:
     started_at: float = 0.0
     crashes: int = 0  # exits in a row that came soon after start
     exits: list[int] = field(default_factory=list)
+    retiring: bool = False  # scaled away: stop its child, do not restart it
 
 
 class Supervisor:
@@ -77,6 +82,39 @@ class Supervisor:
         self.slots = [Slot(i) for i in range(processes)]
         self.restarts = 0
         self._stopping = asyncio.Event()
+        self._keepers: dict[int, asyncio.Task[None]] = {}  # slot index → its keeper, once running
+        self._changed = asyncio.Event()
+        self._next_index = processes
+        self._started = False
+
+    @property
+    def processes(self) -> int:
+        """Slots kept running (not counting those being scaled away)."""
+        return sum(1 for s in self.slots if not s.retiring)
+
+    def scale_to(self, processes: int) -> None:
+        """Run ``processes`` children from now on: start new slots, or stop the newest ones."""
+        if processes < 1:
+            raise ValueError("processes must be at least 1")
+        if self._stopping.is_set():
+            return
+        active = [s for s in self.slots if not s.retiring]
+        for slot in active[processes:]:
+            slot.retiring = True
+            if slot.proc is not None and slot.proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    slot.proc.send_signal(signal.SIGTERM)
+        for _ in range(processes - len(active)):
+            slot = Slot(self._next_index)
+            self._next_index += 1
+            self.slots.append(slot)
+            if self._started:
+                self._start(slot)
+        log.info("ops.supervisor.scaled", processes=processes, was=len(active))
+        self._changed.set()
+
+    def _start(self, slot: Slot) -> None:
+        self._keepers[slot.index] = asyncio.ensure_future(self._keep(slot))
 
     def pids(self) -> list[int]:
         """Pids of the children running now."""
@@ -97,6 +135,8 @@ class Supervisor:
         problems = []
         for slot in self.slots:
             proc = slot.proc
+            if slot.retiring:
+                continue
             if slot.exits and slot.exits[-1] == 0 and not self.restart_clean_exits:
                 continue  # finished its work (``--until-idle``)
             if proc is None or proc.returncode is not None:
@@ -113,7 +153,7 @@ class Supervisor:
                 problems.append(f"worker {slot.index} (pid {proc.pid}) claim loop silent for {age:.0f} s")
         if problems:
             return False, "; ".join(problems)
-        return True, f"{len(self.slots)} worker processes running"
+        return True, f"{self.processes} worker processes running"
 
     async def run(self, *, install_signals: bool = True) -> None:
         """Start the children and keep them alive until :meth:`stop` (or SIGTERM/SIGINT)."""
@@ -122,23 +162,37 @@ class Supervisor:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stop)
         log.info("ops.supervisor.started", processes=len(self.slots))
+        self._started = True  # slots added from here on start at once
         try:
-            await asyncio.gather(*(self._keep(slot) for slot in self.slots))
+            for slot in self.slots:
+                self._start(slot)
+            while self._keepers:
+                changed = asyncio.ensure_future(self._changed.wait())
+                await asyncio.wait({*self._keepers.values(), changed}, return_when=asyncio.FIRST_COMPLETED)
+                changed.cancel()
+                self._changed.clear()
+                for index, task in list(self._keepers.items()):
+                    if task.done():
+                        del self._keepers[index]
+                        self.slots = [s for s in self.slots if s.index != index or not s.retiring]
+                        task.result()
         finally:
+            for task in self._keepers.values():
+                task.cancel()
             if install_signals:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)
             log.info("ops.supervisor.stopped", restarts=self.restarts)
 
     async def _keep(self, slot: Slot) -> None:
-        while not self._stopping.is_set():
+        while not self._stopping.is_set() and not slot.retiring:
             slot.proc = await asyncio.create_subprocess_exec(*self.argv, env=self.env)
             slot.started_at = time.monotonic()
             log.info("ops.worker.started", slot=slot.index, pid=slot.proc.pid)
             code = await self._wait(slot.proc)
             (self.state_dir / f"alive-{slot.proc.pid}").unlink(missing_ok=True)
             slot.exits.append(code)
-            if self._stopping.is_set() or (code == 0 and not self.restart_clean_exits):
+            if self._stopping.is_set() or slot.retiring or (code == 0 and not self.restart_clean_exits):
                 return
             ran = time.monotonic() - slot.started_at
             slot.crashes = 1 if ran >= self.stable_s else slot.crashes + 1
@@ -149,7 +203,7 @@ class Supervisor:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._stopping.wait()
-            if not self._stopping.is_set():
+            if not self._stopping.is_set() and not slot.retiring:
                 self.restarts += 1
 
     async def _wait(self, proc: asyncio.subprocess.Process) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 from aimanager.jobs.model import (
     FINISHED,
     JOB_BACKOFF,
+    MAX_CRASHES,
     Clock,
     Completion,
     EnqueueResult,
@@ -181,12 +182,12 @@ class MemoryBackend:
         held.last_error = error
         held.lease_until = None
         held.worker_id = None
-        if held.attempts >= held.max_attempts:
+        if held.handler_attempts >= held.max_attempts:
             held.status = JobStatus.DEAD
             held.finished_at = now
         else:
             held.status = JobStatus.QUEUED
-            wait = delay if delay is not None else JOB_BACKOFF.delay(held.attempts, self._rng)
+            wait = delay if delay is not None else JOB_BACKOFF.delay(held.handler_attempts, self._rng)
             held.run_at = now + wait
             held.deadline = held.run_at + held.priority.start_sla_seconds
         return held.status
@@ -236,15 +237,18 @@ class MemoryBackend:
             self._wake.set()
         return n
 
-    async def recover_expired(self) -> int:
+    async def recover_expired(self, *, max_crashes: int = MAX_CRASHES) -> int:
         now = self.clock()
         n = 0
         for job in self._jobs.values():
             if job.status is JobStatus.RUNNING and job.lease_until is not None and job.lease_until < now:
-                job.last_error = f"lease expired: worker {job.worker_id} stopped heartbeating"
+                job.crashes += 1
+                job.last_error = (
+                    f"lease expired (crash {job.crashes}): worker {job.worker_id} stopped heartbeating"
+                )
                 job.worker_id = None
                 job.lease_until = None
-                if job.attempts >= job.max_attempts:
+                if job.crashes >= max_crashes:
                     job.status = JobStatus.DEAD
                     job.finished_at = now
                 else:
@@ -274,6 +278,7 @@ class MemoryBackend:
                 continue
             job.status = JobStatus.QUEUED
             job.attempts = 0
+            job.crashes = 0
             job.run_at = now
             job.deadline = now + job.priority.start_sla_seconds
             job.finished_at = None

@@ -88,8 +88,10 @@ class Backend(Protocol):
     async def release(self, worker_id: str, job_ids: Sequence[int]) -> int:
         """Give jobs back unrun (graceful shutdown): ``queued`` now, the attempt not counted."""
 
-    async def recover_expired(self) -> int:
-        """Requeue (or kill, if out of attempts) running jobs whose lease has expired."""
+    async def recover_expired(self, *, max_crashes: int = ...) -> int:
+        """Requeue running jobs whose lease has expired: a crash, counted in ``crashes`` and not
+        against ``max_attempts``; the job ends ``dead`` at its ``max_crashes``-th crash (default
+        ``model.MAX_CRASHES``)."""
 
     async def cancel(self, job_ids: Sequence[int]) -> int:
         """Cancel queued jobs; running ones finish their attempt."""

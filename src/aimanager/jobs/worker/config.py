@@ -8,6 +8,8 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from aimanager.jobs.model import MAX_CRASHES
+
 
 @dataclass(slots=True)
 class WorkerConfig:
@@ -37,6 +39,13 @@ class WorkerConfig:
     # A claim, ack, heartbeat or settle that fails (the database restarting, a connection killed) is
     # retried with backoff up to this many seconds apart; the worker never exits for it.
     store_retry_cap_s: float = 5.0
+    # A job whose lease expired this many times (its worker killed each time) ends dead: a poison
+    # job that crashes every worker must stop; crashes do not use up the handler's max_attempts.
+    max_crashes: int = MAX_CRASHES
+    # Finished jobs older than this are deleted by the workers themselves, every ``prune_every_s``
+    # (None: never; ``aimanager worker`` sets it from AIMANAGER_JOB_RETENTION_DAYS).
+    retention_s: float | None = None
+    prune_every_s: float = 600.0
 
 
 @dataclass(slots=True)
@@ -51,6 +60,7 @@ class WorkerMetrics:
     dead: int = 0
     claims: int = 0
     store_errors: int = 0  # claims, acks, heartbeats and settles that failed and were retried
+    crashed: int = 0  # expired leases (other workers' crashes) this worker's reaper requeued or ended
     queue_wait_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     run_ms: list[float] = field(default_factory=list)
 

@@ -28,13 +28,19 @@ from aimanager.jobs.priority import Priority
 from aimanager.jobs.registry import HandlerSpec, Registry
 from aimanager.jobs.worker.acks import AcksAndLeases
 from aimanager.jobs.worker.config import WorkerConfig, WorkerMetrics, new_worker_id
-from aimanager.jobs.worker.maintenance import fire_schedules_loop, recover_expired_leases_loop
+from aimanager.jobs.worker.maintenance import (
+    fire_schedules_loop,
+    prune_loop,
+    recover_expired_leases_loop,
+)
 from aimanager.jobs.worker.slots import Slots
-from aimanager.logs import get_logger
+from aimanager.logs import OUTCOME_LOGGER, get_logger
 from aimanager.redact import redact
 from aimanager.retry import Backoff
 
 log = get_logger("aimanager.jobs.worker")
+# One line per job outcome (done, retried, failed, dead): what a quiet worker prints (see logs.py).
+outcome = get_logger(OUTCOME_LOGGER)
 
 
 class Worker:
@@ -88,18 +94,27 @@ class Worker:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stop)
         await self._until_stored("worker.setup_failed", self.backend.setup)
-        await self._until_stored("worker.reaper_failed", self.backend.recover_expired)
+        await self._until_stored("worker.reaper_failed", self._recover_at_start)
         log.info("worker.started", worker_id=self.worker_id, concurrency=self.config.concurrency)
         helpers = [
             asyncio.create_task(self.acks.heartbeat_loop(), name="heartbeat"),
             asyncio.create_task(
-                recover_expired_leases_loop(self.backend, self.config.lease_s, self.acks.renew_leases),
+                recover_expired_leases_loop(
+                    self.backend,
+                    self.config.lease_s,
+                    self.acks.renew_leases,
+                    max_crashes=self.config.max_crashes,
+                    on_recovered=self._count_crashed,
+                ),
                 name="reaper",
             ),
             asyncio.create_task(self.acks.flush_loop(), name="acks"),
             asyncio.create_task(fire_schedules_loop(self.backend, self.config.schedule_check_s), name="cron"),
             asyncio.create_task(self._wake_loop(), name="wake"),
         ]
+        if self.config.retention_s is not None:
+            prune = prune_loop(self.backend, self.config.retention_s, self.config.prune_every_s)
+            helpers.append(asyncio.create_task(prune, name="prune"))
         try:
             await self._claim_loop(until_idle)
         finally:
@@ -108,6 +123,12 @@ class Worker:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)
         return self.metrics
+
+    async def _recover_at_start(self) -> None:
+        self._count_crashed(await self.backend.recover_expired(max_crashes=self.config.max_crashes))
+
+    def _count_crashed(self, n: int) -> None:
+        self.metrics.crashed += n
 
     # -- claiming ------------------------------------------------------------------------------
 
@@ -320,6 +341,7 @@ class Worker:
         self.metrics.succeeded += 1
         self.metrics.run_ms.append(run_ms)
         self.acks.ack(Completion(job.id, job.attempts, run_ms, result))
+        outcome.info("job.done", job_id=job.id, kind=job.kind, partner=job.partner_id, ms=round(run_ms))
 
     async def _settle_failure(self, job: Job, exc: BaseException) -> None:
         """Write a failed attempt's outcome; while the store is down, retry (the job stays held, so
@@ -350,14 +372,20 @@ class Worker:
         status = await self.backend.retry_later(self.worker_id, job, reason, delay, payload)
         if status is not None and status.value == "dead":
             self.metrics.dead += 1
-            log.warning("job.dead", job_id=job.id, kind=job.kind, error=reason)
+            outcome.warning("job.dead", **self._line(job), error=reason)
         else:
             self.metrics.retried += 1
+            outcome.info("job.retried", **self._line(job), attempt=job.attempts, error=reason[:200])
 
     async def _fail(self, job: Job, reason: str, payload: dict[str, Any] | None = None) -> None:
         await self.backend.fail(self.worker_id, job, reason, payload)
         self.metrics.failed += 1  # after the write: a retried write is counted once
-        log.warning("job.failed", job_id=job.id, kind=job.kind, error=reason)
+        outcome.warning("job.failed", **self._line(job), error=reason)
+
+    def _line(self, job: Job) -> dict[str, Any]:
+        """The fields of a job's outcome line: which job, whose, and how long this attempt ran."""
+        ms = (self.backend.clock() - job.started_at) * 1000.0 if job.started_at is not None else None
+        return {"job_id": job.id, "kind": job.kind, "partner": job.partner_id, "ms": ms and round(ms)}
 
     # -- shutdown --------------------------------------------------------------------------------
 

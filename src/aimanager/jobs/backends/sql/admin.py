@@ -22,6 +22,7 @@ from aimanager.jobs.stats import THROUGHPUT_WINDOW_S
 from aimanager.logs import get_logger
 
 log = get_logger("aimanager.jobs.sql")
+PRUNE_CHUNK = 5000
 
 
 class SQLAdministration:
@@ -31,7 +32,7 @@ class SQLAdministration:
     clock: Clock
     dialect: str
     _insert: Any
-    _wake: Any
+    _notify_soon: Callable[[], None]
     _write: Callable[..., contextlib.AbstractAsyncContextManager[AsyncConnection]]
 
     async def cancel(self, job_ids: Sequence[int]) -> int:
@@ -62,6 +63,7 @@ class SQLAdministration:
                     .values(
                         status=JobStatus.QUEUED.value,
                         attempts=0,
+                        crashes=0,
                         run_at=now,
                         deadline=now + sla[prio],
                         finished_at=None,
@@ -70,16 +72,29 @@ class SQLAdministration:
                         lease_until=None,
                     )
                 )
-        self._wake.set()
+        if rows:
+            self._notify_soon()
         return len(rows)
 
-    async def prune(self, older_than_s: float) -> int:
-        stmt = delete(jobs_t).where(
-            jobs_t.c.status.in_([s.value for s in FINISHED]),
-            jobs_t.c.finished_at < self.clock() - older_than_s,
+    async def prune(self, older_than_s: float, *, chunk: int = PRUNE_CHUNK) -> int:
+        # In chunks, each its own short transaction: one DELETE of a million finished rows would hold
+        # back vacuum's horizon (and lock those rows) for as long as it ran, on the busiest table.
+        cutoff = self.clock() - older_than_s
+        finished = [s.value for s in FINISHED]
+        doomed = (
+            select(jobs_t.c.id)
+            .where(jobs_t.c.status.in_(finished), jobs_t.c.finished_at < cutoff)
+            .limit(chunk)
+            .scalar_subquery()
         )
-        async with self._write() as conn:
-            pruned = int((await conn.execute(stmt)).rowcount)
+        stmt = delete(jobs_t).where(jobs_t.c.id.in_(doomed))
+        pruned = 0
+        while True:
+            async with self._write() as conn:
+                n = int((await conn.execute(stmt)).rowcount)
+            pruned += n
+            if n < chunk:
+                break
         keys = await self._prune_keys()
         if keys:
             log.info("jobs.keys_pruned", count=keys)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import random
@@ -13,15 +12,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from aimanager.db.engine import server_settings
 from aimanager.db.pool import ENGINE, db_priority
 from aimanager.jobs.backends.sql import statements as q
 from aimanager.jobs.backends.sql.admin import SQLAdministration
 from aimanager.jobs.backends.sql.schedules import SQLSchedules
 from aimanager.jobs.backends.sql.sqlite_fast import claim_rows, complete_rows
 from aimanager.jobs.backends.sql.tables import jobs_t, keys_t
+from aimanager.jobs.backends.sql.wakeups import SQLWakeups
 from aimanager.jobs.model import (
     JOB_BACKOFF,
+    MAX_CRASHES,
     Clock,
     Completion,
     EnqueueResult,
@@ -32,6 +32,9 @@ from aimanager.jobs.model import (
     system_clock,
 )
 from aimanager.jobs.priority import Priority
+from aimanager.logs import get_logger
+
+log = get_logger("aimanager.jobs.sql")
 
 
 def _id(job: Job) -> int:
@@ -41,7 +44,7 @@ def _id(job: Job) -> int:
 INSERT_CHUNK = 1000
 
 
-class SQLBackend(SQLAdministration, SQLSchedules):
+class SQLBackend(SQLAdministration, SQLSchedules, SQLWakeups):
     """Jobs in the ``jobs`` table; see ``statements`` for the claim. Schema comes from migrations."""
 
     def __init__(
@@ -57,10 +60,7 @@ class SQLBackend(SQLAdministration, SQLSchedules):
         self.dialect = engine.dialect.name
         self._rng = rng or random.Random()
         self._owns_engine = owns_engine
-        self._wake = asyncio.Event()
-        self._listener: Any = None
-        self._closing = False
-        self._relisten: asyncio.Future[None] | None = None
+        self._init_wakeups()
         self._insert = sqlite_insert if self.dialect == "sqlite" else pg_insert
         self._autocommit = (
             engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else None
@@ -91,59 +91,8 @@ class SQLBackend(SQLAdministration, SQLSchedules):
             async with self.engine.connect() as conn:
                 yield conn
 
-    @property
-    def poll_interval(self) -> float:
-        """How often an idle worker looks for work without a wake-up.
-
-        PostgreSQL wakes workers with NOTIFY; SQLite has no cross-process signal, so it polls often
-        (an indexed ``min()`` on the ready rows costs microseconds).
-        """
-        return 0.5 if self.dialect == "postgresql" else 0.02
-
-    async def setup(self) -> None:
-        if self.dialect != "postgresql" or self._listener is not None:
-            return
-        self._closing = False
-        await self._listen()
-
-    async def _listen(self) -> None:
-        import asyncpg
-
-        dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        listener = await asyncpg.connect(dsn, server_settings=server_settings(self.engine) or None)
-        await listener.add_listener(q.NOTIFY_CHANNEL, lambda *_: self._wake.set())
-        listener.add_termination_listener(self._listener_lost)
-        self._listener = listener
-
-    def _listener_lost(self, _conn: Any) -> None:
-        # The LISTEN connection died (a restart, a killed backend): workers poll meanwhile, and it is
-        # opened again with backoff so NOTIFY wake-ups come back.
-        if self._closing:
-            return
-        self._wake.set()  # NOTIFYs may have been missed: look at the queue now
-        self._relisten = asyncio.ensure_future(self._relisten_loop())
-
-    async def _relisten_loop(self) -> None:
-        delay = 0.1
-        while not self._closing:
-            try:
-                await self._listen()
-            except Exception:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            self._wake.set()
-            return
-
     async def close(self) -> None:
-        self._closing = True
-        if self._relisten is not None:
-            self._relisten.cancel()
-            await asyncio.gather(self._relisten, return_exceptions=True)
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close()
-            self._listener = None
+        await self._close_wakeups()
         if self._owns_engine:
             await self.engine.dispose()
 
@@ -167,10 +116,12 @@ class SQLBackend(SQLAdministration, SQLSchedules):
             return EnqueueResult(ids=[], skipped_unique_keys=skipped)
         if conn is not None:
             ids, inserted_keys = await self._insert_rows(conn, unique_rows)
+            if self.dialect == "postgresql":
+                await self._notify_in(conn)
         else:
             async with self._write() as own:
                 ids, inserted_keys = await self._insert_rows(own, unique_rows)
-            self._wake.set()
+            self._notify_soon()
         skipped.extend(k for k in seen if k not in inserted_keys)
         return EnqueueResult(ids=ids, skipped_unique_keys=skipped)
 
@@ -205,8 +156,6 @@ class SQLBackend(SQLAdministration, SQLSchedules):
             ids.append(int(job_id))
             if ukey is not None:
                 inserted_keys.add(ukey)
-        if self.dialect == "postgresql":
-            await conn.exec_driver_sql(f"NOTIFY {q.NOTIFY_CHANNEL}")
         ids.sort()  # ids grow in insertion order within a statement on both dialects
         return ids, inserted_keys
 
@@ -295,7 +244,7 @@ class SQLBackend(SQLAdministration, SQLSchedules):
         payload: dict[str, Any] | None = None,
     ) -> JobStatus | None:
         now = self.clock()
-        wait = delay if delay is not None else JOB_BACKOFF.delay(job.attempts, self._rng)
+        wait = delay if delay is not None else JOB_BACKOFF.delay(job.handler_attempts, self._rng)
         async with self._write(one_statement=True) as conn:
             status = (
                 await conn.execute(
@@ -340,26 +289,14 @@ class SQLBackend(SQLAdministration, SQLSchedules):
     async def release(self, worker_id: str, job_ids: Sequence[int]) -> int:
         if not job_ids:
             return 0
-        async with self._write() as conn:
+        async with self._write(one_statement=True) as conn:
             res = await conn.execute(q.RELEASE, {"w": worker_id, "ids": list(job_ids)})
-            if self.dialect == "postgresql":
-                await conn.exec_driver_sql(f"NOTIFY {q.NOTIFY_CHANNEL}")
-        self._wake.set()
+        self._notify_soon()
         return int(res.rowcount)
 
-    async def recover_expired(self) -> int:
-        async with self._write() as conn:
-            res = await conn.execute(q.RECOVER_EXPIRED, {"now": self.clock()})
-            if res.rowcount and self.dialect == "postgresql":
-                await conn.exec_driver_sql(f"NOTIFY {q.NOTIFY_CHANNEL}")
+    async def recover_expired(self, *, max_crashes: int = MAX_CRASHES) -> int:
+        async with self._write(one_statement=True) as conn:
+            res = await conn.execute(q.RECOVER_EXPIRED, {"now": self.clock(), "max_crashes": max_crashes})
         if res.rowcount:
-            self._wake.set()
+            self._notify_soon()
         return int(res.rowcount)
-
-    async def wait_for_work(self, timeout: float) -> None:
-        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races its
-        # timeout, and a worker shutting down would then wait here forever.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._wake.wait()
-        self._wake.clear()

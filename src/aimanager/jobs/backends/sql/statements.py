@@ -16,7 +16,7 @@ from sqlalchemy import TextClause, bindparam, text
 JOB_COLUMNS = (
     "id, kind, partner_id, batch_key, payload, priority, status, enqueued_at, run_at, deadline, "
     "started_at, finished_at, attempts, max_attempts, lease_until, worker_id, unique_key, result, "
-    "last_error, queue_wait_ms, run_ms"
+    "last_error, queue_wait_ms, run_ms, crashes"
 )
 COLUMN_NAMES = tuple(c.strip() for c in JOB_COLUMNS.split(","))
 NOTIFY_CHANNEL = "aimanager_jobs"
@@ -152,12 +152,15 @@ def complete_jobs(dialect: str) -> TextClause:
     )
 
 
+# Handler attempts are ``attempts - crashes``: starts lost to a crash do not use up ``max_attempts``.
+_EXHAUSTED = "attempts - crashes >= max_attempts"
+
 RETRY_LATER = text(
     "UPDATE jobs SET last_error = :err, worker_id = NULL, lease_until = NULL,"
-    " status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,"
-    " finished_at = CASE WHEN attempts >= max_attempts THEN CAST(:now AS DOUBLE PRECISION) ELSE NULL END,"
-    " run_at = CASE WHEN attempts >= max_attempts THEN run_at ELSE CAST(:run_at AS DOUBLE PRECISION) END,"
-    " deadline = CASE WHEN attempts >= max_attempts THEN deadline"
+    f" status = CASE WHEN {_EXHAUSTED} THEN 'dead' ELSE 'queued' END,"
+    f" finished_at = CASE WHEN {_EXHAUSTED} THEN CAST(:now AS DOUBLE PRECISION) ELSE NULL END,"
+    f" run_at = CASE WHEN {_EXHAUSTED} THEN run_at ELSE CAST(:run_at AS DOUBLE PRECISION) END,"
+    f" deadline = CASE WHEN {_EXHAUSTED} THEN deadline"
     " ELSE CAST(:run_at AS DOUBLE PRECISION) + CAST(:sla AS DOUBLE PRECISION) END,"
     " payload = COALESCE(CAST(:payload AS TEXT), payload)"
     " WHERE id = :id AND worker_id = :w AND attempts = :att AND status = 'running'"
@@ -186,11 +189,18 @@ RELEASE = text(
     " started_at = NULL WHERE worker_id = :w AND status = 'running' AND id IN :ids"
 ).bindparams(bindparam("ids", expanding=True))
 
+# A lease that expired is a crash, not a handler error: ``crashes`` grows and ``attempts`` stays (it
+# is the fence: the crashed worker, if it was only stalled, can no longer write this attempt's
+# outcome once the job is claimed again). ``:max_crashes`` crashes end the job ``dead``.
+_CRASHED_OUT = "crashes + 1 >= CAST(:max_crashes AS INTEGER)"
+
 RECOVER_EXPIRED = text(
-    "UPDATE jobs SET"
-    " last_error = 'lease expired: worker ' || coalesce(worker_id, '?') || ' stopped heartbeating',"
-    " status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,"
-    " finished_at = CASE WHEN attempts >= max_attempts THEN CAST(:now AS DOUBLE PRECISION) ELSE NULL END,"
+    "UPDATE jobs SET crashes = crashes + 1,"
+    " last_error = 'lease expired (crash ' || CAST(crashes + 1 AS TEXT) || '): worker '"
+    " || coalesce(worker_id, '?')"
+    " || ' stopped heartbeating',"
+    f" status = CASE WHEN {_CRASHED_OUT} THEN 'dead' ELSE 'queued' END,"
+    f" finished_at = CASE WHEN {_CRASHED_OUT} THEN CAST(:now AS DOUBLE PRECISION) ELSE NULL END,"
     " run_at = :now, worker_id = NULL, lease_until = NULL"
     " WHERE status = 'running' AND lease_until < :now"
 )

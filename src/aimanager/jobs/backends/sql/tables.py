@@ -67,7 +67,9 @@ class JobRow(Base):
     deadline: Mapped[float] = mapped_column(Double)
     started_at: Mapped[float | None] = mapped_column(Double, nullable=True)
     finished_at: Mapped[float | None] = mapped_column(Double, nullable=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # starts: the fence of each attempt
+    # Starts lost to an expired lease (a killed worker): bounded apart from handler errors.
+    crashes: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     lease_until: Mapped[float | None] = mapped_column(Double, nullable=True)
     worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
