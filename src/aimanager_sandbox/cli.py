@@ -1,9 +1,10 @@
-"""``aimanager sandbox llm|marketplaces``: the loopback servers, registered on the product's CLI
+"""``aimanager sandbox up|llm|marketplaces``: the loopback servers, registered on the product's CLI
 through the ``aimanager.commands`` entry point (the product never imports this package)."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import typer
 
@@ -13,6 +14,35 @@ sandbox_app = typer.Typer(help="Start the local sandbox servers (loopback only).
 def register(app: typer.Typer) -> None:
     """Add ``aimanager sandbox …`` to the product's CLI."""
     app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("up")
+def sandbox_up(
+    time_scale: float = typer.Option(
+        1.0, "--time-scale", min=0.001, help="Wall seconds per sandbox second (latency, limits, task delays)."
+    ),
+    llm: bool = typer.Option(True, "--llm/--no-llm", help="Start the LLM sandbox too."),
+    telegram: bool = typer.Option(True, "--telegram/--no-telegram", help="Start the Telegram sandbox too."),
+    kind: bool = typer.Option(
+        False, "--kind", help="A kind LLM: no imperfect answers, faults or lost batch items."
+    ),
+    partner: str = typer.Option("acme", "--partner", help="The partner slug in the printed commands."),
+    state_file: Path | None = typer.Option(
+        None, "--state-file", metavar="PATH", help="Also write URLs, accounts and commands here as JSON."
+    ),
+    seed: int = typer.Option(7, help="Seed of the sandboxes' histories and dice."),
+) -> None:
+    """Start every sandbox (4 marketplaces, LLM, Telegram) on free 127.0.0.1 ports and print the
+    commands that connect a partner to them; runs until Ctrl-C / SIGTERM."""
+    from aimanager_sandbox.up import UpOptions, run_up
+
+    if state_file is not None and not state_file.parent.is_dir():
+        raise typer.BadParameter(f"{state_file.parent}: no such directory", param_hint="'--state-file'")
+    options = UpOptions(
+        time_scale=time_scale, llm=llm, telegram=telegram, kind_llm=kind, partner=partner, seed=seed
+    )
+    run_up(options, state_file)
+    typer.echo("sandboxes stopped", err=True)
 
 
 @sandbox_app.command("llm")

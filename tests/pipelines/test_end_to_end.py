@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from aimanager.connectors.registry import parse_credentials
-from aimanager.db.crypto import CredentialBox
+from aimanager.db.crypto import CredentialBox, generate_key
 from aimanager.db.engine import make_engine
 from aimanager.db.models import (
     AIUsageLog,
@@ -55,7 +55,8 @@ async def run_capabilities(rt, caps: list[Capability]) -> None:  # type: ignore[
 
 
 async def test_catalog_through_all_capabilities(db_url: str, tmp_path: Path, world: SandboxWorld) -> None:
-    settings = Settings(database_url=db_url, secret_key_file=tmp_path / "key")
+    # A shared database (PostgreSQL) needs the key given: no key file is ever made for it.
+    settings = Settings(database_url=db_url, secret_key_file=tmp_path / "key", secret_key=generate_key())
     engine = make_engine(db_url)
     await upgrade(engine)
     backend = SQLBackend(engine)

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from aimanager.db.crypto import CredentialBox
+from aimanager.db.crypto import CredentialBox, generate_key
 from aimanager.db.engine import make_engine
 from aimanager.domain.enums import Capability
 from aimanager.jobs import (
@@ -65,7 +65,8 @@ async def test_a_followup_snoozes_while_its_partner_has_card_jobs_then_gives_up_
 @pytest.mark.slow
 async def test_run_prices_and_stocks_each_partner_after_its_cards(db_url: str, tmp_path: Path) -> None:
     world = SandboxWorld(time_scale=0.005).start()
-    settings = Settings(database_url=db_url, secret_key_file=tmp_path / "key")
+    # A shared database (PostgreSQL) needs the key given: no key file is ever made for it.
+    settings = Settings(database_url=db_url, secret_key_file=tmp_path / "key", secret_key=generate_key())
     engine = make_engine(db_url)
     await upgrade(engine)
     backend = SQLBackend(engine)

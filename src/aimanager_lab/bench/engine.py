@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from aimanager.db.crypto import generate_key
 from aimanager.db.engine import make_engine
 from aimanager.jobs import (
     Job,
@@ -148,6 +149,8 @@ async def bench_recovery(backend: SQLBackend, url: str) -> float:
     await clear(backend)
     ids = (await backend.enqueue_many([JobSpec("sleep", {"ms": 120_000}) for _ in range(5)])).ids
     env = {**os.environ, "AIMANAGER_DATABASE_URL": url, "AIMANAGER_LOG_LEVEL": "WARNING"}
+    # A worker on a shared database (PostgreSQL) refuses to start without the key; no-op jobs read no secret.
+    env.setdefault("AIMANAGER_SECRET_KEY", generate_key())
     proc = subprocess.Popen(
         [sys.executable, "-m", "aimanager", "worker", "--concurrency", "5"],
         env=env,

@@ -12,6 +12,10 @@ again with the same models::
             session, box, partner_id=7, marketplace=Marketplace.UZUM,
             credentials={"token": "…"}, settings={"shop_id": 4242},
         )
+
+``rotate_credentials`` replaces only the credentials of an existing integration (its settings, state
+and health history stay); the caller tests the new ones live first (``account_health.check_account``).
+Both store the token's expiry where the token carries one (Wildberries' JWTs).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from aimanager.connectors.registry import parse_account
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.models import MarketplaceIntegration
 from aimanager.domain.enums import Marketplace
+from aimanager.pipelines.services.account_health import token_expiry
 
 
 @dataclass(frozen=True)
@@ -72,5 +77,25 @@ async def save_account(
     row.credentials_encrypted = sealed
     row.settings = account.stored_settings()
     row.active = True
+    row.token_expires_at = token_expiry(market, account.credentials.revealed())
     await session.flush()
     return SavedAccount(integration=row, account=account, created=created)
+
+
+async def rotate_credentials(
+    session: AsyncSession,
+    box: CredentialBox,
+    row: MarketplaceIntegration,
+    credentials: Mapping[str, Any],
+) -> MarketplaceAccount:
+    """Seal ``credentials`` on ``row`` in place of the old ones; returns the validated account.
+
+    Validated with the row's stored settings first (``AccountConfigError`` before anything changes).
+    The old error is cleared: it was about the old credentials. The caller owns the transaction."""
+    account = parse_account(row.marketplace, credentials, row.settings or {})
+    row.credentials_encrypted = box.seal(account.credentials.revealed())
+    row.token_expires_at = token_expiry(row.marketplace, account.credentials.revealed())
+    row.last_error = None
+    row.last_error_at = None
+    await session.flush()
+    return account
