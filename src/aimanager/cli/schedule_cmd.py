@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 from datetime import UTC, datetime
 
 import typer
@@ -29,26 +30,40 @@ def _every(value: str) -> float:
         raise typer.BadParameter(str(exc), param_hint="'--every'") from None
 
 
+class Scheduled(enum.StrEnum):
+    """What a schedule runs: a capability, or order intake (which moves stock between syncs)."""
+
+    cards = Capability.CARDS.value
+    pricing = Capability.PRICING.value
+    stock = Capability.STOCK.value
+    analytics = Capability.ANALYTICS.value
+    orders = "orders"
+
+
 @schedule_app.command("set")
 def schedule_set(
-    capability: Capability = typer.Argument(..., help="cards, pricing, stock or analytics."),
+    what: Scheduled = typer.Argument(..., help="cards, pricing, stock, analytics, or orders (order intake)."),
     every: str = typer.Option(..., "--every", help="10m, 30m, 6h, 1d …"),
-    partner: int | None = typer.Option(None, "--partner", "-p", help="One partner (default: every partner)."),
+    partner: int | None = typer.Option(
+        None, "--partner", "-p", min=1, help="One partner (default: every partner)."
+    ),
 ) -> None:
-    """Run a capability every period; any running worker fires it, once per period."""
-    from aimanager.pipelines.services.schedules import set_capability_schedule
+    """Run a capability (or order intake) every period; any running worker fires it, once per period."""
+    from aimanager.pipelines.services.schedules import set_capability_schedule, set_orders_schedule
 
     seconds = _every(every)
 
     async def body() -> str:
         backend = await open_backend()
         try:
-            return await set_capability_schedule(backend, capability, seconds, partner_id=partner)
+            if what is Scheduled.orders:
+                return await set_orders_schedule(backend, seconds, partner_id=partner)
+            return await set_capability_schedule(backend, Capability(what.value), seconds, partner_id=partner)
         finally:
             await backend.close()
 
     name = asyncio.run(body())
-    console.print(f"schedule {name}: {capability.value} every {every.strip()} (workers fire it)")
+    console.print(f"schedule {name}: {what.value} every {every.strip()} (workers fire it)")
 
 
 @schedule_app.command("list")

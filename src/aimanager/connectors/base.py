@@ -50,6 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aimanager.domain.cards import CardDraft
 from aimanager.domain.enums import Marketplace
+from aimanager.domain.orders import OrderState, state_of
 
 
 def utc(value: datetime) -> datetime:
@@ -189,6 +190,33 @@ class SaleRecord(_Model):
 
 OrderLine = SaleRecord
 """Orders and sales share one shape; ``kind`` tells them apart."""
+
+
+class OrderEvent(_Model):
+    """One FBS/DBS order line as the marketplace's order feed shows it now (the seller ships it).
+
+    ``order_id`` is the marketplace's id of the line's order (WB assembly task, Ozon posting number,
+    YM order id, Uzum order id); with ``offer_id`` it names the line. ``status`` is the marketplace's
+    own word (WB: ``supplierStatus/wbStatus``); ``state`` what it means for the stock pool
+    (``domain.orders.state_of``). ``changed_at`` is when the status last changed, where the API says.
+    """
+
+    marketplace: Marketplace
+    order_id: str
+    offer_id: str
+    quantity: int = Field(ge=0)
+    status: str
+    ordered_at: datetime
+    changed_at: datetime | None = None
+
+    @field_validator("ordered_at", "changed_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else utc(value)
+
+    @property
+    def state(self) -> OrderState:
+        return state_of(self.marketplace, self.status)
 
 
 class FeeInfo(_Model):
@@ -340,12 +368,28 @@ class Connector(Protocol):
         """Commission and logistics per offer where the API exposes them (empty if it does not)."""
         ...
 
+    async def read_order_lines(self, since: datetime) -> list[OrderEvent]:
+        """Seller-shipped (FBS) order lines created since ``since`` (UTC), with their current status,
+        every page read. Callers pass the creation time of their oldest open order (or their last
+        read, with some overlap) so status changes of open orders are seen again."""
+        ...
+
     async def wait_task(self, task: TaskRef, *, max_wait: float | None = None) -> TaskStatus:
         """Poll an async task until it finishes; ``TaskTimeout`` after ``max_wait`` marketplace seconds."""
         ...
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
+        ...
+
+
+@runtime_checkable
+class ConfirmsOrders(Protocol):
+    """A connector whose marketplace wants new FBS orders confirmed by the seller (Uzum cancels an
+    order left unconfirmed). Optional: ``isinstance(conn, ConfirmsOrders)`` tells."""
+
+    async def confirm_orders(self, order_ids: Sequence[str]) -> PushReport:
+        """Confirm the orders; per-order refusals are ``failed`` items keyed by order id."""
         ...
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from aimanager.alerts import ALERTS_CHECK_KIND, run_check_job
 from aimanager.jobs import Registry, builtin_registry
-from aimanager.pipelines.capabilities import analytics, card_push, cards, pricing, stock
+from aimanager.pipelines.capabilities import analytics, card_push, cards, orders, pricing, stock
 from aimanager.pipelines.services.followups import FOLLOWUPS_KIND, run_followups
 from aimanager.pipelines.services.runtime import Runtime
 from aimanager.pipelines.services.schedules import SCHEDULED_KIND, run_scheduled
@@ -21,6 +21,7 @@ PIPELINE_KINDS = (
     "cards.push",
     "pricing.apply",
     "stock.sync",
+    orders.ORDERS_KIND,
     "analytics.report",
     FOLLOWUPS_KIND,
     SCHEDULED_KIND,
@@ -47,6 +48,8 @@ def pipeline_registry(rt: Runtime) -> Registry:
     )
     reg.register("pricing.apply", partial(pricing.apply, rt), timeout_s=900)
     reg.register("stock.sync", partial(stock.sync, rt), timeout_s=900)
+    # New orders reserve their units and queue the stock push they need (``capabilities/orders``).
+    reg.register(orders.ORDERS_KIND, partial(orders.sync, rt), timeout_s=300)
     reg.register("analytics.report", partial(analytics.report, rt), timeout_s=900)
     # A partner's pricing, stock and analytics, queued once its cards are out (``services/followups``).
     reg.register(FOLLOWUPS_KIND, partial(run_followups, rt), timeout_s=60)

@@ -20,8 +20,16 @@ from fastapi import FastAPI, Request
 from aimanager.domain.enums import Marketplace
 from aimanager_sandbox.common.control import install_control
 from aimanager_sandbox.common.gate import Hooks, install
+from aimanager_sandbox.common.orders import install_orders
 from aimanager_sandbox.common.sandbox import Sandbox, SandboxConfig
-from aimanager_sandbox.ozon import routes_analytics, routes_prices, routes_products, routes_stocks
+from aimanager_sandbox.ozon import (
+    routes_analytics,
+    routes_fbs,
+    routes_finance,
+    routes_prices,
+    routes_products,
+    routes_stocks,
+)
 from aimanager_sandbox.ozon.seed import seed_account
 from aimanager_sandbox.ozon.snapshot import read_offers
 from aimanager_sandbox.ozon.state import LIMITS, group_of, new_account, rpc_error
@@ -53,6 +61,10 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         routes_prices.router,
         routes_stocks.router,
         routes_analytics.router,
+        routes_finance.router,
     ):
         app.include_router(router)
+    # FBS orders: buyers at a configurable rate, postings (``common.orders``, ``routes_fbs``).
+    install_orders(app, routes_fbs.OzonShelf())
+    app.include_router(routes_fbs.router)
     return app

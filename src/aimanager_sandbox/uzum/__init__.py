@@ -25,8 +25,9 @@ from fastapi import FastAPI, Request
 from aimanager.domain.enums import Marketplace
 from aimanager_sandbox.common.control import install_control
 from aimanager_sandbox.common.gate import Hooks, install
+from aimanager_sandbox.common.orders import install_orders
 from aimanager_sandbox.common.sandbox import Limit, Sandbox, SandboxConfig
-from aimanager_sandbox.uzum import routes_catalog, routes_finance, routes_stocks
+from aimanager_sandbox.uzum import routes_catalog, routes_fbs, routes_finance, routes_stocks
 from aimanager_sandbox.uzum.seed import seed_account
 from aimanager_sandbox.uzum.snapshot import read_offers
 from aimanager_sandbox.uzum.state import DEFAULT_LIMITS, group_of, new_shop, refuse
@@ -60,4 +61,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     install_control(app, Marketplace.UZUM, seed_account=seed_account, read_offers=read_offers)
     for router in (routes_catalog.router, routes_stocks.router, routes_finance.router):
         app.include_router(router)
+    # FBS orders the seller must confirm (``common.orders``, ``routes_fbs``).
+    install_orders(app, routes_fbs.UzumShelf(), needs_confirm=True)
+    app.include_router(routes_fbs.router)
     return app

@@ -26,8 +26,15 @@ from fastapi import FastAPI, Request, Response
 from aimanager.domain.enums import Marketplace
 from aimanager_sandbox.common.control import install_control
 from aimanager_sandbox.common.gate import Hooks, install
+from aimanager_sandbox.common.orders import install_orders
 from aimanager_sandbox.common.sandbox import Limit, Sandbox, SandboxConfig
-from aimanager_sandbox.wildberries import routes_content, routes_finance, routes_prices, routes_stocks
+from aimanager_sandbox.wildberries import (
+    routes_content,
+    routes_fbs,
+    routes_finance,
+    routes_prices,
+    routes_stocks,
+)
 from aimanager_sandbox.wildberries.seed import seed_account
 from aimanager_sandbox.wildberries.snapshot import read_offers
 from aimanager_sandbox.wildberries.state import LIMITS, generic_error, group_of, new_account
@@ -72,4 +79,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     install_control(app, Marketplace.WILDBERRIES, seed_account=seed_account, read_offers=read_offers)
     for router in (routes_content.router, routes_prices.router, routes_stocks.router, routes_finance.router):
         app.include_router(router)
+    # FBS orders: buyers at a configurable rate, assembly tasks (``common.orders``, ``routes_fbs``).
+    install_orders(app, routes_fbs.WbShelf())
+    app.include_router(routes_fbs.router)
     return app

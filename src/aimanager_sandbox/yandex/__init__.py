@@ -27,8 +27,17 @@ from fastapi import FastAPI, Request, Response
 from aimanager.domain.enums import Marketplace
 from aimanager_sandbox.common.control import install_control
 from aimanager_sandbox.common.gate import Hooks, install
+from aimanager_sandbox.common.orders import install_orders
 from aimanager_sandbox.common.sandbox import Limit, RequestRecord, Sandbox, SandboxConfig
-from aimanager_sandbox.yandex import routes_cards, routes_orders, routes_prices, routes_reports, routes_stocks
+from aimanager_sandbox.yandex import (
+    routes_cards,
+    routes_fbs,
+    routes_orders,
+    routes_prices,
+    routes_reports,
+    routes_stats,
+    routes_stocks,
+)
 from aimanager_sandbox.yandex.seed import seed_account
 from aimanager_sandbox.yandex.snapshot import read_offers
 from aimanager_sandbox.yandex.state import (
@@ -94,9 +103,12 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     app = FastAPI(title="Yandex Market Partner API sandbox")
     install(app, Sandbox(config or SandboxConfig(), LIMITS, new_account), HOOKS)
     install_control(app, Marketplace.YANDEX, seed_account=seed_account, read_offers=read_offers)
+    # FBS orders: buyers at a configurable rate, answered by the business orders route (``routes_fbs``).
+    install_orders(app, routes_fbs.YmShelf())
     app.middleware("http")(parallel_gate)  # added last: the outermost middleware
     for router in (
         routes_cards.router,
+        routes_stats.router,
         routes_prices.router,
         routes_stocks.router,
         routes_orders.router,
