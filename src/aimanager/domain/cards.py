@@ -47,3 +47,34 @@ class CardDraft(BaseModel):
     ru: LocalizedCard
     uz: LocalizedCard
     attributes: dict[str, str] = Field(default_factory=dict)
+
+
+def card_input_hash(
+    facts_hash: str, marketplace: str, rules_version: str, prompt_version: str, languages: tuple[str, ...]
+) -> str:
+    """Everything a marketplace's card is written from: the facts, that marketplace's rules version,
+    the prompt version and the languages it carries. Unchanged = no new generation is needed."""
+    blob = json.dumps([facts_hash, marketplace, rules_version, prompt_version, list(languages)])
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# The fields of a marketplace card that reach the marketplace as text (``rules.MarketplaceCard``).
+CARD_TEXT_FIELDS = (
+    "title",
+    "description",
+    "bullets",
+    "keywords",
+    "title_uz",
+    "description_uz",
+    "bullets_uz",
+    "keywords_uz",
+    "attributes",
+)
+
+
+def card_text_hash(variant: dict[str, object]) -> str:
+    """Hash of a card variant's text as the marketplace receives it: equal to
+    ``listings.card_pushed_hash`` means the marketplace holds this text already."""
+    text = {k: variant.get(k) for k in CARD_TEXT_FIELDS}
+    blob = json.dumps(text, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()

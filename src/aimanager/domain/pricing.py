@@ -79,6 +79,8 @@ class PricingInput:
     min_margin_pct: Decimal = Decimal(10)
     current_price: Decimal | None = None
     max_price: Decimal | None = None  # operator's ceiling; a default applies when absent
+    # The partner's lowest price (its settings): the floor is raised to it, never lowered.
+    min_price: Decimal | None = None
     competitor_price: Decimal | None = None
     reference_price: Decimal | None = None  # RRP / the price to hold when nobody undercuts us
     changes_last_24h: int = 0
@@ -196,8 +198,11 @@ def decide_price(item: PricingInput, policy: PricePolicy | None = None) -> Price
             changed=False,
             code=DecisionCode.BROKEN_FEES,
         )
-    ceiling = ceiling_price(floor, item.max_price, policy, cur)
     notes: list[str] = []
+    if item.min_price is not None and item.min_price > floor:
+        notes.append(f"floor {_fmt(floor)} raised to the minimum price {_fmt(item.min_price)}")
+        floor = round_up(item.min_price, cur)
+    ceiling = ceiling_price(floor, item.max_price, policy, cur)
     if item.max_price is not None and item.max_price < floor:
         notes.append(f"max price {_fmt(item.max_price)} is below the floor {_fmt(floor)}; floor wins")
 
@@ -207,6 +212,8 @@ def decide_price(item: PricingInput, policy: PricePolicy | None = None) -> Price
         side = "floor" if bounded == floor else "ceiling"
         why += f", held at the {side} {_fmt(bounded)}"
     economics = f"floor {_fmt(floor)} = (cost + logistics + fees) / (1 − commission − margin)"
+    if item.min_price is not None and floor == round_up(item.min_price, cur):
+        economics = f"floor {_fmt(floor)} = the partner's minimum price"
 
     def decision(new: Decimal | None, code: DecisionCode, reason: str) -> PriceDecision:
         changed = new is not None and new != current

@@ -101,6 +101,21 @@ RULES: dict[Marketplace, CardRules] = {
     ),
 }
 
+# Version of each marketplace's card rules above (limits, languages, labels, forbidden words): part of
+# a card's input hash, so raising one regenerates that marketplace's cards and no other's.
+RULES_VERSION: dict[Marketplace, str] = {
+    Marketplace.WILDBERRIES: "wb/1",
+    Marketplace.OZON: "ozon/1",
+    Marketplace.YANDEX: "ym/1",
+    Marketplace.UZUM: "uzum/1",
+}
+
+
+def card_languages(marketplace: Marketplace, wanted: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The languages ``marketplace``'s card carries for a partner that wants ``wanted``."""
+    return tuple(lang for lang in RULES[marketplace].languages if lang in wanted)
+
+
 # Canonical attribute key → names it is known by in catalogs (lower case, punctuation-insensitive).
 ATTRIBUTE_ALIASES: dict[str, tuple[str, ...]] = {
     "brand": ("brand", "бренд", "марка", "торговая марка", "brend"),

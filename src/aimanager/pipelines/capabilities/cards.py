@@ -5,6 +5,12 @@ go, so the packer fills its calls; each draft is cut into one variant per market
 listed on, validated against that marketplace's rules, and stored as a card version. In the same
 transaction it queues ``cards.push`` jobs keyed by partner + marketplace, which the engine hands over in
 batches (``card_push``).
+
+Incremental: each marketplace's card has an input hash (facts + that marketplace's rules version +
+prompt version + the languages it carries, ``domain.cards.card_input_hash``); a card whose newest
+version has the same hash is not written again (no LLM call), and its task is told from that version.
+Review mode (the partner's ``autopilot.cards`` off): new cards are stored ``pending_approval`` and not
+pushed; ``aimanager review approve`` queues their push.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from aimanager.db.models import CardVersion, Listing, Product
 from aimanager.domain.cards import CardDraft, ProductFacts
@@ -25,7 +31,9 @@ from aimanager.jobs import Job, JobSpec, PermanentFailure, Priority, Retry, Snoo
 from aimanager.llm import CardRequest, CardResult
 from aimanager.llm.prompts import CARD_PROMPT_VERSION
 from aimanager.logs import get_logger
+from aimanager.pipelines.capabilities.card_inputs import WAITING, changed_markets, latest_versions
 from aimanager.pipelines.catalog.importer import product_facts
+from aimanager.pipelines.services.partner_settings import settings_for
 from aimanager.pipelines.services.runtime import Runtime
 from aimanager.pipelines.services.tasks import TaskBook, bounded
 
@@ -63,7 +71,8 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
             .scalars()
             .all()
         )
-        latest = await _latest_versions(session, list(wanted))
+        latest = await latest_versions(session, list(wanted))
+        prefs = await settings_for(session, {p.partner_id for p in products}, rt.settings)
     by_product: dict[int, list[Listing]] = defaultdict(list)
     for listing in listings:
         by_product[listing.product_id].append(listing)
@@ -71,10 +80,10 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
     book = TaskBook(int(jobs[0].partner_id or 0), jobs[0].id)
     requests = []
     ready_markets: dict[int, list[Marketplace]] = {}
+    digests: dict[tuple[int, Marketplace], str] = {}
     for product in products:
         facts = product_facts(product)
         ready, needs = readiness([Marketplace(li.marketplace) for li in by_product[product.id]], facts)
-        ready_markets[product.id] = ready
         for market, missing in needs.items():
             reason = f"needs input: {', '.join(missing)}"
             outcome.hold(product, market, reason)
@@ -82,9 +91,16 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
                 Capability.CARDS, market, product.sku, reason, "needs_input", partner_id=product.partner_id
             )
             previous = latest.get((product.id, market.value))
-            if previous is None or previous[1:] != ("needs_input", facts.facts_hash()):
-                version = (previous[0] if previous else 0) + 1
+            if previous is None or (previous.status, previous.input_hash) != (
+                "needs_input",
+                facts.facts_hash(),
+            ):
+                version = (previous.version if previous else 0) + 1
                 outcome.versions.append(_needs_input(product, market, version, missing))
+        ready = changed_markets(
+            product, facts, ready, prefs[product.partner_id], latest, digests, book, outcome.repush
+        )
+        ready_markets[product.id] = ready
         if ready:
             requests.append(
                 CardRequest(
@@ -111,6 +127,7 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
         if chosen is None:
             continue
         draft = chosen.model_dump()
+        review = prefs[product.partner_id].wants_review("cards")
         for market in markets:
             card = variant_for(market, chosen, facts)
             previous = latest.get((product.id, market.value))
@@ -119,18 +136,23 @@ async def generate(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] | N
                     partner_id=product.partner_id,
                     product_id=product.id,
                     marketplace=market.value,
-                    version=(previous[0] if previous else 0) + 1,
+                    version=(previous.version if previous else 0) + 1,
                     content={"draft": draft, "variant": card.model_dump(mode="json")},
                     model=result.model,
                     prompt_version=CARD_PROMPT_VERSION,
-                    input_hash=facts.facts_hash(),
-                    status="validated",
+                    input_hash=digests[(product.id, market)],
+                    # Review mode: stored, not pushed, until a reviewer approves it.
+                    status="pending_approval" if review else "validated",
                     validation_errors=[],
                 )
             )
+            if review:
+                book.failed(
+                    Capability.CARDS, market, product.sku, WAITING, "skipped", partner_id=product.partner_id
+                )
         if product.id not in outcome.held:
             hashes.append({"id": product.id, "facts_hash": facts.facts_hash()})
-    await _store(rt, jobs, outcome.versions, hashes, book)
+    await _store(rt, jobs, outcome.versions, hashes, book, outcome.repush)
     book.publish(rt.progress)
     failures = outcome.job_failures(jobs) or {}
     foreign = _foreign(jobs, {p.id for p in found}, {p.id for p in products})
@@ -205,6 +227,8 @@ class _Outcome:
         self.held: dict[int, list[str]] = defaultdict(list)  # product id → what someone must do first
         self.skus: dict[int, str] = {}
         self.call_wait: float | None = None
+        # Unchanged versions written but not yet confirmed on their marketplace: pushed (again).
+        self.repush: dict[tuple[int, Marketplace], list[int]] = defaultdict(list)
 
     def hold(self, product: Product, market: Marketplace | None, reason: str) -> None:
         self.skus[product.id] = product.sku
@@ -251,10 +275,17 @@ class _Outcome:
 
 
 async def _store(
-    rt: Runtime, jobs: list[Job], versions: list[CardVersion], hashes: list[dict[str, Any]], book: TaskBook
+    rt: Runtime,
+    jobs: list[Job],
+    versions: list[CardVersion],
+    hashes: list[dict[str, Any]],
+    book: TaskBook,
+    repush: dict[tuple[int, Marketplace], list[int]],
 ) -> None:
     """Card versions, facts hashes and the pushes of the validated versions: all land, or none."""
     push: dict[tuple[int, Marketplace], list[int]] = defaultdict(list)
+    for key, ids in repush.items():
+        push[key].extend(ids)
     async with rt.sessions() as session, session.begin():
         if hashes:
             await session.execute(update(Product), hashes)
@@ -289,34 +320,3 @@ def _needs_input(product: Product, market: Marketplace, version: int, missing: l
         validation_errors=[f"needs input: {m}" for m in missing],
         input_hash=product_facts(product).facts_hash(),
     )
-
-
-async def _latest_versions(
-    session: Any, product_ids: list[int]
-) -> dict[tuple[int, str], tuple[int, str, str | None]]:
-    """Newest card version per (product, marketplace) as ``(number, status, input hash)``, in one query."""
-    newest = (
-        select(
-            CardVersion.product_id.label("pid"),
-            CardVersion.marketplace.label("mp"),
-            func.max(CardVersion.version).label("v"),
-        )
-        .where(CardVersion.product_id.in_(product_ids))
-        .group_by(CardVersion.product_id, CardVersion.marketplace)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(
-            CardVersion.product_id,
-            CardVersion.marketplace,
-            CardVersion.version,
-            CardVersion.status,
-            CardVersion.input_hash,
-        ).join(
-            newest,
-            (CardVersion.product_id == newest.c.pid)
-            & (CardVersion.marketplace == newest.c.mp)
-            & (CardVersion.version == newest.c.v),
-        )
-    )
-    return {(pid, market): (int(v), status, digest) for pid, market, v, status, digest in rows}

@@ -1,0 +1,389 @@
+"""Review mode: what waits for approval, approving or rejecting it, and rolling a card or price back.
+
+Cards and large price moves of a partner in review mode wait as ``pending_approval`` (see
+``capabilities.cards`` and ``capabilities.pricing``). Items are named ``c<id>`` (a card version) and
+``p<id>`` (a price change). Approving queues the normal push job in the same transaction as the
+status change (a card version becomes ``validated`` → ``cards.push``; a price change ``approved`` →
+``pricing.apply`` for its listing, which sends it as it is). Rejecting ends the item and fails its task
+with the reviewer's reason. A rollback writes the previous card as a new version (or the previous price
+as a new change) with reason "rollback" and pushes it the same way: the history only grows.
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aimanager.db.models import CardVersion, Listing, Partner, PriceChange, Product
+from aimanager.domain.enums import Capability, Marketplace
+from aimanager.domain.partner_settings import move_pct
+from aimanager.errors import PipelineError
+from aimanager.jobs import Backend, JobSpec, Priority
+from aimanager.logs import get_logger
+from aimanager.pipelines.services.tasks import TaskBook
+
+log = get_logger("aimanager.pipelines.services.review")
+REVIEWER_PREFIX = "rejected by reviewer"  # cards.REVIEWER: a version refused by a person, not a marketplace
+# The text fields a reviewer compares, in reading order.
+DIFF_FIELDS = ("title", "description", "bullets", "keywords", "title_uz", "description_uz", "bullets_uz")
+
+
+class ReviewError(PipelineError):
+    """An item that does not exist, is not waiting, or cannot be rolled back."""
+
+
+@dataclass
+class ReviewItem:
+    """One pending card version or price change, with what a reviewer needs to decide."""
+
+    ref: str  # c<id> | p<id>
+    capability: Capability
+    partner_id: int
+    partner: str
+    marketplace: str
+    sku: str
+    summary: str
+    diff: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Filters:
+    partner_id: int | None = None
+    capability: Capability | None = None
+    marketplace: Marketplace | None = None
+
+
+def card_diff(live: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
+    """Unified diff of a card's text fields, live → new (everything ``+`` for a first card)."""
+
+    def lines(variant: dict[str, Any] | None) -> list[str]:
+        out: list[str] = []
+        for name in DIFF_FIELDS:
+            value = (variant or {}).get(name)
+            if not value:
+                continue
+            items = value if isinstance(value, list) else str(value).splitlines() or [""]
+            out += [f"{name}: {item}" for item in items]
+        return out
+
+    return list(difflib.unified_diff(lines(live), lines(new), "live", "new", lineterm="", n=1))[
+        2:
+    ]  # the ---/+++ header says nothing the table does not
+
+
+async def pending(session: AsyncSession, filters: Filters) -> list[ReviewItem]:
+    """Everything waiting for approval that matches ``filters``, oldest first."""
+    items: list[ReviewItem] = []
+    if filters.capability in (None, Capability.CARDS):
+        q = (
+            select(CardVersion, Product.sku, Partner.slug, Listing.card_version_id)
+            .join(Product, Product.id == CardVersion.product_id)
+            .join(Partner, Partner.id == CardVersion.partner_id)
+            .outerjoin(
+                Listing,
+                (Listing.product_id == CardVersion.product_id)
+                & (Listing.marketplace == CardVersion.marketplace),
+            )
+            .where(CardVersion.status == "pending_approval")
+            .order_by(CardVersion.id)
+        )
+        if filters.partner_id is not None:
+            q = q.where(CardVersion.partner_id == filters.partner_id)
+        if filters.marketplace is not None:
+            q = q.where(CardVersion.marketplace == filters.marketplace.value)
+        rows = (await session.execute(q)).all()
+        live_ids = {lid for *_, lid in rows if lid is not None}
+        live = {
+            cv.id: cv.content.get("variant")
+            for cv in (
+                await session.execute(select(CardVersion).where(CardVersion.id.in_(live_ids)))
+            ).scalars()
+        }
+        for cv, sku, slug, live_id in rows:
+            variant = cv.content.get("variant") or {}
+            before = live.get(live_id) if live_id is not None else None
+            summary = f"v{cv.version}: {variant.get('title', '')[:80]}" + ("" if before else " (first card)")
+            items.append(
+                ReviewItem(
+                    f"c{cv.id}",
+                    Capability.CARDS,
+                    cv.partner_id,
+                    slug,
+                    cv.marketplace,
+                    sku,
+                    summary,
+                    card_diff(before, variant),
+                )
+            )
+    if filters.capability in (None, Capability.PRICING):
+        pq = (
+            select(PriceChange, Listing.marketplace, Product.sku, Partner.slug)
+            .join(Listing, Listing.id == PriceChange.listing_id)
+            .join(Product, Product.id == Listing.product_id)
+            .join(Partner, Partner.id == PriceChange.partner_id)
+            .where(PriceChange.status == "pending_approval")
+            .order_by(PriceChange.id)
+        )
+        if filters.partner_id is not None:
+            pq = pq.where(PriceChange.partner_id == filters.partner_id)
+        if filters.marketplace is not None:
+            pq = pq.where(Listing.marketplace == filters.marketplace.value)
+        for ch, market, sku, slug in (await session.execute(pq)).all():
+            moved = move_pct(ch.old_price, ch.new_price)
+            old = "—" if ch.old_price is None else _fmt(ch.old_price)
+            pct = f" ({moved:+}%)" if moved is not None else " (first price)"
+            summary = f"{old} → {_fmt(ch.new_price)}{pct}"
+            items.append(
+                ReviewItem(
+                    f"p{ch.id}", Capability.PRICING, ch.partner_id, slug, market, sku, summary, [ch.reason]
+                )
+            )
+    return items
+
+
+def choose(
+    items: list[ReviewItem],
+    refs: Sequence[str],
+    sample: int | None,
+    everything: bool,
+    seed: int | None = None,
+) -> list[ReviewItem]:
+    """The items a decision applies to: named ones (each must be pending), a random sample, or all."""
+    if refs:
+        by_ref = {i.ref: i for i in items}
+        missing = [r for r in refs if r not in by_ref]
+        if missing:
+            raise ReviewError(f"not waiting for approval (or no such item): {', '.join(missing)}")
+        return [by_ref[r] for r in dict.fromkeys(refs)]
+    if sample is not None:
+        return random.Random(seed).sample(items, min(sample, len(items)))
+    return list(items) if everything else []
+
+
+async def approve(session: AsyncSession, backend: Backend, chosen: list[ReviewItem], reviewer: str) -> int:
+    """Approve ``chosen`` and queue their pushes, all in the caller's transaction; returns jobs queued."""
+    now = datetime.now(UTC)
+    cards: dict[tuple[int, str], list[int]] = defaultdict(list)
+    prices: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for item in chosen:
+        kind, row_id = item.ref[0], int(item.ref[1:])
+        if kind == "c":
+            cv = await session.get(CardVersion, row_id)
+            if cv is None or cv.status != "pending_approval":
+                raise ReviewError(f"{item.ref} is no longer waiting for approval")
+            cv.status = "validated"
+            cv.content = {
+                **cv.content,
+                "review": {"decision": "approved", "by": reviewer, "at": now.isoformat()},
+            }
+            cards[(cv.partner_id, cv.marketplace)].append(cv.id)
+        else:
+            ch = await session.get(PriceChange, row_id)
+            if ch is None or ch.status != "pending_approval":
+                raise ReviewError(f"{item.ref} is no longer waiting for approval")
+            ch.status = "approved"
+            ch.reason = f"{ch.reason}; approved by {reviewer}"
+            prices[(ch.partner_id, item.marketplace)].append(ch.listing_id)
+    specs = push_specs(cards, prices)
+    if specs:
+        await session.flush()
+        await backend.enqueue_many(specs, conn=await session.connection())
+    log.info("review.approved", items=len(chosen), reviewer=reviewer, jobs=len(specs))
+    return len(specs)
+
+
+def push_specs(
+    cards: dict[tuple[int, str], list[int]], prices: dict[tuple[int, str], list[int]]
+) -> list[JobSpec]:
+    """The normal push jobs for card versions and for listings with an approved price change."""
+    from aimanager.pipelines.capabilities.cards import push_key
+
+    specs = [
+        JobSpec(
+            kind="cards.push",
+            partner_id=pid,
+            payload={"marketplace": market, "card_version_ids": ids},
+            priority=Priority.HIGH,
+            batch_key=push_key(pid, Marketplace(market)),
+        )
+        for (pid, market), ids in cards.items()
+    ]
+    specs += [
+        JobSpec(
+            kind="pricing.apply",
+            partner_id=pid,
+            payload={"marketplace": market, "listing_ids": sorted(set(ids))},
+            priority=Priority.HIGH,
+            batch_key=f"p{pid}:{market}:pricing",
+        )
+        for (pid, market), ids in prices.items()
+    ]
+    return specs
+
+
+async def reject(session: AsyncSession, chosen: list[ReviewItem], reason: str, reviewer: str) -> None:
+    """Reject ``chosen`` with ``reason``; their tasks fail with it (in the caller's transaction)."""
+    why = f"{REVIEWER_PREFIX} {reviewer}: {reason}"
+    books: dict[int, TaskBook] = {}
+    for item in chosen:
+        book = books.setdefault(item.partner_id, TaskBook(item.partner_id))
+        kind, row_id = item.ref[0], int(item.ref[1:])
+        row: Any = await session.get(CardVersion if kind == "c" else PriceChange, row_id)
+        if row is None or row.status != "pending_approval":
+            raise ReviewError(f"{item.ref} is no longer waiting for approval")
+        row.status = "rejected"
+        if kind == "c":
+            row.validation_errors = [*row.validation_errors, why]
+        else:
+            row.error = why
+        book.failed(item.capability, Marketplace(item.marketplace), item.sku, why)
+    for book in books.values():
+        await book.write(session)
+    log.info("review.rejected", items=len(chosen), reviewer=reviewer)
+
+
+async def _listing(
+    session: AsyncSession, partner_id: int, sku: str, market: Marketplace
+) -> tuple[Listing, Product]:
+    row = (
+        await session.execute(
+            select(Listing, Product)
+            .join(Product, Product.id == Listing.product_id)
+            .where(Product.partner_id == partner_id, Product.sku == sku, Listing.marketplace == market.value)
+        )
+    ).first()
+    if row is None:
+        raise ReviewError(f"partner {partner_id} has no {sku} on {market.value}")
+    return row[0], row[1]
+
+
+async def rollback_card(
+    session: AsyncSession,
+    backend: Backend,
+    partner_id: int,
+    sku: str,
+    market: Marketplace,
+    to_version: int | None,
+) -> CardVersion:
+    """The card the marketplace held before the live one (or version ``to_version``) as a new version,
+    its push queued. Its input hash is the newest version's, so an unchanged catalog keeps it."""
+    listing, product = await _listing(session, partner_id, sku, market)
+    versions = (
+        (
+            await session.execute(
+                select(CardVersion)
+                .where(CardVersion.product_id == product.id, CardVersion.marketplace == market.value)
+                .order_by(CardVersion.version.desc())
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not versions:
+        raise ReviewError(f"{sku} has no card on {market.value}")
+    if to_version is not None:
+        target = next((v for v in versions if v.version == to_version), None)
+        if target is None or not target.content.get("variant"):
+            raise ReviewError(f"{sku} on {market.value} has no card version {to_version} to restore")
+    else:
+        live = next((v for v in versions if v.id == listing.card_version_id), None)
+        was_live = [
+            v
+            for v in versions
+            if v.status in ("pushed", "exported")
+            and v.content.get("variant")
+            and (live is None or v.version < live.version)
+        ]
+        if not was_live:
+            raise ReviewError(f"{sku} on {market.value} has no earlier card that was live (try --to-version)")
+        target = was_live[0]
+    now = datetime.now(UTC)
+    content = {k: v for k, v in target.content.items() if k != "review"}
+    restored = CardVersion(
+        partner_id=partner_id,
+        product_id=product.id,
+        marketplace=market.value,
+        version=versions[0].version + 1,
+        content={
+            **content,
+            "reason": f"rollback to version {target.version}",
+            "rolled_back_at": now.isoformat(),
+        },
+        model=target.model,
+        prompt_version=target.prompt_version,
+        input_hash=versions[0].input_hash,
+        status="validated",
+        validation_errors=[],
+    )
+    session.add(restored)
+    await session.flush()
+    await backend.enqueue_many(
+        push_specs({(partner_id, market.value): [restored.id]}, {}), conn=await session.connection()
+    )
+    log.info(
+        "review.rollback.card", partner_id=partner_id, sku=sku, marketplace=market.value, to=target.version
+    )
+    return restored
+
+
+async def rollback_price(
+    session: AsyncSession,
+    backend: Backend,
+    partner_id: int,
+    sku: str,
+    market: Marketplace,
+    to_change: int | None,
+) -> PriceChange:
+    """The price before the newest confirmed change (or the price change ``to_change`` set) as a new
+    approved change, its push queued."""
+    listing, _ = await _listing(session, partner_id, sku, market)
+    if to_change is not None:
+        target = await session.get(PriceChange, to_change)
+        if target is None or target.listing_id != listing.id or target.status != "confirmed":
+            raise ReviewError(
+                f"price change {to_change} is not a confirmed change of {sku} on {market.value}"
+            )
+        price, floor = target.new_price, target.floor
+        what = f"the price change {to_change} set"
+    else:
+        last = (
+            await session.execute(
+                select(PriceChange)
+                .where(PriceChange.listing_id == listing.id, PriceChange.status == "confirmed")
+                .order_by(PriceChange.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if last is None or last.old_price is None:
+            raise ReviewError(f"{sku} on {market.value} has no earlier price to restore")
+        price, floor = last.old_price, last.floor
+        what = f"the price before change {last.id}"
+    change = PriceChange(
+        partner_id=partner_id,
+        listing_id=listing.id,
+        old_price=listing.price,
+        new_price=price,
+        floor=floor,
+        reason=f"rollback: {'—' if listing.price is None else _fmt(listing.price)} → {_fmt(price)} ({what})",
+        status="approved",
+    )
+    session.add(change)
+    await session.flush()
+    await backend.enqueue_many(
+        push_specs({}, {(partner_id, market.value): [listing.id]}), conn=await session.connection()
+    )
+    log.info("review.rollback.price", partner_id=partner_id, sku=sku, marketplace=market.value)
+    return change
+
+
+def _fmt(value: Decimal) -> str:
+    return format(value.normalize(), "f")
