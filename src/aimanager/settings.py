@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,8 +44,11 @@ class Settings(BaseSettings):
     # file next to the SQLite database is created on first use (embedded mode only).
     secret_key: SecretStr | None = None
     secret_key_file: Path = Path(".aimanager.key")
-    log_level: str = "INFO"
+    # The product's log level; unset = quiet (warnings and one line per job). ``aimanager -v`` wins.
+    log_level: str | None = None
     log_json: bool = False
+    # Files for people (Uzum's bulk card XLSX): <exports_dir>/<partner slug>/uzum-<shop id>/<file>.
+    exports_dir: Path = Path("exports")
 
     # LLM gateway
     llm_provider: str = "offline"
@@ -57,6 +61,10 @@ class Settings(BaseSettings):
     llm_pack_size: int = 20
     llm_pack_window_ms: float = 50.0
     llm_batch_enabled: bool = False
+
+    # Operator defaults of every partner's settings, as JSON (``{"margin_target_pct": 12, "autopilot":
+    # {"cards": false}}``); checked by ``domain.partner_settings``; a partner's own settings win.
+    partner_defaults: dict[str, Any] = Field(default_factory=dict)
 
     # Job engine
     lease_seconds: float = 10.0

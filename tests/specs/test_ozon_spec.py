@@ -121,3 +121,44 @@ def test_v5_prices_are_numbers_in_the_spec() -> None:
     assert problems(schema, {"items": [item], "cursor": "", "total": 1}) == []
     bad = {**item, "price": {"price": "990", "currency_code": "RUB"}}
     assert problems(schema, {"items": [bad], "cursor": "", "total": 1}) != []
+
+
+async def test_sales_come_from_the_daily_accruals_as_the_spec_says(oz: Running) -> None:
+    """Ozon's sales with their real charges (``/v1/finance/accrual/by-day``, ``ozon-sdk`` beta models):
+    every exchange valid, and the lines add up to the sandbox's history — commission and delivery
+    charged, a return's commission refunded."""
+    from aimanager.connectors.base import SaleKind
+    from aimanager.connectors.ozon import finance as ozon_finance
+
+    recorder = Recorder()
+    client_id = str(next(_ids))
+    conn = connect(oz, recorder, client_id)
+    history = oz.sandbox.account(client_id).history
+    days = sorted({h.day for h in history})
+    try:
+        lines = await conn.read_sales(days[0], days[-1])
+    finally:
+        await conn.aclose()
+    verdict = check(recorder.exchanges, ozon_spec.routes())
+    assert verdict.failures == [], "\n".join(verdict.failures)
+    assert ("POST", "/v1/finance/accrual/by-day") in verdict.routes
+    assert uncovered(connector_paths(ozon_finance), recorder.exchanges) == set()
+    sold = sum(h.unit_price * h.quantity for h in history)
+    back = sum(h.unit_price * h.quantity for h in history if h.returned)
+    sales = [x for x in lines if x.kind is SaleKind.SALE]
+    returns = [x for x in lines if x.kind is SaleKind.RETURN]
+    assert sum(x.revenue for x in sales) == sold and sum(x.revenue for x in returns) == back
+    assert sum(x.quantity for x in sales) == sum(h.quantity for h in history)
+    charged = sum(
+        (h.unit_price * h.quantity * h.commission_pct / 100).quantize(Decimal("0.01")) for h in history
+    )
+    refunded = sum(
+        (h.unit_price * h.quantity * h.commission_pct / 100).quantize(Decimal("0.01"))
+        for h in history
+        if h.returned
+    )
+    assert sum(x.commission for x in lines) == charged - refunded > 0
+    delivery = sum(h.logistics * h.quantity * (2 if h.returned else 1) for h in history)
+    assert sum(x.logistics for x in lines) == delivery > 0
+    assert {x.offer_id for x in lines} <= {h.offer_id for h in history}  # SKUs mapped to offer ids
+    assert {x.currency for x in lines} == {"RUB"}

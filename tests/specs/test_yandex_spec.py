@@ -153,3 +153,38 @@ def test_an_order_without_delivery_details_fails_the_check() -> None:
     }
     found = problems(schema, {"orders": [order]})
     assert any("serviceName" in p for p in found), found
+
+
+async def test_sales_with_charged_fees_come_from_the_order_stats_as_the_spec_says(
+    ym: Running, token: str
+) -> None:
+    """YM's commissions and delivery charges (``stats/orders``), not zeros: every exchange valid, the
+    fees the sandbox charged are the fees read, a returned order's revenue nets to zero."""
+    from aimanager.connectors.base import SaleKind
+    from aimanager.connectors.yandex import stats as ym_stats
+
+    recorder = Recorder()
+    conn = connect(ym, token, recorder)
+    orders = ym.sandbox.account(token).orders
+    days = sorted(str(o["creationDate"])[:10] for o in orders)
+    try:
+        lines = await conn.read_sales(date.fromisoformat(days[0]), date.fromisoformat(days[-1]))
+    finally:
+        await conn.aclose()
+    verdict = check(recorder.exchanges, ym_spec.routes(), skip=api_only)
+    assert verdict.failures == [], "\n".join(verdict.failures)
+    assert ("POST", "/v2/campaigns/{campaignId}/stats/orders") in verdict.routes
+    assert uncovered(connector_paths(ym_stats), recorder.exchanges) == set()
+    assert len(orders) > ym_stats.STATS_PAGE_LIMIT or len(recorder.exchanges) == 1
+    sales = [x for x in lines if x.kind is SaleKind.SALE]
+    returns = [x for x in lines if x.kind is SaleKind.RETURN]
+    returned = [o for o in orders if o["status"] == "RETURNED"]
+    assert len(sales) == len(orders) and len(returns) == len(returned)
+    fees = sum(o["_fee"] for o in orders if o["status"] != "RETURNED")
+    assert sum(x.commission for x in lines) == fees > 0
+    assert sum(x.logistics for x in lines) == sum(o["_delivery"] for o in orders) > 0
+    revenue = sum(i["prices"]["payment"]["value"] * i["count"] for o in orders for i in o["items"])
+    assert sum(x.revenue for x in sales) == revenue
+    assert sum(x.revenue for x in returns) == sum(
+        i["prices"]["payment"]["value"] * i["count"] for o in returned for i in o["items"]
+    )

@@ -463,6 +463,85 @@ REPORT_INFO = ok(
     )
 )
 
+# --- order stats: POST /v2/campaigns/{campaignId}/stats/orders (getOrdersStats) ---------------------
+ORDER_STATS_STATUS = enum(
+    "CANCELLED_BEFORE_PROCESSING", "CANCELLED_IN_DELIVERY", "CANCELLED_IN_PROCESSING", "DELIVERY",
+    "DELIVERED", "PARTIALLY_DELIVERED", "PARTIALLY_RETURNED", "PENDING", "PICKUP", "PROCESSING",
+    "RESERVED", "RETURNED", "UNKNOWN", "UNPAID", "LOST",
+)  # fmt: skip
+STATS_ORDERS_REQUEST = obj(
+    dateFrom=DATE,
+    dateTo=DATE,
+    updateFrom=DATE,
+    updateTo=DATE,
+    orders={"type": ["array", "null"], "items": INT, "minItems": 1, "uniqueItems": True},
+    statuses={"type": ["array", "null"], "items": ORDER_STATS_STATUS, "minItems": 1, "uniqueItems": True},
+    hasCis=BOOL,
+)
+STATS_PRICE = obj(type=enum("BUYER", "CASHBACK", "MARKETPLACE"), costPerItem=NUM, total=NUM)
+STATS_ITEM = obj(
+    offerName=STR,
+    marketSku={"type": "integer", "minimum": 1},
+    shopSku=SHOP_SKU,
+    count=INT,
+    prices={"type": ["array", "null"], "items": STATS_PRICE, "minItems": 1},
+    warehouse=obj(id=INT, name=STR),
+    details={"type": ["array", "null"], "items": ANY_OBJECT, "minItems": 1},
+    cisList={"type": ["array", "null"], "items": STR, "minItems": 1, "uniqueItems": True},
+    initialCount=INT,
+    bidFee={"type": "integer", "minimum": 0, "maximum": 10000},
+    cofinanceThreshold=NUM,
+    cofinanceValue=NUM,
+)
+STATS_COMMISSION = obj(
+    type=enum(
+        "FEE",
+        "FULFILLMENT",
+        "LOYALTY_PARTICIPATION_FEE",
+        "AUCTION_PROMOTION",
+        "INSTALLMENT",
+        "DELIVERY_TO_CUSTOMER",
+        "EXPRESS_DELIVERY_TO_CUSTOMER",
+        "AGENCY",
+        "PAYMENT_TRANSFER",
+        "RETURNED_ORDERS_STORAGE",
+        "SORTING",
+        "INTAKE_SORTING",
+        "RETURN_PROCESSING",
+        "ILLIQUID_GOODS_SALE",
+        "CROSSREGIONAL_DELIVERY",
+        "FULFILLMENT_WITHDRAW",
+        "ITEM_BOOKING",
+    ),
+    actual=NUM,
+)
+STATS_PAYMENT = obj(
+    id=STR,
+    date=DATE,
+    type=enum("PAYMENT", "REFUND"),
+    source=enum("BUYER", "CASHBACK", "MARKETPLACE", "MARKET_CESSION", "SPLIT"),
+    total=NUM,
+    paymentOrder=ANY_OBJECT,
+)
+STATS_ORDER = obj(
+    ("items", "payments", "commissions", "currency"),
+    id=INT,
+    creationDate=DATE,
+    statusUpdateDate=DATETIME,
+    status=ORDER_STATS_STATUS,
+    partnerOrderId=STR,
+    paymentType=enum("POSTPAID", "PREPAID", "UNKNOWN"),
+    fake=BOOL,
+    deliveryRegion=ANY_OBJECT,
+    items=arr(STATS_ITEM),
+    initialItems={"type": ["array", "null"], "items": STATS_ITEM, "minItems": 1},
+    payments=arr(STATS_PAYMENT),
+    commissions=arr(STATS_COMMISSION),
+    subsidies={"type": ["array", "null"], "items": ANY_OBJECT, "minItems": 1},
+    currency=CURRENCY,
+)
+STATS_ORDERS = ok(obj(("orders",), orders=arr(STATS_ORDER), paging=PAGER))
+
 ERRORS = ("400", "401", "403", "404", "420", "423", "500")
 
 
@@ -486,6 +565,7 @@ def routes() -> dict[tuple[str, str], RouteSpec]:
         ),
         ("POST", "/v1/businesses/{businessId}/orders"): _route(BUSINESS_ORDERS_REQUEST, BUSINESS_ORDERS),
         ("GET", "/v2/reports/info/{reportId}"): _route(None, REPORT_INFO),
+        ("POST", "/v2/campaigns/{campaignId}/stats/orders"): _route(STATS_ORDERS_REQUEST, STATS_ORDERS),
     }
     for kind, request in REPORT_REQUESTS.items():
         table[("POST", f"/v2/reports/{kind}/generate")] = _route(request, GENERATED)

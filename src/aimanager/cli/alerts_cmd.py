@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from aimanager.cli.app import app
+from aimanager.cli.app import app, one_of
 from aimanager.cli.engine_cmd import open_backend
 from aimanager.db.models import Partner
 from aimanager.errors import ConfigError
@@ -58,7 +58,13 @@ def _box() -> Any:
 @channels_app.command("add")
 def channels_add(
     name: str = typer.Argument(..., help="A name for the channel (adding it again replaces it)."),
-    kind: str = typer.Option(..., "--kind", "-k", help="telegram, email or webhook."),
+    kind: str = typer.Option(
+        ...,
+        "--kind",
+        "-k",
+        help="telegram, email or webhook.",
+        callback=one_of("telegram", "email", "webhook"),
+    ),
     partner: str | None = typer.Option(
         None, "--partner", "-p", help="Only this partner's alerts (default: every alert, operator-wide)."
     ),
@@ -74,7 +80,12 @@ def channels_add(
         help="KEY=VALUE, repeatable, stored encrypted: telegram bot_token; email password; "
         "webhook signing_key (HMAC-SHA256 of the body in X-AIManager-Signature).",
     ),
-    min_severity: str = typer.Option("info", "--min-severity", help="info, warning or critical."),
+    min_severity: str = typer.Option(
+        "info",
+        "--min-severity",
+        help="info, warning or critical.",
+        callback=one_of("info", "warning", "critical"),
+    ),
     rate: int = typer.Option(20, "--rate", min=1, help="Messages a minute at most; a digest after."),
 ) -> None:
     """Add a channel (validated; secrets encrypted at rest, never shown back)."""

@@ -6,13 +6,14 @@ import asyncio
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
-from aimanager.cli.app import app
+from aimanager.cli.app import app, priority_name
 from aimanager.cli.engine_cmd import open_backend
 from aimanager.db.models import AIUsageLog, AnalyticsReport
 from aimanager.domain.enums import Capability
@@ -106,7 +107,9 @@ def run_cmd(
     capability: list[Capability] = typer.Option(list(Capability), "--capability", "-c"),
     partner: list[int] = typer.Option([], "--partner", "-p"),
     sku: list[str] = typer.Option([], "--sku"),
-    priority: str = typer.Option("medium"),
+    priority: str = typer.Option(
+        "medium", callback=priority_name, help="urgent, high, medium or low (reports: medium → low)."
+    ),
 ) -> None:
     """Plan tasks for the catalog and queue them as jobs (a worker runs them).
 
@@ -114,10 +117,7 @@ def run_cmd(
     soon as the partner's cards are out."""
     from aimanager.pipelines.services.runs import start_run
 
-    try:
-        prio = Priority.parse(priority)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--priority'") from None
+    prio = Priority.parse(priority)  # checked while parsing (``priority_name``)
 
     async def body() -> None:
         from aimanager.db.engine import session_factory
@@ -134,12 +134,11 @@ def run_cmd(
             )
         finally:
             await backend.close()
-        tasks = ", ".join(f"{k} {v}" for k, v in sorted(run.queued.items())) or (
-            "nothing until cards are out" if run.waiting else "nothing to do"
-        )
-        console.print(f"queued {len(run.job_ids)} job(s) at {prio.name.lower()} priority: {tasks}")
+        console.print(run_summary(run, prio), soft_wrap=True, markup=False)
         if run.waiting:
-            waiting = ", ".join(f"{k} {v}" for k, v in sorted(run.waiting.items()))
+            waiting = ", ".join(
+                f"{k} {v} ({run.priorities.get(k, '?')})" for k, v in sorted(run.waiting.items())
+            )
             console.print(
                 f"waiting on cards: {waiting} (queued by {len(run.followup_job_ids)} follow-up job(s) "
                 "as each partner's cards are out)"
@@ -151,6 +150,17 @@ def run_cmd(
             console.print(f"  … and {len(run.skipped) - 20} more skipped")
 
     asyncio.run(body())
+
+
+def run_summary(run: Any, asked: Priority) -> str:
+    """``queued 3 job(s): cards 40 (medium), analytics 1 (low)``: each capability with the priority
+    its jobs really got (a report asked at medium is queued at low), not only the one asked for."""
+    tasks = ", ".join(
+        f"{k} {v} ({run.priorities.get(k, asked.name.lower())})" for k, v in sorted(run.queued.items())
+    )
+    if not tasks:
+        tasks = "nothing until cards are out" if run.waiting else "nothing to do"
+    return f"queued {len(run.job_ids)} job(s), asked at {asked.name.lower()} priority: {tasks}"
 
 
 @app.command()

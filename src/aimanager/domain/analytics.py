@@ -11,14 +11,12 @@ the AI work cost. Definitions:
   while < 95 %, else C (so the SKU that crosses 80 % is still A); SKUs without revenue are C;
 * cover days = stock ÷ (units sold ÷ days in the period); bands after §5 (Teikametrics): out of stock
   0, low < 28 days, healthy 28-91 days, excess > 91 days, "no sales" when nothing sold;
-* price position = our price ÷ competitor price − 1, in percent (negative = we are cheaper);
-* AI spend: calls, cache hits, tokens and USD cost per (model, task kind).
+* price position and AI spend: see ``analytics_parts``.
 """
 
 from __future__ import annotations
 
 import enum
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +26,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from aimanager.domain.analytics_parts import AISpend as AISpend
+from aimanager.domain.analytics_parts import ListingSnapshot as ListingSnapshot
+from aimanager.domain.analytics_parts import PricePosition as PricePosition
+from aimanager.domain.analytics_parts import UsageRow as UsageRow
+from aimanager.domain.analytics_parts import ai_spend, price_position
 from aimanager.domain.enums import Marketplace
 from aimanager.domain.money import HUNDRED, ZERO, round_money
 
@@ -57,6 +60,7 @@ class SaleLine:
     logistics: Decimal = ZERO
     kind: LineKind = LineKind.SALE
     date: datetime | None = None
+    fees_estimated: bool = False  # fees from a tariff, not the marketplace's statement
 
 
 @dataclass(frozen=True)
@@ -67,28 +71,6 @@ class ProductSnapshot:
     name: str
     cost_price: Decimal | None
     stock: int
-
-
-@dataclass(frozen=True)
-class ListingSnapshot:
-    """A listing's current and competitor price."""
-
-    sku: str
-    marketplace: Marketplace
-    price: Decimal | None
-    competitor_price: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class UsageRow:
-    """One ``ai_usage_logs`` row, reduced to what the report sums."""
-
-    model: str
-    task_kind: str
-    cost_usd: Decimal
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached: bool = False
 
 
 class MarketplaceMetrics(BaseModel):
@@ -113,30 +95,14 @@ class SkuMetrics(BaseModel):
     stock_status: str
 
 
-class PricePosition(BaseModel):
-    sku: str
-    marketplace: Marketplace
-    price: Decimal
-    competitor_price: Decimal
-    gap_pct: Decimal
-
-
-class AISpend(BaseModel):
-    model: str
-    task_kind: str
-    calls: int
-    cache_hits: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: Decimal
-
-
 class PartnerMetrics(BaseModel):
     """Everything the partner report shows; ``model_dump_json()`` is the stored form."""
 
     partner: str
     period_start: datetime
     period_end: datetime
+    # The partner's zone: the period is whole local days, shown as local dates (``report_period``).
+    timezone: str = "UTC"
     currency: str = "UZS"
     revenue: Decimal
     units: int
@@ -219,8 +185,14 @@ def compute_partner_metrics(
     sales: Iterable[SaleLine],
     usage: Iterable[UsageRow] = (),
     currency: str = "UZS",
+    *,
+    connected: Iterable[Marketplace] = (),
+    timezone: str = "UTC",
 ) -> PartnerMetrics:
-    """All analytics of one partner over [period_start, period_end) (tz-aware UTC)."""
+    """All analytics of one partner over [period_start, period_end) (tz-aware UTC).
+
+    Every ``connected`` marketplace gets a row, with zeros when it sold nothing: a missing row would
+    read as "not connected"."""
     if period_start.tzinfo is None or period_end.tzinfo is None:
         raise ValueError("period bounds must be timezone-aware")
     if period_end <= period_start:
@@ -238,6 +210,9 @@ def compute_partner_metrics(
     mp_cogs: dict[Marketplace, Decimal] = defaultdict(lambda: ZERO)
     mp_uncosted: dict[Marketplace, bool] = defaultdict(bool)
     returned = 0
+    estimated: set[Marketplace] = set()
+    for mp in connected:
+        mp_rev[Marketplace(mp)] += ZERO
     for line in sales:
         if line.kind is LineKind.ORDER:
             continue
@@ -254,6 +229,8 @@ def compute_partner_metrics(
         mp_units[mp] += qty
         mp_comm[mp] += line.commission
         mp_log[mp] += line.logistics
+        if line.fees_estimated:
+            estimated.add(mp)
         if unit_cost is None:
             mp_uncosted[mp] = True
         else:
@@ -317,10 +294,14 @@ def compute_partner_metrics(
     uncosted = sorted(s for s in {*names, *sku_rev} if cost.get(s) is None)
     if uncosted:
         notes.append(f"{len(uncosted)} SKUs have no cost price; margin leaves them out")
+    if estimated:
+        markets = ", ".join(sorted(m.value for m in estimated))
+        notes.append(f"fees of {markets} are estimated from tariffs, not the marketplace's statement")
     return PartnerMetrics(
         partner=partner,
         period_start=period_start,
         period_end=period_end,
+        timezone=timezone,
         currency=currency,
         revenue=r(revenue),
         units=sum(sku_units.values()),
@@ -341,61 +322,6 @@ def compute_partner_metrics(
         ai_spend_total_usd=sum((s.cost_usd for s in spend), ZERO),
         notes=notes,
     )
-
-
-def price_position(
-    listings: Iterable[ListingSnapshot],
-) -> tuple[list[PricePosition], dict[str, Decimal | int | None]]:
-    """Gap to the competitor per listing that has both prices, and counts cheaper/equal/dearer."""
-    positions = [
-        PricePosition(
-            sku=li.sku,
-            marketplace=li.marketplace,
-            price=li.price,
-            competitor_price=li.competitor_price,
-            gap_pct=((li.price / li.competitor_price - 1) * HUNDRED).quantize(Decimal("0.1")),
-        )
-        for li in listings
-        if li.price is not None
-        and li.price > 0
-        and li.competitor_price is not None
-        and li.competitor_price > 0
-    ]
-    positions.sort(key=lambda p: (-p.gap_pct, p.sku, p.marketplace.value))
-    gaps = [p.gap_pct for p in positions]
-    summary: dict[str, Decimal | int | None] = {
-        "compared": len(gaps),
-        "cheaper": sum(1 for g in gaps if g < 0),
-        "equal": sum(1 for g in gaps if g == 0),
-        "dearer": sum(1 for g in gaps if g > 0),
-        "median_gap_pct": statistics.median(gaps) if gaps else None,
-    }
-    return positions, summary
-
-
-def ai_spend(usage: Iterable[UsageRow]) -> list[AISpend]:
-    """Usage rows summed per (model, task kind), most expensive first."""
-    acc: dict[tuple[str, str], list[Any]] = {}
-    for u in usage:
-        row = acc.setdefault((u.model, u.task_kind), [0, 0, 0, 0, ZERO])
-        row[0] += 1
-        row[1] += int(u.cached)
-        row[2] += u.input_tokens
-        row[3] += u.output_tokens
-        row[4] += u.cost_usd
-    out = [
-        AISpend(
-            model=m,
-            task_kind=t,
-            calls=v[0],
-            cache_hits=v[1],
-            input_tokens=v[2],
-            output_tokens=v[3],
-            cost_usd=v[4],
-        )
-        for (m, t), v in acc.items()
-    ]
-    return sorted(out, key=lambda s: (-s.cost_usd, s.model, s.task_kind))
 
 
 def _abc_summary(

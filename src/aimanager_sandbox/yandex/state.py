@@ -24,6 +24,7 @@ LIMITS: dict[str, Limit] = {
     "stocks-read": Limit(100000, 60, 100000),  # items
     "offer-cards-read": Limit(100, 60, 100),
     "orders-read": Limit(10000, 3600, 10000),
+    "stats-orders": Limit(10000, 3600, 10000),
     "reports-info": Limit(100, 60, 100),
     **{
         f"report:{k}": Limit(1, 120, 1)
@@ -159,6 +160,8 @@ def group_of(method: str, path: str) -> str | None:
         return "offer-cards-read"
     if path.endswith("/orders") and path.startswith("/v1/businesses/"):
         return "orders-read"
+    if path.endswith("/stats/orders"):
+        return "stats-orders"
     if path.startswith("/v2/reports/info/"):
         return "reports-info"
     if path.startswith("/v2/reports/") and path.endswith("/generate"):

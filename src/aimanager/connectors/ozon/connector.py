@@ -36,6 +36,7 @@ from aimanager.connectors.base import (
     CardPush,
     FeeInfo,
     ItemError,
+    OrderEvent,
     PriceUpdate,
     PushReport,
     SaleRecord,
@@ -48,7 +49,10 @@ from aimanager.connectors.base import (
 )
 from aimanager.connectors.errors import CurrencyNotConfirmed, TaskTimeout
 from aimanager.connectors.http import HttpClient, RetryPolicy
+from aimanager.connectors.ozon import finance as ozon_finance
 from aimanager.connectors.ozon import limits as L
+from aimanager.connectors.ozon import orders as fbs_orders
+from aimanager.connectors.ozon import prices as ozon_prices
 from aimanager.connectors.ozon.config import OzonCredentials, OzonSettings
 from aimanager.connectors.ozon.wire import analytics_rows, import_item, item_errors, price_item, sale_records
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
@@ -216,6 +220,7 @@ class OzonConnector:
         currency = await self._confirmed({p.currency for p in prices})
         failed: list[ItemError] = []
         ready: list[PriceUpdate] = []
+        await self._price_slots.refresh(p.offer_id for p in prices)  # other hosts' changes too
         for p in prices:
             if self._price_slots.wait_for(p.offer_id) > L.MAX_PRICE_WAIT:
                 failed.append(ItemError(offer_id=p.offer_id, code="price_quota", message="10 changes/h used"))
@@ -315,6 +320,10 @@ class OzonConnector:
         return levels
 
     # --- fees and analytics ----------------------------------------------------------------------
+    async def read_prices(self, offer_ids: Sequence[str]) -> dict[str, Decimal]:
+        """The selling price Ozon shows per offer (see ``prices``)."""
+        return await ozon_prices.read_prices(self, offer_ids)
+
     async def read_fees(self, offer_ids: Sequence[str]) -> list[FeeInfo]:
         """``/v5/product/info/prices`` ``commissions``: FBS sale % and delivery-to-customer amount."""
         fees = []
@@ -364,6 +373,15 @@ class OzonConnector:
         fees = {f.offer_id: f for f in await self.read_fees(offers)} if offers else {}
         currency = await self.account_currency()
         return await asyncio.to_thread(sale_records, rows, by_sku, fees, currency)
+
+    # --- FBS orders (``orders``) -----------------------------------------------------------------------
+    async def read_sales(self, date_from: date, date_to: date) -> list[SaleRecord]:
+        """Sales and returns with their real commission and delivery charges (``finance``)."""
+        return await ozon_finance.read_sales(self, date_from, date_to)
+
+    async def read_order_lines(self, since: datetime) -> list[OrderEvent]:
+        """FBS order lines created since ``since`` with their current status (``orders``)."""
+        return await fbs_orders.read_order_lines(self, since)
 
 
 def from_config(

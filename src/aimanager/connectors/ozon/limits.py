@@ -13,6 +13,8 @@ LIMITS: dict[str, LimitSpec] = {
     "stocks": LimitSpec(80, 60, burst=10),
     # /v1/analytics/data: ≤ 1 request/min [C].
     "analytics": LimitSpec(1, 60, burst=1),
+    # /v1/finance/accrual/*: no published quota [I]; kept modest (one call per day of a period).
+    "finance": LimitSpec(10, 1, burst=10),
     # Everything else is bounded by the global limit only (product quotas are per item per day).
     "default": LimitSpec(50, 1, burst=50),
 }

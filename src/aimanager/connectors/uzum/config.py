@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,8 +14,10 @@ from aimanager.domain.enums import Marketplace
 
 
 def default_export_dir() -> Path:
-    """Where card exports go when the account names no directory."""
-    return Path(tempfile.gettempdir()) / "aimanager-exports"
+    """Where card exports go when nothing names a directory: ``./exports``, beside the operator's
+    files. The worker names one per partner and shop (``export.export_folder``); never the system
+    temp dir, which a reboot empties and nobody looks in."""
+    return Path("exports")
 
 
 class UzumCredentials(MarketplaceCredentials):

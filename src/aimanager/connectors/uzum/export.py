@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -204,6 +205,17 @@ def build_workbook(category: str, rows: list[UzumCardRow], rounding: PriceRoundi
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def export_folder(root: Path, partner_slug: str, shop_id: object) -> Path:
+    """Where a shop's exports go: ``<root>/<partner slug>/uzum-<shop id>`` (names made file-safe), so
+    an operator with hundreds of partners finds each one's files by name."""
+    return root / _safe_part(partner_slug) / f"uzum-{_safe_part(str(shop_id))}"
+
+
+def _safe_part(text: str) -> str:
+    cleaned = re.sub(r"[^\w.-]+", "-", text, flags=re.UNICODE).strip(".-")
+    return cleaned or "unnamed"
 
 
 def export_cards(

@@ -34,6 +34,7 @@ from aimanager.connectors.base import (
     CardPush,
     FeeInfo,
     ItemError,
+    OrderEvent,
     PriceUpdate,
     PushReport,
     SaleRecord,
@@ -49,6 +50,8 @@ from aimanager.connectors.http import HttpClient, RetryPolicy
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
 from aimanager.connectors.yandex import limits as L
 from aimanager.connectors.yandex import models as M
+from aimanager.connectors.yandex import orders as fbs_orders
+from aimanager.connectors.yandex import stats as ym_stats
 from aimanager.connectors.yandex.config import YandexCredentials, YandexSettings
 from aimanager.connectors.yandex.wire import (
     offer_ru,
@@ -436,10 +439,19 @@ class YandexMarketConnector:
             start = end + timedelta(days=1)
         return records
 
+    async def read_sales(self, date_from: date, date_to: date) -> list[SaleRecord]:
+        """Sales and returns with the fees the Market charged, from the order stats (``stats``)."""
+        return await ym_stats.read_sales(self, date_from, date_to)
+
     async def read_fees(self, offer_ids: Sequence[str]) -> list[FeeInfo]:
         """Not implemented for YM yet (``tariffs/calculate`` needs category, price and dimensions per
         offer); fees come from the ``united-marketplace-services`` report via ``read_report``."""
         return []
+
+    # --- FBS orders (``orders``) -----------------------------------------------------------------------
+    async def read_order_lines(self, since: datetime) -> list[OrderEvent]:
+        """FBS order lines created since ``since`` with their current status (``orders``)."""
+        return await fbs_orders.read_order_lines(self, since)
 
 
 def from_config(

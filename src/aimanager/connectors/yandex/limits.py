@@ -27,6 +27,7 @@ LIMITS: dict[str, LimitSpec] = {
     "stocks-update": LimitSpec(100000, 60, burst=100000, unit="items"),
     "stocks-read": LimitSpec(100000, 60, burst=100000, unit="items"),
     "orders-read": LimitSpec(10000, 3600, burst=10000),
+    "stats-orders": LimitSpec(10000, 3600, burst=10000),  # reference §5: 10000/h
     "reports-info": LimitSpec(100, 60, burst=100),
 }
 

@@ -1,17 +1,24 @@
 """Analytics per partner: sales from every marketplace, unit economics, ABC, cover, AI spend, narrative.
 
-One ``analytics.report`` job per partner reads the period's order lines from each connected
+One ``analytics.report`` job per partner reads the period's sale lines from each connected
 marketplace, computes ``PartnerMetrics`` (pure, ``domain.analytics``), asks the gateway for a short
 ru/uz narrative that may only quote the computed figures, and writes a self-contained HTML report.
+
+Sales come from the marketplace's money statement where it has one — ``read_sales``: Ozon's daily
+accruals (sale amount, commission, delivery), Yandex Market's order stats (per-order commissions) — and
+from the shared order feed otherwise (Uzum finance orders, WB's realisation report carry their fees).
+The period is whole days of the partner's calendar (``domain.report_period``); the report is named by
+its last local date. A partner with no connected account gets no report of zeros: the task ends
+``skipped`` with the reason.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from aimanager.connectors.base import SaleRecord
 from aimanager.db.models import AIUsageLog, AnalyticsReport, Listing, MarketplaceIntegration, Partner, Product
 from aimanager.domain.analytics import (
     LineKind,
@@ -22,23 +29,27 @@ from aimanager.domain.analytics import (
     compute_partner_metrics,
 )
 from aimanager.domain.enums import Capability, Marketplace
+from aimanager.domain.report_period import ReportPeriod, report_period
 from aimanager.jobs import Job
 from aimanager.llm import NarrativeRequest
 from aimanager.pipelines.reports.html import write_report
 from aimanager.pipelines.services.runtime import Runtime
 from aimanager.pipelines.services.tasks import TaskBook
 
+NO_ACCOUNT = "no marketplace account connected"
+
 
 async def report(rt: Runtime, job: Job) -> dict[str, Any]:
-    """Handler of ``analytics.report``: payload ``{"days"?}``; returns the report's path."""
+    """Handler of ``analytics.report``: payload ``{"days"?, "period"?}`` (``period``: to_date,
+    yesterday or last_days; see ``domain.report_period``); returns the report's path."""
     partner_id = int(job.partner_id or 0)
     days = int(job.payload.get("days", rt.analytics_days))
-    end = rt.now().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    start = end - timedelta(days=days)
     async with rt.sessions() as session:
         partner = await session.get(Partner, partner_id)
         if partner is None:
             raise ValueError(f"partner {partner_id} does not exist")
+        period = report_period(rt.now(), partner.timezone, days, str(job.payload.get("period", "to_date")))
+        start, end = period.start, period.end
         products = (
             (await session.execute(select(Product).where(Product.partner_id == partner_id))).scalars().all()
         )
@@ -65,14 +76,25 @@ async def report(rt: Runtime, job: Job) -> dict[str, Any]:
             (
                 await session.execute(
                     select(AIUsageLog).where(
-                        AIUsageLog.partner_id == partner_id, AIUsageLog.created_at >= start
+                        AIUsageLog.partner_id == partner_id,
+                        AIUsageLog.created_at >= start,
+                        AIUsageLog.created_at < end,
                     )
                 )
             )
             .scalars()
             .all()
         )
-    sales = await _sales(rt, partner_id, [Marketplace(m) for m in markets], start, end)
+    connected = sorted({Marketplace(m) for m in markets}, key=lambda m: m.value)
+    book = TaskBook(partner_id, job.id)
+    if not connected:
+        # A report of zeros would read as "nothing sold"; say what is missing instead.
+        book.failed(Capability.ANALYTICS, None, "", NO_ACCOUNT, status="skipped")
+        async with rt.sessions() as session, session.begin():
+            await book.write(session)
+        book.publish(rt.progress)
+        return {"skipped": NO_ACCOUNT}
+    sales = await _sales(rt, partner_id, connected, period)
     metrics = compute_partner_metrics(
         partner.name,
         start,
@@ -87,14 +109,15 @@ async def report(rt: Runtime, job: Job) -> dict[str, Any]:
             UsageRow(u.model, u.task_kind, u.cost_usd, u.input_tokens, u.output_tokens, u.path == "cache")
             for u in usage
         ],
+        connected=connected,
+        timezone=period.timezone,
     )
     narrative = await rt.gateway.write_narrative(
         NarrativeRequest(partner_id=partner_id, facts=metrics.narrative_facts())
     )
-    path = rt.report_dir / f"{partner.slug}-{end:%Y%m%d}.html"
+    path = rt.report_dir / f"{partner.slug}-{period.last_day:%Y%m%d}.html"
     if not rt.dry_run:
         write_report(path, metrics, narrative.ru, narrative.uz)
-    book = TaskBook(partner_id, job.id)
     book.done(Capability.ANALYTICS, None, "")  # a partner-wide task: no marketplace, no SKU
     async with rt.sessions() as session, session.begin():
         await book.write(session)
@@ -114,11 +137,18 @@ async def report(rt: Runtime, job: Job) -> dict[str, Any]:
 
 
 async def _sales(
-    rt: Runtime, partner_id: int, markets: list[Marketplace], start: datetime, end: datetime
+    rt: Runtime, partner_id: int, markets: list[Marketplace], period: ReportPeriod
 ) -> list[SaleLine]:
     lines: list[SaleLine] = []
     for market in markets:
-        for rec in await rt.orders.read(partner_id, market, start.date(), (end - timedelta(days=1)).date()):
+        conn = await rt.connectors.get(partner_id, market)
+        read_sales = getattr(conn, "read_sales", None)
+        records: list[SaleRecord]
+        if read_sales is not None:
+            records = await read_sales(period.first_day, period.last_day)
+        else:
+            records = await rt.orders.read(partner_id, market, period.first_day, period.last_day)
+        for rec in records:
             lines.append(
                 SaleLine(
                     sku=rec.offer_id,
@@ -129,6 +159,7 @@ async def _sales(
                     logistics=rec.logistics,
                     kind=LineKind(rec.kind.value),
                     date=rec.date,
+                    fees_estimated=rec.fees_estimated,
                 )
             )
     return lines

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from aimanager.domain.analytics import PartnerMetrics
+from aimanager.domain.report_period import local_dates
 
 COLORS = {"A": "#2e7d32", "B": "#f9a825", "C": "#9e9e9e"}
 STATUS_COLORS = {
@@ -29,6 +30,11 @@ STATUS_LABELS = {
     "excess": "избыток (> 91 дн.)",
     "no_sales": "нет продаж",
 }
+# Text widths are estimated, never measured (no scripts): CHAR_PX is a generous width of one 11 px
+# character (Cyrillic capitals and digits included), so a label fits the room it is given.
+CHAR_PX = 7.2
+LABEL_CHARS = 40  # longer labels end in "…"; the full text is in the bar's tooltip
+BAR_PX = 300
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#212121;
@@ -55,26 +61,39 @@ def fmt(value: Decimal | int | None, places: int = 0) -> str:
     return text.replace(",", "\u202f")
 
 
-def bar_chart(items: Sequence[tuple[str, Decimal, str]], *, width: int = 520, unit: str = "") -> str:
-    """Horizontal bars ``(label, value, colour)``; values ≤ 0 draw an empty bar."""
+def short(label: str, limit: int = LABEL_CHARS) -> str:
+    """``label`` cut to ``limit`` characters, the cut marked with "…"."""
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
+
+
+def bar_chart(items: Sequence[tuple[str, Decimal, str]], *, unit: str = "") -> str:
+    """Horizontal bars ``(label, value, colour)``; values ≤ 0 draw an empty bar.
+
+    The label column is as wide as the longest (shortened) label and the value column as wide as the
+    longest value, so no text is clipped by the bars or the picture's edge."""
     if not items:
         return '<p class="muted">нет данных</p>'
-    row, label_w = 26, 170
+    row = 26
+    labels = [short(label) for label, _, _ in items]
+    values = [f"{fmt(value)}{unit}" for _, value, _ in items]
+    label_w = int(max(len(t) for t in labels) * CHAR_PX) + 10
+    value_w = int(max(len(t) for t in values) * CHAR_PX) + 10
+    width = label_w + BAR_PX + value_w
     top = max((v for _, v, _ in items), default=Decimal(0))
     height = row * len(items) + 6
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img">'
+        f'viewBox="0 0 {width} {height}" role="img" style="max-width:100%;height:auto">'
     ]
-    for i, (label, value, colour) in enumerate(items):
+    for i, ((label, value, colour), text, shown) in enumerate(zip(items, labels, values, strict=True)):
         y = i * row + 4
-        bar = 0 if top <= 0 or value <= 0 else int((width - label_w - 90) * (value / top))
-        parts.append(f'<text x="0" y="{y + 14}">{esc(label[:28])}</text>')
+        bar = 0 if top <= 0 or value <= 0 else int(BAR_PX * (value / top))
+        parts.append(f'<text x="0" y="{y + 14}">{esc(text)}<title>{esc(label)}</title></text>')
         parts.append(
             f'<rect x="{label_w}" y="{y}" width="{bar}" height="18" fill="{esc(colour)}" rx="2">'
-            f"<title>{esc(label)}: {esc(fmt(value))}{esc(unit)}</title></rect>"
+            f"<title>{esc(label)}: {esc(shown)}</title></rect>"
         )
-        parts.append(f'<text x="{label_w + bar + 6}" y="{y + 14}">{esc(fmt(value))}{esc(unit)}</text>')
+        parts.append(f'<text x="{label_w + bar + 6}" y="{y + 14}">{esc(shown)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -83,7 +102,8 @@ def render_report(metrics: PartnerMetrics, narrative_ru: str = "", narrative_uz:
     """The whole report page as a string."""
     m = metrics
     cur = esc(m.currency)
-    period = f"{m.period_start:%Y-%m-%d} — {m.period_end:%Y-%m-%d}"
+    first, last = local_dates(m.period_start, m.period_end, m.timezone)
+    period = f"{first:%Y-%m-%d} — {last:%Y-%m-%d} ({m.timezone})"
     tiles = [
         ("Выручка", f"{fmt(m.revenue)} {cur}"),
         ("Продано, шт.", fmt(m.units)),

@@ -40,6 +40,8 @@ class RunStarted:
     followup_job_ids: list[int] = field(default_factory=list)
     waiting_partners: list[int] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # The priority each capability's jobs got (the planner moves a medium-priority report to low).
+    priorities: dict[str, str] = field(default_factory=dict)
 
     @property
     def tasks(self) -> Counter[str]:
@@ -66,12 +68,14 @@ async def start_run(
     started = RunStarted()
     if now_caps:
         plan = await build_plan(sessions, now_caps, partner_ids=partner_ids, skus=skus, priority=priority)
+        _note_priorities(started, plan.specs)
         await _queue(backend, plan.specs, started)
         started.queued.update(plan.tasks)
         started.skipped.extend(plan.skipped)
     if not later_caps:
         return started
     later = await build_plan(sessions, later_caps, partner_ids=partner_ids, skus=skus, priority=priority)
+    _note_priorities(started, later.specs)  # follow-ups plan the same way when they run
     started.skipped.extend(s for s in later.skipped if s not in started.skipped)
     # Asked after this run's card jobs are queued: a partner of theirs is busy until they are done.
     busy = await backend.busy_partners(CARD_KINDS)
@@ -89,6 +93,11 @@ async def start_run(
         for partner_id in waiting:
             started.waiting.update(later.tasks_by_partner[partner_id])
     return started
+
+
+def _note_priorities(started: RunStarted, specs: list[JobSpec]) -> None:
+    for spec in specs:
+        started.priorities.setdefault(spec.kind.split(".")[0], spec.priority.name.lower())
 
 
 async def _queue(backend: Backend, specs: list[JobSpec], started: RunStarted) -> None:
