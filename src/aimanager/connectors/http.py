@@ -37,7 +37,7 @@ from aimanager.connectors.errors import (
     TransientError,
     error_for_status,
 )
-from aimanager.connectors.ratelimit import LimiterSet, MarketClock, TokenBucket
+from aimanager.connectors.ratelimit import Bucket, LimiterSet, MarketClock
 from aimanager.logs import get_logger
 from aimanager.retry import Backoff, parse_delay, retry_after
 
@@ -295,7 +295,7 @@ class HttpClient:
             delay = self.retry.backoff.delay(attempt, self._rng)
         await self.clock.sleep(delay)
 
-    def _observe_remaining(self, response: httpx.Response, buckets: list[TokenBucket]) -> None:
+    def _observe_remaining(self, response: httpx.Response, buckets: list[Bucket]) -> None:
         """WB says ``X-Ratelimit-Remaining: 0`` before refusing; respect its reset hint early."""
         remaining = response.headers.get("x-ratelimit-remaining")
         if remaining is not None and remaining.strip() == "0":

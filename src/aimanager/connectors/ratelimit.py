@@ -9,6 +9,12 @@ sleeps off the debt. That needs no lock, keeps FIFO order among waiters, and let
 by several connector instances of the same account, even across event loops (``shared_limiters``).
 The client runs slightly under the documented limit (``CLIENT_RATE_FACTOR``, one burst token kept
 spare) because the server's clock starts when a request *arrives*, not when we send it.
+
+Across processes and hosts: when the connector is built under a ``LimitStore`` (``use_store``; the
+runtime installs the Redis one when ``AIMANAGER_REDIS_URL`` is set), ``LimiterSet`` asks the store for
+its buckets and windows instead, and every worker of every host shares one budget per seller account
+(``connectors.shared_limits``). The classes here stay the embedded mode's limiters, and the contract
+both implement is ``Bucket`` / ``Window``.
 """
 
 from __future__ import annotations
@@ -18,8 +24,11 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Protocol
 
 # Run at 90 % of the documented rate and keep one burst token spare: jitter between our send time
 # and the server's arrival time must never turn into a 429 (WB bills those ×10).
@@ -65,14 +74,62 @@ class LimitSpec:
         return max(0.0, (units - self.burst) / self.rate)
 
 
-class TokenBucket:
-    """An async token bucket (reservation style, see the module docstring)."""
+class Bucket(Protocol):
+    """What a connector's HTTP client needs of one method group's limit (local or shared).
 
-    def __init__(self, spec: LimitSpec, clock: MarketClock, *, client_side: bool = True) -> None:
+    ``penalize`` and ``block_for`` are synchronous (they are called from error paths); a shared bucket
+    applies them before its next ``take``."""
+
+    spec: LimitSpec
+    rate: float
+    capacity: float
+
+    async def take(self, cost: float = 1.0) -> float:
+        """Reserve ``cost`` tokens now; return the marketplace seconds to wait before using them."""
+        ...
+
+    async def acquire(self, cost: float = 1.0) -> None: ...
+
+    def penalize(self, cost: float) -> None: ...
+
+    def block_for(self, seconds: float) -> None: ...
+
+    async def level(self) -> float:
+        """Tokens in the bucket now (negative: reserved ahead)."""
+        ...
+
+
+class Window(Protocol):
+    """What a connector needs of a per-key window (local or shared)."""
+
+    async def take(self, keys: Iterable[str]) -> float:
+        """Record one event per key at the earliest legal time; return the wait."""
+        ...
+
+    async def acquire(self, keys: Iterable[str]) -> None: ...
+
+    def confirm(self, keys: Iterable[str]) -> None: ...
+
+    def wait_for(self, key: str) -> float: ...
+
+    async def refresh(self, keys: Iterable[str]) -> None:
+        """Learn what other processes recorded for ``keys``, so that ``wait_for`` knows of it."""
+        ...
+
+
+class TokenBucket:
+    """An async token bucket (reservation style, see the module docstring).
+
+    ``share`` scales the rate and the capacity: a shared bucket falls back on a local one at a share
+    of the account's limit while Redis is unreachable."""
+
+    def __init__(
+        self, spec: LimitSpec, clock: MarketClock, *, client_side: bool = True, share: float = 1.0
+    ) -> None:
         self.spec = spec
         self.clock = clock
-        self.rate = spec.rate * (CLIENT_RATE_FACTOR if client_side else 1.0)
-        self.capacity = float(max(1, spec.burst - 1) if client_side else spec.burst)
+        self.rate = spec.rate * (CLIENT_RATE_FACTOR if client_side else 1.0) * share
+        self.capacity = max(1.0, float(max(1, spec.burst - 1) if client_side else spec.burst) * share)
         self._tokens = self.capacity
         self._stamp = clock.now()
         self._guard = threading.Lock()  # sharing across loops/threads: protect the arithmetic only
@@ -88,9 +145,15 @@ class TokenBucket:
             self._tokens -= cost
             return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
+    async def take(self, cost: float = 1.0) -> float:
+        return self.reserve(cost)
+
     async def acquire(self, cost: float = 1.0) -> None:
         """Wait until ``cost`` tokens are ours."""
         await self.clock.sleep(self.reserve(cost))
+
+    async def level(self) -> float:
+        return self.tokens
 
     def penalize(self, cost: float) -> None:
         """Charge extra tokens after the fact (a WB 4xx is billed as 10 requests)."""
@@ -138,8 +201,14 @@ class KeyedWindow:
                 self._events[key].append(start)
             return start - now
 
+    async def take(self, keys: Iterable[str]) -> float:
+        return self.reserve(keys)
+
     async def acquire(self, keys: Iterable[str]) -> None:
         await self.clock.sleep(self.reserve(keys))
+
+    async def refresh(self, keys: Iterable[str]) -> None:
+        return None  # one process: it knows every event already
 
     def confirm(self, keys: Iterable[str]) -> None:
         """Move each key's latest event to now: call it once the server has answered, because the
@@ -161,39 +230,81 @@ class KeyedWindow:
             return events[-self.max_events] + self.period - now
 
 
+class LimitStore(Protocol):
+    """Where an account's limits live when several processes share them (``connectors.shared_limits``).
+
+    ``account`` is the connector's account key (marketplace, credential fingerprint, host)."""
+
+    def bucket(
+        self, account: tuple[object, ...], group: str, spec: LimitSpec, clock: MarketClock
+    ) -> Bucket: ...
+
+    def window(
+        self, account: tuple[object, ...], name: str, max_events: int, period: float, clock: MarketClock
+    ) -> Window: ...
+
+
 @dataclass
 class LimiterSet:
-    """Buckets by method-group name for one account."""
+    """Buckets by method-group name for one account; in ``store`` when one is given."""
 
     specs: dict[str, LimitSpec]
     clock: MarketClock
-    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    buckets: dict[str, Bucket] = field(default_factory=dict)
 
-    windows: dict[str, KeyedWindow] = field(default_factory=dict)
+    windows: dict[str, Window] = field(default_factory=dict)
+    account: tuple[object, ...] = ()
+    store: LimitStore | None = None
 
-    def bucket(self, group: str) -> TokenBucket:
+    def bucket(self, group: str) -> Bucket:
         if group not in self.buckets:
-            self.buckets[group] = TokenBucket(self.specs[group], self.clock)
+            spec = self.specs[group]
+            self.buckets[group] = (
+                self.store.bucket(self.account, group, spec, self.clock)
+                if self.store is not None
+                else TokenBucket(spec, self.clock)
+            )
         return self.buckets[group]
 
-    def window(self, name: str, max_events: int, period: float) -> KeyedWindow:
+    def window(self, name: str, max_events: int, period: float) -> Window:
         """The account's per-key window ``name`` (created on first use)."""
         if name not in self.windows:
-            self.windows[name] = KeyedWindow(max_events, period, self.clock)
+            self.windows[name] = (
+                self.store.window(self.account, name, max_events, period, self.clock)
+                if self.store is not None
+                else KeyedWindow(max_events, period, self.clock)
+            )
         return self.windows[name]
 
 
 _SHARED: dict[tuple[object, ...], LimiterSet] = {}
 _SHARED_GUARD = threading.Lock()
+# The store connectors built now share their limits through (None: this process only). A context
+# variable rather than an argument: connectors build their limiters themselves, and the pool that
+# builds them (``registry.make_connector(limit_store=…)``) sets it around the construction only.
+CURRENT_STORE: ContextVar[LimitStore | None] = ContextVar("aimanager_limit_store", default=None)
+
+
+@contextmanager
+def using_store(store: LimitStore | None) -> Iterator[None]:
+    """Connectors built inside the block share their limits through ``store``."""
+    token = CURRENT_STORE.set(store)
+    try:
+        yield
+    finally:
+        CURRENT_STORE.reset(token)
 
 
 def shared_limiters(key: tuple[object, ...], specs: dict[str, LimitSpec], clock: MarketClock) -> LimiterSet:
     """The process-wide ``LimiterSet`` for an account key (marketplace, credential fingerprint, …),
-    so two connector instances for one seller share one budget."""
+    so two connector instances for one seller share one budget — and, under a ``LimitStore``
+    (``using_store``), every process on every host does."""
+    store = CURRENT_STORE.get()
     with _SHARED_GUARD:
-        found = _SHARED.get(key)
-        if found is None or found.clock.time_scale != clock.time_scale:
-            found = _SHARED[key] = LimiterSet(specs=specs, clock=clock)
+        cache_key = (*key, id(store)) if store is not None else key
+        found = _SHARED.get(cache_key)
+        if found is None or found.clock.time_scale != clock.time_scale or found.store is not store:
+            found = _SHARED[cache_key] = LimiterSet(specs=specs, clock=clock, account=key, store=store)
         return found
 
 

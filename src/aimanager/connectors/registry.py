@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from aimanager.connectors.base import Connector
 from aimanager.connectors.config import ConnectorSettings, MarketplaceAccount, MarketplaceCredentials
 from aimanager.connectors.errors import AccountConfigError
-from aimanager.connectors.ratelimit import BulkProfile
+from aimanager.connectors.ratelimit import BulkProfile, LimitStore, using_store
 from aimanager.domain.enums import Marketplace
 from aimanager.errors import ConfigError
 
@@ -119,16 +119,21 @@ def make_connector(
     account: MarketplaceAccount,
     base_url: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    limit_store: LimitStore | None = None,
 ) -> Connector:
     """Build the connector for a validated ``account`` (see ``parse_account``).
 
     ``base_url`` replaces the production host(s) — tests point it at a sandbox — and wins over the
-    account's ``settings.base_url``; ``transport`` is handed to httpx unchanged.
+    account's ``settings.base_url``; ``transport`` is handed to httpx unchanged. ``limit_store``: share
+    the account's rate limits with every process using the same store (``shared_limits``); without
+    one they are this process's only.
     """
     module = _module(account.marketplace)
-    connector: Connector = module.from_config(
-        account.credentials, account.settings, base_url or account.settings.base_url, transport
-    )
+    with using_store(limit_store):
+        connector: Connector = module.from_config(
+            account.credentials, account.settings, base_url or account.settings.base_url, transport
+        )
     return connector
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -24,48 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aimanager.db.models import LLMCacheEntry
 from aimanager.logs import get_logger
+from aimanager.shared_state import REDIS_TIMEOUT_S, RedisOutage, connect, mget, redis_errors
 
 log = get_logger(__name__)
-# Seconds a Redis call may take before it counts as an outage (connect and each command).
-REDIS_TIMEOUT_S = 2.0
-
-
-def redis_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean "Redis is not reachable now" (not a bug in the command)."""
-    import redis.exceptions as rexc
-
-    return (rexc.ConnectionError, rexc.TimeoutError, OSError, TimeoutError)
-
-
-class RedisOutage:
-    """Tracks whether Redis is usable: after a failure, skip it for a pause that doubles (0.5 s to
-    ``max_pause_s``) while it stays down, so callers do not each wait for a dead server."""
-
-    def __init__(self, what: str, max_pause_s: float = 10.0) -> None:
-        self.what = what
-        self.max_pause_s = max_pause_s
-        self.down_since: float | None = None
-        self.failures = 0
-        self.outages = 0  # times Redis went away (for tests and metrics)
-        self._retry_at = 0.0
-
-    def usable(self) -> bool:
-        return self.down_since is None or time.monotonic() >= self._retry_at
-
-    def failed(self, exc: BaseException) -> None:
-        now = time.monotonic()
-        if self.down_since is None:
-            self.down_since = now
-            self.outages += 1
-            log.warning("llm.redis.down", store=self.what, error=str(exc)[:200])
-        self.failures += 1
-        self._retry_at = now + min(self.max_pause_s, 0.5 * 2 ** min(self.failures - 1, 10))
-
-    def ok(self) -> None:
-        if self.down_since is not None:
-            log.info("llm.redis.back", store=self.what, down_s=round(time.monotonic() - self.down_since, 1))
-            self.down_since = None
-            self.failures = 0
+# The Redis plumbing is shared with the marketplace limits and locks (``aimanager.shared_state``);
+# re-exported here under the names the gateway has always used.
+__all__ = ["REDIS_TIMEOUT_S", "RedisOutage", "redis_errors"]
 
 
 def cache_key(task_kind: str, tier: str, prompt_version: str, payload: Any) -> str:
@@ -173,20 +136,17 @@ class SQLCacheStore:
 
 
 class RedisCacheStore:
-    """The cache in Redis (``prefix`` + key → value), expiry by Redis TTL; misses while Redis is down."""
+    """The cache in Redis (``prefix`` + key → value), expiry by Redis TTL; misses while Redis is down.
+
+    ``url`` may name a Redis Cluster (``redis+cluster://``): each entry is one key, so reads and
+    writes of several entries are split by slot (``shared_state.mget``, a non-transactional pipeline).
+    """
 
     def __init__(self, url: str, prefix: str = "aimanager:llm:cache:", ttl: timedelta | None = None) -> None:
-        import redis.asyncio as aioredis
-
-        self._redis: Any = aioredis.from_url(
-            url,
-            decode_responses=True,
-            socket_timeout=REDIS_TIMEOUT_S,
-            socket_connect_timeout=REDIS_TIMEOUT_S,
-        )
+        self._redis: Any = connect(url, decode_responses=True, timeout_s=REDIS_TIMEOUT_S)
         self.prefix = prefix
         self.ttl = ttl
-        self.outage = RedisOutage("cache")
+        self.outage = RedisOutage("cache", events="llm.redis")
         self._errors = redis_errors()
         self.skipped = 0  # reads answered as misses and writes dropped because Redis was down
 
@@ -197,7 +157,7 @@ class RedisCacheStore:
             self.skipped += 1
             return {}
         try:
-            values = await self._redis.mget([self.prefix + k for k in keys])
+            values = await mget(self._redis, [self.prefix + k for k in keys])
         except self._errors as exc:
             self.outage.failed(exc)
             self.skipped += 1

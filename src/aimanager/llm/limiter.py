@@ -28,6 +28,7 @@ from aimanager.handoff import PriorityHandoff
 from aimanager.llm.cache import REDIS_TIMEOUT_S, RedisOutage, redis_errors
 from aimanager.llm.types import RateLimitInfo
 from aimanager.logs import get_logger
+from aimanager.shared_state import connect
 
 log = get_logger(__name__)
 KINDS = ("rpm", "itpm", "otpm")
@@ -154,23 +155,22 @@ class RedisBuckets:
     """Buckets in Redis, shared by every process using the same ``prefix``.
 
     ``local_share``: the share of each limit this process takes alone while Redis is down (a quarter
-    by default: four workers, or one worker and other tools on the key, stay within the limit)."""
+    by default: four workers, or one worker and other tools on the key, stay within the limit).
+
+    ``url`` may name a Redis Cluster (``redis+cluster://``): a key's buckets share a hash tag
+    (``{provider/model}``), so the script that takes from all three at once runs on one node."""
 
     def __init__(self, url: str, prefix: str = "aimanager:llm:bucket:", *, local_share: float = 0.25) -> None:
-        import redis.asyncio as aioredis
-
-        self._redis: Any = aioredis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
-        )
+        self._redis: Any = connect(url, timeout_s=REDIS_TIMEOUT_S)
         self._prefix = prefix
         self._script = self._redis.register_script(_LUA)
         self.local_share = local_share
         self.local = MemoryBuckets()
-        self.outage = RedisOutage("limiter")
+        self.outage = RedisOutage("limiter", events="llm.redis")
         self._errors = redis_errors()
 
     def _key(self, key: str, kind: str) -> str:
-        return f"{self._prefix}{key}:{kind}"
+        return f"{self._prefix}{{{key}}}:{kind}"
 
     async def _run(self, mode: str, key: str, items: list[tuple[str, float, float, float]]) -> float:
         if self.outage.usable():

@@ -11,14 +11,24 @@ limiter's tokens go to calls that carry everything waiting.
 A batch never holds the same offer twice: a later push of an offer already in the waiting batch
 waits for the call after, so the marketplace ends with the newest price and every caller's report
 speaks of the price it asked for.
+
+Across processes and hosts (``hold``, a cross-host lock per account — ``shared_state.SharedLocks``
+when Redis is configured): a process sends its batch only while it holds the account's lock, and
+its pushes that arrive while another process's call is in flight wait in its batch meanwhile. So at
+most one price call per account is in flight anywhere, and each carries everything its process had
+waiting — the group commit of one process, with the turn passed between processes. Batches are not
+merged across processes: that would need every caller's report to travel back through Redis and a
+crashed sender's items to be recovered, for a gain the shared rate limit already bounds (see
+docs/limits.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aimanager.connectors.base import PushReport
 
@@ -45,16 +55,19 @@ class GroupPush(Generic[Key, Item]):
     """Coalesce pushes per key (an account and an operation) into as few bulk calls as possible.
 
     ``send(key, items)`` makes one bulk call (the connector splits it into the marketplace's batch
-    size); ``offer(item)`` names the offer an item is for.
+    size); ``offer(item)`` names the offer an item is for; ``hold(key)``, when given, is held around
+    each call (the cross-host lock of the account, see the module docstring).
     """
 
     def __init__(
         self,
         send: Callable[[Key, list[Item]], Awaitable[PushReport]],
         offer: Callable[[Item], str],
+        hold: Callable[[Key], AbstractAsyncContextManager[Any]] | None = None,
     ) -> None:
         self._send = send
         self._offer = offer
+        self._hold = hold or (lambda _key: nullcontext())
         self._accounts: dict[Key, _Account[Item]] = {}
         self._senders: set[asyncio.Task[None]] = set()
 
@@ -90,16 +103,26 @@ class GroupPush(Generic[Key, Item]):
     async def _drain(self, key: Key, account: _Account[Item]) -> None:
         try:
             while account.waiting:
-                batch = account.waiting.pop(0)
+                batch: _Batch[Item] | None = None
                 try:
-                    batch.done.set_result(await self._send(key, batch.items))
+                    # The batch stays open to joiners while the turn is another process's.
+                    async with self._hold(key):
+                        batch = account.waiting.pop(0)
+                        try:
+                            batch.done.set_result(await self._send(key, batch.items))
+                        except Exception as exc:  # every caller in the batch sees the call's error
+                            batch.done.set_exception(exc)
                 except asyncio.CancelledError:  # shutting down: nobody's call goes out any more
-                    for pending in (batch, *account.waiting):
-                        pending.done.cancel()
+                    for pending in (*([batch] if batch else []), *account.waiting):
+                        if not pending.done.done():
+                            pending.done.cancel()
                     account.waiting.clear()
                     raise
-                except Exception as exc:  # every caller in the batch sees the call's error
-                    batch.done.set_exception(exc)
+                except Exception as exc:  # the lock itself failed: the batch it was for sees it
+                    if batch is None and account.waiting:
+                        batch = account.waiting.pop(0)
+                    if batch is not None and not batch.done.done():
+                        batch.done.set_exception(exc)
         finally:
             account.sending = False
             if not account.waiting:

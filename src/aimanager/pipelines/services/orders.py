@@ -4,19 +4,35 @@ The stock buffers (sales velocity over two weeks) and the analytics report (the 
 same order feed, and marketplaces ration it hard — WB's finance report allows one request per minute
 per account. One read of the widest window serves every handler of the process for ``ttl_s``;
 concurrent readers wait for the same request instead of each spending the account's quota.
+
+With ``shared`` (a ``shared_state.SharedMemo``, when Redis is configured) the read is shared by every
+worker on every host too: the first process to need an account's feed takes a short lock, reads,
+and stores the lines in Redis for ``ttl_s``; the others use that copy (or wait for it while the read
+is in flight). Redis unreachable: each process reads for itself, as without it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
+
+from pydantic import TypeAdapter
 
 from aimanager.connectors.base import Connector, SaleRecord
 from aimanager.domain.enums import Marketplace
+
+_RECORDS: TypeAdapter[list[SaleRecord]] = TypeAdapter(list[SaleRecord])
+
+
+class SharedFeedMemo(Protocol):
+    """The cross-host memo the feeds use (``shared_state.SharedMemo``)."""
+
+    async def get_or_compute(self, name: str, compute: Any, *, ttl_s: float, accept: Any = ...) -> str: ...
 
 
 class ConnectorSource(Protocol):
@@ -41,11 +57,13 @@ class OrderFeeds:
         days: int,
         ttl_s: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedFeedMemo | None = None,
     ) -> None:
         self._connectors = connectors
         self._days = days
         self._ttl_s = ttl_s
         self._clock = clock
+        self._shared = shared
         self._entries: dict[tuple[int, Marketplace], _Entry] = {}
 
     async def read(
@@ -76,5 +94,31 @@ class OrderFeeds:
         return [r for r in records if date_from <= r.date.date() <= date_to]
 
     async def _fetch(self, key: tuple[int, Marketplace], start: date, end: date) -> list[SaleRecord]:
+        if self._shared is None:
+            return await self._read(key, start, end)
+
+        async def read() -> str:
+            records = await self._read(key, start, end)
+            return json.dumps(
+                {
+                    "start": start.isoformat(),
+                    "end": end.isoformat(),
+                    "records": _RECORDS.dump_python(records, mode="json"),
+                },
+                separators=(",", ":"),
+            )
+
+        def covers(text: str) -> bool:  # a copy read for a narrower window does not serve this one
+            stored = json.loads(text)
+            return bool(
+                date.fromisoformat(stored["start"]) <= start and date.fromisoformat(stored["end"]) >= end
+            )
+
+        text = await self._shared.get_or_compute(
+            f"{key[0]}:{key[1].value}", read, ttl_s=self._ttl_s, accept=covers
+        )
+        return _RECORDS.validate_python(json.loads(text)["records"])
+
+    async def _read(self, key: tuple[int, Marketplace], start: date, end: date) -> list[SaleRecord]:
         conn = await self._connectors.get(*key)
         return await conn.read_orders(start, end)

@@ -17,9 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aimanager.connectors.base import Connector, PriceUpdate, PushReport
+from aimanager.connectors.ratelimit import LimitStore
 from aimanager.connectors.registry import make_connector, parse_account
+from aimanager.connectors.uzum.export import export_folder
 from aimanager.db.crypto import CredentialBox
-from aimanager.db.models import MarketplaceIntegration
+from aimanager.db.models import MarketplaceIntegration, Partner
 from aimanager.domain.enums import Marketplace
 from aimanager.errors import ConfigError
 from aimanager.jobs import Backend
@@ -28,6 +30,7 @@ from aimanager.pipelines.services.group_push import GroupPush
 from aimanager.pipelines.services.orders import OrderFeeds
 from aimanager.pipelines.services.progress import Progress
 from aimanager.settings import Settings
+from aimanager.shared_state import RedisHandle, SharedLocks, SharedMemo
 
 T = TypeVar("T")
 
@@ -61,7 +64,8 @@ class ConnectorPool:
     """One connector per (partner, marketplace), built on first use from the stored integration.
 
     Credentials are decrypted only here, in memory, and handed to the connector; ``overrides`` lets the
-    demo and tests point a marketplace at its sandbox and scale its clock.
+    demo and tests point a marketplace at its sandbox and scale its clock. ``limit_store``: the
+    accounts' rate limits are shared with every process using it (Redis), not this process's only.
     """
 
     def __init__(
@@ -69,10 +73,17 @@ class ConnectorPool:
         sessions: async_sessionmaker[AsyncSession],
         box: CredentialBox,
         overrides: dict[Marketplace, dict[str, Any]] | None = None,
+        *,
+        limit_store: LimitStore | None = None,
+        exports_dir: Path | None = None,
     ) -> None:
         self._sessions = sessions
+        # Uzum card exports land in <exports_dir>/<partner slug>/uzum-<shop id>/ (an account's own
+        # ``export_dir`` setting wins): an operator finds each partner's files, never in /tmp.
+        self.exports_dir = exports_dir if exports_dir is not None else Path("exports")
         self._box = box
         self._overrides = overrides or {}
+        self.limit_store = limit_store
         self._conns: dict[tuple[int, Marketplace], Connector] = {}
         self._lock = asyncio.Lock()
 
@@ -97,12 +108,17 @@ class ConnectorPool:
                         )
                     )
                 ).scalar_one_or_none()
+                slug = await session.scalar(select(Partner.slug).where(Partner.id == partner_id))
             if row is None:
                 raise ConfigError(f"partner {partner_id} has no active {key[1].value} integration")
             override = self._overrides.get(key[1], {})
             settings = {**(row.settings or {}), **override.get("settings", {})}
+            if key[1] is Marketplace.UZUM and not settings.get("export_dir"):
+                settings["export_dir"] = str(
+                    export_folder(self.exports_dir, slug or f"partner-{partner_id}", settings.get("shop_id"))
+                )
             account = parse_account(key[1], self._box.open(row.credentials_encrypted), settings)
-            conn = make_connector(account, override.get("base_url"))
+            conn = make_connector(account, override.get("base_url"), limit_store=self.limit_store)
             self._conns[key] = conn
             return conn
 
@@ -127,14 +143,22 @@ class Runtime:
     dry_run: bool = False
     report_dir: Path = Path("reports")
     analytics_days: int = 30
+    # State shared with every worker on every host (Redis; None in the embedded mode): the order
+    # feeds and the price group commit below go through it (docs/limits.md).
+    shared: RedisHandle | None = None
     # Order history shared by stock and analytics (see ``orders``); built from ``connectors``.
     orders: OrderFeeds = field(init=False)
     # Price pushes to one account at the same time share one bulk call (see ``group_push``).
     price_pushes: GroupPush[tuple[int, Marketplace], PriceUpdate] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.orders = OrderFeeds(self.connectors, days=max(self.analytics_days, 14) + 1)
-        self.price_pushes = GroupPush(self._send_prices, lambda update: update.offer_id)
+        memo = SharedMemo(self.shared, "orders") if self.shared is not None else None
+        self.orders = OrderFeeds(self.connectors, days=max(self.analytics_days, 14) + 1, shared=memo)
+        hold = None
+        if self.shared is not None:
+            locks = SharedLocks(self.shared, "prices")
+            hold = lambda key: locks.hold(f"{key[0]}:{Marketplace(key[1]).value}")  # noqa: E731
+        self.price_pushes = GroupPush(self._send_prices, lambda update: update.offer_id, hold)
 
     async def _send_prices(self, key: tuple[int, Marketplace], updates: list[PriceUpdate]) -> PushReport:
         partner_id, market = key
@@ -147,6 +171,9 @@ class Runtime:
         return datetime.now(UTC)
 
     async def aclose(self) -> None:
-        """Close the gateway and the connectors (the engine belongs to whoever created it)."""
+        """Close the gateway, the connectors and the shared state's client (the engine belongs to
+        whoever created it)."""
         await self.connectors.aclose()
         await self.gateway.close()
+        if self.shared is not None:
+            await self.shared.close()

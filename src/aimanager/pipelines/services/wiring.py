@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
+from aimanager.connectors.shared_limits import RedisLimitStore
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine, session_factory
 from aimanager.domain.enums import Marketplace
@@ -12,6 +14,7 @@ from aimanager.jobs import Backend, SQLBackend
 from aimanager.llm import Gateway, GatewayConfig
 from aimanager.pipelines.services.runtime import ConnectorPool, Runtime
 from aimanager.settings import Settings
+from aimanager.shared_state import RedisHandle
 
 
 async def build_runtime(
@@ -34,7 +37,22 @@ async def build_runtime(
         backend = backend or SQLBackend(engine)
     sessions = session_factory(engine)
     gateway = await Gateway.create(gateway_config or GatewayConfig.from_settings(settings), engine)
-    pool = ConnectorPool(sessions, CredentialBox.from_settings(settings), connector_overrides)
+    # With Redis, every worker on every host shares each account's limits, price pushes and order
+    # feeds; without it (embedded mode) they are this process's. Keys that name partners by id get
+    # the database's namespace: two installations on one Redis must not share partner 1.
+    shared = (
+        RedisHandle(settings.redis_url, f"aimanager:{database_namespace(settings.database_url)}:")
+        if settings.redis_url
+        else None
+    )
+    limit_store = RedisLimitStore(shared.with_prefix("aimanager:")) if shared is not None else None
+    pool = ConnectorPool(
+        sessions,
+        CredentialBox.from_settings(settings),
+        connector_overrides,
+        limit_store=limit_store,
+        exports_dir=settings.exports_dir,
+    )
     return Runtime(
         settings=settings,
         engine=engine,
@@ -44,4 +62,13 @@ async def build_runtime(
         connectors=pool,
         dry_run=dry_run,
         report_dir=report_dir or Path("reports"),
+        shared=shared,
     )
+
+
+def database_namespace(database_url: str) -> str:
+    """A short stable name of the database (without its password): the prefix of the shared keys
+    that name partners by id."""
+    from aimanager.shared_state import describe
+
+    return hashlib.sha256(describe(database_url).encode()).hexdigest()[:10]
