@@ -38,6 +38,9 @@ BAD_STRINGS = {
     "min_severity": "loud",
     "format": "yaml",
     "role": "emperor",
+    "capability": "refunds",
+    "language": "klingon",
+    "processes": "many",
 }
 # Free text (names, ids given as slugs, keys, URLs, file paths, JSON): nothing to refuse at parse time.
 FREE_TEXT = {
@@ -79,7 +82,8 @@ def filler(param: Any) -> list[str]:
         choice = desc.choices[0]
         return [str(getattr(choice, "value", choice))]
     if param.name in BAD_STRINGS:
-        return [{"priority": "low", "status": "failed", "every": "1h", "min_severity": "info"}.get(
+        return [{"priority": "low", "status": "failed", "every": "1h", "min_severity": "info",
+                "capability": "cards", "language": "ru", "processes": "1"}.get(
             param.name, "table")]  # fmt: skip
     return ["1"]
 

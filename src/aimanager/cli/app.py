@@ -56,6 +56,14 @@ def one_of(*values: str) -> Callable[[str | None], str | None]:
     return check
 
 
+def process_count(value: str) -> str:
+    """Option callback: ``--processes`` is a positive number or ``auto``, checked while parsing."""
+    text = value.strip().lower()
+    if text != "auto" and (not text.isdigit() or int(text) < 1):
+        raise typer.BadParameter(f"expected a positive number or 'auto', got {value!r}")
+    return text
+
+
 def priority_name(value: str | None) -> str | None:
     """Option callback: a job priority name (urgent, high, medium, low), checked while parsing."""
     from aimanager.jobs import Priority

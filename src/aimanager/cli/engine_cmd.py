@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import inspect
 
-from aimanager.cli.app import app, jobs_app, priority_name
+from aimanager.cli.app import app, jobs_app, priority_name, process_count
 from aimanager.db.engine import check_connection, describe_url, make_engine
 from aimanager.errors import StoreError
 from aimanager.jobs import JobSpec, JobStatus, Priority, SQLBackend, Worker, WorkerConfig, parse_payload
@@ -94,6 +94,7 @@ def worker(
         "1",
         "--processes",
         "-p",
+        callback=process_count,
         help="Worker processes (a number, or 'auto' to follow the measured load between --min and "
         "--max); more than one runs a supervisor that restarts them.",
     ),

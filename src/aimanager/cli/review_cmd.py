@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aimanager.cli.app import app
+from aimanager.cli.app import app, one_of
 from aimanager.cli.engine_cmd import open_backend
 from aimanager.domain.enums import Capability, Marketplace
 
@@ -58,7 +58,9 @@ async def _filters(
 @review_app.command("list")
 def review_list(
     partner: str | None = typer.Option(None, "--partner", "-p"),
-    capability: str | None = typer.Option(None, "--capability", "-c", help="cards or prices"),
+    capability: str | None = typer.Option(
+        None, "--capability", "-c", help="cards or prices", callback=one_of("cards", "prices")
+    ),
     marketplace: Marketplace | None = typer.Option(None, "--marketplace", "-m"),
     limit: int = typer.Option(50, "--limit", min=1),
     diff: bool = typer.Option(True, "--diff/--no-diff", help="Show each card's diff against the live one."),
@@ -131,7 +133,9 @@ def _decide(
 def review_approve(
     refs: list[str] = typer.Argument(None, help="Item ids from `review list` (c12 p7 …)."),
     partner: str | None = typer.Option(None, "--partner", "-p"),
-    capability: str | None = typer.Option(None, "--capability", "-c", help="cards or prices"),
+    capability: str | None = typer.Option(
+        None, "--capability", "-c", help="cards or prices", callback=one_of("cards", "prices")
+    ),
     marketplace: Marketplace | None = typer.Option(None, "--marketplace", "-m"),
     sample: int | None = typer.Option(None, "--sample", min=1, help="A random N of the matching items."),
     everything: bool = typer.Option(False, "--all", help="Every matching item."),
@@ -154,7 +158,9 @@ def review_reject(
     refs: list[str] = typer.Argument(None, help="Item ids from `review list` (c12 p7 …)."),
     reason: str = typer.Option(..., "--reason", "-r", help="Why (kept with the item and its task)."),
     partner: str | None = typer.Option(None, "--partner", "-p"),
-    capability: str | None = typer.Option(None, "--capability", "-c", help="cards or prices"),
+    capability: str | None = typer.Option(
+        None, "--capability", "-c", help="cards or prices", callback=one_of("cards", "prices")
+    ),
     marketplace: Marketplace | None = typer.Option(None, "--marketplace", "-m"),
     sample: int | None = typer.Option(None, "--sample", min=1, help="A random N of the matching items."),
     everything: bool = typer.Option(False, "--all", help="Every matching item."),

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aimanager.cli.app import app
+from aimanager.cli.app import app, one_of
 from aimanager.cli.engine_cmd import open_backend
 
 console = Console()
@@ -114,7 +114,7 @@ def users_add(
     login: str = typer.Argument(..., help="The console login."),
     role: str = typer.Option(..., "--role", callback=_role, help=ROLE_HELP),
     partner: str | None = typer.Option(None, "--partner", help="Partner id or slug (role partner)."),
-    language: str = typer.Option("ru", "--language", help="ru, uz or en."),
+    language: str = typer.Option("ru", "--language", help="ru, uz or en.", callback=one_of("ru", "uz", "en")),
     password: str = typer.Option(
         ...,
         "--password",
