@@ -1,30 +1,34 @@
 """API latency and throughput on the main list routes: p50/p99 per route, requests per second.
 
 Fills a database (PostgreSQL for the published figures) with ``partners`` partners and ``tasks`` task
-rows (bulk inserts, a few minutes for a million), starts one ``aimanager serve``-equivalent uvicorn
-process on loopback, then drives the list routes with ``concurrency`` clients for ``seconds`` each::
+rows (bulk inserts, a few minutes for a million), starts ``aimanager serve`` on loopback, then drives the list routes with ``concurrency`` clients for ``seconds`` each::
 
-    python -m aimanager_lab.bench.api --database-url postgresql+asyncpg://postgres@127.0.0.1/bench \\
+    aimanager bench api --database-url postgresql+asyncpg://postgres@127.0.0.1/aimanager_bench_api \\
         --partners 1000 --tasks 1000000 --seconds 20
 
-It drives the product as an operator would (HTTP with an admin key, and one partner key); the numbers
-go to BENCHMARKS.md by hand. Not run by the test suite.
+It drives the product as an operator would: ``aimanager serve`` in its own process, HTTP with an admin
+key. Not run by the test suite (its render has a test).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import multiprocessing
+import os
+import socket
 import statistics
+import subprocess
+import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 from sqlalchemy import insert, select
 
 from aimanager.api.access import create_key
+from aimanager.db.crypto import generate_key
 from aimanager.db.engine import make_engine, session_factory
 from aimanager.db.models import AIUsageLog, Partner, TaskRecord
 from aimanager.schema.migrate import upgrade
@@ -40,6 +44,22 @@ ROUTES = [
     "/v1/spend?group=day",
     "/v1/jobs/stats",
 ]
+
+
+async def ensure_database(url: str) -> None:
+    """Create a missing PostgreSQL database (the bench fills its own, never an operator's)."""
+    if not url.startswith("postgresql"):
+        return
+    import asyncpg
+
+    plain = url.replace("postgresql+asyncpg://", "postgresql://")
+    base, name = plain.rsplit("/", 1)
+    admin = await asyncpg.connect(base + "/postgres")
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
 
 
 async def fill(url: str, partners: int, tasks: int) -> tuple[str, str]:
@@ -79,17 +99,6 @@ async def fill(url: str, partners: int, tasks: int) -> tuple[str, str]:
     return token, slug
 
 
-def _serve(url: str, port: int) -> None:
-    import os
-
-    import uvicorn
-
-    os.environ["AIMANAGER_DATABASE_URL"] = url
-    from aimanager.api.app import create_app
-
-    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning")
-
-
 async def drive(
     base: str, path: str, token: str, seconds: float, concurrency: int
 ) -> tuple[list[float], int]:
@@ -112,38 +121,80 @@ async def drive(
     return latencies, errors
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--database-url", required=True)
-    p.add_argument("--partners", type=int, default=1000)
-    p.add_argument("--tasks", type=int, default=1_000_000)
-    p.add_argument("--seconds", type=float, default=20.0)
-    p.add_argument("--concurrency", type=int, default=16)
-    p.add_argument("--port", type=int, default=18080)
-    args = p.parse_args()
-    token, slug = asyncio.run(fill(args.database_url, args.partners, args.tasks))
-    server = multiprocessing.Process(target=_serve, args=(args.database_url, args.port), daemon=True)
-    server.start()
-    base = f"http://127.0.0.1:{args.port}"
-    for _ in range(200):
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            server.join(0.1)
-    print(f"{'route':45} {'requests':>9} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+@dataclass
+class RouteFigures:
+    path: str
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_api_bench(
+    url: str, *, partners: int, tasks: int, seconds: float, concurrency: int, progress: Any = print
+) -> list[RouteFigures]:
+    """Fill the database, start ``aimanager serve`` (the command an operator runs) on a loopback port
+    and drive each list route for ``seconds`` with ``concurrency`` clients."""
+    progress(f"filling {partners:,} partners and {tasks:,} tasks (skipped where the database holds them)")
+    token, slug = asyncio.run(fill(url, partners, tasks))
+    port = _free_port()
+    env = {**os.environ, "AIMANAGER_DATABASE_URL": url}
+    env.setdefault("AIMANAGER_SECRET_KEY", generate_key())
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aimanager", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    out: list[RouteFigures] = []
     try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("aimanager serve did not answer /healthz within 120 s")
+            time.sleep(0.1)
         for route in ROUTES:
             path = route.format(slug=slug)
-            lat, errors = asyncio.run(drive(base, path, token, args.seconds, args.concurrency))
+            progress(f"{path}: {seconds:g} s at {concurrency} clients")
+            lat, errors = asyncio.run(drive(base, path, token, seconds, concurrency))
             q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0]] * 99
-            print(
-                f"{path:45} {len(lat):9d} {len(lat) / args.seconds:8.1f} {q[49]:8.1f} {q[98]:8.1f} {errors:7d}"
-            )
+            out.append(RouteFigures(path, len(lat), len(lat) / seconds, q[49], q[98], errors))
     finally:
         server.terminate()
-        server.join(10)
+        server.wait(10)
+    return out
 
 
-if __name__ == "__main__":
-    main()
+def render_api(
+    figs: list[RouteFigures], *, partners: int, tasks: int, dialect: str, command: str, machine: str
+) -> str:
+    """Markdown for BENCHMARKS.md."""
+    lines = [
+        "## API: list routes under load",
+        "",
+        f"Command: `{command}` — {machine}.",
+        "",
+        f"{partners:,} partners and {tasks:,} task rows in {dialect}; one `aimanager serve` process on",
+        "loopback, an admin key, each route driven in turn by concurrent clients.",
+        "",
+        "| route | requests | requests/s | p50 (ms) | p99 (ms) | errors |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{f.path}` | {f.requests:,} | {f.rps:,.0f} | {f.p50_ms:.1f} | {f.p99_ms:.1f} | {f.errors} |"
+        for f in figs
+    ]
+    return "\n".join(lines)
