@@ -7,10 +7,12 @@ message for "Acme has 12 cards rejected by Wildberries", not twelve.
 The rules (``RULES``):
 
 * ``tasks.needs_input``  tasks waiting for facts only a person can give (a cost price, an attribute);
-* ``cards.rejected``     the latest card version of a product on a marketplace was rejected;
+* ``cards.rejected``     the latest card version of a product on a marketplace was rejected by the
+                         marketplace (a reviewer's rejection is a decision, not an alert);
 * ``stock.mismatch``     the latest stock push of a listing read back wrong, or was refused;
 * ``prices.failed``      the latest price change of a listing failed;
 * ``stock.low_cover``    stock that lasts less than ``cover_days`` at the latest report's sales rate;
+* ``stock.oversell_risk`` a pool below the sum of its listings' buffers (``stock_rules``);
 * ``budget``             AI spend this month at the partner's warn ratio (80 %) or at its budget;
 * ``token.refused``      a marketplace refused the account's credentials (AuthError in a task's
                          reason, or in the last error of a job that failed in the last day);
@@ -33,6 +35,7 @@ from sqlalchemy.orm import aliased
 
 from aimanager.alerts.engine_rules import jobs_dead, sla_breached, token_refused
 from aimanager.alerts.findings import Finding, Rule, RuleContext, Severity, examples, plural
+from aimanager.alerts.stock_rules import oversell_risk
 from aimanager.db.models import (
     AIUsageLog,
     AnalyticsReport,
@@ -48,6 +51,8 @@ from aimanager.domain.analytics import cover_days
 
 # Sales rates from a report older than this say little about today's.
 REPORT_MAX_AGE = timedelta(days=35)
+# How a reviewer's rejection is written on a card version (``services.review``): not a marketplace's.
+REVIEWER_REJECTED = "rejected by reviewer"
 
 
 async def tasks_needs_input(ctx: RuleContext) -> list[Finding]:
@@ -100,6 +105,8 @@ async def cards_rejected(ctx: RuleContext) -> list[Finding]:
     ).all()
     groups: dict[tuple[int, str], list[str]] = defaultdict(list)
     for pid, market, sku, errors in rows:
+        if errors and str(errors[-1]).startswith(REVIEWER_REJECTED):
+            continue  # a person's decision, not a marketplace's refusal: nothing to be alerted about
         groups[(pid, market)].append(f"{sku}: {(errors or ['rejected'])[-1]}")
     out = []
     for (pid, market), items in groups.items():
@@ -299,6 +306,7 @@ RULES: dict[str, Rule] = {
     "stock.mismatch": stock_mismatch,
     "prices.failed": prices_failed,
     "stock.low_cover": stock_low_cover,
+    "stock.oversell_risk": oversell_risk,
     "budget": budget,
     "token.refused": token_refused,
     "jobs.dead": jobs_dead,

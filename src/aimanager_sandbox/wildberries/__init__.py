@@ -32,6 +32,8 @@ from aimanager_sandbox.wildberries import (
     routes_content,
     routes_fbs,
     routes_finance,
+    routes_media,
+    routes_price_reads,
     routes_prices,
     routes_stocks,
 )
@@ -79,7 +81,9 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     install_control(app, Marketplace.WILDBERRIES, seed_account=seed_account, read_offers=read_offers)
     for router in (routes_content.router, routes_prices.router, routes_stocks.router, routes_finance.router):
         app.include_router(router)
+    app.include_router(routes_price_reads.router)  # the goods list with prices (price read-back)
     # FBS orders: buyers at a configurable rate, assembly tasks (``common.orders``, ``routes_fbs``).
     install_orders(app, routes_fbs.WbShelf())
     app.include_router(routes_fbs.router)
+    routes_media.install(app)  # photos: media/save, media/file, /_sandbox/media
     return app

@@ -32,7 +32,9 @@ from aimanager_sandbox.common.sandbox import Limit, RequestRecord, Sandbox, Sand
 from aimanager_sandbox.yandex import (
     routes_cards,
     routes_fbs,
+    routes_media,
     routes_orders,
+    routes_price_reads,
     routes_prices,
     routes_reports,
     routes_stats,
@@ -110,9 +112,11 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         routes_cards.router,
         routes_stats.router,
         routes_prices.router,
+        routes_price_reads.router,  # the business prices read (price read-back)
         routes_stocks.router,
         routes_orders.router,
         routes_reports.router,
     ):
         app.include_router(router)
+    routes_media.install(app)  # pictures of offer-mappings/update, /_sandbox/media
     return app

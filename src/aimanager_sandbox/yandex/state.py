@@ -20,6 +20,7 @@ from aimanager_sandbox.common.sandbox import Limit, Sandbox
 LIMITS: dict[str, Limit] = {
     "offer-mappings-update": Limit(5000, 60, 5000),  # items
     "offer-prices-update": Limit(10000, 60, 10000),  # items
+    "offer-prices-read": Limit(10000, 60, 10000),  # items (getDefaultPrices)
     "stocks-update": Limit(100000, 60, 100000),  # items
     "stocks-read": Limit(100000, 60, 100000),  # items
     "offer-cards-read": Limit(100, 60, 100),

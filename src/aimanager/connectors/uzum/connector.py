@@ -32,6 +32,7 @@ from aimanager.connectors.base import (
     CardPush,
     FeeInfo,
     ItemError,
+    OrderEvent,
     PriceUpdate,
     PushReport,
     SaleKind,
@@ -47,6 +48,7 @@ from aimanager.connectors.http import HttpClient, RetryPolicy
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
 from aimanager.connectors.uzum import limits as L
 from aimanager.connectors.uzum import models as M
+from aimanager.connectors.uzum import orders as fbs_orders
 from aimanager.connectors.uzum.config import UzumCredentials, UzumSettings
 from aimanager.connectors.uzum.export import UzumCardRow, export_cards
 from aimanager.connectors.uzum.money import NonIntegerPrice, to_uzs
@@ -355,6 +357,15 @@ class UzumConnector:
             )
             for o, (p, s) in known.items()
         ]
+
+    # --- FBS orders (``orders``) -----------------------------------------------------------------------
+    async def read_order_lines(self, since: datetime) -> list[OrderEvent]:
+        """FBS order lines created since ``since`` with their current status (``orders``)."""
+        return await fbs_orders.read_order_lines(self, since)
+
+    async def confirm_orders(self, order_ids: Sequence[str]) -> PushReport:
+        """Confirm new FBS orders (Uzum cancels one left unconfirmed; ``orders``)."""
+        return await fbs_orders.confirm_orders(self, order_ids)
 
 
 def _unknown(offer_id: str) -> ItemError:

@@ -19,6 +19,7 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from aimanager.connectors.base import (
     CardPush,
     FeeInfo,
     ItemError,
+    OrderEvent,
     PriceUpdate,
     PushReport,
     SaleRecord,
@@ -43,6 +45,8 @@ from aimanager.connectors.errors import TaskTimeout, ValidationRejected
 from aimanager.connectors.http import HttpClient, RetryPolicy
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
 from aimanager.connectors.wildberries import limits as L
+from aimanager.connectors.wildberries import orders as fbs_orders
+from aimanager.connectors.wildberries import prices as wb_prices
 from aimanager.connectors.wildberries.config import WildberriesCredentials, WildberriesSettings
 from aimanager.connectors.wildberries.wire import (
     already_set,
@@ -266,6 +270,10 @@ class WildberriesConnector:
             report = report.with_statuses([await self.wait_task(t) for t in report.tasks])
         return report
 
+    async def read_prices(self, offer_ids: Sequence[str]) -> dict[str, Decimal]:
+        """The selling price WB shows per offer (see ``prices``)."""
+        return await wb_prices.read_prices(self, offer_ids)
+
     async def _price_status(self, task: TaskRef) -> TaskStatus:
         params = {"uploadID": task.task_id}
         buffered = await self.http.json(
@@ -420,6 +428,11 @@ class WildberriesConnector:
             if pct is not None:
                 fees.append(FeeInfo(offer_id=offer, commission_pct=pct))
         return fees
+
+    # --- FBS orders (``orders``) -----------------------------------------------------------------------
+    async def read_order_lines(self, since: datetime) -> list[OrderEvent]:
+        """FBS order lines created since ``since`` with their current status (``orders``)."""
+        return await fbs_orders.read_order_lines(self, since)
 
 
 def from_config(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,6 +52,7 @@ from aimanager.connectors.ratelimit import MarketClock, shared_limiters
 from aimanager.connectors.yandex import limits as L
 from aimanager.connectors.yandex import models as M
 from aimanager.connectors.yandex import orders as fbs_orders
+from aimanager.connectors.yandex import prices as ym_prices
 from aimanager.connectors.yandex import stats as ym_stats
 from aimanager.connectors.yandex.config import YandexCredentials, YandexSettings
 from aimanager.connectors.yandex.wire import (
@@ -373,6 +375,10 @@ class YandexMarketConnector:
             )
             report = report.merged(PushReport(accepted=[s.offer_id for s in batch], requests=1))
         return report
+
+    async def read_prices(self, offer_ids: Sequence[str]) -> dict[str, Decimal]:
+        """The selling price YM shows per offer (see ``prices``)."""
+        return await ym_prices.read_prices(self, offer_ids)
 
     async def read_stocks(self, offer_ids: Sequence[str] | None = None) -> list[StockLevel]:
         """Stocks of the campaign (all pages); ``FIT`` is the sellable quantity."""

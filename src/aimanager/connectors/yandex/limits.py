@@ -24,6 +24,7 @@ LIMITS: dict[str, LimitSpec] = {
     "offer-mappings-read": LimitSpec(100, 60, burst=100),
     "offer-cards-read": LimitSpec(100, 60, burst=100),
     "offer-prices-update": LimitSpec(10000, 60, burst=10000, unit="items"),
+    "offer-prices-read": LimitSpec(10000, 60, burst=10000, unit="items"),  # prices read-back
     "stocks-update": LimitSpec(100000, 60, burst=100000, unit="items"),
     "stocks-read": LimitSpec(100000, 60, burst=100000, unit="items"),
     "orders-read": LimitSpec(10000, 3600, burst=10000),

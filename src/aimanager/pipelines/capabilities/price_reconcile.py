@@ -3,11 +3,13 @@
 ``pricing.apply`` writes each change as ``pushed`` *before* it sends it, and records ``confirmed`` or
 ``failed`` from the marketplace's answer. A crash in between leaves a ``pushed`` row whose price the
 marketplace may or may not hold. Before a job decides anything for a partner's marketplace it settles
-those rows here: it reads the prices back where the connector can (``read_prices``; Uzum through its
-product list) — the price is there: ``confirmed`` and the listing's price follows; it is not and the push
-is older than ``IN_FLIGHT_S``: ``failed`` (not applied); younger: left alone, another worker may still be
-sending it. Where no price read exists, the same price is sent again (a repeated price is a no-op on
-every marketplace; WB answers "already set") and recorded from that answer. Only the newest unsettled
+those rows here: it reads the prices back (``read_prices``: WB's goods list, Ozon's v5 price read, YM's
+business prices; Uzum through its product list) — the price is there: ``confirmed`` and the listing's
+price follows; it is not and the push is older than ``IN_FLIGHT_S``: ``failed`` (not applied); younger:
+left alone, another worker may still be sending it. A marketplace that keeps whole units (WB) shows the
+price rounded half-up: that is the price applied. Where a connector has no price read, the same price is
+sent again (a repeated price is a no-op on every marketplace; WB answers "already set") and recorded
+from that answer. Only the newest unsettled
 change of a listing is settled this way; older ones are ``failed`` as superseded. A ``planned`` row
 (from before this protocol, never marked sent) is ``failed`` as not sent. No row stays open.
 """
@@ -15,7 +17,7 @@ change of a listing is settled this way; older ones are ``failed`` as superseded
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -102,7 +104,7 @@ async def reconcile(
             for listing_id, (change, product) in newest.items():
                 held = seen.get(product.sku)
                 age = (now - change.pushed_at).total_seconds() if change.pushed_at else IN_FLIGHT_S
-                if held is not None and held == change.new_price:
+                if held is not None and _applied(held, change.new_price):
                     verdict[change.id] = ("confirmed", None)
                 elif age >= IN_FLIGHT_S:
                     shown = "no price" if held is None else f"{held.normalize():f}"
@@ -135,6 +137,11 @@ async def reconcile(
         **counts,
     )
     return in_flight
+
+
+def _applied(held: Decimal, sent: Decimal) -> bool:
+    """The marketplace holds the price sent: exactly, or rounded to whole units (WB takes integers)."""
+    return held == sent or held == sent.quantize(Decimal(1), ROUND_HALF_UP)
 
 
 async def _send_again(
