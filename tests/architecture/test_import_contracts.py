@@ -39,7 +39,7 @@ def test_the_tree_keeps_every_contract() -> None:
         ("aimanager/domain/money.py", "import aimanager.db.models", "product layers point down"),
         ("aimanager/jobs/errors.py", "import aimanager.llm.errors", "product layers point down"),
         ("aimanager/connectors/errors.py", "import aimanager_sandbox", "never imports the sandboxes"),
-        ("aimanager/settings.py", "import fastapi", "no web framework"),
+        ("aimanager/settings.py", "import fastapi", "only the HTTP face"),
     ],
 )
 def test_a_planted_violation_breaks_its_contract(
