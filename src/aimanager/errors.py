@@ -43,6 +43,10 @@ class PipelineError(AIManagerError):
     """Branch for the pipelines: import, planning, cards, pricing, stock, analytics."""
 
 
+class MediaError(AIManagerError):
+    """Branch for product images: fetching, checking, rendering, object storage (``aimanager.media``)."""
+
+
 class RemoteHTTPError(AIManagerError):
     """Mixin-style base for errors that came from an HTTP answer.
 

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     log_json: bool = False
     # Files for people (Uzum's bulk card XLSX): <exports_dir>/<partner slug>/uzum-<shop id>/<file>.
     exports_dir: Path = Path("exports")
+    # Product images (``aimanager.media``): the object store (a folder path, or s3://bucket/prefix?endpoint=…
+    # with AWS_* credentials; default ./media) and the public (CDN) base URL its keys are served under.
+    media_url: str | None = None
+    media_public_url: str | None = None
 
     # LLM gateway
     llm_provider: str = "offline"

@@ -258,8 +258,8 @@ def test_routes_have_no_configuration_that_nothing_reads() -> None:
     assert set(router.tiers) == {router.tasks[t].tier for t in router.tasks} | {
         router.tasks[t].escalate_to for t in router.tasks if router.tasks[t].escalate_to
     }
-    dead = {**raw, "tiers": {**raw["tiers"], "vision": {"models": ["anthropic:claude-haiku-5-5"]}}}
-    with pytest.raises(RoutingError, match="vision"):
+    dead = {**raw, "tiers": {**raw["tiers"], "ocr": {"models": ["anthropic:claude-haiku-5-5"]}}}
+    with pytest.raises(RoutingError, match="ocr"):
         Router.from_config(dead, ("anthropic",))
 
 

@@ -15,9 +15,12 @@ class Marketplace(enum.StrEnum):
 
 
 class Capability(enum.StrEnum):
-    """The four kinds of work AI Manager does for a partner."""
+    """The kinds of work AI Manager does for a partner (the four of the brief, and images)."""
 
     CARDS = "cards"
     PRICING = "pricing"
     STOCK = "stock"
     ANALYTICS = "analytics"
+    # Product images: fetched, checked, read by the vision tier, rendered and uploaded per marketplace.
+    # Planned only when asked for (``pipelines.capabilities.images``), never by a default run.
+    IMAGES = "images"

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         NarrativeRequest,
         Usage,
     )
+    from aimanager.llm.vision_flow import VisionRequest, VisionResult
 
 __all__ = [
     "BudgetExceeded",
@@ -60,6 +61,8 @@ __all__ = [
     "RoutingError",
     "SpendCapReached",
     "Usage",
+    "VisionRequest",
+    "VisionResult",
 ]
 
 # Public name → the submodule that defines it (a test checks both lists agree).
@@ -82,6 +85,8 @@ _HOMES = {
     "RoutingError": "errors",
     "SpendCapReached": "errors",
     "Usage": "types",
+    "VisionRequest": "vision_flow",
+    "VisionResult": "vision_flow",
 }
 
 

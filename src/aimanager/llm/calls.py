@@ -34,7 +34,7 @@ from aimanager.llm.limiter import AdaptiveConcurrency, RateLimiter
 from aimanager.llm.prices import PriceTable
 from aimanager.llm.providers.base import Provider
 from aimanager.llm.router import Router
-from aimanager.llm.tokens import TokenCalibration, estimate_tokens
+from aimanager.llm.tokens import TokenCalibration, estimate_tokens, image_tokens
 from aimanager.llm.types import GatewayStats, ModelRef, ProviderRequest, ProviderResponse
 from aimanager.logs import get_logger
 
@@ -226,7 +226,11 @@ class Caller:
                 # Built again when its turn comes: budgets learned while it waited apply to it.
                 nonlocal request
                 request = build(model)
-                return self.calibration.estimate(model, request.system + request.user), request.max_tokens
+                # Images are billed by their pixel size, not their bytes: counted apart from the text.
+                pictures = sum(image_tokens(model, i.width, i.height) for i in request.images)
+                return self.calibration.estimate(
+                    model, request.system + request.user
+                ) + pictures, request.max_tokens
 
             try:
                 reservation = await self.limiter.acquire(key, *size(), priority=priority, resize=size)
@@ -252,10 +256,11 @@ class Caller:
                 if probe:
                     self._probe_done(key)
             usage = response.usage
+            pictures = sum(image_tokens(ref.model, i.width, i.height) for i in request.images)
             self.calibration.observe(
                 ref.model,
                 estimate_tokens(request.system + request.user),
-                usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens,
+                usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens - pictures,
             )
             if primary is not None and ref != primary:
                 self._count_fallback(primary, ref, response)

@@ -27,6 +27,7 @@ from aimanager.llm.providers.base import Provider
 from aimanager.llm.providers.factory import build_providers
 from aimanager.llm.router import Router, load_routes
 from aimanager.llm.types import CardRequest, CardResult, GatewayStats, Narrative, NarrativeRequest
+from aimanager.llm.vision_flow import VisionFlow, VisionRequest, VisionResult
 
 
 class Gateway:
@@ -77,6 +78,7 @@ class Gateway:
             BatchStore(engine),
         )
         self.narratives = NarrativeFlow(self.router, self.caller, cache, self.accounting, self.budgets)
+        self.vision = VisionFlow(self.router, self.caller, cache, self.accounting)
 
     @classmethod
     async def create(cls, config: GatewayConfig, engine: AsyncEngine) -> Gateway:
@@ -117,6 +119,10 @@ class Gateway:
     async def write_narrative(self, request: NarrativeRequest) -> Narrative:
         """Narrative text from metrics, cached and ledgered like cards (not packed: one per report)."""
         return await self.narratives.write(request)
+
+    async def extract_attributes(self, request: VisionRequest) -> VisionResult:
+        """Attributes a product photo shows (the ``vision`` route), cached and ledgered like cards."""
+        return await self.vision.extract(request)
 
     async def close(self) -> None:
         """Finish packs in flight, then release connections. Further calls raise ``GatewayClosed``."""

@@ -10,6 +10,8 @@ under-reserves the input-token limit and draws 429s.
 
 from __future__ import annotations
 
+import math
+
 CHARS_PER_TOKEN = 4
 # Before a model's first answer: between English (1.0) and Cyrillic (~1.8) at 4 chars per token.
 START_FACTOR = 1.5
@@ -47,3 +49,23 @@ class TokenCalibration:
             self._factor[model] = ratio
         else:
             self._factor[model] += LEARNING_RATE * (ratio - self._factor[model])
+
+
+# Images: Anthropic bills about width×height/750 tokens after shrinking the long side to what the model
+# reads (2,576 px from the 4.7 models on; reference/llm-gateways.md §3.1). OpenAI bills 85 + 170 per
+# 512-px tile of the image fitted in 2048 px and shrunk to 768 px on its short side.
+CLAUDE_LONG_SIDE = 2576
+
+
+def image_tokens(model: str, width: int, height: int) -> int:
+    """Input tokens one ``width``×``height`` image costs on ``model`` (by the providers' published rules)."""
+    if width <= 0 or height <= 0:
+        return 0
+    if model.startswith("claude"):
+        scale = min(1.0, CLAUDE_LONG_SIDE / max(width, height))
+        return math.ceil(width * scale * height * scale / 750)
+    scale = min(1.0, 2048 / max(width, height))
+    w, h = width * scale, height * scale
+    scale = min(1.0, 768 / min(w, h))
+    w, h = w * scale, h * scale
+    return 85 + 170 * math.ceil(w / 512) * math.ceil(h / 512)

@@ -55,8 +55,23 @@ class ModelRef:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageInput:
+    """One image sent with a request (the vision tier): the encoded bytes, their media type and pixel
+    size (the size decides what the provider bills, see ``tokens.image_tokens``)."""
+
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+
+    def __repr__(self) -> str:  # never the bytes in a log line
+        return f"ImageInput({self.media_type}, {self.width}×{self.height}, {len(self.data)} bytes)"
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderRequest:
-    """A provider-neutral single-turn request: a cacheable system prefix and one user message."""
+    """A provider-neutral single-turn request: a cacheable system prefix and one user message (with
+    ``images`` before its text, as image blocks / ``image_url`` parts)."""
 
     model: str
     system: str
@@ -64,6 +79,7 @@ class ProviderRequest:
     max_tokens: int
     # Hint that the system prefix is shared by many calls (Anthropic ``cache_control``).
     cache_system: bool = True
+    images: tuple[ImageInput, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

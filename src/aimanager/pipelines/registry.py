@@ -7,7 +7,7 @@ from typing import Any
 
 from aimanager.alerts import ALERTS_CHECK_KIND, run_check_job
 from aimanager.jobs import Registry, builtin_registry
-from aimanager.pipelines.capabilities import analytics, card_push, cards, orders, pricing, stock
+from aimanager.pipelines.capabilities import analytics, card_push, cards, images, orders, pricing, stock
 from aimanager.pipelines.services.followups import FOLLOWUPS_KIND, run_followups
 from aimanager.pipelines.services.runtime import Runtime
 from aimanager.pipelines.services.schedules import SCHEDULED_KIND, run_scheduled
@@ -26,6 +26,8 @@ PIPELINE_KINDS = (
     FOLLOWUPS_KIND,
     SCHEDULED_KIND,
     ALERTS_CHECK_KIND,
+    images.PREPARE_KIND,
+    images.UPLOAD_KIND,
 )
 
 
@@ -57,6 +59,9 @@ def pipeline_registry(rt: Runtime) -> Registry:
     reg.register(SCHEDULED_KIND, partial(run_scheduled, rt), timeout_s=300)
     # Alert rules over what the store knows, delivered to the configured channels (``alerts``).
     reg.register(ALERTS_CHECK_KIND, partial(run_check_job, rt.sessions, dry_run=rt.dry_run), timeout_s=300)
+    # Product images: photos → checks → vision → renders → storage (batched per partner), then uploads.
+    reg.register_batch(images.PREPARE_KIND, partial(images.prepare, rt), max_batch=5, timeout_s=900)
+    reg.register(images.UPLOAD_KIND, partial(images.upload, rt), timeout_s=900)
     return reg
 
 

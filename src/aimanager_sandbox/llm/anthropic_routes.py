@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from aimanager_sandbox.llm import model as sandbox_model
-from aimanager_sandbox.llm import tokens
+from aimanager_sandbox.llm import tokens, vision
 from aimanager_sandbox.llm.faults import Failure, due_failure, echoed, retry_headers, with_echo
 from aimanager_sandbox.llm.state import SandboxState
 
@@ -181,7 +181,10 @@ async def messages(request: Request) -> Response:
             echo=echo,
         )
     state.record("messages", model, 200)
-    text = sandbox_model.answer(state, model, prompt.user_text)
+    pictures = [
+        i for m in body.get("messages", []) if isinstance(m, dict) for i in vision.images_in(m.get("content"))
+    ]
+    text = sandbox_model.answer(state, model, prompt.user_text, pictures)
     message, output = message_object(state, model, text, max_tokens, prompt)
     await asyncio.sleep(state.latency(output))
     state.settle_output(model, reserve, output)

@@ -19,7 +19,7 @@ from typing import Any
 from aimanager.llm import offline
 from aimanager.llm.errors import InvalidAnswer
 from aimanager.llm.prompts import CARD_PROMPT_VERSION, FACTS_MARKER, NARRATIVE_PROMPT_VERSION, read_document
-from aimanager_sandbox.llm import imperfect, writer
+from aimanager_sandbox.llm import imperfect, vision, writer
 from aimanager_sandbox.llm.state import SandboxState
 
 _INJECTION = re.compile(r"ignore (all )?(previous|prior|above) instructions", re.I)
@@ -31,9 +31,12 @@ def is_card_prompt(user_text: str) -> bool:
     return f"TASK {CARD_PROMPT_VERSION}" in user_text
 
 
-def answer(state: SandboxState, model: str, user_text: str) -> str:
-    """The whole answer text for one request (a real-time call or a batch request)."""
+def answer(state: SandboxState, model: str, user_text: str, images: list[Any] | None = None) -> str:
+    """The whole answer text for one request (a real-time call or a batch request); ``images``: the
+    decoded image blocks of the user turn (a vision prompt is answered from them, ``vision``)."""
     config = state.config
+    if vision.is_vision_prompt(user_text):
+        return vision.answer(user_text, images or [])
     if not is_card_prompt(user_text):
         try:
             text = offline.answer(user_text)

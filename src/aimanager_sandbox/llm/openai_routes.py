@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from aimanager_sandbox.llm import model as sandbox_model
-from aimanager_sandbox.llm import tokens
+from aimanager_sandbox.llm import tokens, vision
 from aimanager_sandbox.llm.anthropic_routes import duration_header
 from aimanager_sandbox.llm.faults import Failure, due_failure, echoed, retry_headers, with_echo
 from aimanager_sandbox.llm.state import SandboxState
@@ -88,7 +88,8 @@ def completion(state: SandboxState, body: dict[str, Any], prompt: int | None = N
     model = str(body.get("model", ""))
     messages = body.get("messages", [])
     prompt = prompt_tokens(body, model) if prompt is None else prompt
-    text = sandbox_model.answer(state, model, user_text(messages))
+    pictures = [i for m in messages if isinstance(m, dict) for i in vision.images_in(m.get("content"))]
+    text = sandbox_model.answer(state, model, user_text(messages), pictures)
     max_tokens = int(body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS)
     text, output, was_cut = tokens.cut(text, max_tokens, model)
     state.answered(output, was_cut)

@@ -90,6 +90,16 @@ def count_request(system: str, messages: Iterable[Any], model: str) -> int:
     """Input tokens of a request: the system text, every message (text, images, overhead)."""
     total = REQUEST_OVERHEAD + (count(system, model) + MESSAGE_OVERHEAD if system else 0)
     for content in messages:
-        text, images = text_of(content)
-        total += count(text, model) + images * IMAGE_TOKENS + MESSAGE_OVERHEAD
+        text, _ = text_of(content)
+        total += count(text, model) + _image_tokens(content, model) + MESSAGE_OVERHEAD
     return total
+
+
+def _image_tokens(content: Any, model: str) -> int:
+    """Image blocks billed by their pixel size (``vision``); an undecodable one at ``IMAGE_TOKENS``."""
+    from aimanager_sandbox.llm import vision
+
+    return sum(
+        vision.image_tokens(model, i.width, i.height) if i is not None else IMAGE_TOKENS
+        for i in vision.images_in(content)
+    )

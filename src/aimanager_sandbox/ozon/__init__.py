@@ -26,6 +26,7 @@ from aimanager_sandbox.ozon import (
     routes_analytics,
     routes_fbs,
     routes_finance,
+    routes_media,
     routes_prices,
     routes_products,
     routes_stocks,
@@ -67,4 +68,5 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     # FBS orders: buyers at a configurable rate, postings (``common.orders``, ``routes_fbs``).
     install_orders(app, routes_fbs.OzonShelf())
     app.include_router(routes_fbs.router)
+    routes_media.install(app)  # pictures/import, pictures/info, /_sandbox/media
     return app

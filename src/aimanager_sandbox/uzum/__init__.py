@@ -27,7 +27,7 @@ from aimanager_sandbox.common.control import install_control
 from aimanager_sandbox.common.gate import Hooks, install
 from aimanager_sandbox.common.orders import install_orders
 from aimanager_sandbox.common.sandbox import Limit, Sandbox, SandboxConfig
-from aimanager_sandbox.uzum import routes_catalog, routes_fbs, routes_finance, routes_stocks
+from aimanager_sandbox.uzum import routes_catalog, routes_fbs, routes_finance, routes_media, routes_stocks
 from aimanager_sandbox.uzum.seed import seed_account
 from aimanager_sandbox.uzum.snapshot import read_offers
 from aimanager_sandbox.uzum.state import DEFAULT_LIMITS, group_of, new_shop, refuse
@@ -64,4 +64,5 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     # FBS orders the seller must confirm (``common.orders``, ``routes_fbs``).
     install_orders(app, routes_fbs.UzumShelf(), needs_confirm=True)
     app.include_router(routes_fbs.router)
+    routes_media.install(app)  # the cabinet's XLSX photo upload, /_sandbox/media
     return app

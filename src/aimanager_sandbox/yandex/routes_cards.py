@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from aimanager_sandbox.common.sandbox import Sandbox
+from aimanager_sandbox.yandex import routes_media
 from aimanager_sandbox.yandex.state import (
     FORBIDDEN_WORDS,
     REQUIRED_NEW,
@@ -88,6 +89,7 @@ async def update_mappings(request: Request, business_id: int, language: str = "R
             target = stored["uz"] if language == "UZ" else stored["ru"]
             target.update(offer)
             stored["ready_at"] = sb.ready_at()
+    routes_media.submitted(request, items)  # pictures download after the answer, as on YM
     return JSONResponse(ok(results=results) if results else ok())
 
 

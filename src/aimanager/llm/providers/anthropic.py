@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -86,6 +87,25 @@ def classify(exc: Exception) -> Failure:
     return Failure("fatal", exc)
 
 
+def user_content(request: ProviderRequest) -> str | list[dict[str, Any]]:
+    """The user turn: plain text, or image blocks (base64 ``source``) followed by the text — Anthropic
+    reads images best when they come before the question about them."""
+    if not request.images:
+        return request.user
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "image",
+            "source": {
+                "type": "base64",
+                "media_type": image.media_type,
+                "data": base64.b64encode(image.data).decode("ascii"),
+            },
+        }
+        for image in request.images
+    ]
+    return [*blocks, {"type": "text", "text": request.user}]
+
+
 class AnthropicProvider:
     """``complete`` = one Messages call; batches = Message Batches API."""
 
@@ -116,7 +136,7 @@ class AnthropicProvider:
             "model": request.model,
             "max_tokens": request.max_tokens,
             "system": [system],
-            "messages": [{"role": "user", "content": request.user}],
+            "messages": [{"role": "user", "content": user_content(request)}],
             # Thinking tokens are billed as output; card writing does not need them.
             "thinking": {"type": "disabled"},
         }

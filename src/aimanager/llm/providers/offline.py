@@ -19,8 +19,9 @@ class OfflineProvider:
     supports_batch = False
 
     async def complete(self, request: ProviderRequest, events: RetryEvents | None = None) -> ProviderResponse:
-        """Answer at once with the offline writer's strict JSON."""
-        text = writer.answer(request.user)
+        """Answer at once with the offline writer's strict JSON. It has no eyes: a photo is answered
+        with no attributes (nothing invented), so offline runs extract nothing and cost nothing."""
+        text = '{"attributes": []}' if request.images else writer.answer(request.user)
         usage = Usage(
             input_tokens=estimate_tokens(request.system) + estimate_tokens(request.user),
             output_tokens=estimate_tokens(text),

@@ -6,6 +6,7 @@ Usage is converted to Anthropic's shape: ``prompt_tokens`` include the cached on
 
 from __future__ import annotations
 
+import base64
 import inspect
 import json
 import time
@@ -85,6 +86,17 @@ def classify(exc: Exception) -> Failure:
     return Failure("fatal", exc)
 
 
+def user_content(request: ProviderRequest) -> str | list[dict[str, Any]]:
+    """The user turn: plain text, or the text followed by ``image_url`` parts carrying data URLs."""
+    if not request.images:
+        return request.user
+    parts: list[dict[str, Any]] = [{"type": "text", "text": request.user}]
+    for image in request.images:
+        data = base64.b64encode(image.data).decode("ascii")
+        parts.append({"type": "image_url", "image_url": {"url": f"data:{image.media_type};base64,{data}"}})
+    return parts
+
+
 class OpenAIProvider:
     """``complete`` = one Chat Completions call (JSON mode); batches = files + Batch API."""
 
@@ -114,7 +126,7 @@ class OpenAIProvider:
             "model": request.model,
             "messages": [
                 {"role": "system", "content": request.system},
-                {"role": "user", "content": request.user},
+                {"role": "user", "content": user_content(request)},
             ],
             "max_completion_tokens": request.max_tokens,
             "response_format": {"type": "json_object"},

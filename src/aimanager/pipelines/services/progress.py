@@ -15,20 +15,23 @@ class Progress:
     """
 
     def __init__(self) -> None:
-        self._done: dict[str, set[str]] = {c.value: set() for c in Capability}
-        self._failed: dict[str, dict[str, str]] = {c.value: {} for c in Capability}
+        # A run's four capabilities always show (at zero too); images appear once a task of theirs does.
+        shown = [c for c in Capability if c is not Capability.IMAGES]
+        self._done: dict[str, set[str]] = {c.value: set() for c in shown}
+        self._failed: dict[str, dict[str, str]] = {c.value: {} for c in shown}
 
     def ok(self, capability: Capability, *keys: str) -> None:
         """Mark tasks done."""
-        done, failed = self._done[capability.value], self._failed[capability.value]
+        done = self._done.setdefault(capability.value, set())
+        failed = self._failed.setdefault(capability.value, {})
         for key in keys:
             done.add(key)
             failed.pop(key, None)
 
     def fail(self, capability: Capability, key: str, reason: str) -> None:
         """Mark a task failed with a reason a person can act on."""
-        if key not in self._done[capability.value]:
-            self._failed[capability.value][key] = reason
+        if key not in self._done.setdefault(capability.value, set()):
+            self._failed.setdefault(capability.value, {})[key] = reason
 
     @property
     def done(self) -> Counter[str]:
