@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from aimanager.api.app import create_app
 from aimanager.settings import Settings
@@ -29,7 +30,7 @@ class Api:
 
 @pytest.fixture
 async def api(migrated_engine, db_url: str, tmp_path: Path) -> AsyncIterator[Api]:  # type: ignore[no-untyped-def]
-    settings = Settings(database_url=db_url, secret_key=SECRET_KEY)
+    settings = Settings(database_url=db_url, secret_key=SecretStr(SECRET_KEY))
     app = create_app(engine=migrated_engine, settings=settings)
     async with app.router.lifespan_context(app):
         world = await seed(app.state.aim.sessions, tmp_path)

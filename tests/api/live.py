@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
+from pydantic import SecretStr
 
 from aimanager.api.app import create_app
 from aimanager.db.engine import make_engine, session_factory
@@ -34,21 +36,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _prepare(database_url: str, tmp: Path) -> World:
+Extra = Callable[[Any], Awaitable[None]]  # more seeding: called with the session factory
+
+
+async def _prepare(database_url: str, tmp: Path, extra: Extra | None) -> World:
     engine = make_engine(database_url)
     try:
         await upgrade(engine)
-        return await seed(session_factory(engine), tmp)
+        world = await seed(session_factory(engine), tmp)
+        if extra is not None:
+            await extra(session_factory(engine))
+        return world
     finally:
         await engine.dispose()
 
 
 @contextmanager
-def live_server(tmp: Path, *, live_interval: float = 0.3) -> Iterator[LiveServer]:
-    """Start the app on a free loopback port; stop it (gracefully) on exit."""
+def live_server(tmp: Path, *, live_interval: float = 0.3, extra: Extra | None = None) -> Iterator[LiveServer]:
+    """Start the app on a free loopback port; stop it (gracefully) on exit. ``extra`` seeds more."""
     database_url = f"sqlite+aiosqlite:///{tmp / 'live.db'}"
-    world = asyncio.run(_prepare(database_url, tmp))
-    app = create_app(settings=Settings(database_url=database_url, secret_key=SECRET_KEY))
+    world = asyncio.run(_prepare(database_url, tmp, extra))
+    app = create_app(settings=Settings(database_url=database_url, secret_key=SecretStr(SECRET_KEY)))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="live-api", daemon=True)
@@ -63,7 +71,7 @@ def live_server(tmp: Path, *, live_interval: float = 0.3) -> Iterator[LiveServer
     if not started.is_set():
         server.should_exit = True
         raise RuntimeError("the API server did not start")
-    app.state.aim.extra["live_interval"] = live_interval  # type: ignore[attr-defined]
+    app.state.aim.extra["live_interval"] = live_interval
     try:
         yield LiveServer(f"http://127.0.0.1:{port}", world, database_url, app)
     finally:

@@ -21,6 +21,7 @@ EXAMPLES = 6
 SKIPPED = {
     ("POST", "/v1/partners/{partner}/accounts"),
     ("POST", "/v1/partners/{partner}/accounts/{marketplace}/test"),
+    ("POST", "/v1/partners/{partner}/accounts/{marketplace}/rotate"),
 }
 
 
@@ -29,7 +30,7 @@ def test_schema_fuzz_finds_no_500s_and_no_schema_violations(tmp_path: Path) -> N
     with live_server(tmp_path) as srv:
         schema = schemathesis.openapi.from_url(srv.url + "/openapi.json")
         headers = {"Authorization": f"Bearer {srv.world.keys['admin']}"}
-        operations = [r.ok() for r in schema.get_all_operations()]
+        operations = [r.ok() for r in schema.get_all_operations()]  # type: ignore[union-attr]
         ran = 0
         failures: list[str] = []
         for op in operations:
@@ -41,7 +42,7 @@ def test_schema_fuzz_finds_no_500s_and_no_schema_violations(tmp_path: Path) -> N
             @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                       suppress_health_check=list(HealthCheck))  # fmt: skip
             @given(case=op.as_strategy())
-            def run(case: schemathesis.Case) -> None:
+            def run(case: schemathesis.Case) -> None:  # type: ignore[type-arg]
                 case.call_and_validate(
                     base_url=srv.url, headers=headers, excluded_checks=[positive_data_acceptance]
                 )

@@ -1,5 +1,6 @@
 """The console driven in headless Chromium: each role logs in, a catalog with bad rows is uploaded and
-its rejected rows shown, the overview moves while jobs are queued. ``AIMANAGER_SCREENSHOTS=DIR``
+its rejected rows shown, the overview moves while jobs are queued and pauses a partner and resumes it
+(the review path against the sandboxes is ``test_review_browser``). ``AIMANAGER_SCREENSHOTS=DIR``
 saves a screenshot of each page there (docs/img is made this way)."""
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ def test_each_role_logs_in_and_sees_its_own(server: LiveServer, browser: Any) ->
     assert browser.find_elements(By.CSS_SELECTOR, "#spend-chart svg rect")
     shot(browser, "spend")
     browser.get(server.url + "/console/review")
-    assert "Kettle 2 l steel" in browser.find_element(By.ID, "review").text
-    shot(browser, "review")
+    refs = {
+        r.get_attribute("data-ref") for r in browser.find_elements(By.CSS_SELECTOR, "#review tr[data-ref]")
+    }
+    assert refs == {f"c{t.card_ids[1]}" for t in server.world.tenants.values()}  # both partners' pending
     browser.get(server.url + "/console/alerts")
     shot(browser, "alerts")
     browser.delete_all_cookies()
@@ -72,6 +75,11 @@ def test_each_role_logs_in_and_sees_its_own(server: LiveServer, browser: Any) ->
     assert browser.find_element(By.TAG_NAME, "h1").text == "Hamkorlar"
     slugs = {a.text for a in browser.find_elements(By.CSS_SELECTOR, "#partners a")}
     assert slugs == {"alpha"}
+    browser.get(server.url + "/console/review")  # a partner reviews its own items only
+    refs = {
+        r.get_attribute("data-ref") for r in browser.find_elements(By.CSS_SELECTOR, "#review tr[data-ref]")
+    }
+    assert refs == {f"c{server.world.a.card_ids[1]}"}
     browser.get(server.url + "/console/partners/beta")
     assert "BETA-SKU" not in browser.page_source
     browser.get(server.url + "/console/")  # the operator's overview is not a partner's
@@ -108,7 +116,7 @@ def test_upload_a_catalog_with_bad_rows_and_see_them(
 
 def test_the_overview_moves_while_work_is_queued(server: LiveServer, browser: Any) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     login(browser, server, "admin-user")
     WebDriverWait(browser, WAIT_S).until(
@@ -130,3 +138,17 @@ def test_the_overview_moves_while_work_is_queued(server: LiveServer, browser: An
     # The page is not reloaded: the server-sent events bring the new depth.
     WebDriverWait(browser, WAIT_S).until(lambda d: d.find_element(By.ID, "q-medium").text == "3")
     shot(browser, "overview")
+
+    # The queue control: pause partner alpha from the page, see it listed, resume it.
+    Select(browser.find_element(By.ID, "pause-scope")).select_by_value("partner")
+    browser.find_element(By.ID, "pause-value").send_keys("alpha")
+    browser.find_element(By.ID, "pause-reason").send_keys("catalog fix")
+    browser.find_element(By.ID, "pause-button").click()
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#pauses tr[data-scope]"))
+    [row] = browser.find_elements(By.CSS_SELECTOR, "#pauses tr[data-scope]")
+    assert "alpha" in row.text and "catalog fix" in row.text
+    shot(browser, "overview-paused")
+    row.find_element(By.CSS_SELECTOR, "button.resume").click()
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, "#pauses tr[data-scope]")
+    )

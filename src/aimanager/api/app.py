@@ -30,7 +30,14 @@ VERSION = "1"
 
 def create_app(engine: AsyncEngine | None = None, settings: Settings | None = None) -> FastAPI:
     """The API and console over ``engine`` (or the configured database)."""
-    from aimanager.api import console, routes_access, routes_partners, routes_views, routes_work
+    from aimanager.api import (
+        console,
+        routes_access,
+        routes_ops,
+        routes_partners,
+        routes_views,
+        routes_work,
+    )
 
     cfg = settings or get_settings()
 
@@ -55,7 +62,8 @@ def create_app(engine: AsyncEngine | None = None, settings: Settings | None = No
     )
     errors.install(app)
     app.add_middleware(AuditMiddleware)
-    for module in (routes_partners, routes_work, routes_views, routes_access):
+    # routes_ops first: its /v1/jobs/pauses must match before routes_work's /v1/jobs/{job_id}.
+    for module in (routes_partners, routes_ops, routes_work, routes_views, routes_access):
         app.include_router(module.router)
     console.mount(app)
 

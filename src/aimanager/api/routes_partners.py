@@ -13,7 +13,15 @@ from aimanager.api import pagination as pg
 from aimanager.api.auth import Scope, operator, require, scope
 from aimanager.api.deps import Cursor, Limit, db, release
 from aimanager.api.errors import PROBLEM_RESPONSES, Forbidden, Unprocessable
-from aimanager.api.schemas import AccountConnect, AccountOut, ImportOut, PartnerIn, PartnerOut, RowErrorOut
+from aimanager.api.schemas import (
+    AccountConnect,
+    AccountOut,
+    ImportOut,
+    PartnerIn,
+    PartnerOut,
+    RotateIn,
+    RowErrorOut,
+)
 from aimanager.api.state import AppState, get_state
 from aimanager.connectors.registry import parse_account
 from aimanager.domain.enums import Marketplace
@@ -23,7 +31,7 @@ from aimanager.pipelines.catalog.report import CatalogImportError, ImportReport
 from aimanager.pipelines.catalog.rows import clean_text
 from aimanager.pipelines.services import account_health as health
 from aimanager.pipelines.services import directory
-from aimanager.pipelines.services.accounts import save_account
+from aimanager.pipelines.services.accounts import rotate_credentials, save_account
 
 router = APIRouter(prefix="/v1", tags=["partners"], responses=PROBLEM_RESPONSES)
 writer = require("admin", "staff", "partner")
@@ -147,6 +155,42 @@ async def test_account(
     await session.commit()
     await session.refresh(integration)
     return _account_out(integration, row.slug)
+
+
+@router.post("/partners/{partner}/accounts/{marketplace}/rotate", response_model=AccountOut)
+async def rotate_account(
+    partner: str,
+    marketplace: Marketplace,
+    body: RotateIn,
+    request: Request,
+    sc: Scope = Depends(scope),
+    who: Any = Depends(writer),
+    st: AppState = Depends(get_state),
+    session: AsyncSession = Depends(db),
+) -> AccountOut:
+    """Replace an account's credentials, its settings and history kept (as ``aimanager accounts
+    rotate``): the new ones are validated and tested live first; if the test fails the old ones stay
+    and the answer is a 422. Staff may not write credentials."""
+    if who.role == "staff":
+        raise Forbidden("staff do not handle credentials: an admin or the partner rotates them")
+    row = await sc.partner(session, partner)
+    request.state.partner_id = row.id
+    integration = await health.find_integration(session, row.id, marketplace)
+    account = parse_account(marketplace, body.credentials, dict(integration.settings or {}))  # → 422
+    await release(session)  # the live test may take seconds: hold no connection meanwhile
+    error = await health.check_account(account) if body.test else None
+    if error is not None:
+        raise Unprocessable(
+            f"{marketplace.value}: the new credentials failed the test, the old ones are kept: {error}"
+        )
+    async with st.sessions() as own, own.begin():
+        integration = await health.find_integration(own, row.id, marketplace)
+        await rotate_credentials(own, st.box, integration, body.credentials)
+        if body.test:
+            await health.record_account_result(own, integration.id, None)
+    async with st.sessions() as own:
+        integration = await health.find_integration(own, row.id, marketplace)
+        return _account_out(integration, row.slug)
 
 
 @router.delete("/partners/{partner}/accounts/{marketplace}", response_model=AccountOut)

@@ -307,3 +307,88 @@ class AuditOut(Out):
     status: int
     client: str | None
     created_at: datetime
+
+
+# -- review, rollback, queue pauses, rotate ----------------------------------------------------------
+ReviewRef = Annotated[
+    str, Field(pattern=r"^[cp][0-9]{1,9}$", description="c<card version id> or p<price change id>")
+]
+ReviewCapability = Literal["cards", "prices"]
+
+
+class ReviewItemOut(BaseModel):
+    ref: str
+    capability: str
+    partner_id: int
+    partner: str
+    marketplace: str
+    sku: str
+    summary: str
+    diff: list[str]
+
+
+class ReviewListOut(BaseModel):
+    items: list[ReviewItemOut]
+    total: int = Field(description="Everything matching the filters (items holds the first `limit`).")
+
+
+class ReviewDecisionIn(BaseModel):
+    """Which items: named ``refs``, a random ``sample`` of N, or ``all`` — each of those matching the
+    filters (a partner caller's filters are always its own partner)."""
+
+    refs: list[ReviewRef] = Field(default_factory=list, max_length=1000)
+    sample: int | None = Field(default=None, ge=1, le=10_000)
+    all: bool = False
+    partner: str | None = Field(default=None, max_length=64)
+    capability: ReviewCapability | None = None
+    marketplace: Marketplace | None = None
+
+
+class ReviewRejectIn(ReviewDecisionIn):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReviewDecisionOut(BaseModel):
+    decided: list[str]
+    jobs_queued: int = 0
+
+
+class RollbackCardIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=128)
+    marketplace: Marketplace
+    to_version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class RollbackPriceIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=128)
+    marketplace: Marketplace
+    to_change: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class RollbackOut(BaseModel):
+    ref: str
+    summary: str
+
+
+class PauseIn(BaseModel):
+    kind: str | None = Field(default=None, min_length=1, max_length=64)
+    partner: str | None = Field(default=None, min_length=1, max_length=64)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class PauseOut(BaseModel):
+    scope: str
+    value: str
+    partner: str | None = None
+    reason: str | None
+    paused_by: str | None
+    paused_at: datetime
+
+
+class PauseChangeOut(BaseModel):
+    changed: bool = Field(description="False: it was paused already (pause) or not paused (resume).")
+
+
+class RotateIn(BaseModel):
+    credentials: dict[str, str] = Field(description="The new credential fields (write-only).")
+    test: bool = Field(default=True, description="Test the new credentials live before replacing.")

@@ -1,7 +1,12 @@
-"""CLI: one job in full (``aimanager jobs show``) and the queue tables' health (``jobs stats``)."""
+"""CLI: one job in full (``aimanager jobs show``), the queue tables' health (``jobs stats``), and
+pausing a job kind or a partner (``jobs pause|resume|pauses``)."""
 
 from __future__ import annotations
 
+import getpass
+from typing import Any
+
+import typer
 from rich.console import Console
 from rich.table import Table
 
@@ -83,3 +88,84 @@ def print_health(health: QueueHealth | None) -> None:
             f"oldest open transaction: {health.oldest_transaction_age_s:.1f} s,"
             f" {health.oldest_transaction_app}{flag}; oldest snapshot xid age: {health.oldest_xmin_age or 0}"
         )
+
+
+def _pause_target(kind: str | None, partner: str | None) -> None:
+    if (kind is None) == (partner is None):
+        raise typer.BadParameter("give --kind K or --partner P (one of them)")
+
+
+async def _partner_id(backend: Any, ref: str) -> int:
+    from aimanager.db.engine import session_factory
+    from aimanager.pipelines.services.directory import find_partner
+
+    async with session_factory(backend.engine)() as session:
+        row = await find_partner(session, ref)
+    if row is None:
+        raise typer.BadParameter(f"no partner {ref!r}", param_hint="'--partner'")
+    return row.id
+
+
+@jobs_app.command("pause")
+def jobs_pause(
+    kind: str | None = typer.Option(None, "--kind", "-k", help="A job kind, e.g. cards.generate."),
+    partner: str | None = typer.Option(None, "--partner", "-p", help="A partner slug or id."),
+    reason: str | None = typer.Option(None, "--reason", "-r", help="Why (shown with the pause)."),
+    by: str = typer.Option(getpass.getuser(), "--by", help="Who pauses."),
+) -> None:
+    """Pause a job kind or a partner: workers pass over its queued jobs (running ones finish) until
+    `jobs resume`. Every worker sees it within a second."""
+    from aimanager.cli.engine_cmd import open_backend, run
+
+    _pause_target(kind, partner)
+
+    async def body() -> bool:
+        backend = await open_backend()
+        try:
+            pid = await _partner_id(backend, partner) if partner is not None else None
+            return await backend.pause(kind=kind, partner_id=pid, reason=reason, by=by)
+        finally:
+            await backend.close()
+
+    what = f"kind {kind}" if kind is not None else f"partner {partner}"
+    console.print(f"{what}: paused" if run(body) else f"{what}: already paused")
+
+
+@jobs_app.command("resume")
+def jobs_resume(
+    kind: str | None = typer.Option(None, "--kind", "-k", help="A paused job kind."),
+    partner: str | None = typer.Option(None, "--partner", "-p", help="A paused partner's slug or id."),
+) -> None:
+    """Resume a paused job kind or partner: its queued jobs are claimed again."""
+    from aimanager.cli.engine_cmd import open_backend, run
+
+    _pause_target(kind, partner)
+
+    async def body() -> bool:
+        backend = await open_backend()
+        try:
+            pid = await _partner_id(backend, partner) if partner is not None else None
+            return await backend.resume(kind=kind, partner_id=pid)
+        finally:
+            await backend.close()
+
+    what = f"kind {kind}" if kind is not None else f"partner {partner}"
+    console.print(f"{what}: resumed" if run(body) else f"{what}: was not paused")
+
+
+@jobs_app.command("pauses")
+def jobs_pauses() -> None:
+    """The kinds and partners paused now."""
+    from aimanager.cli.engine_cmd import open_backend, run
+
+    async def body() -> list[Any]:
+        backend = await open_backend()
+        try:
+            return await backend.list_pauses()
+        finally:
+            await backend.close()
+
+    t = Table("scope", "value", "since", "by", "reason", title="paused")
+    for p in run(body):
+        t.add_row(p.scope, p.value, _when(p.paused_at), p.paused_by or "-", p.reason or "-")
+    console.print(t)

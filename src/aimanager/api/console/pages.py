@@ -1,5 +1,6 @@
-"""Console pages: login, overview, partners, one partner (accounts, tasks, catalog upload), the review
-queue, alerts, AI spend with a chart, reports. Each page reads through the services with the
+"""Console pages: login, overview (with the queue's pauses), partners, one partner (accounts with
+connect and rotate, tasks, catalog upload), the review queue with its buttons, alerts, AI spend with
+a chart, reports. Each page reads through the services with the
 viewer's scope; lists are keyset pages like the API's."""
 
 from __future__ import annotations
@@ -17,14 +18,19 @@ from aimanager.api.auth import SESSION_COOKIE, SESSION_TTL_S, sign_session, veri
 from aimanager.api.console import charts
 from aimanager.api.console.render import page, to_login, viewer
 from aimanager.api.errors import ApiError
+from aimanager.api.routes_ops import review_filters
 from aimanager.api.routes_partners import import_out, import_upload
 from aimanager.api.state import AppState, get_state
 from aimanager.api.tables import User
-from aimanager.pipelines.services import cards_view, directory, overview, spend
+from aimanager.domain.enums import Marketplace
+from aimanager.pipelines.services import directory, overview, review, spend
+from aimanager.pipelines.services.directory import find_partner
 from aimanager.pipelines.services.task_queries import TaskFilter, list_tasks
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE = 50
+REVIEW_PAGE = 200  # items shown; the sample and "all" buttons act on every matching item
+MARKETPLACES = [m.value for m in Marketplace]
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -72,9 +78,24 @@ async def overview_page(request: Request, st: AppState = Depends(get_state)) -> 
     who, sc = await viewer(request, st)
     if sc.partner_ids is not None:
         return RedirectResponse("/console/partners", status_code=303)
+    # Before the session: on SQLite the engine has one connection, and the session would hold it.
+    paused = await st.backend.list_pauses()
     async with st.sessions() as session:
         ov = await overview.overview(session, st.backend)
-    return page(request, "overview.html", who, title="overview", nav="overview", ov=ov)
+        pauses = []
+        for p in paused:
+            row = await find_partner(session, p.partner_id) if p.partner_id is not None else None
+            pauses.append(
+                {
+                    "scope": p.scope,
+                    "value": p.value,
+                    "label": row.slug if row is not None else p.value,
+                    "since": datetime.fromtimestamp(p.paused_at, UTC).strftime("%Y-%m-%d %H:%M"),
+                    "paused_by": p.paused_by,
+                    "reason": p.reason,
+                }
+            )
+    return page(request, "overview.html", who, title="overview", nav="overview", ov=ov, pauses=pauses)
 
 
 @router.get("/partners", response_class=HTMLResponse)
@@ -128,6 +149,7 @@ async def _partner_context(
         "tasks": tasks[:PAGE],
         "task_status": status,
         "next_cursor": next_cursor,
+        "marketplaces": MARKETPLACES,
     }
 
 
@@ -183,27 +205,35 @@ async def partner_upload(
 
 @router.get("/review", response_class=HTMLResponse)
 async def review_page(
-    request: Request, cursor: str | None = Query(None, max_length=512), st: AppState = Depends(get_state)
+    request: Request,
+    capability: str | None = Query(None, pattern="^(cards|prices)?$"),
+    marketplace: str | None = Query(None, max_length=16),
+    partner: str | None = Query(None, max_length=64),
+    st: AppState = Depends(get_state),
 ) -> Response:
-    """Cards waiting for approval, each with its diff from the version before it (read-only here)."""
+    """Cards and price moves waiting for approval with their diffs; the buttons post to the API's
+    ``/v1/review/approve|reject`` (named items, a sample, or all matching these filters)."""
     who, sc = await viewer(request, st)
-    after = pg.decode(cursor, (int,))
-    out = []
+    market = Marketplace(marketplace) if marketplace in MARKETPLACES else None
+    filters = {
+        "capability": capability or None,
+        "marketplace": market.value if market else None,
+        "partner": (partner or None) if sc.partner_ids is None else None,
+    }
     async with st.sessions() as session:
-        rows = await cards_view.list_cards(
-            session,
-            sc.partner_ids,
-            status="pending_approval",
-            after_id=after[0] if after else None,
-            limit=PAGE + 1,
-        )
-        for cv, sku in rows[:PAGE]:
-            versions = await cards_view.history(session, cv)
-            older = [v for v in versions if v.version < cv.version]
-            diff = cards_view.diff_content(older[0].content if older else {}, cv.content or {})
-            out.append((cv, sku, diff))
-    next_cursor = pg.encode(rows[PAGE - 1][0].id) if len(rows) > PAGE else None
-    return page(request, "review.html", who, title="review", nav="review", cards=out, next_cursor=next_cursor)
+        f = await review_filters(session, sc, filters["partner"], filters["capability"], market)
+        items = await review.pending(session, f)
+    return page(
+        request,
+        "review.html",
+        who,
+        title="review",
+        nav="review",
+        items=items[:REVIEW_PAGE],
+        total=len(items),
+        filters=filters,
+        marketplaces=MARKETPLACES,
+    )
 
 
 @router.get("/alerts", response_class=HTMLResponse)

@@ -26,6 +26,7 @@ from aimanager.jobs.model import (
     encode_payload,
     system_clock,
 )
+from aimanager.jobs.pauses import Pause, PauseSet, target
 from aimanager.jobs.priority import Priority
 from aimanager.jobs.stats import build_stats
 
@@ -60,6 +61,7 @@ class MemoryBackend:
         self._ids = itertools.count(1)
         self._wake = asyncio.Event()
         self._schedules: dict[str, Schedule] = {}
+        self._pauses: dict[tuple[str, str], Pause] = {}
 
     async def setup(self) -> None:
         return None
@@ -89,11 +91,38 @@ class MemoryBackend:
         return EnqueueResult(ids=ids, skipped_unique_keys=skipped)
 
     def _ready(self, now: float, kinds: Sequence[str] | None) -> list[Job]:
+        paused = PauseSet.of(list(self._pauses.values()))
         return [
             j
             for j in self._jobs.values()
-            if j.status is JobStatus.QUEUED and j.run_at <= now and (kinds is None or j.kind in kinds)
+            if j.status is JobStatus.QUEUED
+            and j.run_at <= now
+            and (kinds is None or j.kind in kinds)
+            and not paused.blocks(j.kind, j.partner_id)
         ]
+
+    async def pause(
+        self,
+        *,
+        kind: str | None = None,
+        partner_id: int | None = None,
+        reason: str | None = None,
+        by: str | None = None,
+    ) -> bool:
+        key = target(kind, partner_id)
+        if key in self._pauses:
+            return False
+        self._pauses[key] = Pause(*key, reason or None, by or None, self.clock())
+        return True
+
+    async def resume(self, *, kind: str | None = None, partner_id: int | None = None) -> bool:
+        removed = self._pauses.pop(target(kind, partner_id), None) is not None
+        if removed:
+            self._wake.set()
+        return removed
+
+    async def list_pauses(self) -> list[Pause]:
+        return [self._pauses[k] for k in sorted(self._pauses)]
 
     async def claim(
         self,

@@ -19,6 +19,7 @@ from aimanager.jobs.model import (
     QueueStats,
     Schedule,
 )
+from aimanager.jobs.pauses import Pause
 from aimanager.jobs.priority import Priority
 
 
@@ -117,6 +118,23 @@ class Backend(Protocol):
         """Enqueue the job of every schedule that is due, exactly once per period however many
         workers call this at once; a schedule that missed several periods fires once. Returns the
         jobs enqueued."""
+
+    async def pause(
+        self,
+        *,
+        kind: str | None = None,
+        partner_id: int | None = None,
+        reason: str | None = None,
+        by: str | None = None,
+    ) -> bool:
+        """Pause a job kind or a partner (exactly one): claims pass over its queued jobs until it is
+        resumed; running ones finish. False if it was paused already. See ``jobs.pauses``."""
+
+    async def resume(self, *, kind: str | None = None, partner_id: int | None = None) -> bool:
+        """Resume a paused kind or partner (and wake the workers); False if it was not paused."""
+
+    async def list_pauses(self) -> list[Pause]:
+        """Every pause in force, by scope and value."""
 
     async def get(self, job_id: int) -> Job | None:
         """One job by id."""

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from aimanager.db.pool import ENGINE, db_priority
 from aimanager.jobs.backends.sql import statements as q
 from aimanager.jobs.backends.sql.admin import SQLAdministration
+from aimanager.jobs.backends.sql.pauses import SQLPauses
 from aimanager.jobs.backends.sql.schedules import SQLSchedules
 from aimanager.jobs.backends.sql.sqlite_fast import claim_rows, complete_rows
 from aimanager.jobs.backends.sql.tables import jobs_t, keys_t
@@ -44,7 +45,7 @@ def _id(job: Job) -> int:
 INSERT_CHUNK = 1000
 
 
-class SQLBackend(SQLAdministration, SQLSchedules, SQLWakeups):
+class SQLBackend(SQLAdministration, SQLSchedules, SQLWakeups, SQLPauses):
     """Jobs in the ``jobs`` table; see ``statements`` for the claim. Schema comes from migrations."""
 
     def __init__(
@@ -174,10 +175,18 @@ class SQLBackend(SQLAdministration, SQLSchedules, SQLWakeups):
             return []
         now = self.clock()
         maxp = None if max_priority is None else int(max_priority)
+        paused = await self._pauses_now()
         if self.dialect == "sqlite":
             async with self._sqlite_connection() as conn:
                 rows = await claim_rows(
-                    conn, worker_id, limit, now=now, lease_s=lease_s, kinds=kinds, max_priority=maxp
+                    conn,
+                    worker_id,
+                    limit,
+                    now=now,
+                    lease_s=lease_s,
+                    kinds=kinds,
+                    max_priority=maxp,
+                    paused=paused,
                 )
             jobs = [Job.from_row(dict(zip(q.COLUMN_NAMES, r, strict=True))) for r in rows]
         else:
@@ -186,7 +195,10 @@ class SQLBackend(SQLAdministration, SQLSchedules, SQLWakeups):
                 params["kinds"] = list(kinds)
             if maxp is not None:
                 params["maxp"] = maxp
-            stmt = q.claim_postgresql(kinds is not None, maxp is not None)
+            if paused:
+                params["pkinds"] = sorted(paused.kinds)
+                params["pparts"] = sorted(paused.partners)
+            stmt = q.claim_postgresql(kinds is not None, maxp is not None, bool(paused))
             async with self._write(one_statement=True) as conn:
                 jobs = [Job.from_row(r) for r in (await conn.execute(stmt, params)).all()]
         return sorted(jobs, key=_id)

@@ -22,14 +22,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aimanager.jobs.backends.sql import statements as q
+from aimanager.jobs.pauses import PauseSet
 
 
 @cache
-def _sql(kinds: bool, capped: bool) -> tuple[str, str, str, str]:
+def _sql(kinds: bool, capped: bool, paused: bool) -> tuple[str, str, str, str]:
     return (
-        q.sqlite_best_priority(kinds, capped),
-        q.sqlite_pick_key(kinds),
-        q.sqlite_claim_jobs(kinds),
+        q.sqlite_best_priority(kinds, capped, paused),
+        q.sqlite_pick_key(kinds, paused),
+        q.sqlite_claim_jobs(kinds, paused),
         q.SQLITE_SPEND_TOKENS,
     )
 
@@ -101,6 +102,7 @@ async def claim_rows(
     lease_s: float,
     kinds: Sequence[str] | None,
     max_priority: int | None,
+    paused: PauseSet | None = None,
 ) -> list[tuple[Any, ...]]:
     """Claimed rows (``statements.JOB_COLUMNS`` order), on ``conn``'s own thread in one trip."""
     params: dict[str, Any] = {"now": now}
@@ -108,7 +110,10 @@ async def claim_rows(
         params["kinds"] = json.dumps(list(kinds))
     if max_priority is not None:
         params["maxp"] = max_priority
-    sqls = _sql(kinds is not None, max_priority is not None)
+    if paused:
+        params["pkinds"] = json.dumps(sorted(paused.kinds))
+        params["pparts"] = json.dumps(sorted(paused.partners))
+    sqls = _sql(kinds is not None, max_priority is not None, bool(paused))
     rows: list[tuple[Any, ...]] = await _on_thread(
         conn, _claim, params, limit, now + lease_s, worker_id, sqls
     )

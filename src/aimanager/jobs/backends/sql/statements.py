@@ -28,6 +28,16 @@ NOTIFY_CHANNEL = "aimanager_jobs"
 # index seek however the table is shaped.
 
 _SQLITE_KINDS = " AND j.kind IN (SELECT value FROM json_each(:kinds))"
+# Paused kinds and partners (``jobs.pauses``), as JSON arrays. Only in the statement while something is
+# paused: with nothing paused the claim is the statement it always was.
+_SQLITE_PAUSED = (
+    " AND j.kind NOT IN (SELECT value FROM json_each(:pkinds))"
+    " AND (j.partner_id IS NULL OR j.partner_id NOT IN (SELECT value FROM json_each(:pparts)))"
+)
+
+
+def _sqlite_filters(kinds: bool, paused: bool) -> str:
+    return (_SQLITE_KINDS if kinds else "") + (_SQLITE_PAUSED if paused else "")
 
 
 def batch_size(limit: int, key_row: tuple[Any, ...], now: float) -> int:
@@ -41,38 +51,38 @@ def batch_size(limit: int, key_row: tuple[Any, ...], now: float) -> int:
 
 
 @cache
-def sqlite_best_priority(kinds: bool, capped: bool) -> str:
+def sqlite_best_priority(kinds: bool, capped: bool, paused: bool = False) -> str:
     """The most urgent priority above ``:floor`` that has a ready job (optionally at most ``:maxp``)."""
     cap = " AND j.priority <= :maxp" if capped else ""
     return (
         "SELECT j.priority FROM jobs j INDEXED BY ix_jobs_ready_priority"
         " WHERE j.status = 'queued' AND j.run_at <= :now"
-        f" AND j.priority > :floor{cap}{_SQLITE_KINDS if kinds else ''} ORDER BY j.priority LIMIT 1"
+        f" AND j.priority > :floor{cap}{_sqlite_filters(kinds, paused)} ORDER BY j.priority LIMIT 1"
     )
 
 
 @cache
-def sqlite_pick_key(kinds: bool) -> str:
+def sqlite_pick_key(kinds: bool, paused: bool = False) -> str:
     """The least recently served key with a ready job at ``:p`` and a token in its bucket."""
     return (
         "SELECT k.key, k.rate, k.burst, k.tokens, k.refilled_at FROM job_keys k"
         " WHERE (k.rate IS NULL OR min(k.burst, k.tokens + (:now - k.refilled_at) * k.rate) >= 1)"
         " AND EXISTS (SELECT 1 FROM jobs j INDEXED BY ix_jobs_ready_key"
         " WHERE j.batch_key = k.key AND j.status = 'queued'"
-        f" AND j.priority = :p AND j.run_at <= :now{_SQLITE_KINDS if kinds else ''})"
+        f" AND j.priority = :p AND j.run_at <= :now{_sqlite_filters(kinds, paused)})"
         " ORDER BY k.last_claim_at, k.key LIMIT 1"
     )
 
 
 @cache
-def sqlite_claim_jobs(kinds: bool) -> str:
+def sqlite_claim_jobs(kinds: bool, paused: bool = False) -> str:
     """Lease up to ``:n`` ready jobs of key ``:k`` at priority ``:p``, oldest id first."""
     return (
         "UPDATE jobs SET status = 'running', worker_id = :w, lease_until = :lease,"
         " attempts = attempts + 1, started_at = :now, queue_wait_ms = (:now - run_at) * 1000.0"
         " WHERE id IN (SELECT j.id FROM jobs j INDEXED BY ix_jobs_ready_key"
         " WHERE j.batch_key = :k AND j.status = 'queued'"
-        f" AND j.priority = :p AND j.run_at <= :now{_SQLITE_KINDS if kinds else ''}"
+        f" AND j.priority = :p AND j.run_at <= :now{_sqlite_filters(kinds, paused)}"
         f" ORDER BY j.id LIMIT :n) RETURNING {JOB_COLUMNS}"
     )
 
@@ -91,7 +101,7 @@ SQLITE_SPEND_TOKENS = (
 
 
 @cache
-def claim_postgresql(kinds: bool, capped: bool) -> TextClause:
+def claim_postgresql(kinds: bool, capped: bool, paused: bool = False) -> TextClause:
     """PostgreSQL's whole claim in one statement, one round trip.
 
     The same choice as SQLite's four steps (``sqlite_best_priority`` to ``SQLITE_SPEND_TOKENS``): among the
@@ -104,7 +114,14 @@ def claim_postgresql(kinds: bool, capped: bool) -> TextClause:
     """
     kind = " AND j.kind = ANY(CAST(:kinds AS text[]))" if kinds else ""
     cap = " AND j.priority <= :maxp" if capped else ""
-    ready = f"j.status = 'queued' AND j.run_at <= :now{kind}"
+    # Paused kinds and partners (``jobs.pauses``): only while something is paused.
+    skip = (
+        " AND j.kind <> ALL(CAST(:pkinds AS text[]))"
+        " AND (j.partner_id IS NULL OR j.partner_id <> ALL(CAST(:pparts AS int[])))"
+        if paused
+        else ""
+    )
+    ready = f"j.status = 'queued' AND j.run_at <= :now{kind}{skip}"
     available = "LEAST(k.burst, k.tokens + (:now - k.refilled_at) * k.rate)"
     return text(
         "WITH pick AS ("

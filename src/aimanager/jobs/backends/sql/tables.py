@@ -1,4 +1,4 @@
-"""The engine's tables, ``jobs``, ``job_keys`` and ``job_schedules``, on the product's one schema.
+"""The engine's tables (``jobs``, ``job_keys``, ``job_schedules``, ``job_pauses``) on the one schema.
 
 They are declared on ``aimanager.db.models.Base`` so Alembic migrates one metadata; the engine owns
 them (no other code reads or writes them). Their times are epoch seconds (float): claims, leases and
@@ -122,6 +122,20 @@ class JobSchedule(Base):
     fired: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class JobPause(Base):
+    """A paused job kind (``scope`` kind) or partner (``scope`` partner, ``value`` its id): claims skip
+    its queued jobs until the row is deleted (see ``jobs.pauses``). A handful of rows at most."""
+
+    __tablename__ = "job_pauses"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    paused_by: Mapped[str | None] = mapped_column(String(96), nullable=True)
+    paused_at: Mapped[float] = mapped_column(Double)
+
+
 jobs_t = cast(Table, JobRow.__table__)
+pauses_t = cast(Table, JobPause.__table__)
 keys_t = cast(Table, JobKey.__table__)
 schedules_t = cast(Table, JobSchedule.__table__)
