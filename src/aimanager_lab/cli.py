@@ -118,6 +118,70 @@ def bench_engine(
         write_section("engine", md)
 
 
+@bench_app.command("engine-peers")
+def bench_engine_peers(
+    pg_url: str = typer.Option(
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+        help="Local PostgreSQL (bench databases are created).",
+    ),
+    jobs: int = typer.Option(20_000, min=100, help="No-op jobs per case."),
+    write: bool = typer.Option(True, help="Write the figures to BENCHMARKS.md."),
+) -> None:
+    """The engine with 1, 2 and 4 worker processes next to pgqueuer and a bare SKIP LOCKED loop."""
+    import shlex
+    import sys
+
+    from aimanager_lab.bench.engine_peers import render_peers, run_peer_bench
+    from aimanager_lab.bench.record import machine_line, write_section
+
+    configure("WARNING")
+    fig = asyncio.run(run_peer_bench(pg_url, jobs=jobs, progress=console.print))
+    command = "aimanager bench engine-peers " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+    md = render_peers(fig, command.strip(), machine_line())
+    console.print(md)
+    if write:
+        write_section("engine-peers", md)
+
+
+@bench_app.command("api")
+def bench_api(
+    database_url: str = typer.Option(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/aimanager_bench_api",
+        help="The database to fill and serve (created if it is a local PostgreSQL database that is missing).",
+    ),
+    partners: int = typer.Option(1_000, min=1),
+    tasks: int = typer.Option(1_000_000, min=1),
+    seconds: float = typer.Option(20.0, min=1.0, help="Seconds each route is driven."),
+    concurrency: int = typer.Option(16, min=1, help="Concurrent clients."),
+    write: bool = typer.Option(True, help="Write the figures to BENCHMARKS.md."),
+) -> None:
+    """API latency p50/p99 and requests per second of one `aimanager serve` on the main list routes."""
+    import shlex
+    import sys
+
+    from aimanager_lab.bench.api import ensure_database, render_api, run_api_bench
+    from aimanager_lab.bench.record import machine_line, write_section
+
+    configure("WARNING")
+    asyncio.run(ensure_database(database_url))
+    figs = run_api_bench(
+        database_url,
+        partners=partners,
+        tasks=tasks,
+        seconds=seconds,
+        concurrency=concurrency,
+        progress=console.print,
+    )
+    command = "aimanager bench api " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+    dialect = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
+    md = render_api(
+        figs, partners=partners, tasks=tasks, dialect=dialect, command=command.strip(), machine=machine_line()
+    )
+    console.print(md)
+    if write:
+        write_section("api", md)
+
+
 @bench_app.command("llm")
 def bench_llm(
     items: int = typer.Option(2_000, help="Products (one ru+uz card each) per run."),
@@ -277,3 +341,42 @@ def bench_scenario(
     console.print(md)
     if write:
         write_section("scenario", md)
+
+
+@bench_app.command("day")
+def bench_day(
+    partners: int = typer.Option(5, min=1, help="Partners measured (the figures scale per partner)."),
+    skus: int = typer.Option(100, min=1),
+    target_partners: int = typer.Option(100, min=1, help="Partners the day's figures are scaled to."),
+    time_scale: float = typer.Option(0.01, help="Sandbox clock: wall seconds per marketplace second."),
+    orders_seconds: float = typer.Option(150.0, help="Wall seconds the buyers order for (part b)."),
+    per_day: float = typer.Option(2.0, help="Orders per offer per marketplace day (part b)."),
+    concurrency: int = typer.Option(64, min=1),
+    write: bool = typer.Option(True, help="Write the figures to BENCHMARKS.md."),
+) -> None:
+    """A day of continuous operation: steady-state cost of an unchanged catalog (LLM $ and marketplace
+    calls at the default schedules) and order → other marketplaces' quantities dropping (p50/p99)."""
+    import shlex
+    import sys
+
+    from aimanager_lab.bench.day import render, run_day_bench
+    from aimanager_lab.bench.record import machine_line, write_section
+
+    configure("ERROR")
+    figs = asyncio.run(
+        run_day_bench(
+            partners=partners,
+            skus=skus,
+            target=target_partners,
+            time_scale=time_scale,
+            latency_s=orders_seconds,
+            per_day=per_day,
+            concurrency=concurrency,
+            progress=console.print,
+        )
+    )
+    command = "aimanager bench day " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+    md = render(figs, command=command.strip(), machine=machine_line(), time_scale=time_scale)
+    console.print(md)
+    if write:
+        write_section("day", md)
