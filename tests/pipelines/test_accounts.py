@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aimanager.connectors.errors import AccountConfigError
 from aimanager.connectors.uzum import UzumConnector
-from aimanager.db.crypto import CredentialBox
+from aimanager.db.crypto import CredentialBox, generate_key
 from aimanager.db.engine import make_engine, session_factory
 from aimanager.db.models import MarketplaceIntegration, Partner
 from aimanager.domain.enums import Marketplace
@@ -31,7 +31,11 @@ async def partner_acme(
 ) -> AsyncIterator[tuple[async_sessionmaker[AsyncSession], CredentialBox, int]]:
     """A fresh schema with one partner: its sessions, the credential box and the partner's id."""
     engine = make_engine(url)
-    box = CredentialBox.from_settings(Settings(database_url=url, secret_key_file=tmp_path / "key"))
+    # A shared database (PostgreSQL) needs the key given; SQLite makes a key file.
+    key = None if url.startswith("sqlite") else generate_key()
+    box = CredentialBox.from_settings(
+        Settings(database_url=url, secret_key=key, secret_key_file=tmp_path / "key")
+    )
     try:
         await upgrade(engine)
         sessions = session_factory(engine)
