@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,7 +33,7 @@ async def partner_acme(
     """A fresh schema with one partner: its sessions, the credential box and the partner's id."""
     engine = make_engine(url)
     # A shared database (PostgreSQL) needs the key given; SQLite makes a key file.
-    key = None if url.startswith("sqlite") else generate_key()
+    key = None if url.startswith("sqlite") else SecretStr(generate_key())
     box = CredentialBox.from_settings(
         Settings(database_url=url, secret_key=key, secret_key_file=tmp_path / "key")
     )
