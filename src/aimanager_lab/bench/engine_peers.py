@@ -128,8 +128,8 @@ async def pgqueuer_peer(admin_url: str, n: int, batch: int) -> float | None:
     try:
         from pgqueuer import QueueManager
         from pgqueuer.db import AsyncpgDriver
-        from pgqueuer.qm import QueueExecutionMode
         from pgqueuer.queries import Queries
+        from pgqueuer.types import QueueExecutionMode
     except ImportError:
         return None
     import asyncpg
@@ -143,7 +143,7 @@ async def pgqueuer_peer(admin_url: str, n: int, batch: int) -> float | None:
         for start in range(0, n, 10_000):
             size = min(10_000, n - start)
             await queries.enqueue(["noop"] * size, [None] * size, [0] * size)
-        qm = QueueManager(driver)
+        qm = QueueManager(queries)
         finished = 0
 
         async def noop(job: Any) -> None:
