@@ -380,3 +380,29 @@ def bench_day(
     console.print(md)
     if write:
         write_section("day", md)
+
+
+@bench_app.command("images")
+def bench_images(
+    products: int = typer.Option(60, min=1, max=500, help="Products rendered (all four marketplaces)."),
+    vision_calls: int = typer.Option(20, min=1, max=200, help="Vision calls against the LLM sandbox."),
+    write: bool = typer.Option(True, help="Write the figures to BENCHMARKS.md (section 'images')."),
+) -> None:
+    """Images per second per worker process, storage bytes per product, vision cost per 1,000 products."""
+    import os
+    import shlex
+    import sys
+
+    from aimanager_lab.bench.images import render, render_run, vision_run
+    from aimanager_lab.bench.record import machine_line, write_section
+
+    configure("ERROR")
+    with tempfile.TemporaryDirectory() as tmp:
+        figs = asyncio.run(render_run(products, Path(tmp)))
+    vision = asyncio.run(vision_run(vision_calls))
+    command = "aimanager bench images " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    md = render(figs, vision, command=command.strip(), machine=machine_line(), load=load)
+    console.print(md, markup=False)
+    if write:
+        write_section("images", md)
