@@ -57,6 +57,18 @@ VELOCITY_DAYS = 14
 # A read-back that disagrees with what was pushed is looked at again after this long (marketplaces
 # apply stock asynchronously; a second disagreement after the retries ends the job failed).
 MISMATCH_RETRY_S = 60.0
+# An item the marketplace turned away for pace, not for what it is (Ozon: one update per pair per
+# 30 s): tried again after this, never a refusal someone has to look at.
+PACE_RETRY_S = 35.0
+_PACE_CODES = ("TOO_MANY_REQUESTS", "RATE_LIMIT", "LIMIT_EXCEEDED")
+
+
+def paced_out(code: str) -> bool:
+    """A per-item error that says "too often", which waiting cures."""
+    upper = code.upper()
+    return any(c in upper for c in _PACE_CODES)
+
+
 PUSHING = "pushing"
 
 log = get_logger(__name__)
@@ -179,6 +191,7 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
     now = rt.now()
     products_of = {li.id: li.product_id for li, _ in rows}
     refused: dict[int, str] = {}  # product id → the marketplace's refusal
+    paced: dict[int, str] = {}  # product id → turned away for pace (retried, not refused)
     unconfirmed: dict[int, str] = {}  # product id → what the read-back showed
     async with rt.sessions() as session, session.begin():
         for market in per_market:  # each answered (per-item refusals included): the account works
@@ -195,7 +208,8 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
             if key in failed:
                 stored.status, stored.error = "failed", failed[key]
                 book.failed(Capability.STOCK, *key, failed[key])
-                refused[products_of[push.listing_id]] = f"{key[1]}@{key[0].value}: {failed[key]}"
+                target = paced if paced_out(failed[key].split(":", 1)[0]) else refused
+                target[products_of[push.listing_id]] = f"{key[1]}@{key[0].value}: {failed[key]}"
                 continue
             stored.confirmed_quantity = confirmed.get(key)
             if stored.confirmed_quantity == stored.quantity:
@@ -216,7 +230,7 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
                 unconfirmed[products_of[push.listing_id]] = f"{key[1]}@{key[0].value}: {stored.error}"
         await book.write(session)
     book.publish(rt.progress)
-    _raise_problems(job, refused, unconfirmed)
+    _raise_problems(job, refused, unconfirmed, paced)
     return {
         "unchanged": len(unchanged),
         "pushed": len(pushes) - len(failed),
@@ -227,19 +241,34 @@ async def sync(rt: Runtime, job: Job) -> dict[str, Any]:
     }
 
 
-def _raise_problems(job: Job, refused: dict[int, str], unconfirmed: dict[int, str]) -> None:
+def _raise_problems(
+    job: Job, refused: dict[int, str], unconfirmed: dict[int, str], paced: dict[int, str] | None = None
+) -> None:
     """Stock that did not land fails the job, naming the listings; its payload keeps only their
-    products. A read-back that disagrees may be the marketplace catching up: retried after a minute.
-    A refusal needs someone to look: the job ends failed."""
-    if not refused and not unconfirmed:
+    products. A read-back that disagrees may be the marketplace catching up, and an item turned away
+    for pace needs only a wait: both are retried (the later of the two delays). A refusal needs someone
+    to look: the job ends failed (with pace-limited items beside it, the job retries those and the
+    refused ones stay failed tasks, each retryable with ``aimanager tasks retry``)."""
+    paced = paced or {}
+    if not refused and not unconfirmed and not paced:
         return
+    if paced or (unconfirmed and not refused):
+        later = {**unconfirmed, **paced}
+        reasons = list(later.values())
+        delay = PACE_RETRY_S if paced and not unconfirmed else MISMATCH_RETRY_S
+        note = (
+            f"; {len(refused)} refused (failed tasks): {bounded(list(refused.values()))}" if refused else ""
+        )
+        raise Retry(
+            f"{len(reasons)} stock update(s) to try again: {bounded(reasons)}{note}",
+            delay=delay,
+            payload={**job.payload, "product_ids": sorted(later)},
+        )
     reasons = [*refused.values(), *unconfirmed.values()]
-    text = bounded(reasons)
     payload = {**job.payload, "product_ids": sorted({*refused, *unconfirmed})}
-    message = f"{len(reasons)} stock update(s) not confirmed: {text}"
-    if refused:
-        raise PermanentFailure(message, payload=payload)
-    raise Retry(message, delay=MISMATCH_RETRY_S, payload=payload)
+    raise PermanentFailure(
+        f"{len(reasons)} stock update(s) not confirmed: {bounded(reasons)}", payload=payload
+    )
 
 
 async def _sold_since(
