@@ -192,6 +192,9 @@ def bench_llm(
     bad_answer_rate: float = typer.Option(0.05, help="Share of imperfect answers the sandbox model writes."),
     batch_seconds: float = typer.Option(600.0, help="Batch turnaround (sandbox seconds)."),
     output: Path = typer.Option(Path("BENCHMARKS.md"), help="File to write the 'llm' section of."),
+    profile: Path | None = typer.Option(
+        None, help="Write the real-time pass's cProfile stats here (the Batch API pass's to PATH.batch)."
+    ),
 ) -> None:
     """Cards for the sample catalog through the gateway against the honest LLM sandbox: real time
     (packed, cached, then an unchanged re-run) and the Batch API for low priority."""
@@ -230,6 +233,7 @@ def bench_llm(
                         db=db,
                         batch=batch,
                         batch_poll_s=max(0.5, batch_seconds * time_scale / 20),
+                        profile=None if profile is None else f"{profile}.batch" if batch else str(profile),
                     )
                 )
             run["server"] = sandbox.stats()
@@ -239,7 +243,8 @@ def bench_llm(
         s = run["stats"]
         typer.echo(
             f"{label}: wall {run['wall_s']:.1f} s, calls {s['calls']}, cut {s['cut_calls']}, "
-            f"ok {run['ok']}/{items}, failed {run['failures']}, cost ${s['cost_usd']}",
+            f"ok {run['ok']}/{items}, failed {run['failures']}, cost ${s['cost_usd']}, "
+            f"CPU {run['cpu_s']:.1f} s ({1000 * run['cpu_s'] / items:.1f} ms per card)",
             err=True,
         )
     command = (
@@ -291,6 +296,7 @@ def bench_scenario(
     llm_error_rate: float = typer.Option(0.05, help="Transient LLM errors (500/529) injected."),
     market_error_rate: float = typer.Option(0.02, help="Transient marketplace 5xx injected."),
     write: bool = typer.Option(True, help="Write the figures to BENCHMARKS.md."),
+    profile: Path | None = typer.Option(None, help="Write AI Manager's run's cProfile stats here."),
 ) -> None:
     """The original design's scenario, AI Manager and the original approach in one run."""
     import shlex
@@ -323,6 +329,7 @@ def bench_scenario(
             market_error_rate=market_error_rate,
             baseline_partners=baseline_partners or None,
             baseline_settings=baseline_settings,
+            profile=None if profile is None else str(profile),
         )
     )
     from aimanager_lab.bench.figures import RunFigures
@@ -403,6 +410,6 @@ def bench_images(
     command = "aimanager bench images " + " ".join(shlex.quote(a) for a in sys.argv[3:])
     load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     md = render(figs, vision, command=command.strip(), machine=machine_line(), load=load)
-    console.print(md, markup=False)
+    typer.echo(md)
     if write:
         write_section("images", md)

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from aimanager.connectors.registry import parse_credentials
@@ -88,7 +89,7 @@ async def test_catalog_photos_to_every_marketplace(db_url: str, tmp_path: Path, 
         settings = Settings(
             database_url=db_url,
             secret_key_file=tmp_path / "key",
-            secret_key=generate_key(),
+            secret_key=SecretStr(generate_key()),
             media_url=str(web / "media"),
             media_public_url=f"{base}/media",
         )

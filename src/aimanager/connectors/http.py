@@ -185,12 +185,16 @@ class HttpClient:
         host: str | None = None,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
         cost: float = 1.0,
     ) -> httpx.Response:
         """Send one logical request (retrying as the module docstring says); return a 2xx response.
 
         ``group`` names the bucket(s) the call spends from: a tuple when several limits apply at once
-        (Ozon: the method's own limit and the 50 rps per Client-Id).
+        (Ozon: the method's own limit and the 50 rps per Client-Id). ``files`` makes it a multipart
+        upload (field → (file name, bytes, content type)): bytes, not a stream, so a retry can send
+        them again. ``headers`` are this request's own (WB's ``X-Nm-Id``), never credentials.
         """
         buckets = [self.limiters.bucket(g) for g in ((group,) if isinstance(group, str) else group)]
         url = self.url(path, host)
@@ -200,7 +204,9 @@ class HttpClient:
                 await bucket.acquire(cost)
             started = time.perf_counter()
             try:
-                response = await self._send(method, url, json=json, params=params)
+                response = await self._send(
+                    method, url, json=json, params=params, files=files, headers=headers
+                )
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 # The exception text names only the URL; credentials sit in headers we never render.
                 last_error = TransientError(

@@ -22,5 +22,6 @@ class Capability(enum.StrEnum):
     STOCK = "stock"
     ANALYTICS = "analytics"
     # Product images: fetched, checked, read by the vision tier, rendered and uploaded per marketplace.
-    # Planned only when asked for (``pipelines.capabilities.images``), never by a default run.
+    # Planned (after the partner's cards) only for products whose photos can be fetched
+    # (``domain.images.fetchable``): placeholder URLs of sample catalogs plan nothing.
     IMAGES = "images"

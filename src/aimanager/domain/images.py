@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from aimanager.domain.enums import Marketplace
 from aimanager.domain.glossary import fully_known, to_uzbek
@@ -30,6 +31,28 @@ MAX_PHOTOS = 30  # every marketplace's count limit (Uzum's is unknown: gap G-2, 
 # (re-encoded, resized or lightly retouched); 10+ bits apart are different shots in practice.
 DUPLICATE_BITS = 6
 HASH_W, HASH_H = 9, 8  # a dHash compares neighbours in a 9×8 grey thumbnail: 8×8 = 64 bits
+
+
+# Host names that name no real server (RFC 2606 / RFC 6761 reserved names, and mDNS's .local, which a
+# server-side fetcher does not resolve): sample catalogs and documentation use them as placeholders.
+PLACEHOLDER_SUFFIXES = (".example", ".invalid", ".test", ".local")
+PLACEHOLDER_HOSTS = frozenset({"example.com", "example.net", "example.org"})
+
+
+def fetchable(source: str) -> bool:
+    """Whether a catalog photo source can be fetched at all: a file (path or ``file:`` URL), or an
+    http(s) URL whose host is not a placeholder name. Says nothing of whether it is there: a missing
+    file or a 404 is found by the fetch and reported on the product's task."""
+    parts = urlsplit(source.strip())
+    scheme = parts.scheme.lower()
+    if scheme in ("", "file"):
+        return bool(parts.path)
+    if scheme not in ("http", "https"):
+        return False
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host or any(host == h or host.endswith("." + h) for h in PLACEHOLDER_HOSTS):
+        return False
+    return not any(host.endswith(s) or host == s[1:] for s in PLACEHOLDER_SUFFIXES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,8 @@
 """Images benchmark: render throughput of one worker process, storage bytes per product, vision cost.
 
-``python -m aimanager_lab.bench.images [--products N]`` (≤2 minutes at the default 60 on 2 cores):
+``aimanager bench images`` (writes the ``images`` section of BENCHMARKS.md) or
+``python -m aimanager_lab.bench.images [--products N]`` (prints only); ≤2 minutes at the default 60 on
+2 cores:
 
 1. per product, what ``images.prepare`` does on the CPU: decode the catalog photo, perceptual hash, the
    768-px vision copy, then a clean photo and the infographics of all four marketplaces, stored in a
@@ -128,6 +130,28 @@ async def vision_run(calls: int) -> dict[str, object]:
         "usd_per_1000_realtime": realtime.quantize(Decimal("0.0001")),
         "usd_per_1000_batch": batch.quantize(Decimal("0.0001")),
     }
+
+
+def render(
+    figs: dict[str, float], vision: dict[str, object], *, command: str, machine: str, load: str = ""
+) -> str:
+    """The BENCHMARKS.md section (``bench:images``) from one run's figures."""
+    renders = sum(1 + len(r.languages) for r in RULES.values())
+    return f"""## Product images (issue 16)
+
+`{command}` ({figs["products"]:.0f} products, {vision["calls"]} vision calls). {machine}{load}.
+Single-process figures on a shared machine: expect more on an idle core.
+
+| what | measured |
+| --- | --- |
+| images per second per worker process (decode + hash + vision copy + clean photo and infographics for all four marketplaces + content-addressed store) | **{figs["images_per_s"]:.1f}** ({figs["images"]:.0f} images, {figs["wall_s"]:.1f} s) |
+| storage per product ({renders} renders; WB's and Ozon's 900×1200 clean photo and ru infographic are the same bytes, stored once) | **{figs["bytes_per_product"] / 1024:.0f} KiB** |
+| vision tokens per photo (768 px JPEG, Claude Haiku 5.5 via the LLM sandbox, billed w×h/750 + prompt) | {vision["input_tokens_per_photo"]} in / {vision["output_tokens_per_photo"]} out |
+| vision cost per 1,000 products (pinned prices) | **${vision["usd_per_1000_realtime"]}** real time, ${vision["usd_per_1000_batch"]} through the Batch API |
+
+Fetching photos and the vision call are I/O and overlap with rendering in a real worker; a second run over
+an unchanged catalog renders, asks and uploads nothing (tests/images/test_images_end_to_end.py).
+"""
 
 
 def main() -> None:

@@ -4,6 +4,10 @@
 batches sized to the marketplace's bulk limit (WB takes 100 cards per call: 5 jobs of 20). A card the
 marketplace refuses is a failed task, and its job fails naming it.
 
+The card's pictures are the product's rendered images for that marketplace when the images capability
+has made them and the store gives them public URLs (``image_book.rendered_urls``), else the catalog's
+photos: a card push never puts the raw photos back over an images upload.
+
 A card is sent only when its text differs from what the marketplace holds (``listings.card_pushed_hash``,
 set on every confirmed push): an unchanged card is recorded as live with no call. A version waiting for
 a reviewer (``pending_approval``) or refused by one is never sent, whoever queued it.
@@ -35,6 +39,7 @@ from aimanager.errors import ConnectorError
 from aimanager.jobs import Job, PermanentFailure
 from aimanager.logs import get_logger
 from aimanager.pipelines.services.account_health import record_account_use
+from aimanager.pipelines.services.image_book import rendered_urls, store_of
 from aimanager.pipelines.services.runtime import Runtime, cooperatively, load_by_id
 from aimanager.pipelines.services.tasks import TaskBook, bounded
 
@@ -91,6 +96,11 @@ async def _push_group(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] 
                 .where(CardVersion.id.in_(ids), CardVersion.partner_id == partner_id)
             )
         ).all()
+    # Rendered images replace the catalog photos once they exist (an images upload would otherwise
+    # be undone by the next card push, which sends the card's pictures with it on Ozon and YM).
+    photos = await rendered_urls(
+        store_of(rt), partner_id, sorted({p.sku for _, p, _ in rows if p.images}), market
+    )
     pushes: list[CardPush] = []
     skipped: dict[str, str] = {}
     held: dict[str, str] = {}  # sku → why this version is not sent (a reviewer's turn)
@@ -122,7 +132,7 @@ async def _push_group(rt: Runtime, jobs: list[Job]) -> dict[int, BaseException] 
             barcode=product.barcode,
             brand=product.brand,
             price=listing.price,
-            images=list(product.images or []),
+            images=photos.get(product.sku) or list(product.images or []),
             attributes=variant.get("attributes", {}),
             extra={"ikpu": ikpu} if (ikpu := variant.get("canonical_attributes", {}).get("ikpu")) else {},
             **card_dimensions(product.attributes or {}),

@@ -11,8 +11,9 @@ SKU@marketplace):
   marketplace a clean photo and one infographic per language are rendered at its size from the catalog's
   facts (plus approved extractions) and stored under content-addressed keys. Each render has an input
   hash: unchanged inputs render nothing. It queues ``images.upload`` per marketplace.
-* ``images.upload`` (per partner × marketplace): sends each product's public URLs
-  (``connectors.media``) unless the marketplace already got exactly that set.
+* ``images.upload`` (per partner × marketplace, ``image_upload``): sends each product's public URLs
+  (``connectors.media``), or to Wildberries the files themselves when the store has no public URL,
+  unless the marketplace already got exactly that set.
 
 A photo that cannot be fetched for a passing reason (timeout, 5xx) retries the job; a bad photo fails
 its product's tasks with the reason; a product with no photo at all ``needs_input``.
@@ -27,7 +28,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from aimanager.connectors.media import ImageSet, push_images
 from aimanager.db.models import Listing, MarketplaceIntegration, Product
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.domain.images import RULES, duplicates, infographic_lines, source_problems
@@ -41,7 +41,8 @@ from aimanager.media.errors import BadImage, FetchFailed
 from aimanager.media.fetch import PhotoFetcher
 from aimanager.media.imaging import Decoded, decode, for_vision, perceptual_hash
 from aimanager.media.render import RENDER_VERSION, clean_photo, infographic
-from aimanager.media.store import CONTENT_TYPES, ObjectStore, content_key, open_store
+from aimanager.media.store import CONTENT_TYPES, ObjectStore, content_key
+from aimanager.pipelines.capabilities.image_upload import upload
 from aimanager.pipelines.catalog.importer import product_facts
 from aimanager.pipelines.services.image_book import (
     approved_facts,
@@ -49,24 +50,17 @@ from aimanager.pipelines.services.image_book import (
     load_state,
     merge_extracted,
     save_state,
+    store_of,
 )
 from aimanager.pipelines.services.runtime import Runtime, load_by_id
 from aimanager.pipelines.services.tasks import TaskBook, bounded
 
 log = get_logger("aimanager.pipelines.capabilities.images")
 PREPARE_KIND, UPLOAD_KIND = "images.prepare", "images.upload"
+__all__ = ["PREPARE_KIND", "UPLOAD_KIND", "plan_images", "prepare", "store_of", "upload"]
 PRODUCTS_PER_JOB = 20
 FETCH_RETRY_S = 60.0
 CAP = Capability.IMAGES
-
-
-def store_of(rt: Runtime) -> ObjectStore:
-    """The runtime's object store (built once per runtime from its settings)."""
-    store: ObjectStore | None = getattr(rt, "_image_store", None)
-    if store is None:
-        store = open_store(rt.settings.media_url, rt.settings.media_public_url)
-        rt._image_store = store  # type: ignore[attr-defined]
-    return store
 
 
 async def plan_images(
@@ -293,69 +287,3 @@ async def _render(
     ]
     keys = [await _put(store, image.data) for image in images]
     state["rendered"][market.value] = {"input": wanted, "keys": keys}
-
-
-async def upload(rt: Runtime, job: Job) -> dict[str, Any]:
-    """Handler of ``images.upload``: payload ``{"marketplace"}``; every product of the partner with
-    rendered images for it, sent unless the marketplace already has exactly that set."""
-    partner_id, market = int(job.partner_id or 0), Marketplace(job.payload["marketplace"])
-    store = store_of(rt)
-    async with rt.sessions() as session:
-        skus = (
-            (
-                await session.execute(
-                    select(Product.sku)
-                    .join(Listing, Listing.product_id == Product.id)
-                    .where(
-                        Listing.partner_id == partner_id,
-                        Listing.marketplace == market.value,
-                        Product.is_active,
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-    book = TaskBook(partner_id, job.id)
-    sets: list[ImageSet] = []
-    states: dict[str, dict[str, Any]] = {}
-    for sku in sorted(skus):
-        state = await load_state(store, partner_id, sku)
-        keys = state["rendered"].get(market.value, {}).get("keys")
-        if not keys:
-            continue
-        urls = [store.public_url(k) for k in keys]
-        if any(u is None for u in urls):
-            book.failed(
-                CAP,
-                market,
-                sku,
-                "images have no public URL: set AIMANAGER_MEDIA_PUBLIC_URL (the CDN base) or use an S3 store",
-                "needs_input",
-            )
-            continue
-        if state["uploaded"].get(market.value) == input_hash(urls):
-            book.done(CAP, market, sku)
-            continue
-        states[sku] = state
-        sets.append(ImageSet(sku, tuple(u for u in urls if u)))
-    sent = 0
-    if sets and not rt.dry_run:
-        conn = await rt.connectors.get(partner_id, market)
-        report = await push_images(conn, sets)
-        sent = report.requests
-        refused = {e.offer_id: e for e in report.failed}
-        for item in sets:
-            if item.offer_id in refused:
-                error = refused[item.offer_id]
-                book.failed(CAP, market, item.offer_id, f"{error.code}: {error.message}")
-                continue
-            states[item.offer_id]["uploaded"][market.value] = input_hash(list(item.urls))
-            await save_state(store, partner_id, states[item.offer_id])
-            book.done(CAP, market, item.offer_id)
-        if report.export_path is not None:
-            log.info("images.uzum_photo_file", partner_id=partner_id, path=str(report.export_path))
-    async with rt.sessions() as session, session.begin():
-        await book.write(session)
-    book.publish(rt.progress)
-    return {"sent": len(sets), "requests": sent}

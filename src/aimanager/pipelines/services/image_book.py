@@ -22,9 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aimanager.db.models import Product
+from aimanager.domain.enums import Marketplace
 from aimanager.domain.images import extracted_to_add, fact_key
 from aimanager.errors import PipelineError
-from aimanager.media.store import ObjectStore
+from aimanager.media.store import ObjectStore, open_store
+from aimanager.pipelines.services.runtime import Runtime
 
 # The catalog attribute name an approved extraction is stored under (Russian, like catalog columns).
 CATALOG_NAMES = {
@@ -34,6 +36,15 @@ CATALOG_NAMES = {
     "shape": "Форма",
 }
 DECISIONS = ("approved", "rejected")
+
+
+def store_of(rt: Runtime) -> ObjectStore:
+    """The runtime's object store (built once per runtime from its settings)."""
+    store: ObjectStore | None = getattr(rt, "_image_store", None)
+    if store is None:
+        store = open_store(rt.settings.media_url, rt.settings.media_public_url)
+        rt._image_store = store  # type: ignore[attr-defined]
+    return store
 
 
 def state_key(partner_id: int, sku: str) -> str:
@@ -58,6 +69,27 @@ async def load_state(store: ObjectStore, partner_id: int, sku: str) -> dict[str,
 async def save_state(store: ObjectStore, partner_id: int, state: dict[str, Any]) -> None:
     data = json.dumps(state, ensure_ascii=False, sort_keys=True, indent=1).encode()
     await store.put(state_key(partner_id, state["sku"]), data, "application/json")
+
+
+def rendered_keys(state: dict[str, Any], market: Marketplace) -> list[str]:
+    """The store keys of the images rendered for ``market`` (main image first; [] when none)."""
+    return [str(k) for k in state["rendered"].get(market.value, {}).get("keys") or []]
+
+
+async def rendered_urls(
+    store: ObjectStore, partner_id: int, skus: list[str], market: Marketplace
+) -> dict[str, list[str]]:
+    """SKU → the public URLs of its rendered images for ``market``, for the SKUs that have them all
+    (a store without public URLs gives none: the caller keeps what it had)."""
+    out: dict[str, list[str]] = {}
+    if store.public_url("img/probe.jpg") is None:
+        return out  # no public URLs at all (a folder without a CDN base): no state worth reading
+    for sku in skus:
+        keys = rendered_keys(await load_state(store, partner_id, sku), market)
+        urls = [store.public_url(k) for k in keys]
+        if keys and all(urls):
+            out[sku] = [u for u in urls if u]
+    return out
 
 
 def merge_extracted(

@@ -3,8 +3,11 @@
 A *task* is what the user counts (partner × marketplace × SKU × capability); a *job* is what the engine
 runs. Cards are generated once per product for all its marketplaces, so card jobs hold up to one LLM
 pack of products (20) per partner; pricing is one job per partner × marketplace (one bulk push); stock
-one job per partner (one pool split across marketplaces); analytics one job per partner. A request
-for a few SKUs becomes small jobs at the priority asked (urgent single-SKU changes).
+one job per partner (one pool split across marketplaces); analytics one job per partner; images one
+``images.prepare`` job per 20 products of a partner, only for products with a photo that can be fetched
+(``domain.images.fetchable``: a file, or an http(s) URL on a real host — the sample catalog's
+placeholder URLs are not planned, and the run says how many products were left out). A request for a
+few SKUs becomes small jobs at the priority asked (urgent single-SKU changes).
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aimanager.db.models import Listing, MarketplaceIntegration, Partner, Product
 from aimanager.domain.enums import Capability, Marketplace
+from aimanager.domain.images import fetchable
 from aimanager.jobs import Backend, EnqueueResult, JobSpec, Priority
 
 CARD_PACK = 20
+IMAGES_PER_JOB = 20  # products per images.prepare job (pipelines.capabilities.images)
 
 
 @dataclass
@@ -75,6 +80,14 @@ async def build_plan(
         if skus:
             lq = lq.where(Product.sku.in_(list(skus)))
         listing_rows = (await session.execute(lq)).all()
+        photos: set[int] = set()
+        if Capability.IMAGES in capabilities:
+            ids = sorted({row[3] for row in listing_rows})
+            for i in range(0, len(ids), 1000):
+                found = await session.execute(
+                    select(Product.id, Product.images).where(Product.id.in_(ids[i : i + 1000]))
+                )
+                photos |= {pid for pid, images in found if any(fetchable(str(s)) for s in images or [])}
     connected = {(i.partner_id, Marketplace(i.marketplace)) for i in integrations}
     by_partner: dict[int, list[tuple[int, Marketplace, int]]] = defaultdict(list)
     for listing_id, partner_id, market, product_id in listing_rows:
@@ -83,12 +96,47 @@ async def build_plan(
             by_partner[partner_id].append((listing_id, m, product_id))
         else:
             plan.skipped.append(f"partner {partner_id}: no active {m.value} integration")
+    unplanned = 0  # products left out of images: no photo that can be fetched
     for partner in partners:
         rows = by_partner.get(partner.id, [])
         if not rows and Capability.ANALYTICS not in capabilities:
             continue
         _plan_partner(plan, partner.id, rows, capabilities, priority, card_pack, bool(skus))
+        if Capability.IMAGES in capabilities:
+            unplanned += _plan_images(plan, partner.id, rows, photos, priority, bool(skus))
+    if unplanned:
+        plan.skipped.append(
+            f"images: {unplanned} product(s) have no photo that can be fetched "
+            "(images column empty or placeholder URLs)"
+        )
     return plan
+
+
+def _plan_images(
+    plan: Plan,
+    partner_id: int,
+    rows: list[tuple[int, Marketplace, int]],
+    photos: set[int],
+    priority: Priority,
+    narrowed: bool,
+) -> int:
+    """The partner's ``images.prepare`` jobs (products with a fetchable photo); returns how many of
+    its products were left out. Images are the lowest-priority work: a medium run queues them low."""
+    products = list(dict.fromkeys(pid for _, _, pid in rows))
+    chosen = [pid for pid in products if pid in photos]
+    if tasks := sum(1 for _, _, pid in rows if pid in photos):
+        plan.count(partner_id, Capability.IMAGES, tasks)
+    for i in range(0, len(chosen), IMAGES_PER_JOB):
+        plan.specs.append(
+            JobSpec(
+                "images.prepare",
+                {"product_ids": chosen[i : i + IMAGES_PER_JOB]},
+                partner_id=partner_id,
+                priority=Priority.LOW if priority is Priority.MEDIUM else priority,
+                batch_key=f"p{partner_id}:request" if narrowed else f"p{partner_id}:images",
+            )
+        )
+    return len(products) - len(chosen)
 
 
 def _plan_partner(

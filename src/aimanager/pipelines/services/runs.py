@@ -6,6 +6,9 @@ at once. Pricing, stock and analytics of a partner that has card jobs queued or 
 or an earlier one's — wait for them in one ``run.followups`` job (see ``followups``); those of the other
 partners are queued at once too. ``aimanager run`` followed by ``aimanager worker`` therefore does
 every partner's work in the right order with nothing else watching.
+
+Images follow cards too (their uploads need the card on the marketplace: WB's nmID, Ozon's product id),
+and are planned only for products with a photo that can be fetched (see ``planner``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from aimanager.pipelines.services.followups import (
     followup_spec,
 )
 from aimanager.pipelines.services.planner import build_plan
+
+# What waits for a partner's card jobs: the follow-ups' capabilities, and images.
+AFTER_CARDS = (*FOLLOWS_CARDS, Capability.IMAGES)
 
 
 @dataclass
@@ -63,8 +69,8 @@ async def start_run(
     them at ``priority``; a partner's follow-up capabilities wait for its card jobs, checked every
     ``poll_s`` seconds."""
     caps = list(dict.fromkeys(capabilities))
-    later_caps = [c for c in caps if c in FOLLOWS_CARDS]
-    now_caps = [c for c in caps if c not in FOLLOWS_CARDS]
+    later_caps = [c for c in caps if c in AFTER_CARDS]
+    now_caps = [c for c in caps if c not in AFTER_CARDS]
     started = RunStarted()
     if now_caps:
         plan = await build_plan(sessions, now_caps, partner_ids=partner_ids, skus=skus, priority=priority)
