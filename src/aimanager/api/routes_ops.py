@@ -85,10 +85,11 @@ async def review_queue(
     """Cards and price moves waiting for approval, oldest first, each with its diff against what is
     live (a card) or its move and reason (a price)."""
     async with st.sessions() as session:
-        items = await review.pending(
-            session, await review_filters(session, sc, partner, capability, marketplace)
-        )
-    return ReviewListOut(items=[_item_out(i) for i in items[:limit]], total=len(items))
+        f = await review_filters(session, sc, partner, capability, marketplace)
+        # A page (each kind limited in SQL) and an indexed count: the queue may hold thousands.
+        items = await review.pending(session, f, limit=limit)
+        total = await review.count_pending(session, f)
+    return ReviewListOut(items=[_item_out(i) for i in items[:limit]], total=total)
 
 
 def _choice(body: ReviewDecisionIn) -> None:
@@ -110,7 +111,8 @@ async def decide(
     async with st.sessions() as session, session.begin():
         f = await review_filters(session, sc, body.partner, body.capability, body.marketplace)
         request.state.partner_id = f.partner_id
-        items = await review.pending(session, f)
+        # Named refs: only those rows are read; a sample or "all" needs every id, never a diff.
+        items = await review.pending(session, f, refs=body.refs or None, diffs=False)
         try:
             chosen = review.choose(items, body.refs, body.sample, body.all)
         except review.ReviewError as exc:  # not pending, or not the caller's: the same answer

@@ -166,13 +166,14 @@ async def ai_spend(
     session: AsyncSession = Depends(db),
     group: Literal["partner", "model", "task_kind", "day"] = "day",
     partner: str | None = PartnerFilter,
-    since: datetime | None = Query(None, description="Default: 30 days ago."),
+    since: datetime | None = Query(None, description="Default: the start of the UTC day 30 days ago."),
     until: datetime | None = Query(None, description="Default: now."),
 ) -> list[SpendOut]:
     """AI spend from the ledger, grouped by partner, model, task kind or (UTC) day."""
     now = datetime.now(UTC)
     hi = (until or now).astimezone(UTC) if (until or now).tzinfo else (until or now).replace(tzinfo=UTC)
-    lo = since or hi - timedelta(days=30)
+    # Whole days by default: closed days are read from the daily rollup, only today from the ledger.
+    lo = since or spend.day_start((hi - timedelta(days=30)).date())
     lo = lo.astimezone(UTC) if lo.tzinfo else lo.replace(tzinfo=UTC)
     if not lo < hi or hi - lo > timedelta(days=MAX_SPEND_DAYS):
         raise Unprocessable(f"since must be before until, at most {MAX_SPEND_DAYS} days apart")

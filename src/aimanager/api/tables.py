@@ -7,7 +7,7 @@
 * ``audit_log``: one row per write through the API or the console: who (key or user), what (method,
   route, target), when, from where (client address), and its outcome status.
 
-Besides its own tables, revision 0007 adds the indexes the console's list pages need (tasks by
+Besides its own tables, revisions 0007 and 0010 add the indexes the console's list pages need (tasks by
 time, AI usage by day): they are declared here on the existing tables so the models and the
 migrated schema stay one.
 """
@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aimanager.db.models import AIUsageLog, Base, BigId, TaskRecord, utcnow
+from aimanager.db.models import AIUsageLog, Base, BigId, CardVersion, PriceChange, TaskRecord, utcnow
 from aimanager.db.types import JSONType, UTCDateTime
 
 ROLES = ("admin", "staff", "partner")
@@ -84,3 +84,13 @@ Index("ix_tasks_partner_updated", TaskRecord.partner_id, TaskRecord.updated_at, 
 Index("ix_tasks_updated", TaskRecord.updated_at, TaskRecord.id)
 # Spend today / per day across partners (the per-partner index already exists).
 Index("ix_ai_usage_logs_created", AIUsageLog.created_at)
+# Revision 0010. Tasks of one status newest first across partners (``/v1/tasks?status=failed``): the
+# time index alone walks every row when the status is rare or absent.
+Index("ix_tasks_status_updated", TaskRecord.status, TaskRecord.updated_at, TaskRecord.id)
+# Card versions and price changes of one status newest first, and the review queue (and its count)
+# as an index range of ``pending_approval``, not a walk of every version ever written.
+Index("ix_card_versions_status", CardVersion.status, CardVersion.id)
+# One partner's card versions newest first (``/v1/cards?partner=``): a keyset page, not a sort of its
+# versions joined to every product.
+Index("ix_card_versions_partner_newest", CardVersion.partner_id, CardVersion.id)
+Index("ix_price_changes_status", PriceChange.status, PriceChange.id)

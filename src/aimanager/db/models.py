@@ -7,13 +7,14 @@ engine declares its own tables (``jobs``, ``job_keys``) on this ``Base`` in
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -231,6 +232,38 @@ class AIUsageLog(Base):
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AIUsageDaily(Base):
+    """The ledger of one closed UTC day summed per partner, model and task kind: spend over weeks reads
+    these (a few thousand rows a day at 1,000 partners) instead of millions of ledger rows. Written once
+    per day by ``pipelines.services.spend`` (see ``AIUsageDay``); the ledger stays the source."""
+
+    __tablename__ = "ai_usage_daily"
+    __table_args__ = (
+        Index("ix_ai_usage_daily_day", "day"),
+        Index("ix_ai_usage_daily_partner_day", "partner_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    partner_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    model: Mapped[str] = mapped_column(String(128))
+    task_kind: Mapped[str] = mapped_column(String(64))
+    calls: Mapped[int] = mapped_column(BigInteger)
+    cost_usd: Mapped[Decimal] = mapped_column(Numeric(18, 8, asdecimal=True))
+    input_tokens: Mapped[int] = mapped_column(BigInteger)
+    output_tokens: Mapped[int] = mapped_column(BigInteger)
+
+
+class AIUsageDay(Base):
+    """A day whose ``ai_usage_daily`` rows are written (a day without usage has none, so the rows
+    alone cannot say it is done); its key makes two writers of the same day write it once."""
+
+    __tablename__ = "ai_usage_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    rolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class LLMCacheEntry(Base):

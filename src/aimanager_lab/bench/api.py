@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -26,12 +27,14 @@ from typing import Any
 
 import httpx
 from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aimanager.api.access import create_key
+from aimanager.api.access import add_user, create_key
 from aimanager.db.crypto import generate_key
 from aimanager.db.engine import make_engine, session_factory
 from aimanager.db.models import AIUsageLog, Partner, TaskRecord
 from aimanager.schema.migrate import upgrade
+from aimanager_lab.bench.api_fill import fill_postgres
 
 CHUNK = 5_000
 ROUTES = [
@@ -39,10 +42,29 @@ ROUTES = [
     "/v1/tasks?limit=50",
     "/v1/tasks?limit=50&status=failed",
     "/v1/tasks?limit=50&partner={slug}",
+    "/v1/tasks?limit=50&partner={slug}&status=failed",
+    "/v1/partners/{slug}/tasks/counts",
     "/v1/accounts?limit=50",
     "/v1/cards?limit=50",
+    "/v1/cards?limit=50&status=pending_approval",
+    "/v1/review?limit=50",
     "/v1/spend?group=day",
+    "/v1/spend?group=partner",
+    "/v1/spend/budgets?limit=50",
+    "/v1/alerts",
+    "/v1/reports?limit=50",
+    "/v1/jobs?limit=50",
     "/v1/jobs/stats",
+]
+# The console's pages, driven with a logged-in admin's session cookie.
+CONSOLE = [
+    "/console/",
+    "/console/partners",
+    "/console/partners/{slug}",
+    "/console/review",
+    "/console/spend",
+    "/console/alerts",
+    "/console/reports",
 ]
 
 
@@ -62,11 +84,28 @@ async def ensure_database(url: str) -> None:
         await admin.close()
 
 
-async def fill(url: str, partners: int, tasks: int) -> tuple[str, str]:
-    """Partners and tasks in bulk (skipped if the database already holds them); returns an admin key
-    and the slug of a partner with tasks."""
+async def fill(url: str, partners: int, tasks: int, progress: Any = print) -> tuple[str, str, str]:
+    """Fill the database (PostgreSQL: every table at full size, see ``api_fill``; SQLite: partners,
+    tasks and a small ledger by multi-row inserts) unless it already holds the rows; returns an admin
+    key, the slug of a partner with tasks, and a console password for the ``bench-admin`` login."""
     engine = make_engine(url)
     await upgrade(engine)
+    if engine.dialect.name == "postgresql":
+        await fill_postgres(engine, partners, tasks, progress)
+    else:
+        await _fill_small(engine, partners, tasks)
+    sessions = session_factory(engine)
+    password = secrets.token_urlsafe(12)
+    async with sessions() as s, s.begin():
+        _, token = await create_key(s, "bench", "admin")
+        await add_user(s, "bench-admin", password, "admin")
+        first = (await s.execute(select(Partner.slug).order_by(Partner.id).limit(1))).scalar_one()
+    await engine.dispose()
+    return token, first, password
+
+
+async def _fill_small(engine: AsyncEngine, partners: int, tasks: int) -> None:
+    """Multi-row inserts: for SQLite smoke runs (the published figures are PostgreSQL's)."""
     sessions = session_factory(engine)
     now = datetime.now(UTC)
     async with sessions() as s, s.begin():
@@ -76,6 +115,7 @@ async def fill(url: str, partners: int, tasks: int) -> tuple[str, str]:
                                               for i in range(have, partners)])  # fmt: skip
         ids = list((await s.execute(select(Partner.id).order_by(Partner.id))).scalars())
         have_tasks = len((await s.execute(select(TaskRecord.id).limit(tasks))).all())
+        have_usage = len((await s.execute(select(AIUsageLog.id).limit(20_000))).all())
     statuses = ("done", "done", "done", "failed", "needs_input")
     for start in range(have_tasks, tasks, CHUNK):
         rows = [
@@ -87,35 +127,36 @@ async def fill(url: str, partners: int, tasks: int) -> tuple[str, str]:
         ]  # fmt: skip
         async with sessions() as s, s.begin():
             await s.execute(insert(TaskRecord), rows)
-    async with sessions() as s, s.begin():
-        await s.execute(insert(AIUsageLog), [
-            {"partner_id": ids[i % len(ids)], "task_kind": "cards", "provider": "offline", "model": "offline",
-             "path": "realtime", "cost_usd": Decimal("0.001"), "created_at": now - timedelta(hours=i % 700)}
-            for i in range(20_000)
-        ])  # fmt: skip
-        _, token = await create_key(s, "bench", "admin")
-        slug = (await s.execute(select(Partner.slug).where(Partner.id == ids[0]))).scalar_one()
-    await engine.dispose()
-    return token, slug
+    if have_usage < 20_000:
+        async with sessions() as s, s.begin():
+            await s.execute(insert(AIUsageLog), [
+                {"partner_id": ids[i % len(ids)], "task_kind": "cards", "provider": "offline", "model": "offline",
+                 "path": "realtime", "cost_usd": Decimal("0.001"), "created_at": now - timedelta(hours=i % 700)}
+                for i in range(have_usage, 20_000)
+            ])  # fmt: skip
 
 
 async def drive(
-    base: str, path: str, token: str, seconds: float, concurrency: int
+    base: str, path: str, auth: dict[str, str], seconds: float, concurrency: int
 ) -> tuple[list[float], int]:
+    """``auth``: the API key's header, or (console pages) the session cookie."""
     latencies: list[float] = []
     errors = 0
     stop = time.perf_counter() + seconds
-    async with httpx.AsyncClient(
-        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    ) as c:
+    headers = {"Authorization": auth["token"]} if "token" in auth else {}
+    cookies = {k: v for k, v in auth.items() if k != "token"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, cookies=cookies, timeout=60) as c:
 
         async def client() -> None:
             nonlocal errors
             while time.perf_counter() < stop:
                 t0 = time.perf_counter()
-                r = await c.get(path)
+                try:
+                    ok = (await c.get(path)).status_code == 200
+                except httpx.HTTPError:  # a timeout is a figure (an error at its full wait), not a crash
+                    ok = False
                 latencies.append((time.perf_counter() - t0) * 1000)
-                errors += r.status_code != 200
+                errors += not ok
 
         await asyncio.gather(*(client() for _ in range(concurrency)))
     return latencies, errors
@@ -143,7 +184,7 @@ def run_api_bench(
     """Fill the database, start ``aimanager serve`` (the command an operator runs) on a loopback port
     and drive each list route for ``seconds`` with ``concurrency`` clients."""
     progress(f"filling {partners:,} partners and {tasks:,} tasks (skipped where the database holds them)")
-    token, slug = asyncio.run(fill(url, partners, tasks))
+    token, slug, password = asyncio.run(fill(url, partners, tasks, progress))
     port = _free_port()
     env = {**os.environ, "AIMANAGER_DATABASE_URL": url}
     env.setdefault("AIMANAGER_SECRET_KEY", generate_key())
@@ -166,10 +207,22 @@ def run_api_bench(
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("aimanager serve did not answer /healthz within 120 s")
             time.sleep(0.1)
-        for route in ROUTES:
+        login = httpx.post(
+            base + "/console/login",
+            data={"login": "bench-admin", "password": password},
+            follow_redirects=False,
+        )
+        if login.status_code != 303:
+            raise RuntimeError(f"console login answered {login.status_code}")
+        key = {"token": f"Bearer {token}"}
+        for route, auth in [(r, key) for r in ROUTES] + [(r, dict(login.cookies)) for r in CONSOLE]:
             path = route.format(slug=slug)
             progress(f"{path}: {seconds:g} s at {concurrency} clients")
-            lat, errors = asyncio.run(drive(base, path, token, seconds, concurrency))
+            # One untimed request first: one-off work (the spend rollup of days not yet summed, after
+            # a fresh fill) is not what a route costs in steady state.
+            httpx.get(base + path, headers={"Authorization": auth["token"]} if "token" in auth else {},
+                      cookies={k: v for k, v in auth.items() if k != "token"}, timeout=600)  # fmt: skip
+            lat, errors = asyncio.run(drive(base, path, auth, seconds, concurrency))
             q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0]] * 99
             out.append(RouteFigures(path, len(lat), len(lat) / seconds, q[49], q[98], errors))
     finally:
@@ -183,12 +236,18 @@ def render_api(
 ) -> str:
     """Markdown for BENCHMARKS.md."""
     lines = [
-        "## API: list routes under load",
+        "## API: list routes and console pages under load",
         "",
         f"Command: `{command}` — {machine}.",
         "",
-        f"{partners:,} partners and {tasks:,} task rows in {dialect}; one `aimanager serve` process on",
-        "loopback, an admin key, each route driven in turn by concurrent clients.",
+        f"{partners:,} partners and {tasks:,} task rows in {dialect}"
+        + (
+            " (and the other tables at the same scale: `aimanager_lab/bench/api_fill.py`)"
+            if dialect == "PostgreSQL"
+            else ""
+        )
+        + "; one `aimanager serve` process on loopback, an admin key (console pages: an admin's session),",
+        "each route driven in turn by concurrent clients.",
         "",
         "| route | requests | requests/s | p50 (ms) | p99 (ms) | errors |",
         "|---|---|---|---|---|---|",

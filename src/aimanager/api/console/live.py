@@ -2,8 +2,9 @@
 
 Each stream renders the same fragment template the page embeds and sends it as one event every
 ``interval`` seconds (``AppState.extra["live_interval"]``, default 2 s) until the browser leaves or
-the server stops. The numbers come from ``pipelines/services/overview`` — indexed look-ups only — so
-a few dozen open consoles cost a few dozen small queries every couple of seconds.
+the server stops. The numbers come from ``pipelines/services/overview`` through the process's
+``Snapshots``: computed at most once per interval per process (per partner, for a partner's page) and
+shared by every open stream, so 100 open consoles cost the database what one does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from aimanager.api.console.i18n import translator
 from aimanager.api.console.render import lang_of, templates, viewer
 from aimanager.api.errors import Forbidden
+from aimanager.api.snapshots import Snapshots
 from aimanager.api.state import AppState, get_state
 from aimanager.pipelines.services import overview
 
@@ -37,6 +39,14 @@ async def close(app: FastAPI) -> None:
     st = getattr(app.state, "aim", None)
     if st is not None:
         _closing(st).set()
+
+
+def snapshots(st: AppState) -> Snapshots:
+    """The process's shared live numbers (one per app), fresh for one live interval."""
+    shots = st.extra.get("snapshots")
+    if not isinstance(shots, Snapshots):
+        shots = st.extra["snapshots"] = Snapshots(float(st.extra.get("live_interval", DEFAULT_INTERVAL_S)))
+    return shots
 
 
 def sse(data: str, event: str | None = None) -> str:
@@ -68,10 +78,12 @@ async def overview_stream(request: Request, st: AppState = Depends(get_state)) -
     t = translator(lang_of(request))
     fragment = templates.get_template("_overview.html")
 
-    async def render() -> str:
+    async def compute() -> overview.Overview:
         async with st.sessions() as session:
-            ov = await overview.overview(session, st.backend)
-        return fragment.render(ov=ov, t=t)
+            return await overview.overview(session, st.backend)
+
+    async def render() -> str:
+        return fragment.render(ov=await snapshots(st).get("overview", compute), t=t)
 
     return _stream(request, st, render)
 
@@ -86,9 +98,11 @@ async def partner_stream(
     t = translator(lang_of(request))
     fragment = templates.get_template("_partner_live.html")
 
-    async def render() -> str:
+    async def compute() -> overview.PartnerOverview:
         async with st.sessions() as session:
-            po = await overview.partner_overview(session, row.id)
-        return fragment.render(po=po, t=t)
+            return await overview.partner_overview(session, row.id)
+
+    async def render() -> str:
+        return fragment.render(po=await snapshots(st).get(("partner", row.id), compute), t=t)
 
     return _stream(request, st, render)

@@ -222,7 +222,8 @@ async def review_page(
     }
     async with st.sessions() as session:
         f = await review_filters(session, sc, filters["partner"], filters["capability"], market)
-        items = await review.pending(session, f)
+        items = await review.pending(session, f, limit=REVIEW_PAGE)
+        total = await review.count_pending(session, f)
     return page(
         request,
         "review.html",
@@ -230,7 +231,7 @@ async def review_page(
         title="review",
         nav="review",
         items=items[:REVIEW_PAGE],
-        total=len(items),
+        total=total,
         filters=filters,
         marketplaces=MARKETPLACES,
     )

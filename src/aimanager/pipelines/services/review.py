@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aimanager.db.models import CardVersion, Listing, Partner, PriceChange, Product
@@ -80,10 +80,49 @@ def card_diff(live: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
     ]  # the ---/+++ header says nothing the table does not
 
 
-async def pending(session: AsyncSession, filters: Filters) -> list[ReviewItem]:
-    """Everything waiting for approval that matches ``filters``, oldest first."""
-    items: list[ReviewItem] = []
+async def count_pending(session: AsyncSession, filters: Filters) -> int:
+    """How many items wait for approval under ``filters``: an index range of ``pending_approval``
+    (``ix_card_versions_status``, ``ix_price_changes_status``), never a walk of every version."""
+    total = 0
     if filters.capability in (None, Capability.CARDS):
+        q = select(func.count()).select_from(CardVersion).where(CardVersion.status == "pending_approval")
+        if filters.partner_id is not None:
+            q = q.where(CardVersion.partner_id == filters.partner_id)
+        if filters.marketplace is not None:
+            q = q.where(CardVersion.marketplace == filters.marketplace.value)
+        total += int((await session.execute(q)).scalar() or 0)
+    if filters.capability in (None, Capability.PRICING):
+        pq = select(func.count()).select_from(PriceChange).where(PriceChange.status == "pending_approval")
+        if filters.partner_id is not None:
+            pq = pq.where(PriceChange.partner_id == filters.partner_id)
+        if filters.marketplace is not None:
+            pq = pq.join(Listing, Listing.id == PriceChange.listing_id).where(
+                Listing.marketplace == filters.marketplace.value
+            )
+        total += int((await session.execute(pq)).scalar() or 0)
+    return total
+
+
+def _ids(refs: Sequence[str] | None, kind: str) -> list[int] | None:
+    if refs is None:
+        return None
+    return [int(r[1:]) for r in refs if r[:1] == kind and r[1:].isdigit() and len(r) < 20]
+
+
+async def pending(
+    session: AsyncSession,
+    filters: Filters,
+    *,
+    limit: int | None = None,
+    refs: Sequence[str] | None = None,
+    diffs: bool = True,
+) -> list[ReviewItem]:
+    """What waits for approval under ``filters``, oldest first: at most ``limit`` cards and ``limit``
+    price moves (a page: the whole queue can hold thousands, each with a diff to compute), only the
+    items named in ``refs`` if given, and without diffs when ``diffs`` is false (deciding needs none)."""
+    items: list[ReviewItem] = []
+    card_ids, price_ids = _ids(refs, "c"), _ids(refs, "p")
+    if filters.capability in (None, Capability.CARDS) and card_ids != []:
         q = (
             select(CardVersion, Product.sku, Partner.slug, Listing.card_version_id)
             .join(Product, Product.id == CardVersion.product_id)
@@ -100,8 +139,10 @@ async def pending(session: AsyncSession, filters: Filters) -> list[ReviewItem]:
             q = q.where(CardVersion.partner_id == filters.partner_id)
         if filters.marketplace is not None:
             q = q.where(CardVersion.marketplace == filters.marketplace.value)
-        rows = (await session.execute(q)).all()
-        live_ids = {lid for *_, lid in rows if lid is not None}
+        if card_ids is not None:
+            q = q.where(CardVersion.id.in_(card_ids))
+        rows = (await session.execute(q.limit(limit))).all()
+        live_ids = {lid for *_, lid in rows if lid is not None} if diffs else set()
         live = {
             cv.id: cv.content.get("variant")
             for cv in (
@@ -121,10 +162,10 @@ async def pending(session: AsyncSession, filters: Filters) -> list[ReviewItem]:
                     cv.marketplace,
                     sku,
                     summary,
-                    card_diff(before, variant),
+                    card_diff(before, variant) if diffs else [],
                 )
             )
-    if filters.capability in (None, Capability.PRICING):
+    if filters.capability in (None, Capability.PRICING) and price_ids != []:
         pq = (
             select(PriceChange, Listing.marketplace, Product.sku, Partner.slug)
             .join(Listing, Listing.id == PriceChange.listing_id)
@@ -137,7 +178,9 @@ async def pending(session: AsyncSession, filters: Filters) -> list[ReviewItem]:
             pq = pq.where(PriceChange.partner_id == filters.partner_id)
         if filters.marketplace is not None:
             pq = pq.where(Listing.marketplace == filters.marketplace.value)
-        for ch, market, sku, slug in (await session.execute(pq)).all():
+        if price_ids is not None:
+            pq = pq.where(PriceChange.id.in_(price_ids))
+        for ch, market, sku, slug in (await session.execute(pq.limit(limit))).all():
             moved = move_pct(ch.old_price, ch.new_price)
             old = "—" if ch.old_price is None else _fmt(ch.old_price)
             pct = f" ({moved:+}%)" if moved is not None else " (first price)"
