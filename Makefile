@@ -6,7 +6,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test check lint fmt types bench bench-engine bench-llm bench-scenario clean
+.PHONY: demo test test-long check lint fmt types bench bench-engine bench-llm bench-scenario clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -19,9 +19,14 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 demo: $(VENV)/.synced
 	$(VENV)/bin/aimanager demo
 
-# The whole check: lint, format, import contracts, types, then the suite.
+# The whole check: lint, format, import contracts, types, then the suite — all but the tests marked
+# `long` (a minute or more each: a simulated day, chaos, multi-process runs), which `make test-long`
+# runs and CI runs after this.
 test: lint types
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -m "not long"
+
+test-long: $(VENV)/.synced
+	$(VENV)/bin/pytest -q -m long
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,6 @@
 """Chaos tests: real worker processes, real PostgreSQL, faults injected from outside.
 
-Marked ``chaos`` (registered here) and ``slow``. Each stays under ~60 s; ``make test`` runs them
-(the default ``pytest`` run has no marker filter).
+Marked ``chaos`` and ``long``: ``make test-long`` runs them, and CI runs it after ``make test``.
 """
 
 from __future__ import annotations
@@ -17,10 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "chaos: faults injected into a running system (kill -9, restarts)")
 
 
 def _pg_bin() -> Path | None:

@@ -31,7 +31,7 @@ from tests.jobs.effect_worker import create_tables
 from tests.servers import create_pg_database, drop_pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.chaos, pytest.mark.slow]
+pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.long]
 
 
 def start_worker(url: str, lease: float = 3.0, concurrency: int = 20) -> subprocess.Popen[bytes]:

@@ -29,7 +29,7 @@ from tests.chaos.pipeline_world import OwnRedis, PipelineRun, check_books, own_r
 
 __all__ = ["own_redis"]  # the fixture, imported for pytest
 
-pytestmark = [pytest.mark.chaos, pytest.mark.slow]
+pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.long]
 
 SCALE = 0.05  # wall seconds per sandbox second: LLM latency, marketplace windows and task delays
 PARTNERS, SKUS = 4, 8  # × 4 marketplaces × 3 capabilities = 384 tasks

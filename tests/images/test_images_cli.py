@@ -28,7 +28,7 @@ from tests.cli_e2e.test_operator_flow import (  # noqa: F401 - pytest finds the 
 )
 from tests.images import photos
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 def held(state: dict[str, Any], market: str) -> dict[str, Any]:

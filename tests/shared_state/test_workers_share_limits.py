@@ -38,7 +38,7 @@ from aimanager_lab.environment import SandboxWorld, demo_credentials
 from aimanager_lab.sample_catalog import generate_catalog, insert_catalog
 from aimanager_sandbox.common.seeding import SeedOffer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 SCALE = 0.5  # a WB "6 s" price window is 3 s of wall time; Uzum takes 8 writes a wall second
 MARKETS = (Marketplace.WILDBERRIES, Marketplace.UZUM)

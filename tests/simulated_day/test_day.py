@@ -48,7 +48,7 @@ from tests.simulated_day.world import (
     write_csv,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.slow, pytest.mark.long, pytest.mark.timeout(1200)]
 
 DAY_S = 250.0  # wall seconds of the scheduled day
 SCALE = DAY_S / 86_400  # the sandboxes' clock: DAY_S wall seconds are one marketplace day
