@@ -288,6 +288,13 @@ class MemoryBackend:
             self._wake.set()
         return n
 
+    async def park_idle_keys(self) -> int:
+        return 0  # the claim looks at ready jobs, never at idle keys
+
+    async def drained(self) -> bool:
+        live = (JobStatus.QUEUED, JobStatus.RUNNING)
+        return not any(j.status in live for j in self._jobs.values())
+
     async def cancel(self, job_ids: Sequence[int]) -> int:
         n = 0
         for job_id in job_ids:

@@ -94,6 +94,13 @@ class Backend(Protocol):
         against ``max_attempts``; the job ends ``dead`` at its ``max_crashes``-th crash (default
         ``model.MAX_CRASHES``)."""
 
+    async def park_idle_keys(self) -> int:
+        """Set aside the batch keys with no queued and no running job, so claims pass over them;
+        an enqueue brings a key back. Returns how many were parked (0 where claims never scan keys)."""
+
+    async def drained(self) -> bool:
+        """True when no job is queued or running (cheap: ``--until-idle`` asks it often)."""
+
     async def cancel(self, job_ids: Sequence[int]) -> int:
         """Cancel queued jobs; running ones finish their attempt."""
 

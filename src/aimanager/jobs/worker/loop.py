@@ -70,6 +70,7 @@ class Worker:
         self._tasks: dict[asyncio.Task[None], list[int]] = {}
         self._nudge = asyncio.Event()  # a slot freed, work may have arrived, or stop
         self._woke = False
+        self._after_full_claim = False  # the last claim filled its whole batch
         self._stopping = asyncio.Event()
         poll = self.config.poll_s
         self._poll_s = poll if poll is not None else float(getattr(backend, "poll_interval", 0.1))
@@ -154,6 +155,13 @@ class Worker:
                 self._woke = False  # this claim looks at the queue anyway
                 if await self._claim(min(free, cfg.claim_batch), None):
                     continue
+                if self._after_full_claim:
+                    # Empty right after a full batch: other processes' claims most likely held the
+                    # keys this one ranked first. Look again at once instead of sleeping until the
+                    # next wake-up (a poll interval with nothing to run).
+                    self._after_full_claim = False
+                    await self._pause(0.002)
+                    continue
                 if until_idle and not slots.held and loop.time() >= next_idle_check:
                     if await self._queue_drained():
                         return
@@ -189,6 +197,7 @@ class Worker:
             await self._store_failed("worker.claim_failed", exc)
             return False
         self._store_ok()
+        self._after_full_claim = len(jobs) >= limit
         if jobs:
             self._dispatch(jobs)
         return bool(jobs)
@@ -243,11 +252,12 @@ class Worker:
     async def _queue_drained(self) -> bool:
         await self.acks.flush()
         try:
-            stats = await self.backend.stats()
+            # Not ``stats()``: its group-bys read the whole table, and every idle process asks this
+            # five times a second.
+            return await self.backend.drained()
         except Exception as exc:
             await self._store_failed("worker.stats_failed", exc)
             return False
-        return not stats.by_status.get("queued") and not stats.by_status.get("running")
 
     def _dispatch(self, jobs: list[Job]) -> None:
         self.metrics.claims += 1

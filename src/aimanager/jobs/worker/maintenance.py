@@ -30,7 +30,8 @@ async def recover_expired_leases_loop(
     max_crashes: int,
     on_recovered: Callable[[int], None] = lambda n: None,
 ) -> None:
-    """Every lease/4, requeue the running jobs whose lease expired (each a crash of its job)."""
+    """Every lease/4, requeue the running jobs whose lease expired (each a crash of its job), and
+    park the batch keys left without work."""
     interval = lease_s / 4.0
     while True:
         await asyncio.sleep(interval)
@@ -45,6 +46,12 @@ async def recover_expired_leases_loop(
         if n:
             on_recovered(n)
             log.warning("jobs.recovered", count=n)
+        try:
+            # Keys whose work is done are set aside here rather than in the claim: the claim then
+            # probes only keys with work, however many partners have been idle since.
+            await backend.park_idle_keys()
+        except Exception as exc:
+            log.error("worker.park_failed", error=str(exc)[:300])
 
 
 async def fire_schedules_loop(backend: Backend, every_s: float) -> None:

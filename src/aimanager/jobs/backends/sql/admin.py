@@ -72,6 +72,8 @@ class SQLAdministration:
                         lease_until=None,
                     )
                 )
+            if rows:
+                await conn.execute(q.UNPARK_KEYS_OF_JOBS, {"ids": [r[0] for r in rows]})
         if rows:
             self._notify_soon()
         return len(rows)

@@ -135,14 +135,18 @@ class SQLBackend(SQLAdministration, SQLSchedules, SQLWakeups, SQLPauses):
         for start in range(0, len(keys), INSERT_CHUNK):
             chunk = [{"key": k, "last_claim_at": 0.0} for k in keys[start : start + INSERT_CHUNK]]
             key_stmt = self._insert(keys_t).values(chunk)
+            # A parked key (no work when it was last looked at) comes back at its old place in the
+            # rotation.
+            unpark = {"last_claim_at": q.unparked(keys_t.c.last_claim_at)}
             if self.dialect == "postgresql":
-                # Touch existing keys (a row lock until this transaction ends) so ``prune`` cannot
-                # delete a key whose new jobs it does not see yet (see ``_prune_keys``).
-                key_stmt = key_stmt.on_conflict_do_update(
-                    index_elements=["key"], set_={"last_claim_at": keys_t.c.last_claim_at}
-                )
+                # Touch existing keys (a row lock until this transaction ends, and a new row version)
+                # so neither ``prune`` nor ``park_idle_keys`` acts on a key whose new jobs it does not
+                # see yet (see ``_prune_keys``).
+                key_stmt = key_stmt.on_conflict_do_update(index_elements=["key"], set_=unpark)
             else:
-                key_stmt = key_stmt.on_conflict_do_nothing()
+                key_stmt = key_stmt.on_conflict_do_update(
+                    index_elements=["key"], set_=unpark, where=keys_t.c.last_claim_at >= q.PARKED
+                )
             await conn.execute(key_stmt)
         # An executemany with RETURNING: SQLAlchemy's "insertmanyvalues" sends one multi-row INSERT
         # per chunk of rows from one cached compiled statement.
@@ -305,6 +309,18 @@ class SQLBackend(SQLAdministration, SQLSchedules, SQLWakeups, SQLPauses):
             res = await conn.execute(q.RELEASE, {"w": worker_id, "ids": list(job_ids)})
         self._notify_soon()
         return int(res.rowcount)
+
+    async def park_idle_keys(self) -> int:
+        """Park the keys with no queued and no running job, so claims pass over them cheaply."""
+        async with self._write(one_statement=True) as conn:
+            res = await conn.execute(q.park_idle_keys(self.dialect))
+        return int(res.rowcount)
+
+    async def drained(self) -> bool:
+        # Two probes of the partial indexes, not the group-bys of ``stats``: ``--until-idle``
+        # workers ask this several times a second.
+        async with self.engine.connect() as conn:
+            return not (await conn.execute(q.LIVE_JOB)).first()
 
     async def recover_expired(self, *, max_crashes: int = MAX_CRASHES) -> int:
         async with self._write(one_statement=True) as conn:

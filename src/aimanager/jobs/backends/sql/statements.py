@@ -11,7 +11,7 @@ import math
 from functools import cache
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy import TextClause, bindparam, case, text
 
 JOB_COLUMNS = (
     "id, kind, partner_id, batch_key, payload, priority, status, enqueued_at, run_at, deadline, "
@@ -20,6 +20,19 @@ JOB_COLUMNS = (
 )
 COLUMN_NAMES = tuple(c.strip() for c in JOB_COLUMNS.split(","))
 NOTIFY_CHANNEL = "aimanager_jobs"
+
+# A key with no queued and no running job is *parked* (``park_idle_keys``): ``PARKED`` is added to its
+# ``last_claim_at`` (real values are epoch seconds, far below it), so the claim passes over it with one
+# comparison instead of an index probe, and an enqueue (or a retry of a dead job) takes it off again,
+# back at its old place in the rotation. Encoded in the fairness cursor, not a new column: the claim
+# already reads it, and no migration of the hot tables is needed.
+PARKED = 1e12
+_ACTIVE = f"k.last_claim_at < {PARKED:.0f}"
+
+
+def unparked(last_claim_at: Any) -> Any:
+    """``last_claim_at`` with the parking offset taken off (SQL expression)."""
+    return case((last_claim_at >= PARKED, last_claim_at - PARKED), else_=last_claim_at)
 
 
 # -- SQLite: the claim as four statements, run in one trip by ``sqlite_fast`` ----------------------
@@ -66,7 +79,8 @@ def sqlite_pick_key(kinds: bool, paused: bool = False) -> str:
     """The least recently served key with a ready job at ``:p`` and a token in its bucket."""
     return (
         "SELECT k.key, k.rate, k.burst, k.tokens, k.refilled_at FROM job_keys k"
-        " WHERE (k.rate IS NULL OR min(k.burst, k.tokens + (:now - k.refilled_at) * k.rate) >= 1)"
+        f" WHERE {_ACTIVE}"
+        " AND (k.rate IS NULL OR min(k.burst, k.tokens + (:now - k.refilled_at) * k.rate) >= 1)"
         " AND EXISTS (SELECT 1 FROM jobs j INDEXED BY ix_jobs_ready_key"
         " WHERE j.batch_key = k.key AND j.status = 'queued'"
         f" AND j.priority = :p AND j.run_at <= :now{_sqlite_filters(kinds, paused)})"
@@ -100,17 +114,30 @@ SQLITE_SPEND_TOKENS = (
 # -- PostgreSQL ------------------------------------------------------------------------------------
 
 
+# How many of the best keys a claim tries to lock: the claims of other processes hold or have just
+# served the first few, and each one passed over costs a row lock attempt, never a probe.
+CLAIM_CANDIDATES = 16
+
+
 @cache
 def claim_postgresql(kinds: bool, capped: bool, paused: bool = False) -> TextClause:
     """PostgreSQL's whole claim in one statement, one round trip.
 
     The same choice as SQLite's four steps (``sqlite_best_priority`` to ``SQLITE_SPEND_TOKENS``): among the
-    keys with a token, the one whose best ready job has the most urgent priority, least recently
-    served first; then up to ``:n`` of its ready jobs at that priority (fewer if its bucket holds
-    fewer tokens). Each key's best ready priority is one probe of ``ix_jobs_ready_key`` in a LATERAL
-    subquery, so the cost grows with the number of keys, never with the backlog: PostgreSQL cannot
-    turn the probe into a hash join over every ready job, the plan it picks for an ``EXISTS`` when
-    its statistics lag a bulk enqueue (8 ms per claim behind 30,000 jobs).
+    active (not parked) keys with a token, the one whose best ready job has the most urgent priority,
+    least recently served first; then up to ``:n`` of its ready jobs at that priority (fewer if its
+    bucket holds fewer tokens). Each active key's best ready priority is one probe of
+    ``ix_jobs_ready_key`` in a LATERAL subquery, so the cost grows with the keys that have work, never
+    with the backlog nor with idle keys (parked: one comparison each). PostgreSQL cannot turn the
+    probe into a hash join over every ready job, the plan it picks for an ``EXISTS`` when its
+    statistics lag a bulk enqueue (8 ms per claim behind 30,000 jobs).
+
+    Several processes: ``cand`` ranks the keys in this statement's snapshot, ``pick`` locks the first
+    one whose row is still the version that was ranked (``last_claim_at`` unchanged). Without that
+    check a claim that committed between this statement's snapshot and its lock was invisible to it:
+    the lock succeeded on the freshly served key, the claim re-locked the jobs the other one had just
+    taken (each a failed recheck) and often came back empty, and the worker then slept until the next
+    wake-up. Two processes drained slower than one.
     """
     kind = " AND j.kind = ANY(CAST(:kinds AS text[]))" if kinds else ""
     cap = " AND j.priority <= :maxp" if capped else ""
@@ -123,14 +150,25 @@ def claim_postgresql(kinds: bool, capped: bool, paused: bool = False) -> TextCla
     )
     ready = f"j.status = 'queued' AND j.run_at <= :now{kind}{skip}"
     available = "LEAST(k.burst, k.tokens + (:now - k.refilled_at) * k.rate)"
+    has_token = f"(k.rate IS NULL OR {available} >= 1)"
     return text(
-        "WITH pick AS ("
-        " SELECT k.key, r.priority, CASE WHEN k.rate IS NULL THEN :n"
-        f" ELSE LEAST(:n, CAST(floor({available}) AS int)) END AS n"
+        "WITH cand AS ("
+        " SELECT k.key, k.last_claim_at AS seen, r.priority"
+        # ``ORDER BY priority, id`` (the same first row) is the order of ix_jobs_ready_key alone:
+        # without statistics the planner otherwise reads ix_jobs_ready_priority in priority order
+        # and filters the whole backlog for each key.
         " FROM job_keys k CROSS JOIN LATERAL (SELECT j.priority FROM jobs j"
-        f" WHERE j.batch_key = k.key AND {ready}{cap} ORDER BY j.priority LIMIT 1) r"
-        f" WHERE k.rate IS NULL OR {available} >= 1"
-        " ORDER BY r.priority, k.last_claim_at, k.key LIMIT 1 FOR UPDATE OF k SKIP LOCKED),"
+        f" WHERE j.batch_key = k.key AND {ready}{cap} ORDER BY j.priority, j.id LIMIT 1) r"
+        f" WHERE {_ACTIVE} AND {has_token}"
+        f" ORDER BY r.priority, k.last_claim_at, k.key LIMIT {CLAIM_CANDIDATES}),"
+        # The lock sees the newest version of the row; a claim that served the key since this
+        # statement's snapshot moved its ``last_claim_at``, so the recheck drops it and the next
+        # candidate is tried. The bucket is read from the locked version.
+        " pick AS (SELECT k.key, c.priority, CASE WHEN k.rate IS NULL THEN :n"
+        f" ELSE LEAST(:n, CAST(floor({available}) AS int)) END AS n"
+        " FROM cand c JOIN job_keys k ON k.key = c.key"
+        f" WHERE k.last_claim_at = c.seen AND {has_token}"
+        " ORDER BY c.priority, c.seen, c.key LIMIT 1 FOR UPDATE OF k SKIP LOCKED),"
         # ``priority + 0`` keeps the planner on ix_jobs_ready_key, read in its own order up to the
         # limit: without fresh statistics it may take ix_jobs_ready_priority and filter the whole
         # priority's backlog for this one key (8 ms behind 50,000 jobs instead of 0.1 ms).
@@ -197,6 +235,12 @@ FAIL = text(
     " WHERE id = :id AND worker_id = :w AND attempts = :att AND status = 'running'"
 )
 
+# Is any job queued or running? (``Backend.drained``) One probe of each partial index.
+LIVE_JOB = text(
+    "SELECT 1 WHERE EXISTS (SELECT 1 FROM jobs WHERE status = 'queued')"
+    " OR EXISTS (SELECT 1 FROM jobs WHERE status = 'running')"
+)
+
 HEARTBEAT = text(
     "UPDATE jobs SET lease_until = :lease WHERE worker_id = :w AND status = 'running' AND id IN :ids"
 ).bindparams(bindparam("ids", expanding=True))
@@ -231,3 +275,47 @@ def prune_keys(dialect: str) -> TextClause:
         "DELETE FROM job_keys WHERE key IN (SELECT k.key FROM job_keys k WHERE k.rate IS NULL"
         f" AND k.key NOT IN (SELECT DISTINCT batch_key FROM jobs){lock})"
     )
+
+
+# -- parking idle keys -----------------------------------------------------------------------------
+
+
+@cache
+def park_idle_keys(dialect: str) -> TextClause:
+    """Park the active keys that have no queued and no running job (see ``PARKED``).
+
+    Safe against the writes that give a key work again: a running job can only come back to
+    ``queued`` on a key that is not idle, and every other way in (enqueue, ``retry_dead``) writes the
+    key row in its own transaction. SQLite runs one writer at a time. On PostgreSQL this statement's
+    snapshot may miss such a write that committed before the row is locked, so a key is parked only if
+    its row is still the version that was judged idle (same ``xmin``), and keys locked by a write in
+    flight are skipped: they are looked at again next time.
+    """
+    parked = f"last_claim_at = last_claim_at + {PARKED:.0f}"
+    if dialect == "postgresql":
+        return text(
+            "WITH running AS (SELECT DISTINCT batch_key FROM jobs WHERE status = 'running'),"
+            " idle AS (SELECT k.key, k.xmin AS seen FROM job_keys k"
+            f" WHERE {_ACTIVE}"
+            " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.batch_key = k.key AND j.status = 'queued')"
+            " AND NOT EXISTS (SELECT 1 FROM running r WHERE r.batch_key = k.key)),"
+            " locked AS (SELECT k.key FROM idle i JOIN job_keys k ON k.key = i.key"
+            " WHERE k.xmin = i.seen FOR UPDATE OF k SKIP LOCKED)"
+            f" UPDATE job_keys SET {parked} WHERE key IN (SELECT key FROM locked)"
+        )
+    return text(
+        f"UPDATE job_keys AS k SET {parked} WHERE {_ACTIVE}"
+        " AND NOT EXISTS (SELECT 1 FROM jobs j INDEXED BY ix_jobs_ready_key"
+        " WHERE j.batch_key = k.key AND j.status = 'queued')"
+        " AND k.key NOT IN (SELECT batch_key FROM jobs WHERE status = 'running')"
+    )
+
+
+# Take the keys of jobs given back to the queue off the parked list (``retry_dead``). On PostgreSQL
+# every such key row is written, parked or not: a concurrent ``park_idle_keys`` then sees a new
+# version and leaves the key alone.
+UNPARK_KEYS_OF_JOBS = text(
+    f"UPDATE job_keys SET last_claim_at = CASE WHEN last_claim_at >= {PARKED:.0f}"
+    f" THEN last_claim_at - {PARKED:.0f} ELSE last_claim_at END"
+    " WHERE key IN (SELECT batch_key FROM jobs WHERE id IN :ids)"
+).bindparams(bindparam("ids", expanding=True))
