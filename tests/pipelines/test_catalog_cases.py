@@ -504,3 +504,35 @@ async def test_database_error_leaves_nothing_half_imported(
         await conn.execute(text("ALTER TABLE listings_gone RENAME TO listings"))
         await conn.commit()
     assert counts == [0, 0]
+
+
+# --- photo files ----------------------------------------------------------------------------------
+
+
+async def test_photo_files_are_resolved_next_to_the_catalog_and_a_missing_one_is_the_rows_error(
+    engine: AsyncEngine, stored: dict[Any, dict[str, Any]], tmp_path: Path
+) -> None:
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "kr1.jpg").write_bytes(b"\xff\xd8\xff")  # the fetch checks the format, not import
+    rows = [
+        {**BASE["KR-1"], "images": "photos/kr1.jpg; https://img.example/1b.jpg"},
+        {**BASE["KR-2"], "images": "photos/missing.jpg"},
+    ]
+    report = await import_catalog(write_csv(tmp_path / "photos.csv", rows), engine)
+    assert [e.row for e in report.errors] == [3]
+    assert "no such photo file" in messages(report)[0] and "I3" in messages(report)[0]
+    after = await snapshot(engine)
+    assert after[("products", "KR-1")]["images"] == [
+        (tmp_path / "photos" / "kr1.jpg").resolve().as_uri(),
+        "https://img.example/1b.jpg",
+    ]
+    # The bad row changed nothing of its product.
+    assert after[("products", "KR-2")] == stored[("products", "KR-2")]
+
+
+async def test_a_scheme_that_is_neither_http_nor_a_file_is_refused(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    rows = [{**BASE["KR-1"], "images": "ftp://img.example/1.jpg"}]
+    report = await import_catalog(write_csv(tmp_path / "ftp.csv", rows), engine)
+    assert not report.ok and "not an http(s) URL or a file path" in messages(report)[0]

@@ -4,7 +4,8 @@ Columns (header names are case-insensitive; unknown columns are ignored with a w
 
 * ``partner`` (slug, required), ``partner_name``; ``sku`` (required), ``barcode``, ``name`` (required),
   ``brand``, ``category``, ``description``;
-* ``attributes`` — a JSON object or ``k=v; k=v``; ``images`` — ``;``-separated http(s) URLs;
+* ``attributes`` — a JSON object or ``k=v; k=v``; ``images`` — ``;``-separated http(s) URLs or
+  photo files (paths relative to the catalog's folder, checked to exist at import);
 * ``cost_price`` in ``currency`` (default UZS), ``stock``;
 * per marketplace, prefix ``wb_``/``wildberries_``, ``ozon_``, ``uzum_``, ``yandex_``/``ym_`` +
   ``id``, ``sku``, ``price``, ``commission_pct``, ``logistics``, ``min_margin_pct``, ``max_price``,
@@ -31,6 +32,7 @@ they fill: prices and pushed stock are also written by the pricing and stock pip
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -76,7 +78,7 @@ async def import_catalog(
     """
     path = Path(path)
     report = ImportReport(file=path.name, checked=check)
-    return await _import(read_rows(path, report), target, report, rates=rates)
+    return await _import(read_rows(path, report), target, report, rates=rates, base_dir=path.resolve().parent)
 
 
 async def import_rows(
@@ -101,7 +103,12 @@ async def import_rows(
 
 
 async def _import(
-    rows: Iterable[RawRow], target: Target | None, report: ImportReport, *, rates: RateTable | None
+    rows: Iterable[RawRow],
+    target: Target | None,
+    report: ImportReport,
+    *,
+    rates: RateTable | None,
+    base_dir: Path | None = None,
 ) -> ImportReport:
     good: list[GoodRow] = []
     seen: dict[tuple[str, str], int] = {}
@@ -117,6 +124,10 @@ async def _import(
             problems=raw.problems,
         )
         if parsed is None:
+            continue
+        if (problem := _photo_files(parsed, base_dir)) is not None:
+            ref = f"{raw.letters['images']}{raw.number}" if "images" in raw.letters else None
+            report.errors.append(RowError(report.file, raw.number, "images", problem, ref))
             continue
         key = (parsed.product.partner, parsed.product.sku)
         if key in seen:
@@ -154,6 +165,28 @@ async def _import(
         rejected=len(report.bad_rows),
     )
     return report
+
+
+def _photo_files(row: GoodRow, base_dir: Path | None) -> str | None:
+    """Photo files made absolute ``file:`` URLs (relative to the catalog's folder) and checked to exist
+    now, so a typo is the row's error and not a failed image task later; None when all is well."""
+    resolved: list[str] = []
+    for source in row.product.images:
+        if re.match(r"^https?://", source, re.IGNORECASE):
+            resolved.append(source)
+            continue
+        raw = source[5:] if source.lower().startswith("file:") else source
+        raw = raw[2:] if raw.startswith("//") else raw
+        path = Path(raw)
+        if not path.is_absolute():
+            if base_dir is None:
+                return f"{source!r}: a photo file of an uploaded catalog must be an absolute path or a URL"
+            path = base_dir / path
+        if not path.is_file():
+            return f"{source!r}: no such photo file ({path})"
+        resolved.append(path.resolve().as_uri())
+    row.product.images = resolved
+    return None
 
 
 class _Writer:

@@ -176,8 +176,12 @@ class ProductRow(BaseModel):
     def _images(cls, value: Any) -> list[str]:
         urls = [u.strip() for u in str(value or "").split(";") if u.strip()]
         for url in urls:
-            if not re.match(r"^https?://[^\s<>\"']+$", url) or len(url) > 2000:
-                raise ValueError(f"not an http(s) URL: {url[:60]!r}")
+            scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):", url)
+            # A photo is an http(s) URL or a file: a ``file:`` URL or a path (relative to the catalog's
+            # folder), resolved and checked by the importer. A Windows drive letter is a path, not a scheme.
+            is_path = scheme is None or scheme[1].lower() == "file" or len(scheme[1]) == 1
+            if len(url) > 2000 or not (is_path or re.match(r"^https?://[^\s<>\"']+$", url)):
+                raise ValueError(f"not an http(s) URL or a file path: {url[:60]!r}")
         if len(urls) > 30:
             raise ValueError(f"{len(urls)} images, at most 30 (WB/Ozon/YM limit)")
         return urls

@@ -42,7 +42,10 @@ _PRODUCT_HELP = {
     "category": ("text", "one of: " + ", ".join(known_categories())),
     "description": ("text", "facts for the card writer; several lines allowed"),
     "attributes": ("k=v; k=v or JSON", "characteristics, e.g. Вес, г=1050; Страна производства=Китай"),
-    "images": ("URLs", "http(s) image URLs separated by ; (at most 30)"),
+    "images": (
+        "URLs or files",
+        "http(s) image URLs or photo files (paths relative to this file) separated by ; (at most 30)",
+    ),
     "cost_price": ("number", "what one unit costs you, in the currency column's currency"),
     "currency": ("code", "currency of cost_price: " + ", ".join(CURRENCY_PLACES) + " (empty = UZS)"),
     "stock": ("whole number", "units you have, one pool for every marketplace"),
