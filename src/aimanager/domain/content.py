@@ -19,6 +19,7 @@ So these rules look at the text itself, in Russian, Uzbek and English:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aimanager.domain.cards import ProductFacts
@@ -205,6 +206,73 @@ def may_break_rules(text: str) -> bool:
         return True
     digits = len(text) - len(text.translate(_NOT_DIGITS))
     return digits >= 7 and bool(phones_in(text))
+
+
+# -- an exact first look for many fields at once ----------------------------------------------------------
+# ``may_break_rules`` is coarse (four-letter stems such as "моде", "сист", "koʻr" are in most Russian
+# and Uzbek product text), and the rules it lets through cost ~4 ms per card field by field: the
+# alternations above try every branch at every position. Every match of every rule and injection
+# pattern contains one of these lower-case strings or a match of ``_GATE``, so a text with neither has
+# no finding. Keep in step with the patterns (tests/domain/test_content_gate.py checks the corpora and
+# every example). Stems stand for: links; messengers; invitations; promotion; injection residue.
+_GATE_STEMS: tuple[str, ...] = (
+    *words(
+        """
+        http www. @ dot) dot] .ru .uz .com .net .org .me .io .shop .store .su .info .biz .site .online .kz
+        .ua .tj .kg .xyz .рф
+        telegram телеграм whats вотсап ватсап вацап vatsap viber вайбер instagram инстаграм tiktok тикток
+        звоните позвони пиши свяжитесь обращайтесь телефону номеру директ личк bizga murojaat lichkaga
+        direktga touch direct
+        скидк распродаж акци дешев дешёв сегодня успей бесплатн промокод кэшбэк кешбек arzon chegirma
+        aksiya bepul bugun shoshiling price sale discount cheapest shipping today offer promo clearance
+        ignore disregard forget prompt hacked pwned jailbr игнорир забудь следуй соблюдай промпт подсказк
+        rsatma < ии-модель
+        """
+    ),
+    *(f"bog{ap}lan" for ap in ("", *_AP)),
+    *("an ai", "language model", "i can", "sorry", "you are now", "from now on", "new instruction"),
+    *("new task", "new role", "модель ии", "ии модель", "я не могу", "теперь ты", "ты теперь"),
+    *("отныне ты", "endi sen", "sen endi"),
+)
+# The alternatives no distinctive substring stands for (a short word, or a common one in a context), each
+# with the strings one of which every match contains (the pattern runs only when the text has one) or
+# none when the pattern starts with a caseless literal or class (re then skips to it quickly).
+_GATE_CHECKS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
+    (guards, re.compile(pattern, re.IGNORECASE))
+    for guards, pattern in (
+        (("insta", "инста", "imo", "имо"), r"\b(?:insta|инста|imo|имо)\b"),
+        ((), r"\.\s*me"),
+        (("dot", "точка", "nuqta"), rf"(?:dot|точка|nuqta)\s*{_TLD}"),
+        (("лс",), r"в\s+лс"),
+        ((), r"\s(?:us\b|me\b|dms?\b|цен)"),
+        (("iroq",), r"iroq\s+qil"),
+        (("telefon",), r"telefon\s+qil"),
+        (("aloqa",), r"aloqa\s+uchun"),
+        ((), r"%\s?off|[-−–]\s?\d{1,2}\s?%"),
+        (("системн",), r"системн\w+ инструкц"),
+        (("buyruq", "qoida"), r"(?:oldingi|avvalgi|barcha|yuqoridagi)\s+(?:buyruq|qoida)"),
+        (("assistant", "system", "user"), r"(?:assistant|system|user)\s*:"),
+    )
+)
+# Characters whose case folding under re.IGNORECASE is not what str.lower gives for the stems' letters
+# (dotted/dotless i, long s, old Cyrillic letter forms): a text with one is looked at the slow way.
+_UNPLAIN = re.compile("[\u0130\u0131\u017f\u1c80-\u1c88]")
+
+
+def rules_free(texts: Sequence[str]) -> bool:
+    """True when :func:`content_findings` and :func:`injection_error` find nothing in any of ``texts``
+    (exact: False only means the texts must be looked at one by one)."""
+    joined = "\n".join(texts)
+    if _UNPLAIN.search(joined):
+        return False
+    lower = joined.lower()
+    if any(stem in lower for stem in _GATE_STEMS):
+        return False
+    for guards, pattern in _GATE_CHECKS:
+        if (not guards or any(g in lower for g in guards)) and pattern.search(joined):
+            return False
+    # Phones never span a NUL, so the fields' phones are those of the NUL-joined text.
+    return not phones_in("\x00".join(texts))
 
 
 def content_findings(text: str, licence: Licence = Licence()) -> list[tuple[str, str]]:

@@ -205,6 +205,9 @@ _SPACES = re.compile(r"[ \t\u00a0]+")
 _KEY_PUNCT = re.compile(r"[^\w]+")
 
 
+# A draft is cut into one card per marketplace (four cuts of the same strings), and a bullet is
+# stripped once to filter it and once to keep it: the same strings come back.
+@functools.lru_cache(maxsize=8192)
 def strip_markup(text: str) -> str:
     """Plain text: HTML tags and Markdown emphasis removed, runs of spaces collapsed."""
     text = _TAG.sub(" ", text)

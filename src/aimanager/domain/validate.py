@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from decimal import Decimal, InvalidOperation
 
 from aimanager.domain.cards import CardDraft, LocalizedCard, ProductFacts
@@ -36,6 +37,7 @@ from aimanager.domain.content import (
     injection_error,
     licence_for,
     may_break_rules,
+    rules_free,
 )
 from aimanager.domain.enums import Marketplace
 from aimanager.domain.rules import RULES, canonical_attributes, fit_title
@@ -57,6 +59,7 @@ _DIM_SIGN = re.compile(r"(?<=\d)\s*[xXхХ×*]\s*(?=\d)")
 _HOMOGLYPHS = str.maketrans("авекмнорстухАВЕКМНОРСТУХ", "abekmhopctyxABEKMHOPCTYX")
 _LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s+", re.MULTILINE)
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_DIGIT = re.compile(r"\d")
 _HTML = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&(?:[a-z]+|#\d+);", re.IGNORECASE)
 _MARKDOWN = re.compile(r"\*\*|__|```|^\s{0,3}#{1,6}\s|\[[^\]]+\]\([^)]+\)", re.MULTILINE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -136,11 +139,15 @@ def numbers_in(text: str) -> set[str]:
     return found
 
 
-def unsupported_numbers(text: str, allowed: set[str], codes: set[str] | None = None) -> list[str]:
+def unsupported_numbers(
+    text: str, allowed: AbstractSet[str], codes: AbstractSet[str] | None = None
+) -> list[str]:
     """Numbers and model codes in ``text`` that are not in ``allowed``/``codes``, in order of appearance.
 
     List markers ("1. ", "2) ") are ignored; ``codes=None`` skips the model-code check.
     """
+    if not _DIGIT.search(text):
+        return []  # a number and a model code both need a digit
     text = _prepare(_LIST_MARKER.sub("", text))
     bad: list[str] = []
     for m in _CODE.finditer(text):
@@ -168,6 +175,24 @@ def number_error(where: str, text: str, allowed: set[str], codes: set[str]) -> s
     return f"{where}: number(s) {', '.join(bad)} not in the product facts" if bad else None
 
 
+@functools.lru_cache(maxsize=256)
+def _facts_numbers(source: str) -> tuple[frozenset[str], frozenset[str]]:
+    """:func:`numbers_in` and :func:`codes_in` of a facts text, kept for the next check of the card."""
+    return frozenset(numbers_in(source)), frozenset(codes_in(source))
+
+
+# ``draft_errors`` and the caller's validator check the same fields against the same facts: the second
+# look at a field is a hit.
+@functools.lru_cache(maxsize=4096)
+def _unsupported(text: str, allowed: frozenset[str], codes: frozenset[str]) -> tuple[str, ...]:
+    return tuple(unsupported_numbers(text, allowed, codes))
+
+
+def _number_error(where: str, text: str, allowed: frozenset[str], codes: frozenset[str]) -> str | None:
+    bad = _unsupported(text, allowed, codes)
+    return f"{where}: number(s) {', '.join(bad)} not in the product facts" if bad else None
+
+
 def draft_errors(facts: ProductFacts, draft: CardDraft) -> list[str]:
     """Checks every draft passes before it is accepted, whatever model wrote it (empty list = acceptable).
 
@@ -188,14 +213,13 @@ def draft_errors(facts: ProductFacts, draft: CardDraft) -> list[str]:
             problems.append(f"{lang}: empty description")
         if "<" in text and _TAG_START.search(text):
             problems.append(f"{lang}: contains HTML")
-    source = facts_text(facts)
-    allowed, codes = numbers_in(source), codes_in(source)
+    allowed, codes = _facts_numbers(facts_text(facts))
     for lang in ("ru", "uz"):
         for field, text in _fields(getattr(draft, lang)):
-            if problem := number_error(f"{lang}.{field}", text, allowed, codes):
+            if problem := _number_error(f"{lang}.{field}", text, allowed, codes):
                 problems.append(problem)
     for key, value in draft.attributes.items():
-        if problem := number_error(f"attributes[{key[:40]}]", value, allowed, codes):
+        if problem := _number_error(f"attributes[{key[:40]}]", value, allowed, codes):
             problems.append(problem)
     problems.extend(language_errors(facts, draft, ("ru", "uz")))
     # Grounding: the Russian title must name this product. A card written for another item of the pack
@@ -221,48 +245,69 @@ def language_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[s
     (:mod:`aimanager.domain.content`); no instruction or model-chatter residue; ``uz`` in the Latin
     script and not Russian in Latin letters (:mod:`aimanager.domain.uzbek`).
     """
-    errors: list[str] = []
-    fields = [
+    fields = tuple(
         (f"{lang}.{f}", t)
         for lang in ("ru", "uz")
         if lang in languages
         for f, t in _fields(getattr(draft, lang))
-    ]
-    fields += [(f"attributes[{k[:40]}]", f"{k}: {v}") for k, v in draft.attributes.items()]
-    if may_break_rules("\n".join(t for _, t in fields)):  # most cards are clean: one scan, not fifty
-        licence = licence_for(facts)
-        for where, text in fields:
-            errors.extend(_safety_errors(where, text, licence))
-    if "uz" in languages:
-        names, uz = latin_names(facts), draft.uz
-        # Bullets and keywords are short: scored together so a list of Russian words adds up.
-        for field, text in (
+    ) + tuple((f"attributes[{k[:40]}]", f"{k}: {v}") for k, v in draft.attributes.items())
+    uz = draft.uz
+    # Bullets and keywords are short: scored together so a list of Russian words adds up.
+    uz_fields = (
+        (
             ("title", uz.title),
             ("description", uz.description),
             ("bullets", "\n".join(uz.bullets)),
             ("keywords", "\n".join(uz.keywords)),
-        ):
-            errors.extend(uzbek_errors(f"uz.{field}", text, names))
-    return errors
+        )
+        if "uz" in languages
+        else ()
+    )
+    return list(_language_errors(fields, uz_fields, licence_for(facts), latin_names(facts)))
+
+
+# The gateway checks a draft with ``draft_errors`` and then with the caller's validator, which runs these
+# checks again on the same text (with the facts before hygiene, usually the same): the second is a hit.
+@functools.lru_cache(maxsize=64)
+def _language_errors(
+    fields: tuple[tuple[str, str], ...],
+    uz_fields: tuple[tuple[str, str], ...],
+    licence: Licence,
+    names: frozenset[str],
+) -> tuple[str, ...]:
+    errors: list[str] = []
+    texts = [t for _, t in fields]
+    # Most cards are clean: one cheap look, then an exact one over all fields, not fifty scans.
+    if may_break_rules("\n".join(texts)) and not rules_free(texts):
+        for where, text in fields:
+            errors.extend(_safety_errors(where, text, licence))
+    for field, text in uz_fields:
+        errors.extend(uzbek_errors(f"uz.{field}", text, names))
+    return tuple(errors)
 
 
 def content_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[str]) -> list[str]:
     """Checks that do not depend on the marketplace: honesty, script, markup, contacts, injection."""
     errors: list[str] = []
     source = facts_text(facts)
-    allowed = numbers_in(source)
-    codes = codes_in(source)
+    allowed, codes = _facts_numbers(source)
     source_lower = source.lower()
+    licensed: dict[str, bool] = {}
     for lang in ("ru", "uz"):
         if lang not in languages:
             continue
         card: LocalizedCard = getattr(draft, lang)
-        for field, text in _fields(card):
+        fields = _fields(card)
+        # Every claim match contains its stem: most cards name none, and need no scan field by field.
+        lowered = "\n".join(t for _, t in fields).lower()
+        claims = any(claim in lowered for claim in _LICENCES)
+        for field, text in fields:
             where = f"{lang}.{field}"
             errors.extend(_markup_errors(where, text))
-            if problem := number_error(where, text, allowed, codes):
+            if problem := _number_error(where, text, allowed, codes):
                 errors.append(problem)
-            errors.extend(_claim_errors(where, text, source_lower))
+            if claims:
+                errors.extend(_claim_errors(where, text, source_lower, licensed))
         if not card.title.strip():
             errors.append(f"{lang}.title: empty")
         if not card.description.strip():
@@ -272,7 +317,7 @@ def content_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[st
     for key, value in draft.attributes.items():
         where = f"attributes[{key[:40]}]"
         errors.extend(_markup_errors(where, f"{key} {value}"))
-        if problem := number_error(where, value, allowed, codes):
+        if problem := _number_error(where, value, allowed, codes):
             errors.append(problem)
     errors.extend(language_errors(facts, draft, languages))
     return errors
@@ -318,7 +363,12 @@ def marketplace_errors(marketplace: Marketplace, facts: ProductFacts, draft: Car
         source = facts_text(facts)
         source_lower = source.lower()
         any_forbidden, forbidden = _forbidden_patterns(tuple(rules.forbidden_words))
-        for field, text in _fields(card):
+        fields = _fields(card)
+        # Every match contains its stem: a card none of whose fields has one needs no scan at all.
+        joined = "\n".join(t for _, t in fields).lower()
+        if any_forbidden is not None and not any(stem in joined for stem, _ in forbidden):
+            any_forbidden = None
+        for field, text in fields:
             lowered = text.lower()
             if any_forbidden is not None and any_forbidden.search(lowered):
                 for stem, pattern in forbidden:
@@ -399,11 +449,15 @@ _CLAIM_RE = re.compile("|".join(rf"(?<!\w){re.escape(claim)}" for claim, _ in CL
 _LICENCES = dict(CLAIMS)
 
 
-def _claim_errors(where: str, text: str, source_lower: str) -> list[str]:
+def _claim_errors(where: str, text: str, source_lower: str, licensed: dict[str, bool]) -> list[str]:
+    """``licensed`` remembers, per claim, whether the facts license it (asked once per card, not per
+    field: the facts text is long)."""
     lowered = text.lower()
     errors = []
     for claim in dict.fromkeys(m.group(0) for m in _CLAIM_RE.finditer(lowered)):
-        if not any(s in source_lower for s in _LICENCES[claim]):
+        if claim not in licensed:
+            licensed[claim] = any(s in source_lower for s in _LICENCES[claim])
+        if not licensed[claim]:
             errors.append(f"{where}: claim «{claim}…» is not supported by the product facts")
     return errors
 

@@ -88,15 +88,11 @@ class CardFlow:
         for request in requests:
             prepared = prompts.prepare_facts(request.facts, max_description=self.config.max_description_chars)
             route = self.router.route(request.task_kind)
-            key = cache_key(
-                request.task_kind,
-                route.tier,
-                prompts.CARD_PROMPT_VERSION,
-                prompts.facts_payload(prepared.facts),
-            )
-            jobs.append(
-                CardJob(request, prepared, route, key, loop.create_future(), notes=list(prepared.notes))
-            )
+            payload = prompts.facts_payload(prepared.facts)
+            key = cache_key(request.task_kind, route.tier, prompts.CARD_PROMPT_VERSION, payload)
+            job = CardJob(request, prepared, route, key, loop.create_future(), notes=list(prepared.notes))
+            job.input_estimate = estimate_tokens(json.dumps(payload))
+            jobs.append(job)
         self.stats.items += len(jobs)
         pending = await self._serve_from_cache(jobs)
         admitted: list[CardJob] = []
@@ -179,7 +175,7 @@ class CardFlow:
             return
         start = self.config.max_output_tokens_per_item or job.route.max_output_tokens_per_item
         usage = Usage(
-            input_tokens=estimate_tokens(json.dumps(prompts.facts_payload(job.prepared.facts))) + 100,
+            input_tokens=job.input_estimate + 100,
             output_tokens=self.budgets.per_item(job.request.task_kind, ref.model, start),
         )
         amount = price.cost(usage)
@@ -334,7 +330,7 @@ class CardFlow:
         for job, weight in zip(jobs, outputs, strict=True):
             share = by_partner.setdefault(job.request.partner_id, Share(job.request.partner_id, [], 0.0, 0.0))
             share.item_ids.append(job.request.item_id)
-            share.input_weight += estimate_tokens(json.dumps(prompts.facts_payload(job.prepared.facts))) + 50
+            share.input_weight += job.input_estimate + 50
             share.output_weight += weight
         outcome = "ok" if len(good) == len(jobs) else "partial"
         cut_detail = {"cut_at_max_tokens": jobs[0].asked_max_tokens, "cut_items": len(cut)}

@@ -52,6 +52,7 @@ class CardJob:
     last_draft: CardDraft | None = None  # the last answer that failed the checks
     retry_after: float | None = None  # when its calls failed: how long until trying again makes sense
     reserved: Decimal = Decimal(0)  # the partner's budget held for this item until it is billed
+    input_estimate: int = 0  # estimated input tokens of its facts (once: the budget and the ledger use it)
 
 
 def replan_cut(cut: list[CardJob], model: str, cap: int) -> tuple[list[CardJob], list[tuple[CardJob, str]]]:

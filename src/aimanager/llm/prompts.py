@@ -77,8 +77,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]"
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 
 
+# What any step of ``clean_text`` acts on: tags, entities, control and zero-width characters, and line
+# breaks (every character ``str.splitlines`` splits at is a control character here, or U+0085).
+_DIRTY = re.compile(r"[<&\x00-\x1f\x7f\x85\u200b-\u200f\u2028\u2029\ufeff]")
+
+
 def clean_text(text: str) -> str:
     """Plain text from seller input: no tags, no entities, no control or zero-width characters."""
+    if _DIRTY.search(text) is None and "  " not in text and text == text.strip():
+        return text  # one line with nothing to remove: most attribute names and values
     text = _TAG.sub(" ", text)
     text = html.unescape(text)
     text = _TAG.sub(" ", text)  # entities can hide tags (&lt;script&gt;)

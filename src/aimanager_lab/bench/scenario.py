@@ -14,6 +14,7 @@ TPM; marketplaces: their documented limits), compressed by one time scale:
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import tempfile
 import time
 from pathlib import Path
@@ -59,9 +60,12 @@ async def prepare(world: SandboxWorld, url: str, settings: Settings, partners: i
     await engine.dispose()
 
 
-async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int, urgent: int) -> RunFigures:
+async def run_ours(
+    world: SandboxWorld, settings: Settings, *, concurrency: int, urgent: int, profile: str | None = None
+) -> RunFigures:
     """AI Manager's way: plan, batch, pack, bulk — each partner priced, stocked and reported on as
-    soon as its own cards are out, while urgent single-SKU repricing requests arrive."""
+    soon as its own cards are out, while urgent single-SKU repricing requests arrive. ``profile``: the
+    run's cProfile stats (timer: process CPU time) are written there."""
     fig = RunFigures("AI Manager")
     engine = make_engine(settings.database_url, pool_size=20)
     backend = SQLBackend(engine)
@@ -72,8 +76,11 @@ async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int,
         backend=backend,
         report_dir=Path(tempfile.mkdtemp(prefix="aim-reports-")),
     )
+    profiler = cProfile.Profile(time.process_time) if profile else None
     started, cpu_started = time.monotonic(), time.process_time()
     started_epoch = time.time()  # the jobs table keeps epoch seconds
+    if profiler is not None:
+        profiler.enable()
     try:
         # One run of every capability, as ``aimanager run`` starts it: cards now, each partner's
         # pricing, stock and analytics by its follow-up job as soon as its own cards are out.
@@ -101,6 +108,9 @@ async def run_ours(world: SandboxWorld, settings: Settings, *, concurrency: int,
         await run_until_drained(worker, rt.backend, [asyncio.create_task(operator)])
         fig.wall_s = time.monotonic() - started
         fig.cpu_s = time.process_time() - cpu_started
+        if profiler is not None and profile:
+            profiler.disable()
+            profiler.dump_stats(profile)
         for prio, waits in worker.metrics.queue_wait_ms.items():
             fig.latency_ms.setdefault(prio, []).extend(waits)
         # A partner's cards were out when its follow-up job queued the rest and finished.
@@ -147,6 +157,7 @@ async def run_scenario(
     market_error_rate: float,
     baseline_partners: int | None = None,
     baseline_settings: Settings | None = None,
+    profile: str | None = None,
 ) -> tuple[RunFigures, RunFigures | None, dict[str, float]]:
     """Both approaches, each on sandboxes and a database of its own: the original design must not
     find the cards AI Manager already created in its accounts (nor the other way round)."""
@@ -159,7 +170,7 @@ async def run_scenario(
     world = new_world()
     try:
         await prepare(world, settings.database_url, settings, partners, skus)
-        ours = await run_ours(world, settings, concurrency=concurrency, urgent=urgent)
+        ours = await run_ours(world, settings, concurrency=concurrency, urgent=urgent, profile=profile)
     finally:
         world.stop()
     bound = limit_bound(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aimanager.db.models import TaskRecord
@@ -19,6 +20,7 @@ from aimanager.domain.enums import Capability, Marketplace
 from aimanager.pipelines.services.progress import Progress
 
 STATUSES = ("done", "failed", "needs_input", "skipped")
+TASKS_TABLE: Table = TaskRecord.__table__  # type: ignore[assignment]  # mapped to a Table
 # Above this many rows per statement SQLite runs out of bound parameters (9 columns a row).
 _CHUNK = 500
 
@@ -108,18 +110,21 @@ class TaskBook:
         ]
         dialect = session.bind.dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # One statement with the rows as parameters (executemany), on the table rather than the ORM
+        # class: compiled once and cached. Rows inlined in a VALUES list were compiled anew every write,
+        # ~6× the CPU of the write itself (0.16 ms per task row on SQLite).
+        stmt = insert(TASKS_TABLE)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["partner_id", "capability", "marketplace", "sku"],
+            set_={
+                "status": stmt.excluded.status,
+                "reason": stmt.excluded.reason,
+                "job_id": stmt.excluded.job_id,
+                "updated_at": stmt.excluded.updated_at,
+            },
+        )
         for start in range(0, len(rows), _CHUNK):
-            stmt = insert(TaskRecord).values(rows[start : start + _CHUNK])
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["partner_id", "capability", "marketplace", "sku"],
-                set_={
-                    "status": stmt.excluded.status,
-                    "reason": stmt.excluded.reason,
-                    "job_id": stmt.excluded.job_id,
-                    "updated_at": stmt.excluded.updated_at,
-                },
-            )
-            await session.execute(stmt)
+            await session.execute(stmt, rows[start : start + _CHUNK])
 
     def publish(self, progress: Progress) -> None:
         """Show the outcomes on the run's progress (after they are stored)."""
