@@ -33,6 +33,7 @@ def create_app(engine: AsyncEngine | None = None, settings: Settings | None = No
     from aimanager.api import (
         console,
         routes_access,
+        routes_hooks,
         routes_ops,
         routes_partners,
         routes_views,
@@ -63,7 +64,7 @@ def create_app(engine: AsyncEngine | None = None, settings: Settings | None = No
     errors.install(app)
     app.add_middleware(AuditMiddleware)
     # routes_ops first: its /v1/jobs/pauses must match before routes_work's /v1/jobs/{job_id}.
-    for module in (routes_partners, routes_ops, routes_work, routes_views, routes_access):
+    for module in (routes_partners, routes_ops, routes_work, routes_views, routes_access, routes_hooks):
         app.include_router(module.router)
     console.mount(app)
 

@@ -1,9 +1,10 @@
-"""CLI: ``aimanager accounts connect|list|test|rotate|disconnect`` — partners' marketplace accounts.
+"""CLI: ``aimanager accounts connect|list|test|rotate|disconnect|hook-url`` — partners' marketplace accounts.
 
 Each marketplace's own credential shape, validated (``connectors.registry.parse_account``), tested
 with one live read before anything is saved, sealed at rest, never shown back. ``list`` shows each
 account's health (``pipelines.services.account_health``): the last success, the last error and when a
-token expires, with a warning a week ahead.
+token expires, with a warning a week ahead. ``hook-url`` shows the address an Ozon or Yandex Market
+account's order notifications go to (``pipelines.services.order_hooks``).
 """
 
 from __future__ import annotations
@@ -269,3 +270,41 @@ def accounts_disconnect(
         console.print(f"{marketplace.value} account of partner {partner} disconnected")
 
     asyncio.run(body())
+
+
+@accounts_app.command("hook-url")
+def accounts_hook_url(
+    partner: str = typer.Argument(..., help="Partner id or slug."),
+    marketplace: Marketplace = typer.Argument(..., help="ozon or yandex (the ones that send notifications)."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="The public HTTPS address of `aimanager serve`, put in front of the path."
+    ),
+) -> None:
+    """The address to register as the account's order notification URL (Ozon push notifications,
+    Yandex Market API notifications); it is a credential: whoever has it can trigger order reads."""
+    from aimanager.pipelines.services.account_health import find_integration
+    from aimanager.pipelines.services.order_hooks import HOOK_MARKETS, hook_path, hook_secret
+    from aimanager.settings import get_settings
+
+    if marketplace not in HOOK_MARKETS:
+        raise typer.BadParameter(
+            f"{marketplace.value} sends no order notifications; its orders are read on the schedule",
+            param_hint="'MARKETPLACE'",
+        )
+
+    async def body() -> str:
+        secret = hook_secret(get_settings())
+        if secret is None:
+            raise ConfigError(
+                "no secret key (AIMANAGER_SECRET_KEY or its key file): connect an account first"
+            )
+        backend = await open_backend()
+        try:
+            async with sessions_of(backend)() as session:
+                row = await find_integration(session, await partner_id_of(session, partner), marketplace)
+                return hook_path(secret, row.id, marketplace)
+        finally:
+            await backend.close()
+
+    path = asyncio.run(body())
+    console.print((base_url.rstrip("/") if base_url else "") + path, markup=False, soft_wrap=True)

@@ -24,7 +24,9 @@ Control (operator endpoints, outside the gate, like ``/_sandbox/seed``):
   (``{"order": {...}}`` or ``{"refused": "..."}``);
 * ``POST /_sandbox/orders/settle`` ``{"token", "order_id", "status": "shipped"|"cancelled"}`` → the
   order, shipped or cancelled now (a test's shortcut; a ``needs_confirm`` order ships confirmed);
-* ``GET /_sandbox/orders?token=…`` → ``{"orders": [...], "timeline": [...], "refused": n}``.
+* ``GET /_sandbox/orders?token=…`` → ``{"orders": [...], "timeline": [...], "refused": n}``;
+* ``POST|GET /_sandbox/orders/notify`` — where the marketplaces that notify (Ozon, YM) send each new
+  order and cancellation, in their own shape (``common.notify``).
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel
 
 from aimanager_sandbox.common.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from aimanager_sandbox.common.notify import Notifier
 
 TIMELINE_MAX = 200_000
 
@@ -91,6 +96,7 @@ class OrderBook:
     shown: dict[str, int] = field(default_factory=dict)
     timeline: deque[tuple[float, str, str, int]] = field(default_factory=lambda: deque(maxlen=TIMELINE_MAX))
     refused: int = 0
+    token: str = ""
 
 
 @dataclass
@@ -104,6 +110,7 @@ class OrderDesk:
     books: dict[str, OrderBook] = field(default_factory=dict)
     next_id: int = 4_000_000
     rng: random.Random = field(default_factory=lambda: random.Random(11))
+    notifier: Notifier | None = None  # where new orders and cancellations are POSTed (``common.notify``)
 
     # --- time ---------------------------------------------------------------------------------------
     def wall(self, at: float) -> datetime:
@@ -112,7 +119,9 @@ class OrderDesk:
         return datetime.now(UTC) - timedelta(seconds=max(0.0, ago))
 
     def book(self, token: str) -> OrderBook:
-        return self.books.setdefault(token, OrderBook())
+        if token not in self.books:
+            self.books[token] = OrderBook(token=token)
+        return self.books[token]
 
     def advance(self, token: str) -> OrderBook:
         """Everything that happened to ``token``'s orders up to now, in time order."""
@@ -139,7 +148,7 @@ class OrderDesk:
                 units = self.rng.randint(1, max(1, self.flow.max_units))
                 self._place(book, acc, offer, units, at, cancel=self.rng.random() < self.flow.cancel_share)
             else:
-                self._settle(book, book.orders[order_id], at)
+                self._settle(book, book.orders[order_id], at, acc)
             self._observe(book, acc, at)
         book.last = now
         self._observe(book, acc, now)
@@ -171,13 +180,14 @@ class OrderDesk:
         if status not in ("shipped", "cancelled"):
             raise ValueError(f"settle to shipped or cancelled, not {status!r}")
         self.advance(token)
+        acc = self.sandbox.account(token)  # outside the lock: it takes it itself
         with self.sandbox.lock:
             book = self.book(token)
             order = book.orders.get(order_id)
             if order is not None and order.status in ("new", "confirmed"):
                 order.cancels = status == "cancelled"
                 order.status = "confirmed" if order.status == "new" and not order.cancels else order.status
-                self._settle(book, order, self.sandbox.now())
+                self._settle(book, order, self.sandbox.now(), acc)
             return order
 
     def _place(
@@ -195,9 +205,11 @@ class OrderDesk:
         order = SandboxOrder(self.next_id, offer, units, "new", at, created, created, due, cancel)
         book.orders[order.id] = order
         book.timeline.append((at, offer, "order", units))
+        if self.notifier is not None:
+            self.notifier.emit(book.token, acc, order, "created")
         return order
 
-    def _settle(self, book: OrderBook, order: SandboxOrder, at: float) -> None:
+    def _settle(self, book: OrderBook, order: SandboxOrder, at: float, acc: Any) -> None:
         if order.cancels or (self.needs_confirm and order.status == "new"):
             order.status = "cancelled"
             order.reason = "buyer cancelled" if order.cancels else "not confirmed by the seller in time"
@@ -206,6 +218,8 @@ class OrderDesk:
             order.status = "shipped"
             book.timeline.append((at, order.offer_id, "ship", order.quantity))
         order.updated = self.wall(at)
+        if self.notifier is not None and order.status == "cancelled":
+            self.notifier.emit(book.token, acc, order, "cancelled")
 
     def _observe(self, book: OrderBook, acc: Any, at: float) -> None:
         for offer in self.shelf.offers(acc):

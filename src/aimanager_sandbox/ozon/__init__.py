@@ -29,6 +29,7 @@ from aimanager_sandbox.ozon import (
     routes_media,
     routes_prices,
     routes_products,
+    routes_push,
     routes_stocks,
 )
 from aimanager_sandbox.ozon.seed import seed_account
@@ -67,6 +68,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         app.include_router(router)
     # FBS orders: buyers at a configurable rate, postings (``common.orders``, ``routes_fbs``).
     install_orders(app, routes_fbs.OzonShelf())
+    routes_push.install(app)  # push notifications of new and cancelled postings to a seller's URL
     app.include_router(routes_fbs.router)
     routes_media.install(app)  # pictures/import, pictures/info, /_sandbox/media
     return app

@@ -42,7 +42,7 @@ class OzonShelf:
                 return
 
 
-def _posting(acc: OzonAccount, o: SandboxOrder) -> dict[str, Any]:
+def posting_of(acc: OzonAccount, o: SandboxOrder) -> dict[str, Any]:
     product = acc.products.get(o.offer_id) or {}
     number = f"{o.id}-0001-1"
     return {
@@ -96,7 +96,7 @@ async def postings(request: Request) -> Response:
     more = start + limit < len(rows)
     return JSONResponse(
         {
-            "postings": [_posting(acc, o) for o in page],
+            "postings": [posting_of(acc, o) for o in page],
             "has_next": more,
             "cursor": make_cursor(start + limit) if more else "",
         }

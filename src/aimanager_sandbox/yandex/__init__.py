@@ -33,6 +33,7 @@ from aimanager_sandbox.yandex import (
     routes_cards,
     routes_fbs,
     routes_media,
+    routes_notify,
     routes_orders,
     routes_price_reads,
     routes_prices,
@@ -107,6 +108,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     install_control(app, Marketplace.YANDEX, seed_account=seed_account, read_offers=read_offers)
     # FBS orders: buyers at a configurable rate, answered by the business orders route (``routes_fbs``).
     install_orders(app, routes_fbs.YmShelf())
+    routes_notify.install(app)  # API notifications of new and cancelled orders to a seller's URL
     app.middleware("http")(parallel_gate)  # added last: the outermost middleware
     for router in (
         routes_cards.router,
