@@ -85,6 +85,10 @@ async def test_every_connected_marketplace_with_its_fees_and_local_dates(db_url:
             )
         await rt.backend.enqueue_many([JobSpec("analytics.report", {}, partner_id=p) for p in (1, 2)])
         await Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=4)).run(until_idle=True)
+        # Run again for the same period (a retry, a crash after the commit, a second firing): the
+        # report is replaced, never written twice.
+        await rt.backend.enqueue_many([JobSpec("analytics.report", {}, partner_id=1)])
+        await Worker(rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=4)).run(until_idle=True)
         async with rt.sessions() as session:
             reports = (await session.execute(select(AnalyticsReport))).scalars().all()
             tasks = {t.partner_id: t for t in (await session.execute(select(TaskRecord))).scalars().all()}
@@ -93,7 +97,7 @@ async def test_every_connected_marketplace_with_its_fees_and_local_dates(db_url:
         await engine.dispose()
         world.stop()
 
-    [report] = reports  # partner 2 has no account: no report at all
+    [report] = reports  # one per period; partner 2 has no account: no report at all
     assert report.partner_id == 1
     assert report.html_path is not None and report.html_path.endswith("-20261031.html")  # Tashkent's date
     assert Path(report.html_path).is_file()

@@ -121,17 +121,21 @@ async def report(rt: Runtime, job: Job) -> dict[str, Any]:
     book.done(Capability.ANALYTICS, None, "")  # a partner-wide task: no marketplace, no SKU
     async with rt.sessions() as session, session.begin():
         await book.write(session)
-        session.add(
-            AnalyticsReport(
-                partner_id=partner_id,
-                period_start=start,
-                period_end=end,
-                metrics=metrics.model_dump(mode="json"),
-                narrative_ru=narrative.ru,
-                narrative_uz=narrative.uz,
-                html_path=None if rt.dry_run else str(path),
+        # One report per partner and period: a job run again (a crash after this commit, a retry, a
+        # second firing) replaces it instead of adding a second one.
+        report = (
+            await session.execute(
+                select(AnalyticsReport).where(
+                    AnalyticsReport.partner_id == partner_id,
+                    AnalyticsReport.period_start == start,
+                    AnalyticsReport.period_end == end,
+                )
             )
-        )
+        ).scalars().first() or AnalyticsReport(partner_id=partner_id, period_start=start, period_end=end)
+        report.metrics = metrics.model_dump(mode="json")
+        report.narrative_ru, report.narrative_uz = narrative.ru, narrative.uz
+        report.html_path = None if rt.dry_run else str(path)
+        session.add(report)
     book.publish(rt.progress)
     return {"path": str(path), "revenue": str(metrics.revenue), "lines": len(sales)}
 
