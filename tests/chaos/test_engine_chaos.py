@@ -89,8 +89,9 @@ async def test_random_workers_sigkilled_every_few_seconds(tmp_path: Path) -> Non
     await create_tables(url)
     backend = SQLBackend(engine)
     rng = random.Random(14)
-    n = 1500
-    # 30 partners × 50 jobs of 50-250 ms, over three worker processes of concurrency 20.
+    n = 6000
+    # 30 partners × 200 jobs of 50-250 ms, over three worker processes of concurrency 20: about 15 s of
+    # work, so kills every 1.5-3 s land while there is work (at 1,500 the engine finished in 4 kills).
     await backend.enqueue_many(
         [JobSpec("effect", {"ms": rng.randint(50, 250)}, partner_id=i % 30) for i in range(n)]
     )

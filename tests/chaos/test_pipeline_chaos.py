@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -78,7 +79,9 @@ async def test_workers_sigkilled_through_a_multi_partner_run(run: PipelineRun) -
         kills += 1
     await run.wait_settled(timeout=120)
     codes = run.stop_workers()
-    assert codes == [0] * len(codes), run.worker_logs()
+    # 0: a graceful stop; -SIGTERM: a worker just restarted, stopped while still importing (before its
+    # handler was installed, so nothing was in flight). A crash (1) or a hang (SIGKILL) fails.
+    assert set(codes) <= {0, -signal.SIGTERM}, (codes, run.worker_logs())
     assert kills >= 3, f"only {kills} kills landed before the work ran out: the test proves little"
     books = await check_books(run, partners=PARTNERS, skus=SKUS)
     [(crashed,)] = await run.rows("SELECT count(*) FROM jobs WHERE crashes > 0")
