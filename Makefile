@@ -20,8 +20,8 @@ demo: $(VENV)/.synced
 	$(VENV)/bin/aimanager demo
 
 # The whole check: lint, format, import contracts, types, then the suite — all but the tests marked
-# `long` (a minute or more each: a simulated day, chaos, multi-process runs), which `make test-long`
-# runs and CI runs after this.
+# `long` (a minute or more each: a simulated day, chaos, multi-process runs, and the heavy modules listed
+# in tests/conftest.py), which `make test-long` runs and CI runs after this.
 test: lint types
 	$(VENV)/bin/pytest -q -m "not long"
 

@@ -69,3 +69,26 @@ async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
     async for key in client.scan_iter(match=prefix + "*"):
         await client.delete(key)
     await client.aclose()
+
+
+# Tests that take a minute or more as a module (many CLI subprocesses, browsers, clusters, multi-process
+# runs): `make test-long` runs them with the ones marked `long` in place, and CI runs both, so
+# `make test` stays near a quarter of an hour on two cores.
+LONG_MODULES = (
+    "tests/test_cli_operator.py",
+    "tests/test_cli_schedule.py",
+    "tests/cli_e2e/",
+    "tests/console/",
+    "tests/api/test_query_plans.py",
+    "tests/pipelines/test_orders_flow.py",
+    "tests/redis_cluster/",
+    "tests/jobs/test_processes.py",
+    "tests/images/test_images_end_to_end.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(LONG_MODULES):
+            item.add_marker(pytest.mark.long)
