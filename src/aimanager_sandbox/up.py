@@ -31,24 +31,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import os
 import secrets
 import shlex
-import signal
 import sys
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import uvicorn
-
 from aimanager.connectors.registry import parse_credentials
 from aimanager.domain.enums import Marketplace
-from aimanager_sandbox.common.serving import LOOPBACK, loopback_socket
+from aimanager_sandbox.common.serving import serve_apps
 
 LLM_API_KEY = "sk-ant-sandbox"  # the LLM sandbox wants a key header; any value opens it
 WB_TOKEN_DAYS = 180
@@ -193,14 +189,6 @@ def write_state(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-class _Server(uvicorn.Server):
-    """A uvicorn server that leaves signals alone: ``serve_up`` handles them once for all."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-
 async def serve_up(
     options: UpOptions,
     *,
@@ -210,28 +198,8 @@ async def serve_up(
 ) -> None:
     """Serve every sandbox until SIGTERM/SIGINT; print (and write) the state once all accept."""
     apps = build_apps(options)
-    sockets = {name: loopback_socket() for name in apps}
-    servers = {
-        name: _Server(
-            uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30)
-        )
-        for name, app in apps.items()
-    }
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    tasks = {
-        name: asyncio.create_task(server.serve(sockets=[sockets[name]]), name=f"sandbox:{name}")
-        for name, server in servers.items()
-    }
-    try:
-        while not all(s.started for s in servers.values()):
-            failed = [name for name, task in tasks.items() if task.done()]
-            if failed:
-                raise RuntimeError(f"sandbox servers failed to start: {', '.join(failed)}")
-            await asyncio.sleep(0.01)
-        urls = {name: f"http://{LOOPBACK}:{sockets[name].getsockname()[1]}" for name in apps}
+
+    def ready(urls: dict[str, str]) -> None:
         state = describe(urls, open_accounts(apps, options), options)
         stream = out or sys.stdout
         stream.write(render(state) + "\n")
@@ -240,17 +208,8 @@ async def serve_up(
             write_state(state_file, state)
         if on_ready is not None:
             on_ready(state)
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
-            if any(task.done() for task in tasks.values()):
-                break  # a server died: take the others down too rather than serve a partial world
-    finally:
-        for server in servers.values():
-            server.should_exit = True
-        await asyncio.gather(*tasks.values(), return_exceptions=True)
-        for sock in sockets.values():
-            sock.close()
+
+    await serve_apps(apps, ready)
 
 
 def run_up(options: UpOptions, state_file: Path | None = None) -> None:

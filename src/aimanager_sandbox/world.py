@@ -17,19 +17,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import signal
 import sys
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-import uvicorn
-
 from aimanager.domain.enums import Marketplace
-from aimanager_sandbox.common.serving import LOOPBACK, loopback_socket
+from aimanager_sandbox.common.serving import serve_apps
 
 NAMES: tuple[str, ...] = ("llm", "wildberries", "ozon", "yandex", "uzum")
 
@@ -111,62 +107,24 @@ def build_apps(options: WorldOptions) -> dict[str, Any]:
     return apps
 
 
-class _Server(uvicorn.Server):
-    """A uvicorn server that leaves signals alone: ``serve_world`` handles them once for all five."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-
 async def serve_world(
     options: WorldOptions, *, exit_with_parent: bool = False, out: IO[str] | None = None
 ) -> None:
     """Serve every sandbox until SIGTERM/SIGINT; print the URLs as one JSON line once all accept."""
-    apps = build_apps(options)
-    sockets = {name: loopback_socket() for name in apps}
-    servers = {
-        name: _Server(
-            uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30)
-        )
-        for name, app in apps.items()
-    }
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    tasks = {
-        name: asyncio.create_task(server.serve(sockets=[sockets[name]]), name=f"sandbox:{name}")
-        for name, server in servers.items()
-    }
-    try:
-        while not all(s.started for s in servers.values()):
-            failed = [name for name, task in tasks.items() if task.done()]
-            if failed:
-                raise RuntimeError(f"sandbox servers failed to start: {', '.join(failed)}")
-            await asyncio.sleep(0.01)
-        urls = {name: f"http://{LOOPBACK}:{sockets[name].getsockname()[1]}" for name in NAMES}
+    parent = os.getppid()
+
+    def ready(urls: dict[str, str]) -> None:
         stream = out or sys.stdout
-        stream.write(json.dumps(urls) + "\n")
+        stream.write(json.dumps({name: urls[name] for name in NAMES}) + "\n")
         stream.flush()
         if out is None:
             # Nothing but that line goes to stdout: later stray writes land in stderr, so a parent that
             # reads one line and then never drains the pipe cannot block us.
             os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-        parent = os.getppid()
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
-            if exit_with_parent and os.getppid() != parent:
-                break
-            if any(task.done() for task in tasks.values()):
-                break  # a server died: take the others down too rather than serve a partial world
-    finally:
-        for server in servers.values():
-            server.should_exit = True
-        await asyncio.gather(*tasks.values(), return_exceptions=True)
-        for sock in sockets.values():
-            sock.close()
+
+    await serve_apps(
+        build_apps(options), ready, still_wanted=lambda: not exit_with_parent or os.getppid() == parent
+    )
 
 
 def _optional_float(text: str) -> float | None:

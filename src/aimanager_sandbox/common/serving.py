@@ -7,8 +7,11 @@ The server binds 127.0.0.1 only: sandboxes stand in for the internet and must ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import socket
 import threading
+from collections.abc import Callable, Generator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -79,3 +82,55 @@ class BackgroundServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signals alone: ``serve_apps`` handles them once for all of them."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def serve_apps(
+    apps: Mapping[str, Any],
+    on_ready: Callable[[dict[str, str]], None],
+    *,
+    still_wanted: Callable[[], bool] = lambda: True,
+) -> None:
+    """Serve every app on its own loopback port in this event loop until SIGTERM/SIGINT, a server dies
+    (the others go down too rather than serve a partial world) or ``still_wanted`` says no; calls
+    ``on_ready`` with each app's base URL once all of them accept connections."""
+    sockets = {name: loopback_socket() for name in apps}
+    servers = {
+        name: _QuietServer(
+            uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30)
+        )
+        for name, app in apps.items()
+    }
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = {
+        name: asyncio.create_task(server.serve(sockets=[sockets[name]]), name=f"sandbox:{name}")
+        for name, server in servers.items()
+    }
+    try:
+        while not all(s.started for s in servers.values()):
+            failed = [name for name, task in tasks.items() if task.done()]
+            if failed:
+                raise RuntimeError(f"sandbox servers failed to start: {', '.join(failed)}")
+            await asyncio.sleep(0.01)
+        on_ready({name: f"http://{LOOPBACK}:{sockets[name].getsockname()[1]}" for name in apps})
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+            if not still_wanted() or any(task.done() for task in tasks.values()):
+                break
+    finally:
+        for server in servers.values():
+            server.should_exit = True
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        for sock in sockets.values():
+            sock.close()
