@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from aimanager.connectors.registry import parse_credentials
@@ -40,7 +41,9 @@ async def connected_partner(
     (so stock can be pushed without a card run); returns the runtime and each account's key."""
     # A shared database needs the key in the environment's place (every host the same one).
     settings = Settings(
-        database_url=db_url, secret_key_file=tmp_path / "key", secret_key=Fernet.generate_key().decode()
+        database_url=db_url,
+        secret_key_file=tmp_path / "key",
+        secret_key=SecretStr(Fernet.generate_key().decode()),
     )
     engine = make_engine(db_url)
     await upgrade(engine)

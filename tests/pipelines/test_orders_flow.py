@@ -6,7 +6,6 @@ the seller's pool holds (checked over the merged timelines of the four sandboxes
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from aimanager.domain.enums import Marketplace
 from aimanager_lab.environment import SandboxWorld
 from tests.pipelines.orders_world import OrderDesks, connected_partner, run_job
+from tests.timeline import violations as replay
 
 pytestmark = pytest.mark.slow
 STOCK = 60
@@ -30,32 +30,9 @@ def world() -> Iterator[SandboxWorld]:
 
 
 def violations(books: dict[Marketplace, dict], stock: int) -> list[str]:  # type: ignore[type-arg]
-    """Replay every sandbox's timeline in time order: the pool of a SKU is its stock less the units
-    of orders placed and not cancelled; after each instant, each marketplace's shown ≤ the pool."""
-    events = sorted(
-        (t, kind != "shown", market, offer, kind, qty)
-        for market, book in books.items()
-        for t, offer, kind, qty in book["timeline"]
-    )
-    pool: dict[str, int] = defaultdict(lambda: stock)
-    shown: dict[tuple[Marketplace, str], int] = defaultdict(int)
-    found: list[str] = []
-    i = 0
-    while i < len(events):
-        t = events[i][0]
-        while i < len(events) and events[i][0] == t:
-            _, _, market, offer, kind, qty = events[i]
-            if kind == "order":
-                pool[offer] -= qty
-            elif kind == "cancel":
-                pool[offer] += qty
-            elif kind == "shown":
-                shown[(market, offer)] = qty
-            i += 1
-        for (market, offer), qty in shown.items():
-            if qty > max(pool[offer], 0) or pool[offer] < 0:
-                found.append(f"t={t:.0f}: {offer} shows {qty} on {market.value}, pool {pool[offer]}")
-    return found
+    """Every offer's pool is ``stock`` less its open orders (``tests.timeline.violations``)."""
+    offers = {offer for book in books.values() for _, offer, _, _ in book["timeline"]}
+    return replay({("", market.value): book for market, book in books.items()}, dict.fromkeys(offers, stock))
 
 
 async def test_no_marketplace_ever_shows_more_than_the_pool(

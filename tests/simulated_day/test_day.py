@@ -43,10 +43,10 @@ from tests.simulated_day.world import (
     SandboxUp,
     catalog_rows,
     query,
-    violations,
     wait_idle,
     write_csv,
 )
+from tests.timeline import violations
 
 pytestmark = [pytest.mark.slow, pytest.mark.long, pytest.mark.timeout(1200)]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.simulated_day.world import violations
+from tests.timeline import violations
 
 
 def test_a_marketplace_still_showing_units_an_order_elsewhere_took_is_caught() -> None:
