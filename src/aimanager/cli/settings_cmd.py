@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +19,9 @@ from rich.table import Table
 
 from aimanager.cli.app import app
 from aimanager.cli.engine_cmd import open_backend
+
+if TYPE_CHECKING:
+    from aimanager.settings import Settings
 
 console = Console()
 settings_app = typer.Typer(
@@ -71,13 +75,10 @@ def settings_show(
     console.print(table)
 
 
-@settings_app.command("set")
-def settings_set(
-    partner: str = typer.Argument(..., help="Partner slug or id."),
-    assignments: list[str] = typer.Argument(..., help="key=value … (e.g. autopilot.cards=false)"),
-) -> None:
-    """Change some of a partner's settings (all checked together; nothing is stored if one is bad)."""
-    from aimanager.pipelines.services.partner_settings import SettingsInvalid, find_partner, set_values
+def _change(partner: str, change: Callable[[Any, Any, Settings], Awaitable[object]]) -> str:
+    """Apply ``change(session, partner_row, settings)`` in one transaction; the partner's slug. A value
+    or key the settings refuse is a usage error (one line, exit 2), and nothing is stored."""
+    from aimanager.pipelines.services.partner_settings import SettingsInvalid, find_partner
     from aimanager.settings import get_settings
 
     async def body() -> str:
@@ -85,15 +86,26 @@ def settings_set(
         try:
             async with _sessions(backend)() as session, session.begin():
                 row = await find_partner(session, partner)
-                await set_values(session, row, assignments, get_settings())
+                await change(session, row, get_settings())
                 return row.slug
         finally:
             await backend.close()
 
     try:
-        slug = asyncio.run(body())
+        return asyncio.run(body())
     except SettingsInvalid as exc:
         raise _usage(exc) from None
+
+
+@settings_app.command("set")
+def settings_set(
+    partner: str = typer.Argument(..., help="Partner slug or id."),
+    assignments: list[str] = typer.Argument(..., help="key=value … (e.g. autopilot.cards=false)"),
+) -> None:
+    """Change some of a partner's settings (all checked together; nothing is stored if one is bad)."""
+    from aimanager.pipelines.services.partner_settings import set_values
+
+    slug = _change(partner, lambda session, row, settings: set_values(session, row, assignments, settings))
     keys = ", ".join(a.partition("=")[0].strip() for a in assignments)
     console.print(f"partner {slug}: set {keys}")
 
@@ -104,21 +116,7 @@ def settings_unset(
     keys: list[str] = typer.Argument(..., help="Keys whose operator default should apply again."),
 ) -> None:
     """Drop a partner's own values (the operator default applies again)."""
-    from aimanager.pipelines.services.partner_settings import SettingsInvalid, find_partner, unset_values
-    from aimanager.settings import get_settings
+    from aimanager.pipelines.services.partner_settings import unset_values
 
-    async def body() -> str:
-        backend = await open_backend()
-        try:
-            async with _sessions(backend)() as session, session.begin():
-                row = await find_partner(session, partner)
-                await unset_values(session, row, keys, get_settings())
-                return row.slug
-        finally:
-            await backend.close()
-
-    try:
-        slug = asyncio.run(body())
-    except SettingsInvalid as exc:
-        raise _usage(exc) from None
+    slug = _change(partner, lambda session, row, settings: unset_values(session, row, keys, settings))
     console.print(f"partner {slug}: unset {', '.join(keys)}")
