@@ -14,13 +14,19 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
 
 from aimanager.cli.app import app, one_of
 from aimanager.cli.engine_cmd import open_backend
-from aimanager.db.models import CardVersion, Partner, Product, TaskRecord
-from aimanager.domain.enums import Capability
+from aimanager.domain.enums import Capability, Marketplace
 from aimanager.errors import ConfigError
+from aimanager.pipelines.services.cards_view import list_cards
+from aimanager.pipelines.services.task_queries import (
+    RETRYABLE,
+    TaskFilter,
+    count_by_status,
+    list_tasks,
+    retry_matching,
+)
 
 # Piped into a file or a script, rich would cut every table to 80 columns ("defaul…"): lists are data
 # there, so they get room; a terminal keeps its own width.
@@ -46,13 +52,12 @@ def pairs(values: list[str], option: str) -> dict[str, str]:
 
 async def partner_id_of(session: Any, ref: str) -> int:
     """A partner by id or slug; ConfigError naming it if there is none."""
-    query = select(Partner.id).where(Partner.id == int(ref)) if ref.isdigit() else select(Partner.id)
-    if not ref.isdigit():
-        query = query.where(Partner.slug == ref)
-    found = (await session.execute(query)).scalar_one_or_none()
+    from aimanager.pipelines.services.directory import find_partner
+
+    found = await find_partner(session, ref)
     if found is None:
         raise ConfigError(f"no partner {ref!r} (see `aimanager partners list`)")
-    return int(found)
+    return int(found.id)
 
 
 def sessions_of(backend: Any) -> Any:
@@ -69,21 +74,24 @@ def _status(value: str | None) -> str | None:
     return value
 
 
-async def _tasks(
-    backend: Any, partner: str | None, capability: Capability | None, status: str | None, limit: int | None
-) -> list[tuple[TaskRecord, str]]:
-    async with sessions_of(backend)() as session:
-        query = select(TaskRecord, Partner.slug).join(Partner, Partner.id == TaskRecord.partner_id)
-        if partner is not None:
-            query = query.where(TaskRecord.partner_id == await partner_id_of(session, partner))
-        if capability is not None:
-            query = query.where(TaskRecord.capability == capability.value)
-        if status is not None:
-            query = query.where(TaskRecord.status == status)
-        query = query.order_by(TaskRecord.updated_at.desc())
-        if limit:
-            query = query.limit(limit)
-        return list((await session.execute(query)).tuples().all())
+async def _filter(
+    backend: Any,
+    partner: str | None,
+    capability: Capability | None,
+    marketplace: Marketplace | None,
+    status: str | None,
+) -> TaskFilter:
+    """The operator's options as the task service's filter (the partner resolved by id or slug)."""
+    partner_ids = None
+    if partner is not None:
+        async with sessions_of(backend)() as session:
+            partner_ids = [await partner_id_of(session, partner)]
+    return TaskFilter(
+        partner_ids=partner_ids,
+        capability=capability,
+        marketplace=marketplace.value if marketplace is not None else None,
+        status=status,
+    )
 
 
 def _format(value: str) -> str:
@@ -96,6 +104,7 @@ def _format(value: str) -> str:
 def tasks_list(
     partner: str | None = typer.Option(None, "--partner", "-p"),
     capability: Capability | None = typer.Option(None, "--capability", "-c"),
+    marketplace: Marketplace | None = typer.Option(None, "--marketplace", "-m"),
     status: str | None = typer.Option(
         None, "--status", "-s", callback=_status, help="done, failed, needs_input, skipped"
     ),
@@ -104,20 +113,16 @@ def tasks_list(
         "table", "--format", callback=_format, help="table, or json: one object with tasks and counts."
     ),
 ) -> None:
-    """The latest outcome of each task (SKU × marketplace × capability), newest first."""
+    """The latest outcome of each task (SKU × marketplace × capability), newest first; the counts are
+    of every task under the same partner and capability."""
 
     async def body() -> None:
         backend = await open_backend()
         try:
-            rows = await _tasks(backend, partner, capability, status, limit)
+            f = await _filter(backend, partner, capability, marketplace, status)
             async with sessions_of(backend)() as session:
-                counts = dict(
-                    (
-                        await session.execute(
-                            select(TaskRecord.status, func.count()).group_by(TaskRecord.status)
-                        )
-                    ).all()
-                )
+                rows = await list_tasks(session, f, limit=limit)
+                counts = await count_by_status(session, f)
         finally:
             await backend.close()
         if output == "json":
@@ -159,31 +164,22 @@ def tasks_list(
 def tasks_retry(
     partner: str | None = typer.Option(None, "--partner", "-p"),
     capability: Capability | None = typer.Option(None, "--capability", "-c"),
-    status: str = typer.Option("failed", "--status", "-s", callback=_status, help="failed or needs_input"),
+    marketplace: Marketplace | None = typer.Option(None, "--marketplace", "-m"),
+    status: str = typer.Option(
+        "failed", "--status", "-s", callback=one_of(*RETRYABLE), help="failed or needs_input"
+    ),
 ) -> None:
     """Queue the matching tasks again (their SKUs, through `run`'s planning and chaining)."""
-    from aimanager.pipelines.services.runs import start_run
 
     async def body() -> None:
         backend = await open_backend()
         try:
-            rows = await _tasks(backend, partner, capability, status, None)
-            groups: dict[tuple[int, str], set[str]] = {}
-            for task, _ in rows:
-                groups.setdefault((task.partner_id, task.capability), set()).add(task.sku)
-            queued = 0
-            for (partner_id, cap), skus in sorted(groups.items()):
-                run = await start_run(
-                    sessions_of(backend),
-                    backend,
-                    [Capability(cap)],
-                    partner_ids=[partner_id],
-                    skus=sorted(s for s in skus if s) or None,
-                )
-                queued += len(run.job_ids)
+            f = await _filter(backend, partner, capability, marketplace, status)
+            result = await retry_matching(sessions_of(backend), backend, f)
         finally:
             await backend.close()
-        console.print(f"{len(rows)} {status} task(s): {queued} job(s) queued")
+        more = " (more match: run it again for the rest)" if result.more else ""
+        console.print(f"{result.matched} {status} task(s): {result.jobs_queued} job(s) queued{more}")
 
     asyncio.run(body())
 
@@ -207,14 +203,8 @@ def cards_list(
         backend = await open_backend()
         try:
             async with sessions_of(backend)() as session:
-                query = select(CardVersion, Product.sku).join(Product, Product.id == CardVersion.product_id)
-                if partner is not None:
-                    query = query.where(CardVersion.partner_id == await partner_id_of(session, partner))
-                if status is not None:
-                    query = query.where(CardVersion.status == status)
-                rows = (
-                    (await session.execute(query.order_by(CardVersion.id.desc()).limit(limit))).tuples().all()
-                )
+                partner_ids = None if partner is None else [await partner_id_of(session, partner)]
+                rows = await list_cards(session, partner_ids, status=status, limit=limit)
         finally:
             await backend.close()
         table = Table("sku", "marketplace", "version", "status", "errors")
