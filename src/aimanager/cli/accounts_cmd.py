@@ -20,7 +20,7 @@ from aimanager.cli.app import app
 from aimanager.cli.engine_cmd import open_backend
 from aimanager.cli.operator_cmd import console, pairs, partner_id_of, sessions_of
 from aimanager.db.crypto import CredentialBox
-from aimanager.db.models import MarketplaceIntegration, Partner
+from aimanager.db.models import MarketplaceIntegration
 from aimanager.domain.enums import Marketplace
 from aimanager.errors import ConfigError
 
@@ -101,23 +101,22 @@ def accounts_connect(
 def accounts_list(partner: str | None = typer.Option(None, "--partner", "-p")) -> None:
     """Connected accounts with their health and settings (never their credentials)."""
     from aimanager.pipelines.services.account_health import health_of, short_error
+    from aimanager.pipelines.services.directory import list_accounts
 
     async def body() -> None:
         backend = await open_backend()
         try:
+            rows: list[tuple[MarketplaceIntegration, str]] = []
             async with sessions_of(backend)() as session:
-                query = select(MarketplaceIntegration, Partner.slug).join(
-                    Partner, Partner.id == MarketplaceIntegration.partner_id
-                )
-                if partner is not None:
-                    query = query.where(
-                        MarketplaceIntegration.partner_id == await partner_id_of(session, partner)
-                    )
-                rows = (
-                    await session.execute(query.order_by(Partner.id, MarketplaceIntegration.marketplace))
-                ).all()
+                partner_ids = None if partner is None else [await partner_id_of(session, partner)]
+                # Page by page (keyset on id), as the API lists them, then grouped by partner to show.
+                while page := await list_accounts(
+                    session, partner_ids, after_id=rows[-1][0].id if rows else None, limit=500
+                ):
+                    rows.extend((row, slug) for row, slug in page)
         finally:
             await backend.close()
+        rows.sort(key=lambda r: (r[0].partner_id, r[0].marketplace))
         now = datetime.now(UTC)
         table = Table(
             "partner", "marketplace", "active", "health", "last success", "last error", "token", "settings"

@@ -22,6 +22,7 @@ from aimanager.cli.engine_cmd import open_backend
 from aimanager.cli.operator_cmd import console, partner_id_of, sessions_of
 from aimanager.db.models import AIUsageLog, MarketplaceIntegration, Partner, Product, TaskRecord
 from aimanager.pipelines.services.account_health import health_of, short_error
+from aimanager.pipelines.services.directory import PartnerRow, list_partners
 
 partners_app = typer.Typer(help="Add, list, show, disable and enable seller partners.", no_args_is_help=True)
 app.add_typer(partners_app, name="partners")
@@ -96,35 +97,26 @@ def partners_list() -> None:
     async def body() -> None:
         backend = await open_backend()
         try:
+            rows: list[PartnerRow] = []
             async with sessions_of(backend)() as session:
-                partners = (await session.execute(select(Partner).order_by(Partner.id))).scalars().all()
-                products = dict(
-                    (
-                        await session.execute(
-                            select(Product.partner_id, func.count()).group_by(Product.partner_id)
-                        )
-                    ).all()
-                )
-                accounts = (
-                    await session.execute(
-                        select(MarketplaceIntegration.partner_id, MarketplaceIntegration.marketplace).where(
-                            MarketplaceIntegration.active.is_(True)
-                        )
-                    )
-                ).all()
+                # Page by page (keyset on id), as the API lists them: each page is two indexed look-ups.
+                while page := await list_partners(
+                    session, None, after_id=rows[-1].partner.id if rows else None, limit=500
+                ):
+                    rows.extend(page)
         finally:
             await backend.close()
         table = Table("id", "slug", "name", "active", "products", "accounts", "AI budget, USD")
-        for p in partners:
-            markets = sorted(m for pid, m in accounts if pid == p.id)
+        for row in rows:
+            p = row.partner
             budget = "—" if p.ai_budget_usd is None else str(p.ai_budget_usd)
             table.add_row(
                 str(p.id),
                 p.slug,
                 p.name,
                 "yes" if p.is_active else "no (disabled)",
-                str(products.get(p.id, 0)),
-                ", ".join(markets) or "none",
+                str(row.products),
+                ", ".join(row.marketplaces) or "none",
                 budget,
             )
         console.print(table)
