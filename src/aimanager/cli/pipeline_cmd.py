@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
 
 from aimanager.cli.app import app, priority_name
 from aimanager.cli.engine_cmd import open_backend
-from aimanager.db.models import AIUsageLog, AnalyticsReport
+from aimanager.db.engine import session_factory
 from aimanager.domain.enums import Capability
 from aimanager.jobs import Priority
 
@@ -171,22 +170,25 @@ def status() -> None:
     jobs_stats(as_json=False)
 
     async def body() -> None:
+        from aimanager.pipelines.services.spend import spend
+
+        now = datetime.now(UTC)
+        month = datetime(now.year, now.month, 1, tzinfo=UTC)
         backend = await open_backend()
         try:
-            async with backend.engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        select(
-                            AIUsageLog.model, AIUsageLog.path, func.count(), func.sum(AIUsageLog.cost_usd)
-                        ).group_by(AIUsageLog.model, AIUsageLog.path)
-                    )
-                ).all()
+            async with session_factory(backend.engine)() as session:
+                # Through the spend service, as the API and console read it: closed days from the daily
+                # rollup, only today from the ledger.
+                rows = await spend(session, None, group="model", since=month, until=now, now=now)
         finally:
             await backend.close()
-        t = Table("model", "path", "rows", "cost USD", title="AI usage")
-        for model, path, n, cost in rows:
-            t.add_row(model, path, str(n), f"{Decimal(str(cost or 0)):.4f}")
-        console.print(t)
+        title = f"AI spend in {month:%Y-%m}"
+        t = Table("model", "calls", "input tokens", "output tokens", "cost USD", title=title)
+        for row in rows:
+            t.add_row(
+                row.key, str(row.calls), str(row.input_tokens), str(row.output_tokens), f"{row.cost_usd:.4f}"
+            )
+        console.print(t if rows else f"{title}: none yet")
 
     asyncio.run(body())
 
@@ -196,21 +198,17 @@ def report() -> None:
     """List the analytics reports written so far."""
 
     async def body() -> None:
+        from aimanager.pipelines.services.directory import list_reports
+
         backend = await open_backend()
         try:
-            async with backend.engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        select(
-                            AnalyticsReport.partner_id, AnalyticsReport.created_at, AnalyticsReport.html_path
-                        )
-                        .order_by(AnalyticsReport.id.desc())
-                        .limit(50)
-                    )
-                ).all()
+            async with session_factory(backend.engine)() as session:
+                rows = await list_reports(session, None, limit=50)
         finally:
             await backend.close()
-        for partner_id, created, path in rows:
-            console.print(f"partner {partner_id}  {created:%Y-%m-%d %H:%M}  {path or '(dry run)'}")
+        for r in rows:
+            console.print(
+                f"partner {r.partner_id}  {r.created_at:%Y-%m-%d %H:%M}  {r.html_path or '(dry run)'}"
+            )
 
     asyncio.run(body())
