@@ -30,6 +30,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aimanager.api.deps import db
 from aimanager.api.errors import Forbidden, NotFound, Unauthorized
 from aimanager.api.state import AppState, get_state
 from aimanager.api.tables import ROLES, ApiKey, User
@@ -205,3 +206,13 @@ async def scope(request: Request, who: Principal = Depends(principal)) -> Scope:
         request.state.partner_id = who.partner_id
         return Scope(who, frozenset({who.partner_id}))
     return Scope(who, None)
+
+
+async def partner_in_path(
+    partner: str, request: Request, sc: Scope = Depends(scope), session: AsyncSession = Depends(db)
+) -> Partner:
+    """The path's ``{partner}`` (id or slug) if the caller may see it, NotFound otherwise; tagged on the
+    request so a write's audit row names it. Shares the route's request session (``db``)."""
+    row = await sc.partner(session, partner)
+    request.state.partner_id = row.id
+    return row

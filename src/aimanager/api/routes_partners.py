@@ -6,11 +6,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aimanager.api import pagination as pg
-from aimanager.api.auth import Scope, operator, require, scope
+from aimanager.api.auth import Scope, operator, partner_in_path, require, scope
 from aimanager.api.deps import Cursor, Limit, db, release
 from aimanager.api.errors import PROBLEM_RESPONSES, Forbidden, Unprocessable
 from aimanager.api.schemas import (
@@ -24,6 +24,7 @@ from aimanager.api.schemas import (
 )
 from aimanager.api.state import AppState, get_state
 from aimanager.connectors.registry import parse_account
+from aimanager.db.models import Partner
 from aimanager.domain.enums import Marketplace
 from aimanager.pipelines.catalog.files import read_rows
 from aimanager.pipelines.catalog.importer import import_catalog
@@ -77,9 +78,8 @@ async def upsert_partner(body: PartnerIn, session: AsyncSession = Depends(db)) -
 
 @router.get("/partners/{partner}", response_model=PartnerOut)
 async def get_partner(
-    partner: str, sc: Scope = Depends(scope), session: AsyncSession = Depends(db)
+    row: Partner = Depends(partner_in_path), session: AsyncSession = Depends(db)
 ) -> PartnerOut:
-    row = await sc.partner(session, partner)
     return _partner_out((await directory.list_partners(session, {row.id}))[0])
 
 
@@ -103,10 +103,8 @@ async def list_accounts(
 
 @router.post("/partners/{partner}/accounts", response_model=AccountOut, status_code=201)
 async def connect_account(
-    partner: str,
     body: AccountConnect,
-    request: Request,
-    sc: Scope = Depends(scope),
+    row: Partner = Depends(partner_in_path),
     who: Any = Depends(writer),
     st: AppState = Depends(get_state),
     session: AsyncSession = Depends(db),
@@ -115,8 +113,6 @@ async def connect_account(
     encrypted, replacing the partner's account on that marketplace. Staff may not write credentials."""
     if who.role == "staff":
         raise Forbidden("staff do not handle credentials: an admin or the partner connects accounts")
-    row = await sc.partner(session, partner)
-    request.state.partner_id = row.id
     account = parse_account(body.marketplace, body.credentials, body.settings)  # ConfigError → 422
     error = await health.check_account(account) if body.test else None
     if error is not None:
@@ -139,16 +135,12 @@ async def connect_account(
 
 @router.post("/partners/{partner}/accounts/{marketplace}/test", response_model=AccountOut)
 async def test_account(
-    partner: str,
     marketplace: Marketplace,
-    request: Request,
-    sc: Scope = Depends(scope),
+    row: Partner = Depends(partner_in_path),
     st: AppState = Depends(get_state),
     session: AsyncSession = Depends(db),
 ) -> AccountOut:
     """Test a stored account with one live read and record the outcome on its health columns."""
-    row = await sc.partner(session, partner)
-    request.state.partner_id = row.id
     integration = await health.find_integration(session, row.id, marketplace)
     error = await health.check_account(health.open_account(st.box, integration))
     await health.record_account_result(session, integration.id, error)
@@ -159,11 +151,9 @@ async def test_account(
 
 @router.post("/partners/{partner}/accounts/{marketplace}/rotate", response_model=AccountOut)
 async def rotate_account(
-    partner: str,
     marketplace: Marketplace,
     body: RotateIn,
-    request: Request,
-    sc: Scope = Depends(scope),
+    row: Partner = Depends(partner_in_path),
     who: Any = Depends(writer),
     st: AppState = Depends(get_state),
     session: AsyncSession = Depends(db),
@@ -173,8 +163,6 @@ async def rotate_account(
     and the answer is a 422. Staff may not write credentials."""
     if who.role == "staff":
         raise Forbidden("staff do not handle credentials: an admin or the partner rotates them")
-    row = await sc.partner(session, partner)
-    request.state.partner_id = row.id
     integration = await health.find_integration(session, row.id, marketplace)
     account = parse_account(marketplace, body.credentials, dict(integration.settings or {}))  # → 422
     await release(session)  # the live test may take seconds: hold no connection meanwhile
@@ -195,16 +183,12 @@ async def rotate_account(
 
 @router.delete("/partners/{partner}/accounts/{marketplace}", response_model=AccountOut)
 async def disconnect_account(
-    partner: str,
     marketplace: Marketplace,
-    request: Request,
-    sc: Scope = Depends(scope),
+    row: Partner = Depends(partner_in_path),
     _: Any = Depends(operator),
     session: AsyncSession = Depends(db),
 ) -> AccountOut:
     """Stop using an account (kept, inactive; connecting again re-activates it)."""
-    row = await sc.partner(session, partner)
-    request.state.partner_id = row.id
     integration = await health.find_integration(session, row.id, marketplace)
     integration.active = False
     await session.commit()
@@ -261,11 +245,9 @@ async def import_upload(st: AppState, slug: str, upload: UploadFile, check: bool
 
 @router.post("/partners/{partner}/catalog", response_model=ImportOut)
 async def upload_catalog(
-    partner: str,
-    request: Request,
+    row: Partner = Depends(partner_in_path),
     file: UploadFile = File(...),
     check: bool = Query(False, description="Validate and count only; write nothing."),
-    sc: Scope = Depends(scope),
     _: Any = Depends(writer),
     st: AppState = Depends(get_state),
     session: AsyncSession = Depends(db),
@@ -273,8 +255,6 @@ async def upload_catalog(
     """Import a CSV or XLSX catalog for the partner. Good rows are imported in one transaction; bad
     rows are rejected each with its reasons — the answer is then a 422 problem whose ``errors`` lists
     them (row, column, cell, message) and whose ``report`` has the counts."""
-    row = await sc.partner(session, partner)
-    request.state.partner_id = row.id
     await release(session)
     report = await import_upload(st, row.slug, file, check)
     out = import_out(report)

@@ -6,11 +6,11 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aimanager.api import pagination as pg
-from aimanager.api.auth import Scope, operator, scope
+from aimanager.api.auth import Scope, operator, partner_in_path, scope
 from aimanager.api.deps import Cursor, Limit, PartnerFilter, PathId, db, release
 from aimanager.api.errors import PROBLEM_RESPONSES, NotFound, Unprocessable
 from aimanager.api.schemas import (
@@ -28,6 +28,7 @@ from aimanager.api.schemas import (
     TaskOut,
 )
 from aimanager.api.state import AppState, get_state
+from aimanager.db.models import Partner
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.jobs import Job, JobStatus, Priority
 from aimanager.jobs.model import to_datetime
@@ -72,15 +73,11 @@ async def start(
 
 @router.post("/partners/{partner}/runs", response_model=RunOut, dependencies=[Depends(operator)])
 async def start_for_partner(
-    partner: str,
     body: PartnerRunIn,
-    request: Request,
-    sc: Scope = Depends(scope),
+    row: Partner = Depends(partner_in_path),
     st: AppState = Depends(get_state),
     session: AsyncSession = Depends(db),
 ) -> RunOut:
-    row = await sc.partner(session, partner)
-    request.state.partner_id = row.id
     await release(session)
     run = await start_run(
         st.sessions,
@@ -180,13 +177,11 @@ async def tasks(
 
 @router.get("/partners/{partner}/tasks/counts", response_model=dict[str, int])
 async def task_counts(
-    partner: str,
-    sc: Scope = Depends(scope),
+    row: Partner = Depends(partner_in_path),
     session: AsyncSession = Depends(db),
     capability: Capability | None = None,
 ) -> dict[str, int]:
     """One partner's tasks per status (an index range of that partner)."""
-    row = await sc.partner(session, partner)
     return await count_by_status(session, TaskFilter(frozenset({row.id}), capability))
 
 
