@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aimanager.domain.cards import CardDraft, LocalizedCard, ProductFacts
 from aimanager.domain.enums import Marketplace as M
+from aimanager.domain.fact_numbers import normalise_number, numbers_in, unsupported_numbers
 from aimanager.domain.rules import (
     canonical_attributes,
     canonical_key,
@@ -12,14 +13,7 @@ from aimanager.domain.rules import (
     strip_markup,
     variant_for,
 )
-from aimanager.domain.validate import (
-    draft_errors,
-    normalise_number,
-    numbers_in,
-    unsupported_numbers,
-    validate_card,
-    validator_for,
-)
+from aimanager.domain.validate import draft_errors, validate_card, validator_for
 
 FACTS = ProductFacts(
     sku="KR-500",

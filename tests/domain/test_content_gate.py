@@ -26,14 +26,9 @@ from aimanager.domain.content import (
     rules_free,
 )
 from aimanager.domain.enums import Marketplace
+from aimanager.domain.fact_numbers import unsupported_numbers
 from aimanager.domain.uzbek import uzbek_errors
-from aimanager.domain.validate import (
-    draft_errors,
-    language_errors,
-    latin_names,
-    unsupported_numbers,
-    validator_for,
-)
+from aimanager.domain.validate import draft_errors, language_errors, latin_names, validator_for
 from tests.domain.test_content_rules import FINDINGS, ORDINARY, PHONES
 from tests.llm.test_injection_corpus import CASES
 

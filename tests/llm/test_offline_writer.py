@@ -10,8 +10,9 @@ import pytest
 
 from aimanager.domain.cards import ProductFacts
 from aimanager.domain.enums import Marketplace
+from aimanager.domain.fact_numbers import numbers_in, unsupported_numbers
 from aimanager.domain.uzbek import OKINA, has_cyrillic, russian_evidence, uzbek_errors
-from aimanager.domain.validate import draft_errors, numbers_in, unsupported_numbers, validate_card
+from aimanager.domain.validate import draft_errors, validate_card
 from aimanager.llm.narrative_flow import narrative_errors
 from aimanager.llm.offline import is_uzbek_input, write_card, write_narrative
 from aimanager.llm.prompts import prepare_facts

@@ -27,8 +27,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
-from collections.abc import Set as AbstractSet
-from decimal import Decimal, InvalidOperation
 
 from aimanager.domain.cards import CardDraft, LocalizedCard, ProductFacts
 from aimanager.domain.content import (
@@ -40,6 +38,7 @@ from aimanager.domain.content import (
     rules_free,
 )
 from aimanager.domain.enums import Marketplace
+from aimanager.domain.fact_numbers import facts_numbers, facts_text, number_error
 from aimanager.domain.rules import RULES, canonical_attributes, fit_title
 from aimanager.domain.uzbek import uzbek_errors
 
@@ -48,18 +47,7 @@ Validator = Callable[[ProductFacts, CardDraft], list[str]]
 # Every draft is written once for all marketplaces, so its titles must fit the strictest (Wildberries).
 MAX_TITLE = min(rules.title_max for rules in RULES.values())
 
-# A number: digits with optional space-grouped thousands and an optional , or . decimal part.
-_NUMBER = re.compile(r"(?<![\d.,])\d+(?:[ \u00a0\u202f]\d{3}(?!\d))*(?:[.,]\d+)?")
-# A model code: a word where a letter is directly followed by a digit ("A15", "3A011", "TWK3"). It is
-# checked as a whole word, so the digits inside a code never license or fail a number on their own.
-_CODE = re.compile(r"\b\w*[^\W\d_]\d\w*\b")
-# "250x220x160" / "30 × 20" are numbers joined by a dimension sign, not a model code.
-_DIM_SIGN = re.compile(r"(?<=\d)\s*[xXхХ×*]\s*(?=\d)")
-# Cyrillic letters that look like Latin ones: a code typed with either script is the same code.
-_HOMOGLYPHS = str.maketrans("авекмнорстухАВЕКМНОРСТУХ", "abekmhopctyxABEKMHOPCTYX")
-_LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s+", re.MULTILINE)
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_DIGIT = re.compile(r"\d")
 _HTML = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&(?:[a-z]+|#\d+);", re.IGNORECASE)
 _MARKDOWN = re.compile(r"\*\*|__|```|^\s{0,3}#{1,6}\s|\[[^\]]+\]\([^)]+\)", re.MULTILINE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -97,102 +85,6 @@ CLAIMS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def facts_text(facts: ProductFacts) -> str:
-    """The text a card may take facts from (SKU and barcode excluded on purpose)."""
-    parts = [facts.name, facts.brand or "", facts.category or "", facts.description or ""]
-    for key, value in facts.attributes.items():
-        parts.extend((key, value))
-    return "\n".join(parts)
-
-
-def normalise_number(token: str) -> str:
-    """Canonical text of a number: ``"1,50"`` → ``"1.5"``, ``"1 000"`` → ``"1000"``, ``"05"`` → ``"5"``."""
-    raw = re.sub(r"[ \u00a0\u202f]", "", token).replace(",", ".")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return raw
-    return format(value.normalize(), "f")
-
-
-def _prepare(text: str) -> str:
-    return _DIM_SIGN.sub(" ", text)
-
-
-def _code_key(code: str) -> str:
-    return code.translate(_HOMOGLYPHS).lower()
-
-
-def codes_in(text: str) -> set[str]:
-    """Model codes in ``text`` (words with a letter directly followed by a digit), script-folded."""
-    return {_code_key(m.group(0)) for m in _CODE.finditer(_prepare(text))}
-
-
-def numbers_in(text: str) -> set[str]:
-    """Every number in ``text`` outside model codes, normalised; grouped numbers count by parts too."""
-    found: set[str] = set()
-    for m in _NUMBER.finditer(_CODE.sub(" ", _prepare(text))):
-        token = m.group(0)
-        found.add(normalise_number(token))
-        if re.search(r"[ \u00a0\u202f]", token):
-            found.update(normalise_number(p) for p in re.split(r"[ \u00a0\u202f]", token))
-    return found
-
-
-def unsupported_numbers(
-    text: str, allowed: AbstractSet[str], codes: AbstractSet[str] | None = None
-) -> list[str]:
-    """Numbers and model codes in ``text`` that are not in ``allowed``/``codes``, in order of appearance.
-
-    List markers ("1. ", "2) ") are ignored; ``codes=None`` skips the model-code check.
-    """
-    if not _DIGIT.search(text):
-        return []  # a number and a model code both need a digit
-    text = _prepare(_LIST_MARKER.sub("", text))
-    bad: list[str] = []
-    for m in _CODE.finditer(text):
-        if codes is not None and _code_key(m.group(0)) not in codes and m.group(0) not in bad:
-            bad.append(m.group(0))
-    for m in _NUMBER.finditer(_CODE.sub(" ", text)):
-        token = m.group(0)
-        value = normalise_number(token)
-        if value in allowed:
-            continue
-        parts = re.split(r"[ \u00a0\u202f]", token)
-        if len(parts) > 1 and all(normalise_number(p) in allowed for p in parts):
-            continue  # "2 300" written for "2 pieces of 300 ml"
-        if value not in bad:
-            bad.append(value)
-    return bad
-
-
-def number_error(where: str, text: str, allowed: set[str], codes: set[str]) -> str | None:
-    """The one rule for numbers: every number and model code in ``text`` must occur in the facts.
-
-    ``allowed`` and ``codes`` are :func:`numbers_in` and :func:`codes_in` of :func:`facts_text`.
-    """
-    bad = unsupported_numbers(text, allowed, codes)
-    return f"{where}: number(s) {', '.join(bad)} not in the product facts" if bad else None
-
-
-@functools.lru_cache(maxsize=256)
-def _facts_numbers(source: str) -> tuple[frozenset[str], frozenset[str]]:
-    """:func:`numbers_in` and :func:`codes_in` of a facts text, kept for the next check of the card."""
-    return frozenset(numbers_in(source)), frozenset(codes_in(source))
-
-
-# ``draft_errors`` and the caller's validator check the same fields against the same facts: the second
-# look at a field is a hit.
-@functools.lru_cache(maxsize=4096)
-def _unsupported(text: str, allowed: frozenset[str], codes: frozenset[str]) -> tuple[str, ...]:
-    return tuple(unsupported_numbers(text, allowed, codes))
-
-
-def _number_error(where: str, text: str, allowed: frozenset[str], codes: frozenset[str]) -> str | None:
-    bad = _unsupported(text, allowed, codes)
-    return f"{where}: number(s) {', '.join(bad)} not in the product facts" if bad else None
-
-
 def draft_errors(facts: ProductFacts, draft: CardDraft) -> list[str]:
     """Checks every draft passes before it is accepted, whatever model wrote it (empty list = acceptable).
 
@@ -213,13 +105,13 @@ def draft_errors(facts: ProductFacts, draft: CardDraft) -> list[str]:
             problems.append(f"{lang}: empty description")
         if "<" in text and _TAG_START.search(text):
             problems.append(f"{lang}: contains HTML")
-    allowed, codes = _facts_numbers(facts_text(facts))
+    allowed, codes = facts_numbers(facts_text(facts))
     for lang in ("ru", "uz"):
         for field, text in _fields(getattr(draft, lang)):
-            if problem := _number_error(f"{lang}.{field}", text, allowed, codes):
+            if problem := number_error(f"{lang}.{field}", text, allowed, codes):
                 problems.append(problem)
     for key, value in draft.attributes.items():
-        if problem := _number_error(f"attributes[{key[:40]}]", value, allowed, codes):
+        if problem := number_error(f"attributes[{key[:40]}]", value, allowed, codes):
             problems.append(problem)
     problems.extend(language_errors(facts, draft, ("ru", "uz")))
     # Grounding: the Russian title must name this product. A card written for another item of the pack
@@ -290,7 +182,7 @@ def content_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[st
     """Checks that do not depend on the marketplace: honesty, script, markup, contacts, injection."""
     errors: list[str] = []
     source = facts_text(facts)
-    allowed, codes = _facts_numbers(source)
+    allowed, codes = facts_numbers(source)
     source_lower = source.lower()
     licensed: dict[str, bool] = {}
     for lang in ("ru", "uz"):
@@ -304,7 +196,7 @@ def content_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[st
         for field, text in fields:
             where = f"{lang}.{field}"
             errors.extend(_markup_errors(where, text))
-            if problem := _number_error(where, text, allowed, codes):
+            if problem := number_error(where, text, allowed, codes):
                 errors.append(problem)
             if claims:
                 errors.extend(_claim_errors(where, text, source_lower, licensed))
@@ -317,7 +209,7 @@ def content_errors(facts: ProductFacts, draft: CardDraft, languages: Sequence[st
     for key, value in draft.attributes.items():
         where = f"attributes[{key[:40]}]"
         errors.extend(_markup_errors(where, f"{key} {value}"))
-        if problem := _number_error(where, value, allowed, codes):
+        if problem := number_error(where, value, allowed, codes):
             errors.append(problem)
     errors.extend(language_errors(facts, draft, languages))
     return errors

@@ -12,8 +12,8 @@ import re
 from typing import Any
 
 from aimanager.domain.content import injection_error
+from aimanager.domain.fact_numbers import numbers_in, unsupported_numbers
 from aimanager.domain.uzbek import has_cyrillic, to_latin, uzbek_errors
-from aimanager.domain.validate import numbers_in, unsupported_numbers
 from aimanager.llm import prompts
 from aimanager.llm.accounting import Accounting, Share
 from aimanager.llm.budget import CUT_GROWTH, OutputBudgets

@@ -15,8 +15,8 @@ import json
 from typing import Any
 
 from aimanager.domain.cards import ProductFacts
+from aimanager.domain.fact_numbers import facts_text, numbers_in
 from aimanager.domain.rules import RULES, canonical_key
-from aimanager.domain.validate import facts_text, numbers_in
 from aimanager_sandbox.llm import uzbek
 from aimanager_sandbox.llm.state import SandboxState
 
