@@ -10,9 +10,8 @@ rest once. Cards are checked after the push ("changes apply within minutes"): th
 when no offer of it is in a ``*_PROCESSING`` card status (``offer-cards``); ``*_ERRORS`` statuses become
 per-item errors.
 
-Reports: ``/v2/reports/{type}/generate`` → ``reportId`` → ``/v2/reports/info/{reportId}`` until ``DONE``
-or ``FAILED``; the file (JSON) is fetched with a client that carries **no** Api-Key, because the file
-link points at a storage host, not at the API.
+Reports (``reports``), the order stats with fees and the business orders feed (``stats``), FBS order
+lines (``orders``) and price reads (``prices``) live beside this class, which delegates to them.
 
 Limits: ``limits.LIMITS`` token buckets (item-counted where YM counts offers) and a semaphore of 2 in
 the HTTP client for "2 parallel requests per login"; 420 is handled like 429.
@@ -22,10 +21,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -53,21 +51,18 @@ from aimanager.connectors.yandex import limits as L
 from aimanager.connectors.yandex import models as M
 from aimanager.connectors.yandex import orders as fbs_orders
 from aimanager.connectors.yandex import prices as ym_prices
+from aimanager.connectors.yandex import reports as ym_reports
 from aimanager.connectors.yandex import stats as ym_stats
 from aimanager.connectors.yandex.config import YandexCredentials, YandexSettings
 from aimanager.connectors.yandex.wire import (
     offer_ru,
     offers_not_found,
     price_item,
-    report_request,
-    sale_records,
 )
 from aimanager.domain.enums import Marketplace
 from aimanager.logs import get_logger
 
 log = get_logger(__name__)
-
-ORDERS_WINDOW_DAYS = 30  # the orders method refuses longer date windows
 
 
 class YandexMarketConnector:
@@ -102,11 +97,11 @@ class YandexMarketConnector:
             max_parallel=L.MAX_PARALLEL,
         )
         # Report files live on a storage host: never send the Api-Key there.
-        self._files = httpx.AsyncClient(transport=transport, timeout=timeout)
+        self.file_client = httpx.AsyncClient(transport=transport, timeout=timeout)
         self.clock = clock
         self.poll_interval = settings.poll_interval
         self.task_timeout = settings.task_timeout
-        self._report_files: dict[str, str] = {}
+        self.report_files: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"YandexMarketConnector(business_id={self.business_id}, {self.http!r})"
@@ -114,7 +109,7 @@ class YandexMarketConnector:
     async def aclose(self) -> None:
         """Close both HTTP clients."""
         await self.http.aclose()
-        await self._files.aclose()
+        await self.file_client.aclose()
 
     # --- cards -------------------------------------------------------------------------------------
     async def _update_mappings(
@@ -248,60 +243,19 @@ class YandexMarketConnector:
             await self.clock.sleep(self.poll_interval)
 
     async def start_report(self, kind: str, date_from: date, date_to: date) -> TaskRef:
-        """Ask YM to generate report ``kind`` (JSON) for the business's campaign; returns its task. The
-        period is ``date_from``–``date_to`` (a stock report is a snapshot on ``date_to``)."""
-        if kind not in L.REPORT_KINDS:
-            raise ValueError(f"unsupported report {kind!r}; one of {', '.join(L.REPORT_KINDS)}")
-        answer = await self.http.json(
-            "POST",
-            f"/v2/reports/{kind}/generate",
-            group=f"report:{kind}",
-            params={"format": "JSON"},
-            json=report_request(kind, self.business_id, self.campaign_id, date_from, date_to),
-        )
-        result = M.GenerateReportResult.model_validate(answer["result"])
-        return TaskRef(marketplace=self.marketplace, kind=f"report:{kind}", task_id=result.reportId)
+        """Ask YM to generate report ``kind`` (JSON) for the business's campaign (``reports``)."""
+        return await ym_reports.start_report(self, kind, date_from, date_to)
 
     async def _report_status(self, task: TaskRef) -> TaskStatus:
-        answer = await self.http.json("GET", f"/v2/reports/info/{task.task_id}", group="reports-info")
-        info = M.ReportInfo.model_validate(answer["result"])
-        if info.status == "DONE":
-            if info.file:
-                self._report_files[task.task_id] = info.file
-            return TaskStatus(task=task, state=TaskState.DONE)
-        if info.status == "FAILED":
-            code = info.subStatus or "FAILED"
-            return TaskStatus(
-                task=task,
-                state=TaskState.FAILED,
-                failed=[ItemError(offer_id="", code=code, message=f"report {task.kind[7:]} failed: {code}")],
-            )
-        return TaskStatus(task=task, state=TaskState.PENDING)
+        return await ym_reports.report_status(self, task)
 
     async def download_report(self, task: TaskRef) -> Any:
         """The JSON content of a finished report (fetch within 60 minutes of ``DONE``)."""
-        url = self._report_files.get(task.task_id)
-        if url is None:
-            raise ValidationRejected(
-                f"report {task.task_id} has no file (not DONE yet?)", marketplace="yandex"
-            )
-        if not urlsplit(url).scheme:
-            url = self.http.url(url)
-        response = await self._files.get(url)
-        response.raise_for_status()
-        return response.json()
+        return await ym_reports.download_report(self, task)
 
     async def read_report(self, kind: str, date_from: date, date_to: date) -> Any:
-        """Generate, follow and download report ``kind``; ``TaskFailed`` semantics via the status."""
-        from aimanager.connectors.errors import TaskFailed
-
-        task = await self.start_report(kind, date_from, date_to)
-        status = await self.wait_task(task)
-        if status.state is not TaskState.DONE:
-            raise TaskFailed(
-                f"yandex report {kind} {status.state}", task_id=task.task_id, errors=status.failed
-            )
-        return await self.download_report(task)
+        """Generate, follow and download report ``kind`` (``reports``)."""
+        return await ym_reports.read_report(self, kind, date_from, date_to)
 
     # --- prices and stocks -------------------------------------------------------------------------
     async def update_prices(self, prices: Sequence[PriceUpdate], *, wait: bool = False) -> PushReport:
@@ -417,33 +371,8 @@ class YandexMarketConnector:
 
     # --- orders and fees ---------------------------------------------------------------------------
     async def read_orders(self, date_from: date, date_to: date) -> list[SaleRecord]:
-        """Orders of the campaign created in ``[date_from, date_to]``: 30-day windows, every page."""
-        records: list[SaleRecord] = []
-        start = date_from
-        while start <= date_to:
-            end = min(date_to, start + timedelta(days=ORDERS_WINDOW_DAYS - 1))
-            body = M.GetBusinessOrdersRequest(
-                dates=M.OrderDates(creationDateFrom=start, creationDateTo=end), campaignIds=[self.campaign_id]
-            )
-            token: str | None = None
-            while True:
-                params: dict[str, Any] = {"limit": M.ORDERS_PAGE_LIMIT}
-                if token:
-                    params["pageToken"] = token
-                answer = await self.http.json(
-                    "POST",
-                    f"/v1/businesses/{self.business_id}/orders",
-                    group="orders-read",
-                    params=params,
-                    json=M.dump(body),
-                )
-                for order in (M.BusinessOrder.model_validate(o) for o in answer.get("orders") or []):
-                    records.extend(sale_records(order))
-                token = M.Paging.model_validate(answer.get("paging") or {}).nextPageToken
-                if not token:
-                    break
-            start = end + timedelta(days=1)
-        return records
+        """Orders of the campaign created in ``[date_from, date_to]`` (``stats.read_orders``)."""
+        return await ym_stats.read_orders(self, date_from, date_to)
 
     async def read_sales(self, date_from: date, date_to: date) -> list[SaleRecord]:
         """Sales and returns with the fees the Market charged, from the order stats (``stats``)."""
