@@ -15,7 +15,6 @@ Prices: WB takes an integer ``price`` (before discount) and an integer ``discoun
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -44,6 +43,7 @@ from aimanager.connectors.base import (
 from aimanager.connectors.errors import TaskTimeout, ValidationRejected
 from aimanager.connectors.http import HttpClient, RetryPolicy
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
+from aimanager.connectors.wildberries import finance as wb_finance
 from aimanager.connectors.wildberries import limits as L
 from aimanager.connectors.wildberries import orders as fbs_orders
 from aimanager.connectors.wildberries import prices as wb_prices
@@ -51,9 +51,7 @@ from aimanager.connectors.wildberries.config import WildberriesCredentials, Wild
 from aimanager.connectors.wildberries.wire import (
     already_set,
     card_body,
-    commission_of,
     price_item,
-    report_records,
     wb_error_parser,
 )
 from aimanager.domain.enums import Marketplace
@@ -386,48 +384,14 @@ class WildberriesConnector:
                 )
         return levels
 
-    # --- analytics -------------------------------------------------------------------------------
+    # --- analytics (``finance``) ---------------------------------------------------------------------
     async def read_orders(self, date_from: date, date_to: date) -> list[SaleRecord]:
-        """Realisation report lines (``/api/finance/v1/sales-reports/detailed``), ``rrdId`` cursor."""
-        records: list[SaleRecord] = []
-        rrd_id = 0
-        while True:
-            body = {
-                "dateFrom": date_from.isoformat(),
-                "dateTo": date_to.isoformat(),
-                "limit": self.report_page,
-                "rrdId": rrd_id,
-                "period": "daily",
-            }
-            rows = await self.http.json(
-                "POST", "/api/finance/v1/sales-reports/detailed", group="finance", host="finance", json=body
-            )
-            if not rows:  # 204: no (more) data
-                return records
-            # A month of report lines is a quarter second of model building: in a thread, so the
-            # event loop keeps starting urgent jobs (the GIL changes hands every few ms).
-            records.extend(await asyncio.to_thread(report_records, rows))
-            if len(rows) < self.report_page:
-                return records
-            rrd_id = rows[-1]["rrdId"]
+        """Realisation report lines (``finance.read_report_lines``)."""
+        return await wb_finance.read_report_lines(self, date_from, date_to)
 
     async def read_fees(self, offer_ids: Sequence[str]) -> list[FeeInfo]:
-        """Commission % by subject (``/api/v1/tariffs/commission``). The answer's shape follows the
-        seller's country (``FeeUzbekistan`` rows carry ``kgvpMarketplaceUz``, ``Fee`` rows
-        ``kgvpMarketplace``); ``commission_of`` reads whichever the row has. WB logistics depends on
-        warehouse and volume, so it is left ``None``."""
-        ids = await self._resolve(offer_ids)
-        answer = await self.http.json(
-            "GET", "/api/v1/tariffs/commission", group="tariffs", host="common", params={"locale": "ru"}
-        )
-        by_subject = {row["subjectID"]: row for row in (answer or {}).get("report") or []}
-        fees = []
-        for offer, ref in ids.items():
-            row = by_subject.get(ref["subjectID"])
-            pct = commission_of(row, self.settings.country) if row is not None else None
-            if pct is not None:
-                fees.append(FeeInfo(offer_id=offer, commission_pct=pct))
-        return fees
+        """Commission % by subject (``finance.read_fees``)."""
+        return await wb_finance.read_fees(self, offer_ids)
 
     # --- FBS orders (``orders``) -----------------------------------------------------------------------
     async def read_order_lines(self, since: datetime) -> list[OrderEvent]:
