@@ -17,14 +17,8 @@ from sqlalchemy import select, update
 from aimanager.db.models import CardVersion, Listing, Partner, PriceChange, Product, TaskRecord
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.pipelines.services.partner_settings import set_values
-from aimanager.pipelines.services.review import (
-    Filters,
-    choose,
-    pending,
-    reject,
-    rollback_card,
-    rollback_price,
-)
+from aimanager.pipelines.services.review import Filters, choose, pending, reject
+from aimanager.pipelines.services.rollback import rollback_card, rollback_price
 from aimanager_lab.environment import SandboxWorld
 from tests.pipelines import test_incremental as incremental
 from tests.pipelines.test_incremental import account_key, run, writes

@@ -35,7 +35,7 @@ from aimanager.api.schemas import (
 from aimanager.api.state import AppState, get_state
 from aimanager.domain.enums import Capability, Marketplace
 from aimanager.jobs.pauses import InvalidPause
-from aimanager.pipelines.services import review
+from aimanager.pipelines.services import review, rollback
 from aimanager.pipelines.services.directory import find_partner
 
 router = APIRouter(prefix="/v1", tags=["review and queue"], responses=PROBLEM_RESPONSES)
@@ -174,7 +174,7 @@ async def rollback_card(
     async with st.sessions() as session, session.begin():
         row = await sc.partner(session, partner)
         request.state.partner_id = row.id
-        cv = await review.rollback_card(
+        cv = await rollback.rollback_card(
             session, st.backend, row.id, body.sku, body.marketplace, body.to_version
         )
         out = RollbackOut(ref=f"c{cv.id}", summary=f"version {cv.version}: {cv.content.get('reason', '')}")
@@ -196,7 +196,7 @@ async def rollback_price(
     async with st.sessions() as session, session.begin():
         row = await sc.partner(session, partner)
         request.state.partner_id = row.id
-        ch = await review.rollback_price(
+        ch = await rollback.rollback_price(
             session, st.backend, row.id, body.sku, body.marketplace, body.to_change
         )
         out = RollbackOut(ref=f"p{ch.id}", summary=ch.reason)

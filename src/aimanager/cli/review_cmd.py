@@ -181,7 +181,7 @@ def review_reject(
 
 def _rollback(partner: str, sku: str, marketplace: Marketplace, target: int | None, kind: str) -> Any:
     from aimanager.pipelines.services.partner_settings import find_partner
-    from aimanager.pipelines.services.review import rollback_card, rollback_price
+    from aimanager.pipelines.services.rollback import rollback_card, rollback_price
 
     async def body() -> Any:
         backend = await open_backend()
