@@ -30,7 +30,8 @@ class WorkerConfig:
     shutdown_timeout_s: float = 30.0
     claim_batch: int = 100
     # Jobs claimed ahead of free slots (leased and heartbeated), so a finishing job's slot is refilled
-    # at once rather than after a claim round trip. None: a quarter of ``concurrency``.
+    # at once rather than after a claim round trip. None: automatic, a quarter of ``concurrency``, or a
+    # whole ``claim_batch`` while handlers run in under ``slots.SHORT_RUN_MS``.
     prefetch: int | None = None
     poll_s: float | None = None  # default: the backend's poll interval
     # How often this worker looks for due schedules (one indexed query; the firing is exactly once

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from aimanager.db.pool import ENGINE, db_priority
+from aimanager.jobs.backends.sql import pg_fast
 from aimanager.jobs.backends.sql import statements as q
 from aimanager.jobs.backends.sql.admin import SQLAdministration
 from aimanager.jobs.backends.sql.pauses import SQLPauses
@@ -192,7 +193,7 @@ class SQLBackend(SQLAdministration, SQLSchedules, SQLWakeups, SQLPauses):
                     max_priority=maxp,
                     paused=paused,
                 )
-            jobs = [Job.from_row(dict(zip(q.COLUMN_NAMES, r, strict=True))) for r in rows]
+            jobs = [pg_fast.job_from_values(r) for r in rows]
         else:
             params: dict[str, Any] = {"now": now, "n": limit, "w": worker_id, "lease": now + lease_s}
             if kinds is not None:
@@ -202,9 +203,10 @@ class SQLBackend(SQLAdministration, SQLSchedules, SQLWakeups, SQLPauses):
             if paused:
                 params["pkinds"] = sorted(paused.kinds)
                 params["pparts"] = sorted(paused.partners)
-            stmt = q.claim_postgresql(kinds is not None, maxp is not None, bool(paused))
             async with self._write(one_statement=True) as conn:
-                jobs = [Job.from_row(r) for r in (await conn.execute(stmt, params)).all()]
+                jobs = await pg_fast.claim_jobs(
+                    conn, kinds is not None, maxp is not None, bool(paused), params
+                )
         return sorted(jobs, key=_id)
 
     # -- ending attempts -------------------------------------------------------------------------
@@ -237,19 +239,16 @@ class SQLBackend(SQLAdministration, SQLSchedules, SQLWakeups, SQLPauses):
             ]
             async with self._sqlite_connection() as conn:
                 return await complete_rows(conn, rows)
+        params = {
+            "now": now,
+            "w": worker_id,
+            "ids": [c.job_id for c in completions],
+            "atts": [c.attempts for c in completions],
+            "ms": [c.run_ms for c in completions],
+            "results": results,
+        }
         async with self._write(one_statement=True) as conn:
-            res = await conn.execute(
-                q.complete_jobs(self.dialect),
-                {
-                    "now": now,
-                    "w": worker_id,
-                    "ids": [c.job_id for c in completions],
-                    "atts": [c.attempts for c in completions],
-                    "ms": [c.run_ms for c in completions],
-                    "results": results,
-                },
-            )
-        return int(res.rowcount)
+            return await pg_fast.complete(conn, params)
 
     async def retry_later(
         self,
