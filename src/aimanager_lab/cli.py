@@ -232,7 +232,6 @@ def bench_llm(
                         cache=not batch,
                         db=db,
                         batch=batch,
-                        batch_poll_s=max(0.5, batch_seconds * time_scale / 20),
                         profile=None if profile is None else f"{profile}.batch" if batch else str(profile),
                     )
                 )
@@ -413,3 +412,84 @@ def bench_images(
     typer.echo(md)
     if write:
         write_section("images", md)
+
+
+@bench_app.command("fleet")
+def bench_fleet(
+    partners: int = typer.Option(100, min=1),
+    skus: int = typer.Option(10, min=1),
+    workers: int = typer.Option(2, min=1, help="Worker processes (`aimanager worker --processes N`)."),
+    concurrency: int = typer.Option(64, min=1, help="Jobs in flight per worker process."),
+    time_scale: float = typer.Option(0.05, min=0.001, help="Wall seconds per sandbox second."),
+    history_days: int = typer.Option(30, min=0, help="Days of order history seeded per account."),
+    pg_url: str = typer.Option(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/aimanager_fleet",
+        help="The bench database (dropped and created; dropped after).",
+    ),
+    redis_url: str = typer.Option(
+        "redis://127.0.0.1:6379/5", help="Redis database (flushed first); '' for none."
+    ),
+    timeout: float = typer.Option(3600.0, help="Seconds to wait for the queue to drain."),
+    write: bool = typer.Option(True, "--write/--no-write", help="Write the figures to BENCHMARKS.md."),
+) -> None:
+    """Many partners on PostgreSQL + Redis with N worker processes, through public commands only."""
+    import shlex
+    import sys
+
+    from aimanager_lab.bench.fleet import FleetOptions, render_fleet, run_fleet
+    from aimanager_lab.bench.record import machine_line, write_section
+
+    options = FleetOptions(
+        partners=partners,
+        skus=skus,
+        workers=workers,
+        concurrency=concurrency,
+        time_scale=time_scale,
+        history_days=history_days,
+        pg_url=pg_url,
+        redis_url=redis_url,
+        timeout_s=timeout,
+    )
+    result = asyncio.run(run_fleet(options, log=console.print))
+    command = "aimanager bench fleet " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+    md = render_fleet(result, command=command.strip(), machine=machine_line())
+    typer.echo(md)
+    if write:
+        write_section("fleet", md)
+
+
+@bench_app.command("recovery")
+def bench_recovery(
+    workers: int = typer.Option(2, min=1, help="Worker processes draining the queue (PostgreSQL case)."),
+    concurrency: int = typer.Option(10, min=1, help="Jobs in flight per worker process."),
+    lease: float = typer.Option(10.0, min=1.0, help="Lease seconds of every worker (`--lease`)."),
+    rounds: int = typer.Option(3, min=1, help="PostgreSQL restarts, one per round."),
+    jobs: int = typer.Option(1000, min=10, help="Sleep jobs queued per round."),
+    job_ms: int = typer.Option(100, min=1, help="Milliseconds each sleep job takes."),
+    redis: bool = typer.Option(True, "--redis/--no-redis", help="Run the Redis outage case."),
+    outage: float = typer.Option(20.0, min=1.0, help="Seconds Redis stays down."),
+    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also run it without the outage."),
+    partners: int = typer.Option(4, min=1, help="Partners of the Redis case (× 4 marketplaces)."),
+    skus: int = typer.Option(8, min=1, help="SKUs per partner in the Redis case."),
+    time_scale: float = typer.Option(0.25, min=0.001, help="Sandbox clock of the Redis case."),
+    write: bool = typer.Option(True, "--write/--no-write", help="Write the figures to BENCHMARKS.md."),
+) -> None:
+    """Recovery times: PostgreSQL restart, Redis outage and worker SIGKILL, on servers of its own."""
+    import shlex
+    import sys
+
+    from aimanager_lab.bench.record import machine_line, write_section
+    from aimanager_lab.bench.recovery import RecoveryOptions, run_recovery
+    from aimanager_lab.bench.recovery_report import render
+
+    configure("WARNING")
+    options = RecoveryOptions(
+        workers=workers, concurrency=concurrency, lease_s=lease, rounds=rounds, jobs=jobs, job_ms=job_ms,
+        redis=redis, outage_s=outage, baseline=baseline, partners=partners, skus=skus, time_scale=time_scale,
+    )  # fmt: skip
+    figs = asyncio.run(run_recovery(options, log=console.print))
+    command = "aimanager bench recovery " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+    md = render(figs, command=command.strip(), machine=machine_line())
+    typer.echo(md)
+    if write:
+        write_section("recovery", md)

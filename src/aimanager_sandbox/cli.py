@@ -31,6 +31,13 @@ def sandbox_up(
         None, "--state-file", metavar="PATH", help="Also write URLs, accounts and commands here as JSON."
     ),
     seed: int = typer.Option(7, help="Seed of the sandboxes' histories and dice."),
+    catalog: Path | None = typer.Option(
+        None, "--catalog", metavar="CSV", help="Open a seeded account per partner of this catalog too."
+    ),
+    accounts_file: Path | None = typer.Option(
+        None, "--accounts-file", metavar="PATH", help="With --catalog: the accounts, for `partners import`."
+    ),
+    history_days: int = typer.Option(60, min=0, help="With --catalog: days of order history per account."),
 ) -> None:
     """Start every sandbox (4 marketplaces, LLM, Telegram) on free 127.0.0.1 ports and print the
     commands that connect a partner to them; runs until Ctrl-C / SIGTERM."""
@@ -38,8 +45,20 @@ def sandbox_up(
 
     if state_file is not None and not state_file.parent.is_dir():
         raise typer.BadParameter(f"{state_file.parent}: no such directory", param_hint="'--state-file'")
+    if (catalog is None) != (accounts_file is None):
+        raise typer.BadParameter("give both --catalog and --accounts-file", param_hint="'--catalog'")
+    if catalog is not None and not catalog.is_file():
+        raise typer.BadParameter(f"{catalog}: no such file", param_hint="'--catalog'")
     options = UpOptions(
-        time_scale=time_scale, llm=llm, telegram=telegram, kind_llm=kind, partner=partner, seed=seed
+        time_scale=time_scale,
+        llm=llm,
+        telegram=telegram,
+        kind_llm=kind,
+        partner=partner,
+        seed=seed,
+        catalog=catalog,
+        accounts_file=accounts_file,
+        history_days=history_days,
     )
     run_up(options, state_file)
     typer.echo("sandboxes stopped", err=True)

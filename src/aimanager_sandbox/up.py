@@ -25,6 +25,9 @@ What the sandboxes are told, and why:
   token), so ``accounts list`` shows a token expiry as it does for a real one;
 * Uzum has no card-create API: products exist there only through the seller cabinet. In the sandbox
   the cabinet is ``POST <uzum>/_sandbox/seed`` (see ``common.control``), printed as a hint.
+
+With ``--catalog FILE --accounts-file OUT`` every partner of the catalog also gets a seeded account per
+marketplace, listed in ``OUT`` for ``aimanager partners import`` (see ``up_fleet``).
 """
 
 from __future__ import annotations
@@ -60,6 +63,10 @@ class UpOptions:
     kind_llm: bool = False  # no imperfect answers, faults or lost batch items
     partner: str = "acme"  # the slug in the printed commands
     seed: int = 7
+    # A fleet: an account per partner of this catalog CSV, written to ``accounts_file`` (``up_fleet``).
+    catalog: Path | None = None
+    accounts_file: Path | None = None
+    history_days: int = 60  # the order history each fleet account is seeded with
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -198,9 +205,28 @@ async def serve_up(
 ) -> None:
     """Serve every sandbox until SIGTERM/SIGINT; print (and write) the state once all accept."""
     apps = build_apps(options)
+    fleet = None
+    if options.catalog is not None:
+        from aimanager_sandbox.up_fleet import read_catalog
+
+        fleet = read_catalog(options.catalog)  # a bad catalog fails before anything serves
 
     def ready(urls: dict[str, str]) -> None:
         state = describe(urls, open_accounts(apps, options), options)
+        if fleet is not None and options.accounts_file is not None:
+            from aimanager_sandbox.up_fleet import open_partner_accounts, write_accounts
+
+            rows = open_partner_accounts(
+                apps,
+                fleet,
+                time_scale=options.time_scale,
+                history_days=options.history_days,
+                seed=options.seed,
+                credentials=sandbox_credentials,
+            )
+            # Before the state file: whoever waits for it finds the accounts complete.
+            write_accounts(options.accounts_file, rows, urls)
+            state["fleet"] = {"accounts_file": str(options.accounts_file), "accounts": len(rows)}
         stream = out or sys.stdout
         stream.write(render(state) + "\n")
         stream.flush()

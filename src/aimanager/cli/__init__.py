@@ -22,6 +22,7 @@ from aimanager.cli import serve_cmd  # noqa: F401  isort: skip
 from aimanager.cli import settings_cmd  # noqa: F401  isort: skip
 from aimanager.cli import review_cmd  # noqa: F401  isort: skip
 from aimanager.cli import partners_cmd, accounts_cmd, keys_cmd  # noqa: F401  isort: skip
+from aimanager.cli import onboard_cmd  # noqa: F401  isort: skip
 from aimanager.cli import jobs_cmd  # noqa: F401  isort: skip
 from aimanager.cli import images_cmd  # noqa: F401  isort: skip
 
