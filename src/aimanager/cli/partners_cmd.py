@@ -22,7 +22,7 @@ from aimanager.cli.engine_cmd import open_backend
 from aimanager.cli.operator_cmd import console, partner_id_of, sessions_of
 from aimanager.db.models import AIUsageLog, MarketplaceIntegration, Partner, Product, TaskRecord
 from aimanager.pipelines.services.account_health import health_of, short_error
-from aimanager.pipelines.services.directory import PartnerRow, list_partners
+from aimanager.pipelines.services.directory import PartnerRow, list_partners, upsert_partner
 
 partners_app = typer.Typer(help="Add, list, show, disable and enable seller partners.", no_args_is_help=True)
 app.add_typer(partners_app, name="partners")
@@ -69,16 +69,8 @@ def partners_add(
         backend = await open_backend()
         try:
             async with sessions_of(backend)() as session, session.begin():
-                row = (
-                    await session.execute(select(Partner).where(Partner.slug == slug))
-                ).scalar_one_or_none()
-                created = row is None
-                if row is None:
-                    row = Partner(slug=slug, name=name)
-                    session.add(row)
-                row.name = name
-                if budget is not None:
-                    row.ai_budget_usd = budget
+                # The directory service's upsert, as the API and `partners import` add partners.
+                row, created = await upsert_partner(session, slug, name, budget)
                 if zone is not None:
                     row.timezone = zone
                 await session.flush()
