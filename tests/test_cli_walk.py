@@ -48,7 +48,7 @@ FREE_TEXT = {
     "partner", "credential", "setting", "secret", "base_url", "pg_url", "output", "dialect", "token",
     "file", "template", "rates", "key", "new_key", "marketplace_id", "shop", "timezone", "host",
     "campaign", "business", "currency", "path", "url", "bind", "since", "out", "dir", "new_key_env",
-    "refs", "by", "reason", "assignments", "keys", "login", "password", "database_url",
+    "refs", "by", "reason", "assignments", "keys", "login", "password", "database_url", "redis_url",
 }  # fmt: skip
 # A closed set under a name that elsewhere is free text: (command path …, parameter) → bad value.
 BAD_BY_COMMAND = {("alerts", "channels", "add", "kind"): "pigeon"}
