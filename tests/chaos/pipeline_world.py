@@ -9,79 +9,27 @@ disturbs no other test; it comes back on the same port, as a restarted server do
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aimanager.connectors.registry import parse_credentials
-from aimanager.db.crypto import CredentialBox
-from aimanager.db.engine import make_engine, session_factory
-from aimanager.domain.enums import Capability, Marketplace
-from aimanager.jobs import SQLBackend
-from aimanager.pipelines.services.runs import start_run
-from aimanager.schema.migrate import upgrade
-from aimanager.settings import Settings
-from aimanager_lab.environment import SandboxWorld, connect_partners, demo_credentials
-from aimanager_lab.sample_catalog import generate_catalog, insert_catalog
+from aimanager.domain.enums import Marketplace
+from aimanager_lab.environment import SandboxWorld, demo_credentials
+from aimanager_lab.pipeline_run import CAPS
+from aimanager_lab.pipeline_run import PipelineRun as LabPipelineRun
+from aimanager_lab.servers import OwnRedis
 from tests.servers import create_pg_database, drop_pg_database
 
-CAPS = (Capability.CARDS, Capability.PRICING, Capability.STOCK)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class OwnRedis:
-    """A throwaway ``redis-server`` (no persistence) that can be killed and started again on its port."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary is not None
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--protected-mode", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return
-            assert self.proc.poll() is None, "redis-server exited at start"
-            assert time.monotonic() < deadline, "redis-server did not accept in 10 s"
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+__all__ = ["CAPS", "OwnRedis", "PipelineRun", "check_books", "own_redis"]
 
 
 @pytest.fixture
@@ -100,153 +48,16 @@ def own_redis() -> Iterator[OwnRedis]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@dataclass
-class PipelineRun:
-    """One seeded multi-partner world: database, sandboxes, and the workers' environment."""
-
-    url: str
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    backend: SQLBackend
-    box: CredentialBox
-    world: SandboxWorld
-    workdir: Path
-    env: dict[str, str]
-    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    started: int = 0
-    logs: dict[int, Path] = field(default_factory=dict)
+class PipelineRun(LabPipelineRun):
+    """The lab's pipeline run on a fresh database of the test server (a loud skip if it is down)."""
 
     @classmethod
     async def create(
         cls, world: SandboxWorld, redis_url: str, workdir: Path, *, partners: int, skus: int, workers: int = 3
     ) -> PipelineRun:
         url = await create_pg_database()
-        secret = Fernet.generate_key().decode()
-        engine = make_engine(url)
-        await upgrade(engine)
-        backend = SQLBackend(engine)
-        await backend.setup()
-        sessions = session_factory(engine)
-        box = CredentialBox.from_settings(Settings(database_url=url, secret_key=SecretStr(secret)))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AIMANAGER_")}
-        env.update(
-            AIMANAGER_DATABASE_URL=url,
-            AIMANAGER_SECRET_KEY=secret,
-            AIMANAGER_REDIS_URL=redis_url,
-            AIMANAGER_LLM_PROVIDER="anthropic",
-            AIMANAGER_ANTHROPIC_API_KEY="sk-ant-sandbox",
-            AIMANAGER_ANTHROPIC_BASE_URL=world.url("llm"),
-            AIMANAGER_EXPORTS_DIR=str(workdir / "exports"),
-            AIMANAGER_LOG_LEVEL="INFO",  # "worker.started" tells when a worker is up
-            # Packs of 4 (not 20): 8 calls for 32 products instead of 2, so that kills and outages meet
-            # calls in flight.
-            AIMANAGER_LLM_PACK_SIZE="4",
-        )
-        run = cls(url, engine, sessions, backend, box, world, workdir, env)
-        # Started before the catalog is seeded: a worker takes seconds to import and wire up (the LLM
-        # SDKs), time better spent while the sandboxes are seeded than on the test's clock.
-        try:
-            for _ in range(workers):
-                run.start_worker()
-            assert (await insert_catalog(sessions, generate_catalog(partners=partners, skus=skus))).ok
-            await connect_partners(world, sessions, box)
-            await run.wait_ready(timeout=120)
-        except BaseException:
-            await run.close()
-            raise
-        return run
-
-    async def start_run(self) -> None:
-        """What ``aimanager run -c cards -c pricing -c stock`` queues (pricing and stock wait for cards)."""
-        await start_run(self.sessions, self.backend, list(CAPS), poll_s=0.5)
-
-    def start_worker(self, lease: float = 6.0, concurrency: int = 8) -> subprocess.Popen[bytes]:
-        self.started += 1
-        log = (self.workdir / f"worker-{self.started}.log").open("w")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "aimanager", "worker", "-c", str(concurrency), "--lease", str(lease)],
-            cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        log.close()  # the child holds its own descriptor
-        self.workers.append(proc)
-        self.logs[proc.pid] = self.workdir / f"worker-{self.started}.log"
-        return proc
-
-    # (6 s, not the engine tests' 3 s: a pipeline worker's event loop can stall for a second or more on
-    # a loaded 2-core machine, and a lease that lapses under a live worker is not what is tested here.)
-
-    async def wait_ready(self, timeout: float) -> None:
-        """Until every live worker has logged ``worker.started`` (imports and wiring take seconds)."""
-        deadline = time.monotonic() + timeout
-        for proc in self.workers:
-            while "worker.started" not in self.logs[proc.pid].read_text(errors="replace"):
-                assert proc.poll() is None, self.worker_logs()
-                assert time.monotonic() < deadline, f"a worker did not start in {timeout:.0f} s"
-                await asyncio.sleep(0.1)
-
-    def restart_worker(self, index: int) -> None:
-        """SIGKILL worker ``index`` and start another in its place (what a supervisor does)."""
-        proc = self.workers[index]
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        self.start_worker()
-        self.workers[index] = self.workers.pop()
-
-    async def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-        async with self.engine.connect() as conn:
-            return [tuple(r) for r in (await conn.execute(text(sql), params)).all()]
-
-    async def open_jobs(self) -> int:
-        [(n,)] = await self.rows("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")
-        return int(n)
-
-    async def wait_settled(self, timeout: float) -> float:
-        """Until no job is queued or running; returns the seconds it took."""
-        t0 = time.monotonic()
-        while await self.open_jobs():
-            assert time.monotonic() - t0 < timeout, await self.rows(
-                "SELECT kind, status, attempts, last_error FROM jobs WHERE status IN ('queued', 'running')"
-            )
-            await asyncio.sleep(0.25)
-        return time.monotonic() - t0
-
-    def stop_workers(self) -> list[int]:
-        """SIGTERM (graceful) every live worker; their exit codes."""
-        for proc in self.workers:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        codes = []
-        for proc in self.workers:
-            try:
-                codes.append(proc.wait(timeout=30))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                codes.append(proc.wait())
-        return codes
-
-    def log_events(self, suffix: str) -> Counter[str]:
-        """Log events ending in ``suffix`` over every worker's log, by event name."""
-        found: Counter[str] = Counter()
-        for path in self.workdir.glob("worker-*.log"):
-            for event in re.findall(r"^\S+ \[\w+\s*\] (\S+)", path.read_text(errors="replace"), re.M):
-                if event.endswith(suffix):
-                    found[event] += 1
-        return found
-
-    def worker_logs(self, limit: int = 4000) -> str:
-        return "\n".join(
-            f"--- {p.name}\n{p.read_text(errors='replace')[-limit:]}"
-            for p in sorted(self.workdir.glob("worker-*.log"))
-        )
-
-    async def close(self) -> None:
-        for proc in self.workers:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        await self.backend.close()
-        await self.engine.dispose()
-        await drop_pg_database(self.url)
+        opts = {"partners": partners, "skus": skus, "workers": workers}
+        return await cls.start(world, redis_url, workdir, url, **opts, drop=drop_pg_database)
 
 
 def llm_paid_answers(world: SandboxWorld) -> int:
@@ -267,6 +78,9 @@ class Books:
     paid_calls: int
     sandbox_paid: int
     models: Counter[str]
+    # Calls whose worker died before booking the answer: ``pending`` (or swept ``lost``) ledger rows at
+    # their worst case, written before the request went out.
+    unbooked_calls: int = 0
 
 
 async def check_books(run: PipelineRun, *, partners: int, skus: int) -> Books:
@@ -279,7 +93,8 @@ async def check_books(run: PipelineRun, *, partners: int, skus: int) -> Books:
     - nothing was charged twice: no two ledger rows for the same provider request and partner, and no
       item answered well twice (its answer was cached the first time).
     The LLM sandbox's own count is returned next to the ledger's for the caller to compare (a worker
-    killed while its call is in flight leaves a call the provider answered and nobody recorded).
+    killed while its call is in flight leaves that call's rows ``pending`` at its worst case: counted
+    apart, as ``unbooked_calls``).
     """
     tasks = await run.rows("SELECT capability, marketplace, sku, status, reason FROM tasks")
     assert len(tasks) == partners * skus * len(Marketplace) * len(CAPS), Counter(t[0] for t in tasks)
@@ -301,7 +116,11 @@ async def check_books(run: PipelineRun, *, partners: int, skus: int) -> Books:
     await check_marketplaces(run)
 
     paid = await run.rows(
-        "SELECT request_id, partner_id, model, outcome, detail FROM ai_usage_logs WHERE path <> 'cache'"
+        "SELECT request_id, partner_id, model, outcome, detail FROM ai_usage_logs "
+        "WHERE path <> 'cache' AND outcome NOT IN ('pending', 'lost')"
+    )
+    unbooked = await run.rows(
+        "SELECT DISTINCT detail->>'call_id' FROM ai_usage_logs WHERE outcome IN ('pending', 'lost')"
     )
     assert all(r[0] for r in paid), "a paid ledger row without the provider's request id"
     twice = [k for k, n in Counter((r[0], r[1]) for r in paid).items() if n > 1]
@@ -319,6 +138,7 @@ async def check_books(run: PipelineRun, *, partners: int, skus: int) -> Books:
         paid_calls=len({r[0] for r in paid}),
         sandbox_paid=llm_paid_answers(run.world),
         models=Counter(r[2] for r in paid),
+        unbooked_calls=len(unbooked),
     )
 
 

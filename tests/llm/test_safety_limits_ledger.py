@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 
 from aimanager.db.models import AIUsageLog, Partner
 from aimanager.llm import CardRequest, Limits
-from aimanager.llm.accounting import Share, split_call
+from aimanager.llm.ledger import Share, split_call
 from aimanager.llm.prices import default_prices
 from aimanager.llm.prompts import prepare_facts
 from aimanager.llm.types import Usage

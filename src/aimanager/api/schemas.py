@@ -233,6 +233,8 @@ class SpendOut(BaseModel):
     cost_usd: Money
     input_tokens: int
     output_tokens: int
+    # The part of cost_usd that is an estimate: calls whose worker died mid-call, at their worst case.
+    estimated_usd: Money = Decimal(0)
 
 
 class BudgetOut(BaseModel):

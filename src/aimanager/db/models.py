@@ -213,7 +213,12 @@ class AIUsageLog(Base):
     """One row per LLM call and per cache hit: the ledger every cost figure is summed from."""
 
     __tablename__ = "ai_usage_logs"
-    __table_args__ = (Index("ix_ai_usage_logs_partner_created", "partner_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_ai_usage_logs_partner_created", "partner_id", "created_at"),
+        # Calls in flight (``pending``) and those whose worker died (``lost``): the sweep and the
+        # estimates shown next to spend read only these few rows (``llm/ledger_inflight.py``).
+        Index("ix_ai_usage_logs_outcome_created", "outcome", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     partner_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -227,6 +232,7 @@ class AIUsageLog(Base):
     cache_write_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(Numeric(18, 8, asdecimal=True), default=Decimal(0))
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    # ok | partial | hit | pending (in flight, at worst case) | lost (its worker died: worst case)
     outcome: Mapped[str] = mapped_column(String(32), default="ok")
     items: Mapped[int] = mapped_column(Integer, default=1)
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)

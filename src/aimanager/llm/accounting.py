@@ -1,165 +1,36 @@
 """Accounting: the usage ledger (``ai_usage_logs``), per-partner budgets and the gateway's counters.
 
-:class:`Accounting` is what the card and narrative flows call after each answer or cache hit.
+:class:`Accounting` is what the card, narrative and vision flows call: a ``ticket`` before each call
+(its rows go in the ledger as ``pending`` before the provider sees it, see ``ledger_inflight``), then
+``record_call`` after the answer (the rows are settled in place) and ``record_cache_hits``. How a call
+is split across partners is ``ledger.split_call``.
 
-One row per call and partner (a packed call serving three partners writes three rows whose tokens and
-costs add up exactly to the call's), and one row per cache hit at zero cost. Costs come from the pinned
-price table; ``detail`` carries the price-table version, the call id shared by a pack's rows, the item
-ids and any notes (cut input, escalation, re-asks).
+Budgets read every row of the month at its ``cost_usd``: settled rows at their real cost, pending and
+lost rows at their worst case, so calls in flight in other processes count against a budget too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aimanager.db.models import AIUsageLog, Partner
 from aimanager.llm.errors import BudgetExceeded
+from aimanager.llm.ledger import Ledger, LedgerRow, Share, split_call
+from aimanager.llm.ledger_inflight import InFlightLedger, Ticket
 from aimanager.llm.prices import PriceTable
 from aimanager.llm.types import GatewayStats, ModelRef, ProviderResponse, Usage
 from aimanager.logs import get_logger
 
 log = get_logger(__name__)
-
-
-@dataclass(slots=True)
-class Share:
-    """One partner's part of a call: its item ids and weights for splitting input and output tokens."""
-
-    partner_id: int | None
-    item_ids: list[str]
-    input_weight: float
-    output_weight: float
-
-
-@dataclass(slots=True)
-class LedgerRow:
-    partner_id: int | None
-    task_kind: str
-    provider: str
-    model: str
-    path: str
-    usage: Usage
-    cost_usd: Decimal
-    latency_ms: int = 0
-    outcome: str = "ok"
-    items: int = 1
-    request_id: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-def split_int(total: int, weights: list[float]) -> list[int]:
-    """Split ``total`` by ``weights`` into integers that add up to ``total`` (largest remainder)."""
-    if not weights:
-        return []
-    if sum(weights) <= 0:
-        weights = [1.0] * len(weights)
-    weight_sum = sum(weights)
-    exact = [total * w / weight_sum for w in weights]
-    parts = [int(x) for x in exact]
-    order = sorted(range(len(weights)), key=lambda i: exact[i] - parts[i], reverse=True)
-    for i in order[: total - sum(parts)]:
-        parts[i] += 1
-    return parts
-
-
-def split_call(
-    *,
-    usage: Usage,
-    shares: list[Share],
-    prices: PriceTable,
-    model: str,
-    provider: str,
-    path: str,
-    task_kind: str,
-    latency_ms: int,
-    outcome: str,
-    request_id: str | None,
-    detail: dict[str, Any],
-) -> list[LedgerRow]:
-    """The rows of one call: tokens split by the shares' weights, each row priced in the call's band."""
-    price = prices.price(model)
-    inputs = [s.input_weight for s in shares]
-    outputs = [s.output_weight for s in shares]
-    columns = {
-        "input_tokens": split_int(usage.input_tokens, inputs),
-        "cache_read_tokens": split_int(usage.cache_read_tokens, inputs),
-        "cache_write_tokens": split_int(usage.cache_write_tokens, inputs),
-        "output_tokens": split_int(usage.output_tokens, outputs),
-    }
-    rows = []
-    for index, share in enumerate(shares):
-        part = Usage(**{name: values[index] for name, values in columns.items()})
-        rows.append(
-            LedgerRow(
-                partner_id=share.partner_id,
-                task_kind=task_kind,
-                provider=provider,
-                model=model,
-                path=path,
-                usage=part,
-                cost_usd=price.cost(part, batch=path == "batch", band_of=usage),
-                latency_ms=latency_ms,
-                outcome=outcome,
-                items=len(share.item_ids),
-                request_id=request_id,
-                detail={**detail, "items": share.item_ids, "prices": prices.version},
-            )
-        )
-    return rows
-
-
-class Ledger:
-    """Writes ledger rows with group commit: one writer at a time, each INSERT carrying every row queued
-    while the previous one ran. Thousands of calls finishing together thus use one connection instead of
-    exhausting the pool (and SQLite's single writer is never contended by ourselves)."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self._pending: list[LedgerRow] = []
-        self._lock = asyncio.Lock()
-
-    async def write(self, rows: list[LedgerRow]) -> None:
-        """Return once ``rows`` are committed (possibly by another caller's INSERT)."""
-        self._pending.extend(rows)
-        async with self._lock:
-            if not self._pending:
-                return  # a previous holder of the lock committed our rows
-            batch, self._pending = self._pending, []
-            await self._insert(batch)
-
-    async def _insert(self, rows: list[LedgerRow]) -> None:
-        now = datetime.now(UTC)
-        values = [
-            {
-                "partner_id": r.partner_id,
-                "task_kind": r.task_kind,
-                "provider": r.provider,
-                "model": r.model,
-                "path": r.path,
-                "input_tokens": r.usage.input_tokens,
-                "output_tokens": r.usage.output_tokens,
-                "cache_read_tokens": r.usage.cache_read_tokens,
-                "cache_write_tokens": r.usage.cache_write_tokens,
-                "cost_usd": r.cost_usd,
-                "latency_ms": r.latency_ms,
-                "outcome": r.outcome,
-                "items": r.items,
-                "request_id": r.request_id,
-                "detail": r.detail,
-                "created_at": now,
-            }
-            for r in rows
-        ]
-        async with self.engine.begin() as conn:
-            await conn.execute(insert(AIUsageLog), values)
 
 
 @dataclass(slots=True)
@@ -254,11 +125,29 @@ class Budgets:
 class Accounting:
     """The gateway's books: counters since start, ledger rows per call and per cache hit, partner budgets."""
 
-    def __init__(self, engine: AsyncEngine, prices: PriceTable, budget_refresh_s: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        prices: PriceTable,
+        budget_refresh_s: float,
+        lost_after_s: tuple[float, float] | None = None,
+    ) -> None:
         self.prices = prices
         self.stats = GatewayStats()
         self.ledger = Ledger(engine)
+        self.in_flight = InFlightLedger(engine, prices, lost_after_s)
         self.budgets = Budgets(engine, budget_refresh_s)
+
+    def ticket(
+        self,
+        task_kind: str,
+        path: str,
+        items: Sequence[tuple[int | None, str, float]],
+        detail: dict[str, Any] | None = None,
+    ) -> Ticket:
+        """The in-flight rows of one call serving ``items`` (partner, item id, weight), to hand to
+        ``Caller.call``: written before the request goes out, settled by ``record_call``."""
+        return self.in_flight.ticket(task_kind, path, items, detail)
 
     async def check_budget(self, partner_id: int) -> None:
         """Raise ``BudgetExceeded`` if the partner has spent its monthly AI budget."""
@@ -297,7 +186,11 @@ class Accounting:
             cost += row.cost_usd
         self.stats.cost_usd += cost
         self.stats.usage = self.stats.usage + response.usage
-        await self.ledger.write(rows)
+        ticket = self.in_flight.claim(response)
+        if ticket is not None:
+            await ticket.settle(rows)  # in place of the call's pending rows
+        else:
+            await self.ledger.write(rows)
         return cost
 
     async def record_cache_hits(self, hits: list[tuple[int, str, str, str]], prompt_version: str) -> None:

@@ -1,9 +1,10 @@
 """The Batch API path: low-priority card work at half price.
 
 Jobs collected over ``batch_window_s`` are cut into packs (as on the real-time path), submitted as one
-provider batch (custom id = pack number), polled every ``batch_poll_s`` and mapped back by custom id.
-Succeeded packs go through the same per-item parsing, validation and ledger as real-time ones (path
-``batch``); errored, expired or missing packs are re-sent through the real-time path.
+provider batch (custom id = pack number), polled at a share of its age (``poll_interval``) and mapped
+back by custom id. Succeeded packs go through the same per-item parsing, validation and ledger as
+real-time ones (path ``batch``); errored, expired or missing packs are re-sent through the real-time
+path at once, in small packs (``resend_realtime``): a full pack's call would add minutes to the tail.
 
 A batch is durable from submission (``batch_store``): items already in an unsettled batch are never
 submitted again — their pack is polled, in this process once however many callers wait for it, and
@@ -28,6 +29,7 @@ from aimanager.llm import prompts
 from aimanager.llm.batch_store import BatchStore
 from aimanager.llm.config import GatewayConfig
 from aimanager.llm.errors import SpendCapReached
+from aimanager.llm.ledger_inflight import Ticket, batch_key, drop_tickets, link_tickets, open_tickets
 from aimanager.llm.providers.base import Provider
 from aimanager.llm.router import Route
 from aimanager.llm.types import BatchOutcome, GatewayStats, ModelRef, ProviderRequest, ProviderResponse
@@ -72,6 +74,10 @@ class BatchOwner(Protocol[Job]):
 
     async def from_cache_or_resend(self, jobs: list[Job], reason: str) -> None:
         """Answer ``jobs`` from the cache (another caller settled their pack), the rest in real time."""
+        ...
+
+    def pack_ticket(self, jobs: list[Job], path: str) -> Ticket:
+        """The in-flight ledger rows of one pack's request (see ``ledger_inflight``)."""
         ...
 
 
@@ -132,17 +138,26 @@ class BatchPath(Generic[Job]):
         provider = self.providers[ref.provider]
         size = self.config.pack_size
         packs = {str(n): jobs[i : i + size] for n, i in enumerate(range(0, len(jobs), size))}
+        requests = [(cid, self.owner.pack_request(p, ref.model)) for cid, p in packs.items()]
+        tickets = {cid: self.owner.pack_ticket(p, "batch") for cid, p in packs.items()}
+        try:  # in the ledger (pending, at worst case) before the provider has the batch
+            await open_tickets(ref, tickets, requests)
+        except Exception as exc:  # not submitted: the real-time path reports the ledger's error per item
+            await drop_tickets(tickets, exc)
+            self.owner.resend_realtime(jobs, f"batch not submitted: {exc!r}")
+            return
         try:
-            batch_id = await provider.submit_batch(
-                [(cid, self.owner.pack_request(p, ref.model)) for cid, p in packs.items()]
-            )
+            batch_id = await provider.submit_batch(requests)
         except SpendCapReached as exc:
+            await drop_tickets(tickets, exc)
             self.owner.stop(jobs, exc)
             return
         except (LLMError, NotImplementedError) as exc:
+            await drop_tickets(tickets, exc)
             log.warning("llm.batch.failed", error=str(exc))
             self.owner.resend_realtime(jobs, f"batch failed ({exc})")
             return
+        await link_tickets(batch_id, tickets)
         self.stats.batch_calls += 1
         log.info("llm.batch.submitted", batch_id=batch_id, requests=len(packs), items=len(jobs))
         if self.store is not None:
@@ -161,11 +176,12 @@ class BatchPath(Generic[Job]):
 
     async def _poll(self, ref: ModelRef, batch_id: str) -> list[BatchOutcome]:
         provider = self.providers[ref.provider]
-        deadline = time.monotonic() + self.config.batch_timeout_s
+        started = time.monotonic()
+        deadline = started + self.config.batch_timeout_s
         while not await provider.batch_done(batch_id):
             if time.monotonic() > deadline:
                 raise LLMError(f"batch {batch_id} did not end within {self.config.batch_timeout_s:.0f} s")
-            await asyncio.sleep(self.config.batch_poll_s)
+            await asyncio.sleep(poll_interval(time.monotonic() - started, self.config))
         return await provider.batch_results(batch_id)
 
     async def _follow(self, ref: ModelRef, batch_id: str, packs: dict[str, list[Job | None]]) -> None:
@@ -182,25 +198,38 @@ class BatchPath(Generic[Job]):
             self.owner.resend_realtime(present, f"batch failed ({exc})")
             return
         results = {o.custom_id: o for o in outcomes}
+        held = [cid for cid, pack in packs.items() if any(job is not None for job in pack)]
+        claimed = set(held) if self.store is None else await self.store.claim_many(batch_id, held)
         settles = []
         for cid, pack in packs.items():
             jobs = [job for job in pack if job is not None]
             if not jobs:
                 continue
             outcome = results.get(cid)
-            if self.store is not None and not await self.store.claim(batch_id, cid):
+            if cid not in claimed:
                 settles.append(self.owner.from_cache_or_resend(jobs, "settled by another caller"))
             elif outcome is None:
+                await self.owner.pack_ticket(jobs, "batch").adopt(batch_key(batch_id, cid)).drop()
                 self.owner.resend_realtime(jobs, "missing from the results")
             elif outcome.response is None:
+                await self.owner.pack_ticket(jobs, "batch").adopt(batch_key(batch_id, cid)).drop()
                 log.info("llm.batch.item_failed", custom_id=cid, reason=outcome.error)
                 self.owner.resend_realtime(jobs, outcome.error or "errored")
-            elif len(jobs) == len(pack):
-                settles.append(self.owner.settle_guarded(jobs, ref, outcome.response, "batch"))
             else:
-                response = _only(outcome.response, [job is not None for job in pack])
+                response = outcome.response
+                if len(jobs) != len(pack):
+                    response = _only(outcome.response, [job is not None for job in pack])
+                # Its booking settles the pack's pending rows, whichever process opened them.
+                self.owner.pack_ticket(jobs, "batch").adopt(batch_key(batch_id, cid)).answered(response)
                 settles.append(self.owner.settle_guarded(jobs, ref, response, "batch"))
         await asyncio.gather(*settles)
+
+
+def poll_interval(age_s: float, config: GatewayConfig) -> float:
+    """Seconds until the next poll of a batch polled for ``age_s``: a share of its age, so its end is
+    seen within about that share of its turnaround (a 60-second batch within ~3 s, a 6-hour one within
+    ``batch_poll_s``), kept between ``batch_poll_min_s`` and ``batch_poll_s``."""
+    return min(config.batch_poll_s, max(config.batch_poll_min_s, config.batch_poll_share * age_s))
 
 
 def _only(response: ProviderResponse, kept: list[bool]) -> ProviderResponse:

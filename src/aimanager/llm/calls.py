@@ -30,6 +30,7 @@ from aimanager.llm.errors import (
     RateLimited,
     SpendCapReached,
 )
+from aimanager.llm.ledger_inflight import Ticket
 from aimanager.llm.limiter import AdaptiveConcurrency, RateLimiter
 from aimanager.llm.prices import PriceTable
 from aimanager.llm.providers.base import Provider
@@ -196,11 +197,17 @@ class Caller:
             )
 
     async def call(
-        self, models: tuple[ModelRef, ...], build: Callable[[str], ProviderRequest], *, priority: int = 1
+        self,
+        models: tuple[ModelRef, ...],
+        build: Callable[[str], ProviderRequest],
+        *,
+        priority: int = 1,
+        ticket: Ticket | None = None,
     ) -> tuple[ModelRef, ProviderResponse]:
         """Try ``models`` in order (cooling ones last); raise ``CallFailed`` when all fail.
 
-        ``priority`` orders waiters for the rate limits (0 before 1)."""
+        ``priority`` orders waiters for the rate limits (0 before 1). ``ticket``: the call's in-flight
+        ledger rows, written before each attempt goes out (see ``ledger_inflight``)."""
         reasons: list[str] = []
         primary = next((m for m in models if m.provider in self.providers), None)
         for attempt, ref in enumerate(self.router.ordered(models)):
@@ -222,24 +229,31 @@ class Caller:
             probe = await self._probe_first(key, provider, request)
             await self.concurrency.acquire()
 
+            estimate = 0
+
             def size(model: str = ref.model) -> tuple[int, int]:
                 # Built again when its turn comes: budgets learned while it waited apply to it.
-                nonlocal request
+                nonlocal request, estimate
                 request = build(model)
                 # Images are billed by their pixel size, not their bytes: counted apart from the text.
                 pictures = sum(image_tokens(model, i.width, i.height) for i in request.images)
-                return self.calibration.estimate(
-                    model, request.system + request.user
-                ) + pictures, request.max_tokens
+                estimate = self.calibration.estimate(model, request.system + request.user) + pictures
+                return estimate, request.max_tokens
 
             try:
                 reservation = await self.limiter.acquire(key, *size(), priority=priority, resize=size)
                 try:
+                    if ticket is not None:  # in the ledger before the provider sees it (or not sent)
+                        await ticket.open(ref, request, estimate)
                     response = await provider.complete(request, _Events(self, key))
-                except BaseException:
+                except BaseException as exc:
                     # Nothing was billed; give the reservation back so the buckets stay honest.
                     await self.limiter.settle(reservation, 0, 0)
+                    if ticket is not None:
+                        await ticket.failed(exc)
                     raise
+                if ticket is not None:
+                    ticket.answered(response)
             except SpendCapReached as exc:
                 self.pause_for_spend_cap(exc)
                 raise CallFailed(
@@ -287,9 +301,25 @@ class Caller:
             speed = response.usage.output_tokens / response.latency_s
             seen = self._speed.get(key)
             self._speed[key] = speed if seen is None else seen + 0.1 * (speed - seen)
+        if needed := self._calls_needed(key):
+            self.concurrency.at_least(needed)
+
+    def _calls_needed(self, key: str) -> float:
+        """Calls in flight that keep ``key``'s output-tokens limit busy: its tokens per second ÷ one
+        call's, a fifth more for the spread (0 while the limit is unknown)."""
         otpm = self.limiter.limits(key).otpm
-        if otpm:
-            self.concurrency.at_least(1.2 * otpm / 60.0 / self._speed.get(key, PRIOR_TOKENS_PER_S))
+        return 1.2 * otpm / 60.0 / self._speed.get(key, PRIOR_TOKENS_PER_S) if otpm else 0.0
+
+    def spare_calls(self, ref: ModelRef, running: int = 0) -> int:
+        """How many more calls ``ref``'s limits could take now: none while calls queue for its rate
+        limits (they are busy), while they are unknown or before a call's speed was measured; else the
+        calls the limit needs less those in flight (or ``running``, the caller's own count of calls it
+        started, if more). A packed call lasts as long as it writes (a 20-card pack, minutes), so when
+        the items at hand make fewer calls than that, the limit idles unless they go in smaller calls."""
+        key = str(ref)
+        if self.limiter.queued(key) or key not in self._speed:
+            return 0
+        return max(0, int(self._calls_needed(key)) - max(running, self.concurrency.in_flight))
 
     def _too_dear(self, primary: ModelRef, ref: ModelRef) -> bool:
         if self.prices is None or self.max_fallback_price_ratio is None:

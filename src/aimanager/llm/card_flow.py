@@ -19,7 +19,7 @@ from aimanager.domain.cards import CardDraft
 from aimanager.domain.validate import draft_errors
 from aimanager.errors import LLMError
 from aimanager.llm import prompts
-from aimanager.llm.accounting import Accounting, Share
+from aimanager.llm.accounting import Accounting
 from aimanager.llm.batch import BatchPath
 from aimanager.llm.batch_store import BatchStore
 from aimanager.llm.budget import OutputBudgets
@@ -28,7 +28,9 @@ from aimanager.llm.calls import Caller, CallFailed
 from aimanager.llm.card_jobs import CardJob, fixable, replan_cut, split_again
 from aimanager.llm.config import GatewayConfig
 from aimanager.llm.errors import BudgetExceeded, ProviderHTTPError, SpendCapReached
-from aimanager.llm.packer import Packer
+from aimanager.llm.ledger import Share
+from aimanager.llm.ledger_inflight import Ticket
+from aimanager.llm.packer import Packer, tail_packs
 from aimanager.llm.providers.base import Provider
 from aimanager.llm.router import Router
 from aimanager.llm.tokens import estimate_tokens
@@ -71,9 +73,11 @@ class CardFlow:
         self.accounting = accounting
         self.stats = accounting.stats
         self.packer: Packer[PackKey, CardJob] = Packer(
-            self._run_pack, max_items=config.pack_size, window_s=config.pack_window_s
+            self._run_packs, max_items=config.pack_size, window_s=config.pack_window_s
         )
         self.batch: BatchPath[CardJob] = BatchPath(self, providers, config, self.stats, batch_store)
+        self._validating = asyncio.Lock()
+        self._pack_calls = 0  # packs from the packer being asked now (``_run_packs``)
         self.batcher: Packer[PackKey, CardJob] = Packer(
             self.batch.run,
             max_items=config.batch_max_requests * config.pack_size,
@@ -223,6 +227,11 @@ class CardFlow:
             job.asked_per_item, job.asked_max_tokens = max_tokens // len(jobs), max_tokens
         return ProviderRequest(model, prompts.CARD_SYSTEM, prompts.card_user_message(items), max_tokens)
 
+    def pack_ticket(self, jobs: list[CardJob], path: str) -> Ticket:
+        """The in-flight ledger rows of one pack's call (split by the same weights as its booking)."""
+        items = [(j.request.partner_id, j.request.item_id, float(j.input_estimate + 50)) for j in jobs]
+        return self.accounting.ticket(jobs[0].request.task_kind, path, items, {"pack": len(jobs)})
+
     def _per_item(self, jobs: list[CardJob], model: str) -> int:
         """The observed budget per item; for items that were cut before, more than they were cut at."""
         start = self.config.max_output_tokens_per_item or jobs[0].route.max_output_tokens_per_item
@@ -243,10 +252,12 @@ class CardFlow:
             self.packer.submit((job.request.task_kind, job.route.tier), job)
 
     def resend_realtime(self, jobs: list[CardJob], reason: str) -> None:
-        """Jobs the Batch API did not answer go through the real-time packer."""
+        """Jobs the Batch API did not answer go through the real-time path at once, in small packs: their
+        caller has waited out the batch already, and a full pack of them would be a full pack's call."""
         for job in jobs:
             job.notes.append(f"batch: {reason}; re-sent in real time")
-            self.packer.submit((job.request.task_kind, job.route.tier), job)
+        for pack in tail_packs(jobs, self.config.pack_size):
+            self.packer.send_now((pack[0].request.task_kind, pack[0].route.tier), pack)
 
     def stop(self, jobs: list[CardJob], exc: SpendCapReached) -> None:
         """The spend cap stops the gateway: every later call raises ``exc``, and so do these jobs."""
@@ -255,10 +266,29 @@ class CardFlow:
             if not job.future.done():
                 job.future.set_exception(exc)
 
+    async def _run_packs(self, key: PackKey, jobs: list[CardJob]) -> None:
+        """A pack from the packer, asked in smaller calls while the limits have room for more calls
+        than run (``Caller.spare_calls``): the same tokens, in parallel, so sooner."""
+        models = jobs[0].route.escalation if jobs[0].escalated else jobs[0].route.models
+        spare = self.caller.spare_calls(models[0], self._pack_calls) if len(jobs) > 1 else 0
+        pieces = tail_packs(jobs, len(jobs), calls=spare) if spare > 1 else [jobs]
+        self._pack_calls += len(pieces)  # counted now: packs flushed together each see the others
+        try:
+            await asyncio.gather(*(self._run_pack(key, piece) for piece in pieces))
+        finally:
+            self._pack_calls -= len(pieces)
+
     async def _run_pack(self, key: PackKey, jobs: list[CardJob]) -> None:
         models = jobs[0].route.escalation if jobs[0].escalated else jobs[0].route.models
         try:
-            ref, response = await self.caller.call(models, lambda m: self.pack_request(jobs, m))
+            ref, response = await self.caller.call(
+                models,
+                lambda m: self.pack_request(jobs, m),
+                ticket=self.pack_ticket(jobs, "realtime"),
+                # A re-ask ends work under way (its caller holds its other cards until it is back):
+                # ahead of fresh packs in the limits' queue, not behind minutes of them.
+                priority=0 if any(job.reasks or job.cuts for job in jobs) else 1,
+            )
         except SpendCapReached as exc:
             self.stop(jobs, exc)
             return
@@ -293,31 +323,34 @@ class CardFlow:
         self, jobs: list[CardJob], ref: ModelRef, response: ProviderResponse, path: str
     ) -> None:
         """Parse and validate each item of an answered pack; ledger, cache, re-ask what failed."""
-        ids = [str(i + 1) for i in range(len(jobs))]
-        parsed = prompts.parse_card_answer(response.text, ids)
         good: list[tuple[CardJob, CardDraft]] = []
         reask_same: list[CardJob] = []
         escalate: list[tuple[CardJob, str]] = []
         cut: list[CardJob] = []
         outputs: list[float] = []
-        for pid, job in zip(ids, jobs, strict=True):
-            await asyncio.sleep(0)  # validating an item is ms of CPU: let claims and heartbeats in
-            value = parsed[pid]
-            if isinstance(value, CardDraft):
-                outputs.append(float(len(value.model_dump_json())))
-                problems = self._problems(job, value)
-                if problems:
-                    job.last_draft = value
-                    escalate.append((job, "; ".join(problems)))
+        # One pack validated at a time (first come first served), so when many answers land together
+        # (a batch's results) the first packs' re-asks leave at once instead of after all of them.
+        async with self._validating:
+            ids = [str(i + 1) for i in range(len(jobs))]
+            parsed = prompts.parse_card_answer(response.text, ids)
+            for pid, job in zip(ids, jobs, strict=True):
+                await asyncio.sleep(0)  # validating an item is ms of CPU: let claims and heartbeats in
+                value = parsed[pid]
+                if isinstance(value, CardDraft):
+                    outputs.append(float(len(value.model_dump_json())))
+                    problems = self._problems(job, value)
+                    if problems:
+                        job.last_draft = value
+                        escalate.append((job, "; ".join(problems)))
+                    else:
+                        good.append((job, value))
+                elif response.cut and not value.startswith(prompts.SCHEMA_MISMATCH):
+                    outputs.append(0.0)
+                    cut.append(job)  # not answered because the answer ended, not because it was wrong
                 else:
-                    good.append((job, value))
-            elif response.cut and not value.startswith(prompts.SCHEMA_MISMATCH):
-                outputs.append(0.0)
-                cut.append(job)  # not answered because the answer ended, not because it was wrong
-            else:
-                outputs.append(0.0)
-                reask_same.append(job)
-                job.notes.append(f"{value} ({ref.model})")
+                    outputs.append(0.0)
+                    reask_same.append(job)
+                    job.notes.append(f"{value} ({ref.model})")
         answered = sum(
             isinstance(v, CardDraft) or v.startswith(prompts.SCHEMA_MISMATCH) for v in parsed.values()
         )

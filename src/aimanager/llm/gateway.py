@@ -20,6 +20,7 @@ from aimanager.llm.calls import Caller
 from aimanager.llm.card_flow import CardFlow
 from aimanager.llm.config import GatewayConfig
 from aimanager.llm.errors import GatewayClosed
+from aimanager.llm.ledger_inflight import lost_after
 from aimanager.llm.limiter import AdaptiveConcurrency, MemoryBuckets, RateLimiter, RedisBuckets
 from aimanager.llm.narrative_flow import NarrativeFlow
 from aimanager.llm.prices import PriceTable, default_prices
@@ -48,7 +49,10 @@ class Gateway:
         self.providers = providers
         self.cache = cache
         self.limiter = limiter
-        self.accounting = Accounting(engine, prices, config.budget_refresh_s)
+        lost = lost_after(
+            config.request_timeout_s, config.max_retries, config.max_retry_after_s, config.batch_timeout_s
+        )
+        self.accounting = Accounting(engine, prices, config.budget_refresh_s, lost)
         self.router = Router.from_config(
             load_routes(config.routes_file),
             config.providers,

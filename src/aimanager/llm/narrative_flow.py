@@ -15,11 +15,12 @@ from aimanager.domain.content import injection_error
 from aimanager.domain.fact_numbers import numbers_in, unsupported_numbers
 from aimanager.domain.uzbek import has_cyrillic, to_latin, uzbek_errors
 from aimanager.llm import prompts
-from aimanager.llm.accounting import Accounting, Share
+from aimanager.llm.accounting import Accounting
 from aimanager.llm.budget import CUT_GROWTH, OutputBudgets
 from aimanager.llm.cache import CacheStore, cache_key
 from aimanager.llm.calls import Caller
 from aimanager.llm.errors import ProviderHTTPError
+from aimanager.llm.ledger import Share
 from aimanager.llm.router import Router
 from aimanager.llm.types import Narrative, NarrativeRequest, ProviderRequest
 
@@ -74,7 +75,9 @@ class NarrativeFlow:
                 return ProviderRequest(model, prompts.NARRATIVE_SYSTEM, user, budget)
 
             # One small call per report: priority 0, not behind a backlog of card packs.
-            ref, response = await self.caller.call(models, build, priority=0)
+            item = [(request.partner_id, "narrative", 1.0)]
+            ticket = self.accounting.ticket(request.task_kind, "realtime", item)
+            ref, response = await self.caller.call(models, build, priority=0, ticket=ticket)
             await self.accounting.record_call(
                 ref,
                 response,

@@ -14,10 +14,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from aimanager.llm.accounting import Accounting, Share
+from aimanager.llm.accounting import Accounting
 from aimanager.llm.cache import CacheStore, cache_key
 from aimanager.llm.calls import Caller
 from aimanager.llm.errors import InvalidAnswer, ProviderHTTPError
+from aimanager.llm.ledger import Share
 from aimanager.llm.router import Router
 from aimanager.llm.types import ImageInput, ProviderRequest
 from aimanager.llm.vision_prompt import (
@@ -94,7 +95,9 @@ class VisionFlow:
                     model, VISION_SYSTEM, user, route.max_output_tokens_per_item, images=(request.image,)
                 )
 
-            ref, response = await self.caller.call(models, build, priority=1)
+            item = [(request.partner_id, request.item_id, 1.0)]
+            ticket = self.accounting.ticket(request.task_kind, "realtime", item)
+            ref, response = await self.caller.call(models, build, priority=1, ticket=ticket)
             await self.accounting.record_call(
                 ref,
                 response,

@@ -9,9 +9,12 @@ a window — today, and the partial first and last day of an arbitrary window �
 The rollup is written lazily, here, by the first reader that needs a closed day (``roll_up``): one
 ``INSERT … SELECT … GROUP BY`` per day, once, guarded by the day's row in ``ai_usage_days``. A day is
 closed ``GRACE`` after it ends: the ledger writes each row with ``created_at`` = now in a short
-transaction of its own (``llm/accounting.py``), so no row of a day commits later than that; nothing
-else writes or deletes ledger rows. The ledger stays the source: dropping both rollup tables'
-rows only makes the next reads slower.
+transaction of its own (``llm/ledger.py``), so no row of a day commits later than that. A call in flight
+is a ``pending`` row (``llm/ledger_inflight.py``): never summed here (it is not spend yet; budgets count
+it at its worst case), and when it is settled, dropped or swept to ``lost`` its ``created_at`` becomes
+that moment, so a closed day never gains or loses a row. ``lost`` rows (a worker died mid-call) are
+spend at their worst-case cost: summed like the rest, and their part is shown as ``estimated_usd``.
+The ledger stays the source: dropping both rollup tables' rows only makes the next reads slower.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aimanager.db.models import AIUsageDaily, AIUsageDay, AIUsageLog, Partner
 from aimanager.logs import get_logger
 
+# Rows of calls still in flight (at their worst case): not spend until settled or swept as lost.
+PENDING, LOST = "pending", "lost"
 log = get_logger("aimanager.pipelines.services.spend")
 GROUPS = ("partner", "model", "task_kind", "day")
 GRACE = timedelta(hours=1)
@@ -40,6 +45,9 @@ class SpendRow:
     cost_usd: Decimal
     input_tokens: int
     output_tokens: int
+    # The part of ``cost_usd`` that is an estimate: calls whose worker died before their answer was
+    # booked, counted at their worst case (``lost`` rows).
+    estimated_usd: Decimal = Decimal(0)
 
 
 def day_start(d: date) -> datetime:
@@ -96,7 +104,7 @@ async def roll_up(session: AsyncSession, first: date, last: date) -> int:
                 func.coalesce(func.sum(AIUsageLog.cost_usd), 0),
                 func.coalesce(func.sum(AIUsageLog.input_tokens), 0),
                 func.coalesce(func.sum(AIUsageLog.output_tokens), 0),
-            ).where(AIUsageLog.created_at >= lo, AIUsageLog.created_at < hi)
+            ).where(AIUsageLog.created_at >= lo, AIUsageLog.created_at < hi, AIUsageLog.outcome != PENDING)
             sums = sums.group_by(AIUsageLog.partner_id, AIUsageLog.model, AIUsageLog.task_kind)
             columns = ["day", "partner_id", "model", "task_kind", "calls", "cost_usd", "input_tokens"]
             await session.execute(insert(AIUsageDaily).from_select([*columns, "output_tokens"], sums))
@@ -128,6 +136,7 @@ async def _from_ledger(
     where = [AIUsageLog.created_at >= lo, AIUsageLog.created_at < hi]
     if partner_ids is not None:
         where.append(AIUsageLog.partner_id.in_(list(partner_ids)))
+    where.append(AIUsageLog.outcome != PENDING)
     sums = (
         func.count(),
         func.coalesce(func.sum(AIUsageLog.cost_usd), 0),
@@ -188,12 +197,41 @@ async def spend(
             _add(acc, k.isoformat() if isinstance(k, date) else k, *v)
         await _from_ledger(session, acc, partner_ids, group, since, day_start(first))
         await _from_ledger(session, acc, partner_ids, group, day_start(last + timedelta(days=1)), until)
+    estimated = await _lost(session, partner_ids, group, since, until)
     if group == "day":
         last_day = (until - timedelta(microseconds=1)).astimezone(UTC).date()
         keys = [d.isoformat() for d in _days(since.astimezone(UTC).date(), last_day)]
-        return [SpendRow(k, *acc.get(k, [0, Decimal(0), 0, 0])) for k in keys]
-    out = [SpendRow(k, *v) for k, v in acc.items()]
+        return [_row(k, acc.get(k, [0, Decimal(0), 0, 0]), estimated) for k in keys]
+    out = [_row(k, v, estimated) for k, v in acc.items()]
     return sorted(out, key=lambda r: (-r.cost_usd, r.key))
+
+
+def _row(key: str, sums: list[Any], estimated: dict[str, Decimal]) -> SpendRow:
+    calls, cost, input_tokens, output_tokens = sums
+    return SpendRow(key, calls, cost, input_tokens, output_tokens, estimated.get(key, Decimal(0)))
+
+
+async def _lost(
+    session: AsyncSession, partner_ids: Collection[int] | None, group: str, since: datetime, until: datetime
+) -> dict[str, Decimal]:
+    """Worst-case cost of the ``lost`` rows of ``[since, until)`` per group key (they are few: read
+    from the ledger through its (outcome, created_at) index, rollup or not)."""
+    query = select(
+        AIUsageLog.partner_id,
+        AIUsageLog.model,
+        AIUsageLog.task_kind,
+        AIUsageLog.created_at,
+        AIUsageLog.cost_usd,
+    ).where(AIUsageLog.outcome == LOST, AIUsageLog.created_at >= since, AIUsageLog.created_at < until)
+    if partner_ids is not None:
+        query = query.where(AIUsageLog.partner_id.in_(list(partner_ids)))
+    out: dict[str, Decimal] = {}
+    for partner, model, task_kind, at, cost in (await session.execute(query)).all():
+        key = {"partner": partner, "model": model, "task_kind": task_kind}.get(group)
+        if group == "day":
+            key = at.astimezone(UTC).date().isoformat()
+        out[str(key)] = out.get(str(key), Decimal(0)) + Decimal(str(cost or 0))
+    return out
 
 
 @dataclass(frozen=True)
