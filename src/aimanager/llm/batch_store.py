@@ -3,7 +3,7 @@
 Real batches take minutes to hours; the job that asked for the cards may time out, be retried or die
 with its process meanwhile. Every pack of a submitted batch is written here with the cache keys of its
 items, so whoever asks for those items next finds the batch and polls it instead of submitting them
-again, and ``claim`` lets exactly one of the pollers record (and bill) each pack's answer.
+again, and ``claim_many`` lets exactly one of the pollers record (and bill) each pack's answer.
 """
 
 from __future__ import annotations
@@ -67,16 +67,20 @@ class BatchStore:
                 if keys.intersection(item_keys)
             ]
 
-    async def claim(self, batch_id: str, custom_id: str) -> bool:
-        """True for the one caller that settles this pack (everyone else finds its answer cached)."""
+    async def claim_many(self, batch_id: str, custom_ids: list[str]) -> set[str]:
+        """The packs of ``custom_ids`` this caller settles, in one statement: a batch's hundreds of packs
+        claimed one transaction each would hold its answers back for seconds."""
+        if not custom_ids:
+            return set()
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(LLMBatchPack)
                 .where(
                     LLMBatchPack.batch_id == batch_id,
-                    LLMBatchPack.custom_id == custom_id,
+                    LLMBatchPack.custom_id.in_(custom_ids),
                     LLMBatchPack.settled_at.is_(None),
                 )
                 .values(settled_at=datetime.now(UTC))
+                .returning(LLMBatchPack.custom_id)
             )
-            return bool(result.rowcount)
+            return {str(cid) for (cid,) in result}

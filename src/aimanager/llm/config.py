@@ -47,7 +47,12 @@ class GatewayConfig:
     batch_enabled: bool = False
     batch_window_s: float = 1.0
     batch_max_requests: int = 10_000
+    # A batch is polled at ``batch_poll_share`` of its age, between ``batch_poll_min_s`` and
+    # ``batch_poll_s``: whatever its turnaround (a minute or a day), its end is seen within ~5 % of it,
+    # at a few dozen polls an hour — a fixed period is either slow for short batches or chatty for long.
     batch_poll_s: float = 30.0
+    batch_poll_min_s: float = 1.0
+    batch_poll_share: float = 0.05
     batch_timeout_s: float = 24 * 3600.0
     # How long a caller waits for its batched items before getting "pending" back: under the job
     # timeout, so the job snoozes and looks again instead of being cut off and retried.

@@ -242,6 +242,10 @@ class _Gate:
         if not self._waiters.hand_over(None):
             self._held = False
 
+    @property
+    def held(self) -> bool:
+        return self._held
+
 
 @dataclass(slots=True)
 class RateLimiter:
@@ -302,6 +306,11 @@ class RateLimiter:
                 gate.release()
         return Reservation(key, input_tokens, output_tokens)
 
+    def queued(self, key: str) -> bool:
+        """True while a request waits for ``key``'s buckets (the limits are the bottleneck now)."""
+        gate = self._gates.get(key)
+        return gate is not None and gate.held
+
     def _wants(
         self, key: str, input_tokens: int, output_tokens: int
     ) -> list[tuple[str, float, float, float]]:
@@ -310,7 +319,12 @@ class RateLimiter:
         for kind, amount in (("rpm", 1), ("itpm", input_tokens), ("otpm", output_tokens)):
             per_minute = limits.of(kind)
             if per_minute:
-                wants.append((kind, float(amount), *self._shape(per_minute)))
+                rate, capacity = self._shape(per_minute)
+                # A request larger than our burst (a 20-card pack's max_tokens is more than a second of
+                # an 800k/min limit) waits until its whole amount has refilled: the provider's deeper
+                # bucket admits it only then. Sent once a second's worth was back, it was answered 429,
+                # and while it retried, the calls queued behind it took its tokens (a job failed).
+                wants.append((kind, float(amount), rate, max(capacity, float(amount))))
         return wants
 
     async def settle(self, reservation: Reservation, input_tokens: int, output_tokens: int) -> None:
@@ -345,11 +359,19 @@ class RateLimiter:
                 await self.backend.clamp(key, kind, float(remaining), *self._shape(per_minute))
 
     async def throttled(self, key: str, retry_after: float | None) -> None:
-        """A 429 arrived: empty the request bucket so nobody else sends before ``retry_after``."""
-        per_minute = self.limits(key).of("rpm")
-        if per_minute:
-            rate, capacity = self._shape(per_minute)
-            await self.backend.clamp(key, "rpm", -rate * (retry_after or 1.0), rate, capacity)
+        """A 429 arrived: empty every bucket so nobody else sends before ``retry_after``, and the call
+        that was refused (retried then, outside the queue) finds the tokens it was refused for.
+
+        The token buckets too, not just the request one: a 429 means the provider has less than we
+        counted (its burst is shallower than ours, or another client shares the key). Held only at the
+        request bucket, the calls queued here would leave the moment it refills, take the tokens the
+        refused call waits for, and that call would be refused again until its retries ran out."""
+        limits = self.limits(key)
+        for kind in KINDS:
+            per_minute = limits.of(kind)
+            if per_minute:
+                rate, capacity = self._shape(per_minute)
+                await self.backend.clamp(key, kind, -rate * (retry_after or 1.0), rate, capacity)
 
     async def close(self) -> None:
         await self.backend.close()

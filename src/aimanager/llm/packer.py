@@ -8,11 +8,14 @@ window, and 1,000 requests submitted together leave as 50 full packs at once.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Coroutine, Hashable
 from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 Key = TypeVar("Key", bound=Hashable)
+# Calls a tail of leftovers is spread over (see ``tail_packs``): far under any provider's request limit.
+TAIL_CALLS = 20
 
 
 class Packer(Generic[Key, Item]):
@@ -50,10 +53,15 @@ class Packer(Generic[Key, Item]):
         if timer is not None:
             timer.cancel()
         pack = self._open.pop(key, None)
-        if not pack:
+        if pack:
+            self.send_now(key, pack)
+
+    def send_now(self, key: Key, items: list[Item]) -> None:
+        """Send ``items`` as one pack at once, beside the key's open pack (see ``tail_packs``)."""
+        if not items:
             return
         self.packs_sent += 1
-        task = asyncio.create_task(self._flush(key, pack), name=f"llm-pack-{self.packs_sent}")
+        task = asyncio.create_task(self._flush(key, items), name=f"llm-pack-{self.packs_sent}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -67,3 +75,13 @@ class Packer(Generic[Key, Item]):
         self.flush_all()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def tail_packs(items: list[Item], max_items: int, calls: int = TAIL_CALLS) -> list[list[Item]]:
+    """``items`` that end a piece of work others already wait for (the leftovers of a provider batch)
+    cut into about ``calls`` packs, at most ``max_items`` each: a call's duration grows with what it
+    writes (a full pack of real cards takes minutes), so a few leftovers asked as one full pack would
+    make the tail a full pack's call; asked in parallel, one card's call. Many items still leave as
+    full packs (the call count stays ``len(items) / max_items``)."""
+    size = max(1, min(max_items, math.ceil(len(items) / max(1, calls))))
+    return [items[i : i + size] for i in range(0, len(items), size)]

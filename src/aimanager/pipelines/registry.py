@@ -34,14 +34,16 @@ PIPELINE_KINDS = (
 def pipeline_registry(rt: Runtime) -> Registry:
     """Handlers of the four capabilities and of a run's follow-ups, bound to ``rt``."""
     reg = builtin_registry()
-    # Generation jobs of one partner are claimed together so the packer fills whole LLM calls. They
+    # A generation job is one full pack (the planner's ``CARD_PACK``), so it is claimed alone: a slot
+    # is given back as soon as its own pack is answered, not when the slowest of several packs is
+    # (each call's speed varies, and holding finished packs' slots left the limit below busy). They
     # wait on the LLM's output: ``CARD_JOBS_IN_FLIGHT`` keeps the limit busy at a real model's speed,
     # and more would only hold slots that pricing, stock and reports could use meanwhile (a worker
     # needs --concurrency above it for that: see docs/pipelines.md).
     reg.register_batch(
         "cards.generate",
         partial(cards.generate, rt),
-        max_batch=5,
+        max_batch=1,
         timeout_s=900,
         max_running=CARD_JOBS_IN_FLIGHT,
     )

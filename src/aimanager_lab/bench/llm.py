@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cProfile
+import dataclasses
 import json
 import socket
 import subprocess
@@ -85,7 +86,7 @@ async def run_cards(
     cache: bool,
     db: str,
     batch: bool = False,
-    batch_poll_s: float = 5.0,
+    batch_poll_s: float | None = None,
     profile: str | None = None,
 ) -> dict[str, Any]:
     """The products' cards through the gateway (real time, or the Batch API for low priority), then
@@ -108,9 +109,10 @@ async def run_cards(
         cache_store="sql" if cache else "none",
         concurrency_max=2048,
         batch_enabled=batch,
-        batch_poll_s=batch_poll_s,
         batch_wait_s=24 * 3600.0,
     )
+    if batch_poll_s is not None:  # else the product's own polling (a share of the batch's age)
+        config = dataclasses.replace(config, batch_poll_s=batch_poll_s)
     gw = await Gateway.create(config, engine)
     requests = [CardRequest(p.sku, 1 + i % 50, p, priority_low=batch) for i, p in enumerate(products)]
     profiler = cProfile.Profile(time.process_time) if profile else None

@@ -9,9 +9,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from aimanager.llm.prices import PriceTable, default_prices
+from aimanager.llm.types import Usage
+
 # The original design's own arithmetic: one Haiku call per listing, 600 tokens in and 350 out, at the
 # pinned Haiku 5.5 prices ($0.10 / $0.50 per million): $0.000235 a listing, $9.40 per 40,000.
 ORIGINAL_PER_40K = Decimal("9.40")
+ORIGINAL_MODEL = "claude-haiku-5-5"
+ORIGINAL_INPUT_TOKENS = 600
+ORIGINAL_OUTPUT_TOKENS = 350
+ORIGINAL_CALLS = 40_000  # one call per listing
 LISTINGS_PER_PRODUCT = 4  # the sample catalog lists every product on the four marketplaces
 # The sandbox's defaults: time to first token 0.5-1 s, output 100-200 tokens/s per call.
 MEAN_TTFT_S = 0.75
@@ -51,6 +58,23 @@ def per_40k_listings(cost_usd: Decimal, products: int) -> Decimal:
     return (cost_usd / products * Decimal(40_000) / LISTINGS_PER_PRODUCT).quantize(Decimal("0.01"))
 
 
+def original_per_40k(
+    out_per_card: float, *, batch: bool = False, prices: PriceTable | None = None
+) -> Decimal:
+    """The original design's arithmetic at a given card size: 40,000 Haiku calls (one per listing) of
+    600 input tokens and ``out_per_card`` output tokens each, at the pinned prices (the Batch API's
+    discount when ``batch``). At 350 tokens a card this is the design's own $9.40; at the size a card
+    really has, it is what that design would pay for the same cards."""
+    usage = Usage(input_tokens=ORIGINAL_INPUT_TOKENS, output_tokens=round(out_per_card))
+    one_call = (prices or default_prices()).cost(ORIGINAL_MODEL, usage, batch=batch)
+    return (one_call * ORIGINAL_CALLS).quantize(Decimal("0.01"))
+
+
+def times_below(reference: Decimal, ours: Decimal) -> str:
+    """``reference`` over ``ours``, as the table shows it."""
+    return f"{reference / ours:.1f}× below" if ours else "-"
+
+
 def render_llm(
     runs: list[tuple[str, bool, dict[str, Any]]],
     *,
@@ -77,8 +101,9 @@ def render_llm(
         "catalog (complete facts), one ru+uz card per product for its four marketplaces.",
         "",
         "| run | cards ok | failed | calls | cut by max_tokens | output tok / card | escalations (USD) | "
-        "cost (USD) | per 40,000 listings | vs $9.40 | wall (s) | bound (s) | wall / bound |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "cost (USD) | per 40,000 listings | vs $9.40 | original design at this card size | wall (s) | "
+        "bound (s) | wall / bound |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, batch, run in runs:
         s = run["stats"]
@@ -87,6 +112,7 @@ def render_llm(
         failed = ", ".join(f"{k} {v}" for k, v in sorted(run["failures"].items())) or "0"
         cut_share = s["cut_calls"] / max(1, s["calls"])
         out_per_card = s["output_tokens"] / max(1, run["ok"])
+        same_size = original_per_40k(out_per_card, batch=batch)
         if batch:
             bound = f"{batch_seconds * time_scale:.1f} (turnaround)"
             ratio = f"{run['wall_s'] / (batch_seconds * time_scale):.2f}"
@@ -97,7 +123,8 @@ def render_llm(
             f"| {label} | {run['ok']:,} / {items:,} ({run['ok'] / items:.2%}) | {failed} | {s['calls']:,} | "
             f"{s['cut_calls']} ({cut_share:.1%}) | {out_per_card:,.0f} | {s['escalations']} "
             f"({Decimal(s['escalation_usd']):.4f}) | {cost:.4f} | ${per40k} | "
-            f"{ORIGINAL_PER_40K / per40k if per40k else 0:.1f}× below | {run['wall_s']:.1f} | {bound} | {ratio} |"
+            f"{times_below(ORIGINAL_PER_40K, per40k)} | ${same_size} ({times_below(same_size, per40k)}) | "
+            f"{run['wall_s']:.1f} | {bound} | {ratio} |"
         )
     realtime = next((run for _, batch, run in runs if not batch), None)
     if realtime and realtime["rerun"]:
@@ -114,6 +141,9 @@ def render_llm(
         "Bound = the provider's limits for the work actually sent (max of calls / RPM, input / ITPM, "
         "output / OTPM) plus one 20-card pack's duration at the sandbox's mean speed, in real seconds. "
         "Per 40,000 listings = cost per card × 10,000 (each card serves a product's four listings); "
-        "$9.40 is the original design's own arithmetic (one Haiku call per listing, 600 in / 350 out).",
+        "$9.40 is the original design's own arithmetic (one Haiku call per listing, 600 in / 350 out). "
+        '"At this card size" is the same arithmetic with the output tokens a card measured here: '
+        f"{ORIGINAL_CALLS:,} calls × ({ORIGINAL_INPUT_TOKENS} in at $0.10/M + output per card at $0.50/M), "
+        "half that through the Batch API (for the Batch API row).",
     ]
     return "\n".join(lines)

@@ -1,0 +1,58 @@
+"""The client's buckets stay in step with the provider's, so calls are not refused (429) and retried.
+
+The provider here is the LLM sandbox's own admission (``SandboxState.admit``: a continuous-refill bucket
+that charges ``max_tokens`` when a request starts). Each call asks the client limiter first, then the
+provider; a refusal is reported to the limiter (as the retry loop does) and retried after the wait the
+provider gave. Nothing is answered, so no tokens come back: each call uses what it asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aimanager.llm.limiter import Limits, RateLimiter
+from aimanager_sandbox.llm import SandboxConfig, SandboxState
+
+OTPM = 6_000_000  # 100,000 output tokens a second
+
+
+def provider(burst_s: float) -> SandboxState:
+    return SandboxState(SandboxConfig(rpm=None, itpm=None, otpm=OTPM, burst_seconds=burst_s))
+
+
+async def refusals(state: SandboxState, limiter: RateLimiter, calls: int, tokens: int) -> int:
+    refused = 0
+
+    async def one() -> None:
+        nonlocal refused
+        await limiter.acquire("m", 0, tokens)
+        for _ in range(50):
+            wait, _which = state.admit("m", 0, tokens)
+            if wait <= 0:
+                return
+            refused += 1
+            await limiter.throttled("m", wait)
+            await asyncio.sleep(wait)
+        raise AssertionError("a call was refused fifty times in a row")
+
+    await asyncio.gather(*(one() for _ in range(calls)))
+    return refused
+
+
+async def test_a_provider_with_a_shallower_burst_refuses_only_the_first_wave() -> None:
+    # Ours holds 50 ms of refill (five calls), the provider's 20 ms (two): the first wave is refused
+    # in part; then every bucket is held for the wait the provider gave, and the two stay in step.
+    limiter = RateLimiter(defaults={"m": Limits(otpm=OTPM)}, burst_seconds=0.05)
+    refused = await refusals(provider(0.02), limiter, calls=60, tokens=1_000)
+    # Holding only the request bucket, the client stayed three calls ahead: ~half of them refused.
+    assert refused <= 8
+
+
+async def test_a_call_larger_than_our_burst_waits_for_all_of_its_tokens() -> None:
+    # Ours holds 10 ms of refill, less than one call (15 ms); the provider's 20 ms. Sent when ours had
+    # refilled (10 ms' worth), a call found the provider short of its 15 ms and was refused.
+    limiter = RateLimiter(defaults={"m": Limits(otpm=OTPM)}, burst_seconds=0.01)
+    state = provider(0.02)
+    state.admit("m", 0, 1_999)  # the provider's bucket is as low as ours: another call just went
+    await limiter.acquire("m", 0, 1_000)
+    assert await refusals(state, limiter, calls=40, tokens=1_500) == 0
