@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
-from aimanager.llm.limiter import Limits, RateLimiter
+from aimanager.llm.buckets import Limits
+from aimanager.llm.limiter import RateLimiter
 from aimanager_sandbox.llm import SandboxConfig, SandboxState
 
 OTPM = 6_000_000  # 100,000 output tokens a second

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from aimanager.llm.limiter import Limits, RateLimiter
+from aimanager.llm.buckets import Limits
+from aimanager.llm.limiter import RateLimiter
 
 
 async def test_a_small_late_request_does_not_overtake_a_large_waiting_one() -> None:

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from aimanager.llm import CardRequest
+from aimanager.llm.buckets import RedisBuckets
 from aimanager.llm.cache import RedisCacheStore
-from aimanager.llm.limiter import RedisBuckets
 from tests.llm.conftest import product
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")

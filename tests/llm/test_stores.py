@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from aimanager.llm.buckets import BucketBackend, MemoryBuckets, RedisBuckets
 from aimanager.llm.cache import CacheStore, RedisCacheStore, SQLCacheStore, cache_key
-from aimanager.llm.limiter import BucketBackend, MemoryBuckets, RedisBuckets
 from aimanager.llm.prompts import CARD_PROMPT_VERSION
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from aimanager.llm.buckets import RedisBuckets
 from aimanager.llm.cache import RedisCacheStore
-from aimanager.llm.limiter import RedisBuckets
 from aimanager.shared_state import RedisHandle, SharedLocks, SharedMemo, connect, is_cluster
 from tests.llm.test_stores import bucket_contract, bucket_refills, cache_contract
 from tests.redis_cluster.servers import OwnCluster

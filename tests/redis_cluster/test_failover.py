@@ -21,8 +21,8 @@ from aimanager.connectors.base import PriceUpdate, PushReport, SaleRecord
 from aimanager.connectors.ratelimit import LimitSpec, MarketClock, shared_limiters, using_store
 from aimanager.connectors.shared_limits import RedisLimitStore
 from aimanager.domain.enums import Marketplace
+from aimanager.llm.buckets import RedisBuckets
 from aimanager.llm.cache import RedisCacheStore
-from aimanager.llm.limiter import RedisBuckets
 from aimanager.pipelines.services.group_push import GroupPush
 from aimanager.pipelines.services.orders import OrderFeeds
 from aimanager.shared_state import RedisHandle, SharedLocks, SharedMemo

@@ -18,6 +18,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aimanager.llm.buckets import Limits
     from aimanager.llm.config import GatewayConfig
     from aimanager.llm.errors import (
         BudgetExceeded,
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
         SpendCapReached,
     )
     from aimanager.llm.gateway import Gateway
-    from aimanager.llm.limiter import Limits
     from aimanager.llm.types import (
         CardRequest,
         CardResult,

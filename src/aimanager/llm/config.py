@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aimanager.errors import ConfigError
-from aimanager.llm.limiter import Limits
+from aimanager.llm.buckets import Limits
 
 PROVIDERS = ("offline", "anthropic", "openai")
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aimanager.errors import ConfigError
 from aimanager.llm.accounting import Accounting
 from aimanager.llm.batch_store import BatchStore
+from aimanager.llm.buckets import MemoryBuckets, RedisBuckets
 from aimanager.llm.budget import OutputBudgets
 from aimanager.llm.cache import CacheStore, RedisCacheStore, SQLCacheStore
 from aimanager.llm.calls import Caller
@@ -21,7 +22,7 @@ from aimanager.llm.card_flow import CardFlow
 from aimanager.llm.config import GatewayConfig
 from aimanager.llm.errors import GatewayClosed
 from aimanager.llm.ledger_inflight import lost_after
-from aimanager.llm.limiter import AdaptiveConcurrency, MemoryBuckets, RateLimiter, RedisBuckets
+from aimanager.llm.limiter import AdaptiveConcurrency, RateLimiter
 from aimanager.llm.narrative_flow import NarrativeFlow
 from aimanager.llm.prices import PriceTable, default_prices
 from aimanager.llm.providers.base import Provider
