@@ -4,6 +4,13 @@ A lock here coordinates work, it does not guard correctness: everything done und
 do twice (marketplace writes are "set" operations, reads are reads). So when Redis cannot be reached
 the holder goes ahead without it (``Hold.shared`` is then false) instead of failing its job, and a
 holder that stalls past its ttl loses the lock to the next process rather than blocking it forever.
+
+A holder never waits for its renewer to end. redis-py sends each command through ``asyncio.wait_for``,
+which on Python 3.11 loses a cancel that lands once the answer is in: a renewer cancelled then renews
+on. A holder that awaited it never left its block, and the lock stayed held and renewed for good (the
+order-feed reads of issue 14). So leaving a block stops the renewer with an event it looks at after
+every sleep and every renewal, cancels it too (which usually ends it at once), and releases the lock
+without waiting; a renewal still in flight then finds the key gone and changes nothing.
 """
 
 from __future__ import annotations
@@ -68,6 +75,8 @@ class SharedLocks:
         self._renew = handle.script(_RENEW)
         self._release = handle.script(_RELEASE)
         self.waits = 0  # times a caller found the lock taken (for tests and metrics)
+        # Renewers still running, held here so that one ending after its block is not collected.
+        self.renewers: set[asyncio.Task[None]] = set()
 
     def key(self, name: str) -> str:
         return self.handle.key(self.namespace, name)
@@ -80,15 +89,23 @@ class SharedLocks:
         if not got.held or not got.shared:
             yield got
             return
-        renewer = asyncio.create_task(self._keep(key, token))
+        stop = asyncio.Event()
+        renewer = asyncio.create_task(self._keep(key, token, stop))
+        self.renewers.add(renewer)
+        renewer.add_done_callback(self._forget)
         try:
             yield got
         finally:
+            # Not awaited: its cancel may be lost (see the module docstring); ``stop`` ends it anyway.
+            stop.set()
             renewer.cancel()
-            with suppress(asyncio.CancelledError):
-                await renewer
             client = self.handle.client
             await self.handle.call(lambda: self._release(keys=[key], args=[token], client=client))
+
+    def _forget(self, renewer: asyncio.Task[None]) -> None:
+        self.renewers.discard(renewer)
+        if not renewer.cancelled() and renewer.exception() is not None:  # a bug: say so, once
+            log.error("shared.lock.renewer_failed", error=repr(renewer.exception()))
 
     async def _acquire(self, key: str, token: str, wait: bool) -> Hold:
         ttl_ms = int(self.ttl_s * 1000)
@@ -106,14 +123,20 @@ class SharedLocks:
             await asyncio.sleep(delay)
             delay = min(self.max_poll_s, delay * 2)
 
-    async def _keep(self, key: str, token: str) -> None:
+    async def _keep(self, key: str, token: str, stop: asyncio.Event) -> None:
         ttl_ms = int(self.ttl_s * 1000)
         client = self.handle.client
-        while True:
-            await asyncio.sleep(self.ttl_s / 3)
+        while not stop.is_set():
+            with suppress(TimeoutError):
+                async with asyncio.timeout(self.ttl_s / 3):
+                    await stop.wait()
+            if stop.is_set():
+                return
             kept = await self.handle.call(
                 lambda: self._renew(keys=[key], args=[token, ttl_ms], client=client)
             )
+            if stop.is_set():  # released meanwhile: a renewal that found the key gone is no loss
+                return
             if kept is not DOWN and not kept:
                 # Stalled past the ttl (or Redis lost the key in a restart): another process may be
                 # doing the same work now, which is safe (see the module docstring); say so and stop.
