@@ -42,6 +42,9 @@ log = get_logger("aimanager.jobs.worker")
 # One line per job outcome (done, retried, failed, dead): what a quiet worker prints (see logs.py).
 outcome = get_logger(OUTCOME_LOGGER)
 
+# How long cancelled handlers and helpers get to finish at shutdown (see ``_shutdown``).
+CANCEL_GRACE_S = 5.0
+
 
 class Worker:
     """Runs jobs from ``backend`` with the handlers of ``registry``."""
@@ -425,11 +428,16 @@ class Worker:
             unfinished = [job_id for t in pending for job_id in self._tasks.get(t, [])]
             for t in pending:
                 t.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            # Bounded: on Python 3.11 a cancel landing just as a library's ``wait_for`` gets its answer
+            # can be dropped, and that handler would hold the exit up for as long as it runs. Its jobs are
+            # released anyway; a late ack from it is refused by the lease's fencing token.
+            if pending:
+                await asyncio.wait(pending, timeout=CANCEL_GRACE_S)
             if unfinished:
                 await self._release(unfinished)
         await self.acks.flush_all()
         for h in helpers:
             h.cancel()
-        await asyncio.gather(*helpers, return_exceptions=True)
+        if helpers:
+            await asyncio.wait(helpers, timeout=CANCEL_GRACE_S)
         log.info("worker.stopped", worker_id=self.worker_id, succeeded=self.metrics.succeeded)
