@@ -19,7 +19,7 @@ from aimanager.db.models import MarketplaceIntegration, Partner
 from aimanager.domain.enums import Marketplace
 from aimanager.errors import ConfigError
 from aimanager.pipelines.services.accounts import save_account
-from aimanager.pipelines.services.runtime import ConnectorPool
+from aimanager.pipelines.services.connector_pool import ConnectorPool
 from aimanager.schema.migrate import upgrade
 from aimanager.settings import Settings
 

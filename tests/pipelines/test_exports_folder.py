@@ -19,7 +19,7 @@ from aimanager.db.engine import make_engine, session_factory
 from aimanager.db.models import Partner
 from aimanager.domain.enums import Marketplace
 from aimanager.pipelines.services.accounts import save_account
-from aimanager.pipelines.services.runtime import ConnectorPool
+from aimanager.pipelines.services.connector_pool import ConnectorPool
 from aimanager.schema.migrate import upgrade
 from aimanager.settings import Settings
 

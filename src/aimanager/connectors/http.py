@@ -48,6 +48,7 @@ REDACTED = "***"
 
 # Without a server hint: 0.5 s, 1 s, 2 s … at most 30 s, full jitter.
 DEFAULT_BACKOFF = Backoff(base=0.5, cap=30.0)
+_JITTER = random.Random()
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,55 @@ def shared_tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()  # the certifi bundle, as httpx itself would load
 
 
+# Idle keep-alive connections are dropped after this many wall seconds, below the idle timeout of the
+# servers we talk to (uvicorn's default is 5 s, nginx's 75 s): a connection the server has already
+# closed would otherwise sit in CLOSE-WAIT in the pool until the account's next call, which for most
+# of 1,000 partners is never.
+KEEPALIVE_EXPIRY_S = 4.0
+# One pool per marketplace and process (``SharedTransport``): bounded however many accounts use it.
+POOL_LIMITS = httpx.Limits(
+    max_connections=200, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY_S
+)
+# A connector built alone (a CLI check, a test) has its own pool: httpx's defaults, our expiry.
+ACCOUNT_LIMITS = httpx.Limits(
+    max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY_S
+)
+
+
+def new_transport(limits: httpx.Limits = ACCOUNT_LIMITS) -> httpx.AsyncHTTPTransport:
+    """An httpx transport with the process's TLS context, TCP_NODELAY and keep-alive expiry."""
+    # Small JSON requests go out as two writes (headers, body); without TCP_NODELAY the second waits
+    # for a delayed ACK (~40 ms per call on Linux).
+    return httpx.AsyncHTTPTransport(
+        verify=shared_tls_context(),
+        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        limits=limits,
+    )
+
+
+class SharedTransport(httpx.AsyncBaseTransport):
+    """A connection pool lent to many accounts' clients of one marketplace; closing a client does
+    not close it (its owner, the connector pool, does with ``close_pool``).
+
+    Safe to share: a transport holds sockets only. Credentials are each client's default headers,
+    cookies each client's jar, and the rate limits each account's ``LimiterSet``. With one pool
+    busy all the time, expired idle connections are pruned on every request, so the sockets stay
+    bounded by ``POOL_LIMITS`` instead of growing with the accounts.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self._inner = inner if inner is not None else new_transport(POOL_LIMITS)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        return None  # a borrower's close; the pool outlives it
+
+    async def close_pool(self) -> None:
+        await self._inner.aclose()
+
+
 class HttpClient:
     """One account's HTTP access to one marketplace (see the module docstring)."""
 
@@ -146,20 +196,13 @@ class HttpClient:
         self.error_parser = error_parser
         self.requests_sent = 0
         self._secrets = tuple(v for v in auth_headers.values() if v and len(v) >= 4)
-        self._rng = rng or random.Random()
+        self._rng = rng or _JITTER  # one Mersenne state (2.5 KB) per process, not per account
         self._parallel = asyncio.Semaphore(max_parallel) if max_parallel else None
-        if transport is None:
-            # Small JSON requests go out as two writes (headers, body); without TCP_NODELAY the
-            # second waits for a delayed ACK (~40 ms per call on Linux).
-            transport = httpx.AsyncHTTPTransport(
-                verify=shared_tls_context(),
-                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-            )
-        self._client = httpx.AsyncClient(
-            headers={**(extra_headers or {}), **auth_headers},
-            transport=transport,
-            timeout=timeout,
-        )
+        self._headers = {**(extra_headers or {}), **auth_headers}
+        self._timeout = timeout
+        self._transport = transport if transport is not None else new_transport()
+        self._client = self._open()
+        self.closed = False
 
     def __repr__(self) -> str:
         return f"HttpClient(marketplace={self.marketplace!r}, base_url={self.base_url!r}, auth={REDACTED})"
@@ -285,8 +328,17 @@ class HttpClient:
             return None
         return response.json()
 
+    def _open(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(headers=self._headers, transport=self._transport, timeout=self._timeout)
+
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         self.requests_sent += 1
+        if self._client.is_closed and isinstance(self._transport, SharedTransport):
+            # Closed by the connector pool's eviction while a handler still held it: the sockets are
+            # the shared pool's, so a fresh client costs nothing to hold and the handler goes on.
+            log.info("connector.http.reopened", marketplace=self.marketplace)
+            self._client = self._open()
+            self.closed = False
         if self._parallel is None:
             return await self._client.request(method, url, **kwargs)
         async with self._parallel:
@@ -338,4 +390,5 @@ class HttpClient:
         )
 
     async def aclose(self) -> None:
+        self.closed = True
         await self._client.aclose()

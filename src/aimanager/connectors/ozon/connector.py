@@ -273,19 +273,35 @@ class OzonConnector:
             latest[(s.offer_id, s.warehouse_id or await self._default_warehouse())] = s
         report = PushReport()
         pairs = list(latest.items())
-        for batch in batches(pairs, L.STOCKS_BATCH):
-            await self._pairs.acquire(f"{o}@{w}" for (o, w), _ in batch)
-            body = {
-                "stocks": [
-                    {"offer_id": o, "stock": s.quantity, "warehouse_id": int(w)} for (o, w), s in batch
-                ]
-            }
-            try:
-                answer = await self._post("/v2/products/stocks", body, group="stocks")
-            finally:
-                self._pairs.confirm(f"{o}@{w}" for (o, w), _ in batch)
-            report = report.merged(self._per_item(answer, len(batch)))
+        for resend in range(L.STOCK_PACE_RESENDS + 1):
+            paced: list[tuple[tuple[str, str], StockUpdate]] = []
+            for batch in batches(pairs, L.STOCKS_BATCH):
+                got = await self._send_stocks(batch)
+                # A pair refused for pace was updated by someone else within Ozon's 30 s (another
+                # process, the cabinet, a send that arrived later than we reserved for): our window
+                # now starts at that answer, so sending it again after the window is safe.
+                late = {e.offer_id for e in got.failed if L.is_pace_refusal(e.code)}
+                if resend < L.STOCK_PACE_RESENDS and late:
+                    paced += [pair for pair in batch if pair[0][0] in late]
+                    got = got.model_copy(update={"failed": [e for e in got.failed if e.offer_id not in late]})
+                report = report.merged(got)
+            if not paced:
+                break
+            log.info("ozon.stocks.paced", pairs=len(paced), resend=resend + 1)
+            pairs = paced
         return report
+
+    async def _send_stocks(self, batch: Sequence[tuple[tuple[str, str], StockUpdate]]) -> PushReport:
+        keys = [f"{o}@{w}" for (o, w), _ in batch]
+        await self._pairs.acquire(keys)
+        body = {
+            "stocks": [{"offer_id": o, "stock": s.quantity, "warehouse_id": int(w)} for (o, w), s in batch]
+        }
+        try:
+            answer = await self._post("/v2/products/stocks", body, group="stocks")
+        finally:
+            self._pairs.confirm(keys)
+        return self._per_item(answer, len(batch))
 
     async def _cursor_read(self, path: str, offer_ids: Sequence[str] | None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -24,6 +24,16 @@ PRICES_BATCH = 1000  # /v1/product/import/prices
 STOCKS_BATCH = 100  # /v2/products/stocks product–warehouse pairs
 READ_PAGE = 1000  # cursor reads (v4 stocks, v5 prices) and analytics rows
 STOCK_PAIR_PERIOD = 30.0  # one update per product–warehouse pair per 30 s
+# A pair refused for pace anyway (updated by someone else in the window) is sent again after the
+# window this many times before the refusal is reported as the item's failure.
+STOCK_PACE_RESENDS = 2
+
+
+def is_pace_refusal(code: str) -> bool:
+    """A per-item refusal that says "too often" (``TOO_MANY_REQUESTS``): waiting cures it."""
+    return code.upper() == "TOO_MANY_REQUESTS"
+
+
 PRICE_CHANGES_PER_HOUR = 10  # per product
 MAX_PRICE_WAIT = 120.0  # we wait out a stock cooldown, but never an hour for a price slot
 WAREHOUSE_PAGE = 50  # /v2/warehouse/list

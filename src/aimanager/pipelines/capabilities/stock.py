@@ -58,7 +58,9 @@ VELOCITY_DAYS = 14
 # apply stock asynchronously; a second disagreement after the retries ends the job failed).
 MISMATCH_RETRY_S = 60.0
 # An item the marketplace turned away for pace, not for what it is (Ozon: one update per pair per
-# 30 s): tried again after this, never a refusal someone has to look at.
+# 30 s): tried again after this, never a refusal someone has to look at. The Ozon connector itself
+# resends such a pair after the window (``ozon.limits.STOCK_PACE_RESENDS``); one reaching here was
+# refused that many times over, and the job's attempts bound the rest.
 PACE_RETRY_S = 35.0
 _PACE_CODES = ("TOO_MANY_REQUESTS", "RATE_LIMIT", "LIMIT_EXCEEDED")
 

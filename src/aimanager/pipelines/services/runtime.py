@@ -16,16 +16,11 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from aimanager.connectors.base import Connector, PriceUpdate, PushReport
-from aimanager.connectors.ratelimit import LimitStore
-from aimanager.connectors.registry import make_connector, parse_account
-from aimanager.connectors.uzum.export import export_folder
-from aimanager.db.crypto import CredentialBox
-from aimanager.db.models import MarketplaceIntegration, Partner
+from aimanager.connectors.base import PriceUpdate, PushReport
 from aimanager.domain.enums import Marketplace
-from aimanager.errors import ConfigError
 from aimanager.jobs import Backend
 from aimanager.llm import Gateway
+from aimanager.pipelines.services.connector_pool import ConnectorPool
 from aimanager.pipelines.services.group_push import GroupPush
 from aimanager.pipelines.services.orders import OrderFeeds
 from aimanager.pipelines.services.progress import Progress
@@ -58,75 +53,6 @@ async def cooperatively(items: Iterable[T], every: int = 25) -> AsyncIterator[T]
         if i % every == 0:
             await asyncio.sleep(0)
         yield item
-
-
-class ConnectorPool:
-    """One connector per (partner, marketplace), built on first use from the stored integration.
-
-    Credentials are decrypted only here, in memory, and handed to the connector; ``overrides`` lets the
-    demo and tests point a marketplace at its sandbox and scale its clock. ``limit_store``: the
-    accounts' rate limits are shared with every process using it (Redis), not this process's only.
-    """
-
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        box: CredentialBox,
-        overrides: dict[Marketplace, dict[str, Any]] | None = None,
-        *,
-        limit_store: LimitStore | None = None,
-        exports_dir: Path | None = None,
-    ) -> None:
-        self._sessions = sessions
-        # Uzum card exports land in <exports_dir>/<partner slug>/uzum-<shop id>/ (an account's own
-        # ``export_dir`` setting wins): an operator finds each partner's files, never in /tmp.
-        self.exports_dir = exports_dir if exports_dir is not None else Path("exports")
-        self._box = box
-        self._overrides = overrides or {}
-        self.limit_store = limit_store
-        self._conns: dict[tuple[int, Marketplace], Connector] = {}
-        self._lock = asyncio.Lock()
-
-    def __repr__(self) -> str:
-        return f"ConnectorPool(open={len(self._conns)})"
-
-    async def get(self, partner_id: int, marketplace: Marketplace) -> Connector:
-        """The partner's connector for ``marketplace``; :class:`ConfigError` if not integrated."""
-        key = (partner_id, Marketplace(marketplace))
-        if key in self._conns:
-            return self._conns[key]
-        async with self._lock:
-            if key in self._conns:
-                return self._conns[key]
-            async with self._sessions() as session:
-                row = (
-                    await session.execute(
-                        select(MarketplaceIntegration).where(
-                            MarketplaceIntegration.partner_id == partner_id,
-                            MarketplaceIntegration.marketplace == key[1].value,
-                            MarketplaceIntegration.active.is_(True),
-                        )
-                    )
-                ).scalar_one_or_none()
-                slug = await session.scalar(select(Partner.slug).where(Partner.id == partner_id))
-            if row is None:
-                raise ConfigError(f"partner {partner_id} has no active {key[1].value} integration")
-            override = self._overrides.get(key[1], {})
-            settings = {**(row.settings or {}), **override.get("settings", {})}
-            if key[1] is Marketplace.UZUM and not settings.get("export_dir"):
-                settings["export_dir"] = str(
-                    export_folder(self.exports_dir, slug or f"partner-{partner_id}", settings.get("shop_id"))
-                )
-            account = parse_account(key[1], self._box.open(row.credentials_encrypted), settings)
-            conn = make_connector(account, override.get("base_url"), limit_store=self.limit_store)
-            self._conns[key] = conn
-            return conn
-
-    async def aclose(self) -> None:
-        """Close every connector's HTTP client."""
-        for conn in self._conns.values():
-            await conn.aclose()
-        self._conns.clear()
 
 
 @dataclass

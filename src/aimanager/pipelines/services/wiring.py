@@ -12,7 +12,8 @@ from aimanager.db.engine import make_engine, session_factory
 from aimanager.domain.enums import Marketplace
 from aimanager.jobs import Backend, SQLBackend
 from aimanager.llm import Gateway, GatewayConfig
-from aimanager.pipelines.services.runtime import ConnectorPool, Runtime
+from aimanager.pipelines.services.connector_pool import ConnectorPool
+from aimanager.pipelines.services.runtime import Runtime
 from aimanager.settings import Settings
 from aimanager.shared_state import RedisHandle
 
