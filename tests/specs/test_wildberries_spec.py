@@ -20,6 +20,7 @@ import pytest
 
 from aimanager.connectors.base import CardPush, PriceUpdate, StockUpdate
 from aimanager.connectors.wildberries import connector as wb_connector
+from aimanager.connectors.wildberries import finance as wb_finance
 from aimanager.connectors.wildberries import wire as wb_wire
 from aimanager.connectors.wildberries.config import WildberriesCredentials, WildberriesSettings
 from aimanager.connectors.wildberries.connector import WildberriesConnector
@@ -78,7 +79,7 @@ async def test_every_route_the_connector_calls_matches_the_published_spec(wb: Ru
     verdict = check(recorder.exchanges, wb_spec.routes())
     assert verdict.failures == [], "\n".join(verdict.failures)
     # Every path the connector's source names was exercised and checked.
-    assert uncovered(connector_paths(wb_connector, wb_wire), recorder.exchanges) == set()
+    assert uncovered(connector_paths(wb_connector, wb_wire, wb_finance), recorder.exchanges) == set()
     assert len(verdict.routes) == 13, sorted(verdict.routes)
 
 

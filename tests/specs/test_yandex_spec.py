@@ -18,6 +18,8 @@ import pytest
 
 from aimanager.connectors.base import CardPush, PriceUpdate, StockUpdate
 from aimanager.connectors.yandex import connector as ym_connector
+from aimanager.connectors.yandex import order_history as ym_order_history
+from aimanager.connectors.yandex import reports as ym_reports
 from aimanager.connectors.yandex.config import YandexCredentials, YandexSettings
 from aimanager.connectors.yandex.connector import YandexMarketConnector
 from aimanager.connectors.yandex.limits import REPORT_KINDS
@@ -86,7 +88,11 @@ async def test_every_route_the_connector_calls_matches_the_published_spec(ym: Ru
     verdict = check(recorder.exchanges, ym_spec.routes(), skip=api_only)
     assert verdict.failures == [], "\n".join(verdict.failures)
     assert (
-        uncovered(connector_paths(ym_connector), [e for e in recorder.exchanges if not api_only(e)]) == set()
+        uncovered(
+            connector_paths(ym_connector, ym_reports, ym_order_history),
+            [e for e in recorder.exchanges if not api_only(e)],
+        )
+        == set()
     )
     assert len(verdict.routes) == 11, sorted(verdict.routes)
     assert [e.offer_id for e in pushed.failed] == ["NEW-2"] and orders

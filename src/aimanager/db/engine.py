@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
@@ -126,10 +127,17 @@ def describe_url(url: str) -> str:
 
 async def check_connection(engine: AsyncEngine) -> None:
     """Open one connection or raise :class:`DatabaseUnavailable` with a one-line reason."""
+    where = describe_url(engine.url.render_as_string(hide_password=False))
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
+        # Said before aiosqlite is asked: its connection thread, failing to open the file, can deliver
+        # its answer after a short-lived command's event loop is closed and print a traceback.
+        folder = Path(database).parent
+        if not folder.is_dir():
+            raise DatabaseUnavailable(f"cannot reach database {where}: folder {folder} does not exist")
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except (OperationalError, DBAPIError, OSError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        where = describe_url(engine.url.render_as_string(hide_password=False))
         raise DatabaseUnavailable(f"cannot reach database {where}: {reason}") from None

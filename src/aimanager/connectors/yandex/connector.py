@@ -49,6 +49,7 @@ from aimanager.connectors.http import HttpClient, RetryPolicy
 from aimanager.connectors.ratelimit import MarketClock, shared_limiters
 from aimanager.connectors.yandex import limits as L
 from aimanager.connectors.yandex import models as M
+from aimanager.connectors.yandex import order_history
 from aimanager.connectors.yandex import orders as fbs_orders
 from aimanager.connectors.yandex import prices as ym_prices
 from aimanager.connectors.yandex import reports as ym_reports
@@ -371,8 +372,8 @@ class YandexMarketConnector:
 
     # --- orders and fees ---------------------------------------------------------------------------
     async def read_orders(self, date_from: date, date_to: date) -> list[SaleRecord]:
-        """Orders of the campaign created in ``[date_from, date_to]`` (``stats.read_orders``)."""
-        return await ym_stats.read_orders(self, date_from, date_to)
+        """Orders of the campaign created in ``[date_from, date_to]`` (``order_history``)."""
+        return await order_history.read_orders(self, date_from, date_to)
 
     async def read_sales(self, date_from: date, date_to: date) -> list[SaleRecord]:
         """Sales and returns with the fees the Market charged, from the order stats (``stats``)."""

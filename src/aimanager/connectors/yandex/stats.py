@@ -20,13 +20,11 @@ The window is by order creation date; pages of ≤200 orders follow ``nextPageTo
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aimanager.connectors.base import SaleKind, SaleRecord
-from aimanager.connectors.yandex import models as M
-from aimanager.connectors.yandex.wire import sale_records
 
 if TYPE_CHECKING:
     from aimanager.connectors.yandex.connector import YandexMarketConnector
@@ -125,37 +123,3 @@ def order_lines(order: dict[str, Any]) -> list[SaleRecord]:
                 )
             )
     return out
-
-
-# The business orders feed: prices, no fees (the report's fallback and the sales history of stock).
-ORDERS_WINDOW_DAYS = 30  # the orders method refuses longer date windows
-
-
-async def read_orders(conn: YandexMarketConnector, date_from: date, date_to: date) -> list[SaleRecord]:
-    """Orders of the campaign created in ``[date_from, date_to]``: 30-day windows, every page."""
-    records: list[SaleRecord] = []
-    start = date_from
-    while start <= date_to:
-        end = min(date_to, start + timedelta(days=ORDERS_WINDOW_DAYS - 1))
-        body = M.GetBusinessOrdersRequest(
-            dates=M.OrderDates(creationDateFrom=start, creationDateTo=end), campaignIds=[conn.campaign_id]
-        )
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": M.ORDERS_PAGE_LIMIT}
-            if token:
-                params["pageToken"] = token
-            answer = await conn.http.json(
-                "POST",
-                f"/v1/businesses/{conn.business_id}/orders",
-                group="orders-read",
-                params=params,
-                json=M.dump(body),
-            )
-            for order in (M.BusinessOrder.model_validate(o) for o in answer.get("orders") or []):
-                records.extend(sale_records(order))
-            token = M.Paging.model_validate(answer.get("paging") or {}).nextPageToken
-            if not token:
-                break
-        start = end + timedelta(days=1)
-    return records
