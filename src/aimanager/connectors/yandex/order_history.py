@@ -5,6 +5,7 @@ the order stats (``stats``) are not what is asked for. 30-day windows, every pag
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,31 +19,39 @@ if TYPE_CHECKING:
 ORDERS_WINDOW_DAYS = 30  # the orders method refuses longer date windows
 
 
+def windows(first: date, last: date, days: int = ORDERS_WINDOW_DAYS) -> Iterator[tuple[date, date]]:
+    """``[first, last]`` cut into windows of at most ``days`` days, in order."""
+    start = first
+    while start <= last:
+        end = min(last, start + timedelta(days=days - 1))
+        yield start, end
+        start = end + timedelta(days=1)
+
+
+async def business_orders(conn: YandexMarketConnector, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    """Every order the cabinet-wide orders call answers for ``body``, page after page (``pageToken``)."""
+    token: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": M.ORDERS_PAGE_LIMIT}
+        if token:
+            params["pageToken"] = token
+        answer = await conn.http.json(
+            "POST", f"/v1/businesses/{conn.business_id}/orders", group="orders-read", params=params, json=body
+        )
+        for order in (answer or {}).get("orders") or []:
+            yield order
+        token = ((answer or {}).get("paging") or {}).get("nextPageToken")
+        if not token:
+            return
+
+
 async def read_orders(conn: YandexMarketConnector, date_from: date, date_to: date) -> list[SaleRecord]:
     """Orders of the campaign created in ``[date_from, date_to]``: 30-day windows, every page."""
     records: list[SaleRecord] = []
-    start = date_from
-    while start <= date_to:
-        end = min(date_to, start + timedelta(days=ORDERS_WINDOW_DAYS - 1))
+    for start, end in windows(date_from, date_to):
         body = M.GetBusinessOrdersRequest(
             dates=M.OrderDates(creationDateFrom=start, creationDateTo=end), campaignIds=[conn.campaign_id]
         )
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": M.ORDERS_PAGE_LIMIT}
-            if token:
-                params["pageToken"] = token
-            answer = await conn.http.json(
-                "POST",
-                f"/v1/businesses/{conn.business_id}/orders",
-                group="orders-read",
-                params=params,
-                json=M.dump(body),
-            )
-            for order in (M.BusinessOrder.model_validate(o) for o in answer.get("orders") or []):
-                records.extend(sale_records(order))
-            token = M.Paging.model_validate(answer.get("paging") or {}).nextPageToken
-            if not token:
-                break
-        start = end + timedelta(days=1)
+        async for order in business_orders(conn, M.dump(body)):
+            records.extend(sale_records(M.BusinessOrder.model_validate(order)))
     return records

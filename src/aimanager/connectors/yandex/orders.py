@@ -10,10 +10,10 @@ order's ``items`` are its lines, keyed by ``orderId`` and ``offerId``.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aimanager.connectors.base import OrderEvent, utc
-from aimanager.connectors.yandex import models as M
+from aimanager.connectors.yandex.order_history import business_orders, windows
 from aimanager.domain.enums import Marketplace
 
 if TYPE_CHECKING:
@@ -25,43 +25,26 @@ WINDOW_DAYS = 30
 async def read_order_lines(conn: YandexMarketConnector, since: datetime) -> list[OrderEvent]:
     """Lines of the FBS orders changed since ``since`` (its UTC day), 30-day windows, every page."""
     today = datetime.now(UTC).date()
-    start = max(utc(since).date(), today - timedelta(days=365))
+    first = max(utc(since).date(), today - timedelta(days=365))
     lines: list[OrderEvent] = []
-    while start <= today:
-        end = min(today, start + timedelta(days=WINDOW_DAYS - 1))
+    for start, end in windows(first, today, WINDOW_DAYS):
         body = {
             "dates": {"updateDateFrom": start.isoformat(), "updateDateTo": end.isoformat()},
             "campaignIds": [conn.campaign_id],
             "programTypes": ["FBS"],
         }
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": M.ORDERS_PAGE_LIMIT}
-            if token:
-                params["pageToken"] = token
-            answer = await conn.http.json(
-                "POST",
-                f"/v1/businesses/{conn.business_id}/orders",
-                group="orders-read",
-                params=params,
-                json=body,
-            )
-            for order in (answer or {}).get("orders") or []:
-                changed = order.get("updateDate")
-                for item in order.get("items") or []:
-                    lines.append(
-                        OrderEvent(
-                            marketplace=Marketplace.YANDEX,
-                            order_id=str(order["orderId"]),
-                            offer_id=str(item["offerId"]),
-                            quantity=int(item.get("count") or 0),
-                            status=str(order.get("status") or ""),
-                            ordered_at=datetime.fromisoformat(str(order["creationDate"])),
-                            changed_at=datetime.fromisoformat(str(changed)) if changed else None,
-                        )
+        async for order in business_orders(conn, body):
+            changed = order.get("updateDate")
+            for item in order.get("items") or []:
+                lines.append(
+                    OrderEvent(
+                        marketplace=Marketplace.YANDEX,
+                        order_id=str(order["orderId"]),
+                        offer_id=str(item["offerId"]),
+                        quantity=int(item.get("count") or 0),
+                        status=str(order.get("status") or ""),
+                        ordered_at=datetime.fromisoformat(str(order["creationDate"])),
+                        changed_at=datetime.fromisoformat(str(changed)) if changed else None,
                     )
-            token = ((answer or {}).get("paging") or {}).get("nextPageToken")
-            if not token:
-                break
-        start = end + timedelta(days=1)
+                )
     return lines
