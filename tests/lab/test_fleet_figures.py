@@ -116,6 +116,11 @@ def test_the_section_shows_wall_against_the_bound_memory_and_latency() -> None:
     assert "| peak RSS per worker process | 200 MB, 300 MB |" in md  # the supervisor is not a worker
     assert "| peak memory of PostgreSQL (private summed + shared once) | 512 MB |" in md
     assert "| CPU: workers / sandboxes / PostgreSQL | 90 s / 10 s / 0 s" in md
+    assert "| the same bound at real time | 2.22 h |" in md  # 8,000 s of limits, not wall ÷ time scale
+    cpus = os.cpu_count() or 1
+    busy = 100 / (120 * cpus)  # 100 CPU seconds in 120 s of wall
+    assert f"| CPU used, all processes | {busy:.0%} of {cpus} CPUs over the wall time" in md
+    assert ("bound by this machine's CPU" in md) == (busy >= 0.85)
     assert "did not drain" not in md and "Failures (first few): cards: no answer" in md
     undrained = render_fleet(
         FleetResult(
