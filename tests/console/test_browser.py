@@ -42,12 +42,16 @@ def login(driver: Any, srv: LiveServer, user: str) -> None:
 
 def test_each_role_logs_in_and_sees_its_own(server: LiveServer, browser: Any) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(server.url + "/console/login")
     browser.find_element(By.NAME, "login").send_keys("admin-user")
     browser.find_element(By.NAME, "password").send_keys("wrong password")
     browser.find_element(By.ID, "login-button").click()
-    assert browser.find_element(By.ID, "login-error").text == "Неверный логин или пароль"
+    # The click returns before the answer's page is there: wait for it, as login() does.
+    error = WebDriverWait(browser, WAIT_S).until(ec.presence_of_element_located((By.ID, "login-error")))
+    assert error.text == "Неверный логин или пароль"
     shot(browser, "login")
 
     login(browser, server, "admin-user")
