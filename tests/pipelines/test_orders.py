@@ -75,6 +75,18 @@ async def test_a_wider_window_or_an_expired_entry_reads_again() -> None:
     assert len(source.reads) == 3
 
 
+async def test_expired_reads_are_forgotten_not_kept_for_every_account() -> None:
+    now = [0.0]
+    source = CountingOrders()
+    feeds = OrderFeeds(source, days=31, ttl_s=600, clock=lambda: now[0])
+    for partner in range(1, 4):
+        await feeds.read(partner, Marketplace.OZON, TODAY, TODAY)
+    assert len(feeds._entries) == 3
+    now[0] = 601.0
+    await feeds.read(9, Marketplace.OZON, TODAY, TODAY)
+    assert list(feeds._entries) == [(9, Marketplace.OZON)]
+
+
 async def test_a_failed_read_is_not_remembered() -> None:
     source = CountingOrders()
     feeds = OrderFeeds(source, days=31)

@@ -84,6 +84,7 @@ class OrderFeeds:
             end = max(date_to, today)
             task = asyncio.ensure_future(self._fetch(key, start, end))
             entry = self._entries[key] = _Entry(now, start, end, task)
+            self._forget_expired(now)
         try:
             # Shielded: a reader that times out must not cancel the read the others wait for.
             records = await asyncio.shield(entry.task)
@@ -92,6 +93,13 @@ class OrderFeeds:
                 del self._entries[key]  # the next reader asks again
             raise
         return [r for r in records if date_from <= r.date.date() <= date_to]
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop finished reads older than the ttl: a worker serving 1,000 partners would otherwise keep
+        every account's month of order lines for as long as it runs."""
+        old = [k for k, e in self._entries.items() if now - e.fetched_at > self._ttl_s and e.task.done()]
+        for k in old:
+            del self._entries[k]
 
     async def _fetch(self, key: tuple[int, Marketplace], start: date, end: date) -> list[SaleRecord]:
         if self._shared is None:
