@@ -25,11 +25,11 @@ from aimanager.llm.batch_store import BatchStore
 from aimanager.llm.budget import OutputBudgets
 from aimanager.llm.cache import CacheStore, cache_key
 from aimanager.llm.calls import Caller, CallFailed
-from aimanager.llm.card_jobs import CardJob, fixable, replan_cut, split_again
+from aimanager.llm.card_jobs import CardJob, replan_cut, split_again
 from aimanager.llm.config import GatewayConfig
 from aimanager.llm.errors import BudgetExceeded, ProviderHTTPError, SpendCapReached
-from aimanager.llm.ledger import Share
 from aimanager.llm.ledger_inflight import Ticket
+from aimanager.llm.pack_answers import next_steps, partner_shares, sort_answer
 from aimanager.llm.packer import Packer, tail_packs
 from aimanager.llm.providers.base import Provider
 from aimanager.llm.router import Router
@@ -323,48 +323,14 @@ class CardFlow:
         self, jobs: list[CardJob], ref: ModelRef, response: ProviderResponse, path: str
     ) -> None:
         """Parse and validate each item of an answered pack; ledger, cache, re-ask what failed."""
-        good: list[tuple[CardJob, CardDraft]] = []
-        reask_same: list[CardJob] = []
-        escalate: list[tuple[CardJob, str]] = []
-        cut: list[CardJob] = []
-        outputs: list[float] = []
         # One pack validated at a time (first come first served), so when many answers land together
         # (a batch's results) the first packs' re-asks leave at once instead of after all of them.
         async with self._validating:
-            ids = [str(i + 1) for i in range(len(jobs))]
-            parsed = prompts.parse_card_answer(response.text, ids)
-            for pid, job in zip(ids, jobs, strict=True):
-                await asyncio.sleep(0)  # validating an item is ms of CPU: let claims and heartbeats in
-                value = parsed[pid]
-                if isinstance(value, CardDraft):
-                    outputs.append(float(len(value.model_dump_json())))
-                    problems = self._problems(job, value)
-                    if problems:
-                        job.last_draft = value
-                        escalate.append((job, "; ".join(problems)))
-                    else:
-                        good.append((job, value))
-                elif response.cut and not value.startswith(prompts.SCHEMA_MISMATCH):
-                    outputs.append(0.0)
-                    cut.append(job)  # not answered because the answer ended, not because it was wrong
-                else:
-                    outputs.append(0.0)
-                    reask_same.append(job)
-                    job.notes.append(f"{value} ({ref.model})")
-        answered = sum(
-            isinstance(v, CardDraft) or v.startswith(prompts.SCHEMA_MISMATCH) for v in parsed.values()
-        )
-        self._learn(jobs, ref, response, answered)
+            sorted_pack = await sort_answer(jobs, response.text, response.cut, ref.model, self._problems)
+        good, cut = sorted_pack.good, sorted_pack.cut
+        self._learn(jobs, ref, response, sorted_pack.answered)
         if response.cut:
-            self.stats.salvaged_items += len(good) + len(escalate)
-        if not any(outputs):
-            outputs = [1.0] * len(jobs)
-        by_partner: dict[int, Share] = {}
-        for job, weight in zip(jobs, outputs, strict=True):
-            share = by_partner.setdefault(job.request.partner_id, Share(job.request.partner_id, [], 0.0, 0.0))
-            share.item_ids.append(job.request.item_id)
-            share.input_weight += job.input_estimate + 50
-            share.output_weight += weight
+            self.stats.salvaged_items += len(good) + len(sorted_pack.escalate)
         outcome = "ok" if len(good) == len(jobs) else "partial"
         cut_detail = {"cut_at_max_tokens": jobs[0].asked_max_tokens, "cut_items": len(cut)}
         cost = await self.accounting.record_call(
@@ -372,7 +338,7 @@ class CardFlow:
             response,
             path,
             jobs[0].request.task_kind,
-            list(by_partner.values()),
+            partner_shares(jobs, sorted_pack.outputs),
             outcome,
             {
                 "pack": len(jobs),
@@ -397,34 +363,15 @@ class CardFlow:
             )
         for job, draft in good:
             self._finish(job, draft, response.model, path, None)
-        retries: list[CardJob] = []
-        for job in reask_same:
-            if job.reasks >= 2:
-                self._finish(job, None, response.model, path, f"no valid answer: {job.notes[-1]}")
-            else:
-                job.reasks += 1
-                retries.append(job)
-        for job, problem in escalate:
-            job.notes.append(f"rejected from {response.model}: {problem}")
-            job.rejections += 1
-            if not fixable(problem) or job.reasks >= 2:
-                self._finish(job, None, response.model, path, f"card failed validation: {problem}", "answer")
-            elif job.rejections == 1 and not job.escalated:
-                # A slip of the small model (an invented number, a stray word) is usually not repeated:
-                # one more try at its price before the large model's (20×).
-                job.reasks += 1
-                retries.append(job)
-            elif not job.escalated and job.route.escalation:
-                job.escalated, job.reasks = True, job.reasks + 1
-                self.stats.escalations += 1
-                retries.append(job)
-            else:
-                self._finish(job, None, response.model, path, f"card failed validation: {problem}", "answer")
+        steps = next_steps(sorted_pack, response.model)
+        self.stats.escalations += steps.escalations
+        for job, error, failure in steps.failed:
+            self._finish(job, None, response.model, path, error, failure)
         cut_packs = self._replan_cut(cut, len(jobs), ref, response.model, path) if cut else []
-        self.stats.reasked_items += len(retries) + sum(len(p) for p in cut_packs)
+        self.stats.reasked_items += len(steps.retries) + sum(len(p) for p in cut_packs)
         # Alone, so a hostile or confusing neighbour cannot spoil the second try.
         await asyncio.gather(
-            *(self._run_pack((job.request.task_kind, job.route.tier), [job]) for job in retries),
+            *(self._run_pack((job.request.task_kind, job.route.tier), [job]) for job in steps.retries),
             *(self._run_pack((p[0].request.task_kind, p[0].route.tier), p) for p in cut_packs),
         )
 
