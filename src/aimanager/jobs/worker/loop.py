@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
 import time
 from collections import defaultdict
@@ -22,8 +21,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aimanager.jobs.backends.protocol import Backend
-from aimanager.jobs.errors import PermanentFailure, Retry, Snooze, UnknownJobKind
-from aimanager.jobs.model import Completion, Job
+from aimanager.jobs.errors import UnknownJobKind
+from aimanager.jobs.model import Job
 from aimanager.jobs.priority import Priority
 from aimanager.jobs.registry import HandlerSpec, Registry
 from aimanager.jobs.worker.acks import AcksAndLeases
@@ -33,14 +32,12 @@ from aimanager.jobs.worker.maintenance import (
     prune_loop,
     recover_expired_leases_loop,
 )
+from aimanager.jobs.worker.outcomes import Outcomes
 from aimanager.jobs.worker.slots import Slots
-from aimanager.logs import OUTCOME_LOGGER, get_logger
-from aimanager.redact import redact
+from aimanager.logs import get_logger
 from aimanager.retry import Backoff
 
 log = get_logger("aimanager.jobs.worker")
-# One line per job outcome (done, retried, failed, dead): what a quiet worker prints (see logs.py).
-outcome = get_logger(OUTCOME_LOGGER)
 
 # How long cancelled handlers and helpers get to finish at shutdown (see ``_shutdown``).
 CANCEL_GRACE_S = 5.0
@@ -70,9 +67,6 @@ class Worker:
             claim_batch=self.config.claim_batch,
             held=self.slots.held,
         )
-        # Bound once (logging is configured before a worker is built): the module's lazy proxy binds a
-        # new logger on every call, a few microseconds per job on the ``job.done`` line alone.
-        self._outcome = outcome.bind()
         self._tasks: dict[asyncio.Task[None], list[int]] = {}
         self._nudge = asyncio.Event()  # a slot freed, work may have arrived, or stop
         self._woke = False
@@ -81,6 +75,9 @@ class Worker:
         poll = self.config.poll_s
         self._poll_s = poll if poll is not None else float(getattr(backend, "poll_interval", 0.1))
         self._store_backoff = Backoff(base=0.05, cap=self.config.store_retry_cap_s)
+        self.outcomes = Outcomes(
+            backend, self.worker_id, self.metrics, self.acks, self._store_backoff, self._stopping
+        )
         self.loop_turned_at = time.monotonic()  # last turn of the claim loop, for /healthz
         self.store_failing_since: float | None = None  # first of the current run of failed calls
         self._store_failures = 0
@@ -277,7 +274,7 @@ class Worker:
                 spec = self.registry.handler(kind)
             except UnknownJobKind as exc:
                 for job in group:
-                    self._spawn(self._fail(job, str(exc)), [job.id])
+                    self._spawn(self.outcomes.fail(job, str(exc)), [job.id])
                 continue
             if spec.batch:
                 for i in range(0, len(group), spec.max_batch):
@@ -329,11 +326,11 @@ class Worker:
             raise
         except BaseException as exc:
             self.slots.note_run((time.perf_counter() - started) * 1000.0)
-            await self._settle_failure(job, exc)
+            await self.outcomes.settle_failure(job, exc)
             return
         run_ms = (time.perf_counter() - started) * 1000.0
         self.slots.note_run(run_ms)
-        self._ack(job, run_ms, result)
+        self.outcomes.ack(job, run_ms, result)
 
     async def _run_batch(self, spec: HandlerSpec, jobs: list[Job]) -> None:
         started = time.perf_counter()
@@ -348,64 +345,9 @@ class Worker:
         for job in jobs:
             failure = failures.get(job.id)
             if failure is None:
-                self._ack(job, elapsed, None)
+                self.outcomes.ack(job, elapsed, None)
             else:
-                await self._settle_failure(job, failure)
-
-    def _ack(self, job: Job, run_ms: float, result: Any) -> None:
-        if result is not None:
-            try:
-                json.dumps(result)
-            except (TypeError, ValueError):
-                result = {"repr": repr(result)[:500]}
-        self.metrics.succeeded += 1
-        self.metrics.run_ms.append(run_ms)
-        self.acks.ack(Completion(job.id, job.attempts, run_ms, result))
-        self._outcome.info("job.done", job_id=job.id, kind=job.kind, partner=job.partner_id, ms=round(run_ms))
-
-    async def _settle_failure(self, job: Job, exc: BaseException) -> None:
-        """Write a failed attempt's outcome; while the store is down, retry (the job stays held, so
-        its lease is renewed) until the write lands or the worker shuts down."""
-        tries = 0
-        while True:
-            try:
-                await self._settle_once(job, exc)
-                return
-            except Exception as store_exc:
-                tries += 1
-                self.metrics.store_errors += 1
-                log.error("job.settle_failed", job_id=job.id, error=str(store_exc)[:300], tries=tries)
-                if self._stopping.is_set():
-                    return  # the lease brings the job back
-                await asyncio.sleep(self._store_backoff.delay(tries))
-
-    async def _settle_once(self, job: Job, exc: BaseException) -> None:
-        if isinstance(exc, PermanentFailure):
-            await self._fail(job, redact(f"{type(exc).__name__}: {exc}"), exc.payload)
-            return
-        if isinstance(exc, Snooze):
-            if await self.backend.snooze(self.worker_id, job, exc.delay, exc.payload):
-                self.metrics.snoozed += 1
-            return
-        delay, payload = (exc.delay, exc.payload) if isinstance(exc, Retry) else (None, None)
-        reason = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-        status = await self.backend.retry_later(self.worker_id, job, reason, delay, payload)
-        if status is not None and status.value == "dead":
-            self.metrics.dead += 1
-            self._outcome.warning("job.dead", **self._line(job), error=reason)
-        else:
-            self.metrics.retried += 1
-            self._outcome.info("job.retried", **self._line(job), attempt=job.attempts, error=reason[:200])
-
-    async def _fail(self, job: Job, reason: str, payload: dict[str, Any] | None = None) -> None:
-        await self.backend.fail(self.worker_id, job, reason, payload)
-        self.metrics.failed += 1  # after the write: a retried write is counted once
-        self._outcome.warning("job.failed", **self._line(job), error=reason)
-
-    def _line(self, job: Job) -> dict[str, Any]:
-        """The fields of a job's outcome line: which job, whose, and how long this attempt ran."""
-        ms = (self.backend.clock() - job.started_at) * 1000.0 if job.started_at is not None else None
-        return {"job_id": job.id, "kind": job.kind, "partner": job.partner_id, "ms": ms and round(ms)}
+                await self.outcomes.settle_failure(job, failure)
 
     # -- shutdown --------------------------------------------------------------------------------
 
