@@ -57,3 +57,19 @@ async def test_a_call_larger_than_our_burst_waits_for_all_of_its_tokens() -> Non
     state.admit("m", 0, 1_999)  # the provider's bucket is as low as ours: another call just went
     await limiter.acquire("m", 0, 1_000)
     assert await refusals(state, limiter, calls=40, tokens=1_500) == 0
+
+
+async def test_a_provider_much_shallower_than_us_teaches_its_depth_and_stops_refusing() -> None:
+    # Ours holds 300 ms of refill, the provider's 30 ms (one call of 2,000 tokens at a time, not two).
+    # Each wave comes after both have refilled: ours would send all eight at once, every wave, and the
+    # provider refuse most of them. A refusal halves our depth; a few waves in, we send no more than
+    # the provider holds, and the later waves are not refused at all.
+    limiter = RateLimiter(defaults={"m": Limits(otpm=OTPM)}, burst_seconds=0.3)
+    state = provider(0.03)
+    per_wave = []
+    for _ in range(14):
+        await asyncio.sleep(0.35)  # both buckets full again (the fill is what is tested, not a time)
+        per_wave.append(await refusals(state, limiter, calls=8, tokens=2_000))
+    assert per_wave[0] > 0  # the first wave found out
+    assert sum(per_wave[-6:]) == 0, per_wave
+    assert limiter.burst_of("m") <= 0.03

@@ -26,6 +26,9 @@ from aimanager.llm.types import RateLimitInfo
 from aimanager.logs import get_logger
 
 log = get_logger(__name__)
+# A learned burst never goes below this (seconds of refill), and grows back by this factor per answer.
+MIN_BURST_S = 0.01
+BURST_GROWTH = 1.02
 
 
 @dataclass(slots=True)
@@ -75,13 +78,21 @@ class RateLimiter:
     # retries on its own and the bucket goes to whoever wakes first, so a partner's packs finish in
     # random order and every partner's cards land at the very end of a backlog.
     _gates: dict[str, _Gate] = field(default_factory=dict)
+    # The depth of each key's buckets as learned from refusals (see ``throttled``), in seconds of refill.
+    _burst: dict[str, float] = field(default_factory=dict)
+    _ceiling: dict[str, float] = field(default_factory=dict)
+    _shrunk_until: dict[str, float] = field(default_factory=dict)
 
     def limits(self, key: str) -> Limits:
         return self.learned.get(key) or self.defaults.get(key) or self.defaults.get("*") or Limits()
 
-    def _shape(self, per_minute: float) -> tuple[float, float]:
+    def burst_of(self, key: str) -> float:
+        """Seconds of refill this key's buckets hold now (``burst_seconds`` until a refusal taught less)."""
+        return self._burst.get(key, self.burst_seconds)
+
+    def _shape(self, per_minute: float, key: str) -> tuple[float, float]:
         rate = per_minute / 60.0
-        return rate, max(1.0, rate * self.burst_seconds)
+        return rate, max(1.0, rate * self.burst_of(key))
 
     async def acquire(
         self,
@@ -133,7 +144,7 @@ class RateLimiter:
         for kind, amount in (("rpm", 1), ("itpm", input_tokens), ("otpm", output_tokens)):
             per_minute = limits.of(kind)
             if per_minute:
-                rate, capacity = self._shape(per_minute)
+                rate, capacity = self._shape(per_minute, key)
                 # A request larger than our burst (a 20-card pack's max_tokens is more than a second of
                 # an 800k/min limit) waits until its whole amount has refilled: the provider's deeper
                 # bucket admits it only then. Sent once a second's worth was back, it was answered 429,
@@ -150,7 +161,9 @@ class RateLimiter:
         ):
             per_minute = limits.of(kind)
             if per_minute and delta:
-                await self.backend.adjust(reservation.key, kind, float(delta), *self._shape(per_minute))
+                await self.backend.adjust(
+                    reservation.key, kind, float(delta), *self._shape(per_minute, reservation.key)
+                )
 
     async def observe(self, key: str, info: RateLimitInfo) -> None:
         """Learn limits from response headers and lower local levels to the server's ``remaining``."""
@@ -163,6 +176,7 @@ class RateLimiter:
         if learned != current:
             log.info("llm.limits.learned", key=key, rpm=learned.rpm, itpm=learned.itpm, otpm=learned.otpm)
         self.learned[key] = learned
+        self._grow_burst(key)
         for kind, remaining in (
             ("rpm", info.requests_remaining),
             ("itpm", info.input_tokens_remaining),
@@ -170,7 +184,7 @@ class RateLimiter:
         ):
             per_minute = learned.of(kind)
             if per_minute and remaining is not None:
-                await self.backend.clamp(key, kind, float(remaining), *self._shape(per_minute))
+                await self.backend.clamp(key, kind, float(remaining), *self._shape(per_minute, key))
 
     async def throttled(self, key: str, retry_after: float | None) -> None:
         """A 429 arrived: empty every bucket so nobody else sends before ``retry_after``, and the call
@@ -179,13 +193,35 @@ class RateLimiter:
         The token buckets too, not just the request one: a 429 means the provider has less than we
         counted (its burst is shallower than ours, or another client shares the key). Held only at the
         request bucket, the calls queued here would leave the moment it refills, take the tokens the
-        refused call waits for, and that call would be refused again until its retries ran out."""
+        refused call waits for, and that call would be refused again until its retries ran out.
+
+        A refusal also teaches that the provider's buckets are shallower than ours (providers do not say
+        how deep they are): refunds of unused ``max_tokens`` that our deeper bucket kept, the provider's
+        had dropped, and we sent on tokens it did not have. So the burst is halved — once per refusal
+        window, since one shortfall refuses every call sent into it — and grows back slowly to just under
+        the depth that was refused (``_grow_burst``)."""
+        self._shrink_burst(key, retry_after)
         limits = self.limits(key)
         for kind in KINDS:
             per_minute = limits.of(kind)
             if per_minute:
-                rate, capacity = self._shape(per_minute)
+                rate, capacity = self._shape(per_minute, key)
                 await self.backend.clamp(key, kind, -rate * (retry_after or 1.0), rate, capacity)
+
+    def _shrink_burst(self, key: str, retry_after: float | None) -> None:
+        now = time.monotonic()
+        if now < self._shrunk_until.get(key, 0.0):
+            return
+        refused = self.burst_of(key)
+        self._burst[key] = max(MIN_BURST_S, refused * 0.5)
+        self._ceiling[key] = max(MIN_BURST_S, refused * 0.8)
+        self._shrunk_until[key] = now + max(retry_after or 0.0, 0.05)
+        log.info("llm.limits.burst_lowered", key=key, burst_s=round(self._burst[key], 4))
+
+    def _grow_burst(self, key: str) -> None:
+        burst = self._burst.get(key)
+        if burst is not None and burst < self._ceiling[key]:
+            self._burst[key] = min(self._ceiling[key], burst * BURST_GROWTH)
 
     async def close(self) -> None:
         await self.backend.close()
