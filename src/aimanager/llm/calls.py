@@ -26,6 +26,7 @@ from decimal import Decimal
 from aimanager.llm.errors import (
     GatewayClosed,
     ProviderOverloaded,
+    ProviderTimedOut,
     ProviderUnavailable,
     RateLimited,
     SpendCapReached,
@@ -56,10 +57,11 @@ def default_spend_cap_pause_s() -> float:
 
 
 class _Events:
-    """Retry-loop feedback for one model: halve concurrency, hold the limiter, count retries."""
+    """Retry-loop feedback for one model: halve concurrency, hold the limiter, count retries, book a
+    timed-out attempt (which the provider may bill) before its retry goes out."""
 
-    def __init__(self, caller: Caller, key: str) -> None:
-        self.caller, self.key = caller, key
+    def __init__(self, caller: Caller, key: str, ticket: Ticket | None = None) -> None:
+        self.caller, self.key, self.ticket = caller, key, ticket
 
     def on_throttled(self, retry_after: float | None) -> None:
         self.caller.stats.retries += 1
@@ -71,6 +73,10 @@ class _Events:
     def on_overloaded(self) -> None:
         self.caller.stats.retries += 1
         self.caller.concurrency.on_overload()
+
+    async def on_maybe_billed(self) -> None:
+        if self.ticket is not None:
+            await self.ticket.retried()
 
 
 @dataclass(slots=True)
@@ -245,10 +251,12 @@ class Caller:
                 try:
                     if ticket is not None:  # in the ledger before the provider sees it (or not sent)
                         await ticket.open(ref, request, estimate)
-                    response = await provider.complete(request, _Events(self, key))
+                    response = await provider.complete(request, _Events(self, key, ticket))
                 except BaseException as exc:
-                    # Nothing was billed; give the reservation back so the buckets stay honest.
-                    await self.limiter.settle(reservation, 0, 0)
+                    # An error status: nothing was billed, the reservation goes back so the buckets
+                    # stay honest. A timeout may have been generated: the provider's buckets took it.
+                    if not isinstance(exc, ProviderTimedOut):
+                        await self.limiter.settle(reservation, 0, 0)
                     if ticket is not None:
                         await ticket.failed(exc)
                     raise

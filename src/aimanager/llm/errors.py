@@ -32,6 +32,11 @@ class ProviderUnavailable(LLMError):
     """The provider could not be reached (connection refused, timeout) after the retries."""
 
 
+class ProviderTimedOut(ProviderUnavailable):
+    """The last attempt was sent and then timed out or lost its connection: the provider may have
+    generated — and billed — the answer we never got, so its ledger rows are kept at worst case."""
+
+
 class BudgetExceeded(LLMError):
     """A partner's monthly AI budget is used up; that partner's AI work stops, others continue."""
 

@@ -7,6 +7,13 @@ rows in place (real usage, cost and outcome), an error answered before any gener
 another 4xx) *drops* them. A row still pending ``lost_after`` its start — its worker is gone — is
 *swept* to outcome ``lost`` at its worst-case cost, so the ledger never counts less than was charged.
 
+A request that was sent and then timed out (or lost its connection) is different from an error status:
+the provider may be generating the answer and bills it. Its rows are never dropped: when it is the
+call's last attempt (``ProviderTimedOut``) they stay pending and are swept as lost; when it is retried,
+they are booked ``lost`` at worst case (``detail.timed_out``) in the same write that opens the next
+attempt's pending rows, before that attempt goes out (``Ticket.retried``). Reusing ``lost`` rather than a
+new outcome: spend, budgets and the reports already count ``lost`` as worst-case, estimated spend.
+
 Writes are group-committed like ``Ledger``: every open queued while the previous write ran goes out in
 one INSERT, every settle and drop in one transaction, so thousands of calls starting together cost one
 round trip rather than thousands. Settling or sweeping a row sets its ``created_at`` to that moment: a
@@ -24,7 +31,7 @@ import random
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from aimanager.db.models import AIUsageLog
 from aimanager.errors import LLMError
+from aimanager.llm.errors import ProviderTimedOut
 from aimanager.llm.ledger import LedgerRow, Share, row_values, split_call
 from aimanager.llm.prices import PriceTable
 from aimanager.llm.tokens import estimate_tokens
@@ -86,6 +94,9 @@ class Ticket:
     ids: dict[int | None, int] = field(default_factory=dict)  # partner → its pending row
     key: str | None = None
     worst_usd: Decimal = Decimal(0)
+    # What the open rows were written from, for the next attempt's after a timeout (``retried``).
+    rows: list[LedgerRow] = field(default_factory=list)
+    sent: tuple[ModelRef, ProviderRequest, int] | None = None
 
     async def open(self, ref: ModelRef, request: ProviderRequest, input_tokens: int) -> None:
         """Write the pending rows at the call's worst case; raises if the ledger cannot take them (then
@@ -94,11 +105,36 @@ class Ticket:
         self.worst_usd = sum((r.cost_usd for r in rows), Decimal(0))
         ids = await self.ledger.submit(_Op(rows=rows))
         self.ids = {r.partner_id: i for r, i in zip(rows, ids, strict=True)}
+        self.rows, self.sent = rows, (ref, request, input_tokens)
+
+    async def retried(self) -> None:
+        """The attempt the open rows stand for was sent and timed out, and is about to be sent again:
+        the provider may bill both. One write books this attempt ``lost`` at its worst case and opens the
+        next attempt's pending rows — so a worker that dies at any point leaves every sent attempt in the
+        ledger at worst case. Raises if the ledger cannot take it (then the retry must not go out)."""
+        if not self.ids or self.sent is None:
+            return  # nothing open here (a ledger write failed before): those rows are swept as lost
+        ids, self.ids = self.ids, {}  # if the write fails they stay pending, never dropped
+        booked = [
+            (ids.get(r.partner_id), replace(r, outcome=LOST, detail={**r.detail, "timed_out": True}))
+            for r in self.rows
+        ]
+        rows = self.ledger.pending_rows(self, *self.sent)
+        new = await self.ledger.submit(_Op(rows=rows, settle=booked))
+        self.ids = {r.partner_id: i for r, i in zip(rows, new, strict=True)}
+        self.rows = rows
+        log.warning("llm.ledger.timed_out", rows=len(booked), worst_usd=str(self.worst_usd), retried=True)
 
     async def failed(self, exc: BaseException) -> None:
         """The call raised: an error status means nothing was generated, so the rows go; a cancelled
-        call may have been answered, so its rows stay pending (and are swept as lost). Never raises."""
+        call may have been answered and a timed-out one (``ProviderTimedOut``: sent, then no answer) may
+        be billed, so their rows stay pending (and are swept as lost at worst case). Never raises."""
         if isinstance(exc, asyncio.CancelledError) or not (self.ids or self.key):
+            return
+        if isinstance(exc, ProviderTimedOut):
+            # Forgotten here, so a later drop of this ticket (a fallback model's failure) cannot take them.
+            self.ids = {}
+            log.warning("llm.ledger.timed_out", worst_usd=str(self.worst_usd), retried=False)
             return
         try:
             await self.drop()

@@ -10,7 +10,13 @@ from typing import Any
 import anthropic
 
 from aimanager.llm.errors import ProviderHTTPError, SpendCapReached
-from aimanager.llm.providers.base import Failure, RetryEvents, RetryPolicy, with_retries
+from aimanager.llm.providers.base import (
+    Failure,
+    RetryEvents,
+    RetryPolicy,
+    connection_failure,
+    with_retries,
+)
 from aimanager.llm.types import BatchOutcome, ProviderRequest, ProviderResponse, RateLimitInfo, Usage
 from aimanager.redact import register
 from aimanager.retry import retry_after
@@ -82,8 +88,8 @@ def classify(exc: Exception) -> Failure:
         if exc.status_code >= 500 or exc.status_code in (408, 409):
             return Failure("overloaded", error, retry_after(headers))
         return Failure("fatal", error)
-    if isinstance(exc, anthropic.APIConnectionError):  # includes timeouts
-        return Failure("unavailable", exc)
+    if isinstance(exc, anthropic.APIConnectionError):  # its APITimeoutError too: sent or not, see there
+        return connection_failure(exc)
     return Failure("fatal", exc)
 
 

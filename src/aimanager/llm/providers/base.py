@@ -4,6 +4,11 @@ The SDKs' own retries are switched off (``max_retries=0``): the SDK would retry 
 cannot succeed until the billing period resets — and it cannot tell the limiter that the server pushed
 back. This loop honours ``retry-after-ms`` / ``retry-after``, backs off with full jitter otherwise, stops at
 once on a spend cap and reports every push-back to the limiter through ``RetryEvents``.
+
+A request that was sent and then timed out (or lost its connection before the answer) is not like an
+error status: the provider keeps generating and bills the tokens. Such a failure is the ``timeout``
+kind: retried like ``unavailable``, but each retried attempt is reported first (``on_maybe_billed``),
+so the ledger books it before the next goes out, and running out of retries raises ``ProviderTimedOut``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Protocol, TypeVar
 
 from aimanager.llm.errors import (
     ProviderOverloaded,
+    ProviderTimedOut,
     ProviderUnavailable,
     RateLimited,
 )
@@ -54,13 +60,18 @@ class Provider(Protocol):
 
 
 class RetryEvents(Protocol):
-    """Feedback from the retry loop to the limiter (and the stats)."""
+    """Feedback from the retry loop to the limiter, the stats and the ledger."""
 
     def on_throttled(self, retry_after: float | None) -> None:
         """The server answered 429 rate-limit."""
 
     def on_overloaded(self) -> None:
         """The server answered 529 or another 5xx."""
+
+    async def on_maybe_billed(self) -> None:
+        """The attempt was sent and timed out (or lost its connection), and is about to be retried:
+        awaited before the next attempt goes out, so the ledger books the attempt's possible charge
+        first. Raising stops the retries (the next attempt must not go out unbooked)."""
 
 
 # Without a server hint: 0.5 s, 1 s, 2 s … at most 8 s, full jitter.
@@ -82,9 +93,42 @@ class RetryPolicy:
 class Failure:
     """A provider error, classified for the loop."""
 
-    kind: str  # throttled | overloaded | unavailable | fatal
+    kind: str  # throttled | overloaded | unavailable | timeout (sent, maybe billed) | fatal
     error: Exception
     retry_after: float | None = None
+
+
+# A transport error of one of these classes (httpx, httpx2, httpcore: matched by name, so any SDK
+# version's transport counts) left the request unsent or not written whole: no provider answers — or
+# bills — a request it never read. Anything else after the connection was made may have been billed.
+NEVER_SENT = frozenset(
+    {
+        *("ConnectError", "ConnectTimeout", "PoolTimeout", "ProxyError", "UnsupportedProtocol"),
+        *("LocalProtocolError", "WriteError", "WriteTimeout"),
+    }
+)
+
+
+def _transport_cause(exc: BaseException) -> BaseException | None:
+    """The first httpx/httpcore exception in ``exc``'s cause chain (the SDKs raise theirs from it)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__module__.split(".")[0].startswith(("httpx", "httpcore")):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def connection_failure(exc: Exception) -> Failure:
+    """An SDK connection error (its timeout included): ``unavailable`` when the request never got out,
+    else ``timeout`` — sent, so the provider may be generating and billing the answer. Without a
+    transport cause to tell, it counts as sent: the ledger may count more than was charged, never less."""
+    cause = _transport_cause(exc)
+    if cause is not None and any(c.__name__ in NEVER_SENT for c in type(cause).__mro__):
+        return Failure("unavailable", exc)
+    return Failure("timeout", exc)
 
 
 async def with_retries(
@@ -98,7 +142,8 @@ async def with_retries(
     """Run ``send`` until it succeeds; returns ``(result, retries)``.
 
     ``classify`` maps SDK exceptions to a ``Failure``; a ``fatal`` one (including a spend cap) is raised
-    at once. After ``policy.max_retries`` the last failure is raised as the gateway's error type.
+    at once. After ``policy.max_retries`` the last failure is raised as the gateway's error type. A
+    ``timeout`` attempt that is retried is reported to ``events.on_maybe_billed`` (if defined) first.
     """
     attempt = 0
     while True:
@@ -118,6 +163,8 @@ async def with_retries(
             too_long = failure.retry_after is not None and failure.retry_after > policy.max_retry_after
             if attempt >= policy.max_retries or too_long:
                 raise _final(failure, what, attempt) from exc
+            if failure.kind == "timeout" and events is not None:
+                await events.on_maybe_billed()
             delay = (
                 failure.retry_after if failure.retry_after is not None else policy.backoff.delay(attempt + 1)
             )
@@ -137,4 +184,6 @@ def _final(failure: Failure, what: str, attempts: int) -> Exception:
         return limited
     if failure.kind == "overloaded":
         return ProviderOverloaded(message, status=status, request_id=request_id, code="overloaded_error")
+    if failure.kind == "timeout":
+        return ProviderTimedOut(message)
     return ProviderUnavailable(message)

@@ -16,7 +16,13 @@ from typing import Any
 import openai
 
 from aimanager.llm.errors import ProviderHTTPError, SpendCapReached
-from aimanager.llm.providers.base import Failure, RetryEvents, RetryPolicy, with_retries
+from aimanager.llm.providers.base import (
+    Failure,
+    RetryEvents,
+    RetryPolicy,
+    connection_failure,
+    with_retries,
+)
 from aimanager.llm.types import BatchOutcome, ProviderRequest, ProviderResponse, RateLimitInfo, Usage
 from aimanager.redact import register
 from aimanager.retry import retry_after
@@ -81,9 +87,16 @@ def classify(exc: Exception) -> Failure:
         if exc.status_code >= 500 or exc.status_code in (408, 409):
             return Failure("overloaded", error, retry_after(exc.response.headers))
         return Failure("fatal", error)
-    if isinstance(exc, openai.APIConnectionError):
-        return Failure("unavailable", exc)
+    if isinstance(exc, openai.APIConnectionError):  # its APITimeoutError too: sent or not, see there
+        return connection_failure(exc)
     return Failure("fatal", exc)
+
+
+def classify_upload(exc: Exception) -> Failure:
+    """``classify`` for a file upload: it generates nothing, so a timed-out one bills nothing either
+    (the batch's rows are dropped if the upload fails, kept if the batch create may have gone through)."""
+    failure = classify(exc)
+    return Failure("unavailable", exc) if failure.kind == "timeout" else failure
 
 
 def user_content(request: ProviderRequest) -> str | list[dict[str, Any]]:
@@ -169,7 +182,7 @@ class OpenAIProvider:
         async def upload() -> Any:
             return await self.client.files.create(file=("batch.jsonl", payload), purpose="batch")
 
-        file, _ = await with_retries(upload, classify, self.policy, None, what="openai file upload")
+        file, _ = await with_retries(upload, classify_upload, self.policy, None, what="openai file upload")
 
         async def create() -> Any:
             return await self.client.batches.create(
