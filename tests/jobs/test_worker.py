@@ -223,6 +223,40 @@ async def test_a_kind_at_its_cap_leaves_the_slots_to_other_kinds(live_backend: A
     assert most == 2
 
 
+async def test_a_cap_given_as_a_function_follows_it_at_every_claim(live_backend: Any) -> None:
+    """A measured cap (the LLM limit's need for calls in flight) is asked anew: raised while jobs wait,
+    the waiting jobs are claimed up to the new cap."""
+    cap = 1
+    running = 0
+    most = 0
+    two_running = asyncio.Event()
+    release = asyncio.Event()
+
+    async def waits_on_llm(job: Job) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        if running == 3:
+            two_running.set()
+        await release.wait()
+        running -= 1
+
+    reg = Registry()
+    reg.register("llm", waits_on_llm, max_running=lambda: cap)
+    await live_backend.enqueue_many([JobSpec("llm", partner_id=i) for i in range(5)])
+    worker = Worker(live_backend, reg, WorkerConfig(concurrency=10, prefetch=0, poll_s=0.01))
+    task = asyncio.create_task(worker.run(until_idle=True))
+    while running < 1:
+        await asyncio.sleep(0.01)
+    assert (await live_backend.stats()).by_kind["llm"]["queued"] == 4  # held at the cap of one
+    cap = 3
+    await asyncio.wait_for(two_running.wait(), 10)  # the raised cap let two more in
+    assert (await live_backend.stats()).by_kind["llm"]["queued"] == 2
+    release.set()
+    await asyncio.wait_for(task, 10)
+    assert most == 3
+
+
 async def test_acks_and_lease_renewals_never_overlap() -> None:
     """On PostgreSQL an ack and a heartbeat over the same rows, run at once, can deadlock."""
     backend = MemoryBackend()

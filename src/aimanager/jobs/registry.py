@@ -15,6 +15,9 @@ SingleHandler = Callable[[Job], Awaitable[Any]]
 BatchHandler = Callable[[list[Job]], Awaitable[dict[int, BaseException] | None]]
 """Runs jobs that share a batch key in one call; returns the failures by job id (None: all done)."""
 
+Cap = int | Callable[[], int]
+"""A ``max_running``: a number, or a function asked at every claim (a cap that follows a measurement)."""
+
 
 @dataclass(frozen=True, slots=True)
 class HandlerSpec:
@@ -24,7 +27,7 @@ class HandlerSpec:
     max_batch: int = 50
     timeout_s: float | None = None
     # At most this many jobs of the kind held by one worker (claimed or running); see ``register``.
-    max_running: int | None = None
+    max_running: Cap | None = None
 
 
 class Registry:
@@ -39,14 +42,15 @@ class Registry:
         func: SingleHandler,
         *,
         timeout_s: float | None = None,
-        max_running: int | None = None,
+        max_running: Cap | None = None,
     ) -> None:
         """Register a single-job handler for ``kind``.
 
         ``max_running`` caps the jobs of this kind one worker holds at once. While the kind is at its
         cap the worker claims other kinds, even of a lower priority: jobs that wait on a shared
         outside limit (an LLM's tokens per minute) gain nothing from more slots, and would otherwise
-        hold every slot while work that could run waits behind them."""
+        hold every slot while work that could run waits behind them. A function is asked at every
+        claim, so the cap can follow what is measured (the LLM limits' need for calls in flight)."""
         self._handlers[kind] = HandlerSpec(kind, func, timeout_s=timeout_s, max_running=max_running)
 
     def register_batch(
@@ -56,7 +60,7 @@ class Registry:
         *,
         max_batch: int = 50,
         timeout_s: float | None = None,
-        max_running: int | None = None,
+        max_running: Cap | None = None,
     ) -> None:
         """Register a handler that receives up to ``max_batch`` jobs of ``kind`` sharing a batch key
         (``max_running`` as for :meth:`register`)."""
@@ -82,6 +86,6 @@ class Registry:
         return sorted(self._handlers)
 
     @property
-    def caps(self) -> dict[str, int]:
+    def caps(self) -> dict[str, Cap]:
         """``max_running`` of the kinds that have one."""
         return {k: s.max_running for k, s in self._handlers.items() if s.max_running is not None}

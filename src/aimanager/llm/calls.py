@@ -318,6 +318,11 @@ class Caller:
         otpm = self.limiter.limits(key).otpm
         return 1.2 * otpm / 60.0 / self._speed.get(key, PRIOR_TOKENS_PER_S) if otpm else 0.0
 
+    def calls_to_keep_busy(self, ref: ModelRef) -> float:
+        """``_calls_needed`` of ``ref`` once a call's speed was measured (0 before)."""
+        key = str(ref)
+        return self._calls_needed(key) if key in self._speed else 0.0
+
     def spare_calls(self, ref: ModelRef, running: int = 0) -> int:
         """How many more calls ``ref``'s limits could take now: none while calls queue for its rate
         limits (they are busy), while they are unknown or before a call's speed was measured; else the

@@ -116,6 +116,12 @@ class Gateway:
         """Counters since the gateway was created: calls, items, tokens, cost, cache hits, fallbacks."""
         return self.accounting.stats
 
+    def calls_to_keep_busy(self, task_kind: str = "card") -> float:
+        """Calls in flight that keep the output-tokens limit of ``task_kind``'s first model busy, from
+        its learned limit and measured speed per call (0 until both are known)."""
+        ref = self.router.route(task_kind).models[0]
+        return self.caller.calls_to_keep_busy(ref)
+
     async def generate_cards(self, requests: list[CardRequest]) -> list[CardResult]:
         """One ``CardResult`` per request, in order. Raises ``SpendCapReached`` if the provider's spend
         cap stops the run; a partner over its own budget only gets ``error`` results."""

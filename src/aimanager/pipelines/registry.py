@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from typing import Any
 
@@ -12,10 +13,14 @@ from aimanager.pipelines.services.followups import FOLLOWUPS_KIND, run_followups
 from aimanager.pipelines.services.runtime import Runtime
 from aimanager.pipelines.services.schedules import SCHEDULED_KIND, run_scheduled
 
-# Card generation jobs in flight at once (one 20-card pack each). A real pack streams ~150 output
-# tokens a second for ~3 minutes, so keeping an 800k-tokens-a-minute limit busy takes
-# 800,000 / 60 / 150 ≈ 90 packs in flight (Little's law); 40 left the limit at less than half.
+# Card generation jobs one worker holds at once (one pack each). A real pack streams ~150 output tokens
+# a second for ~3 minutes, so keeping an 800k-tokens-a-minute limit busy takes 800,000 / 60 / 150 ≈ 90
+# calls in flight (Little's law). Until the gateway has measured that (``card_jobs_in_flight``), 100.
 CARD_JOBS_IN_FLIGHT = 100
+# Once measured: the calls the limit needs, half again for the parts of a job that are not its call
+# (waiting for its turn at the limits, re-asks, storing), within these bounds.
+CARD_JOBS_HEADROOM = 1.5
+CARD_JOBS_MIN, CARD_JOBS_MAX = 16, 400
 PIPELINE_KINDS = (
     "cards.generate",
     "cards.push",
@@ -31,21 +36,32 @@ PIPELINE_KINDS = (
 )
 
 
+def card_jobs_in_flight(rt: Runtime) -> int:
+    """How many ``cards.generate`` jobs a worker may hold now: what keeps the LLM's output limit busy.
+
+    A fixed 100 was too few at a real model's speed once a job's other parts counted (card jobs ran at
+    0.6 a second where the limit allowed 0.89) and too many for a small limit (slots held waiting)."""
+    needed = rt.gateway.calls_to_keep_busy()
+    if not needed:
+        return CARD_JOBS_IN_FLIGHT
+    return max(CARD_JOBS_MIN, min(CARD_JOBS_MAX, math.ceil(needed * CARD_JOBS_HEADROOM)))
+
+
 def pipeline_registry(rt: Runtime) -> Registry:
     """Handlers of the four capabilities and of a run's follow-ups, bound to ``rt``."""
     reg = builtin_registry()
     # A generation job is one full pack (the planner's ``CARD_PACK``), so it is claimed alone: a slot
     # is given back as soon as its own pack is answered, not when the slowest of several packs is
     # (each call's speed varies, and holding finished packs' slots left the limit below busy). They
-    # wait on the LLM's output: ``CARD_JOBS_IN_FLIGHT`` keeps the limit busy at a real model's speed,
-    # and more would only hold slots that pricing, stock and reports could use meanwhile (a worker
+    # wait on the LLM's output: ``card_jobs_in_flight`` keeps the limit busy at the model's measured
+    # speed, and more would only hold slots that pricing, stock and reports could use meanwhile (a worker
     # needs --concurrency above it for that: see docs/pipelines.md).
     reg.register_batch(
         "cards.generate",
         partial(cards.generate, rt),
         max_batch=1,
         timeout_s=900,
-        max_running=CARD_JOBS_IN_FLIGHT,
+        max_running=partial(card_jobs_in_flight, rt),
     )
     reg.register_batch(
         "cards.push", partial(card_push.push, rt), max_batch=card_push.PUSH_JOBS_PER_CALL, timeout_s=900

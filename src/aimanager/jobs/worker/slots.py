@@ -78,7 +78,7 @@ class Slots:
         held: dict[str, int] = defaultdict(int)
         for job in self.held.values():
             held[job.kind] += 1
-        full = {kind for kind, cap in self._caps.items() if held[kind] >= cap}
+        full = {kind for kind, cap in self._caps.items() if held[kind] >= (cap() if callable(cap) else cap)}
         if not full:
             return self._kinds
         return [k for k in (self._kinds or self._registry.kinds) if k not in full]
