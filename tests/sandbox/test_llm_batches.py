@@ -125,3 +125,28 @@ async def test_openai_batch_requests_expire_or_error_at_their_rate(
     errors = [json.loads(x) for x in (await gpt.files.content(batch.error_file_id)).text.splitlines() if x]
     assert [e["error"]["code"] for e in errors] == [code, code]
     assert (await gpt.files.content(str(batch.output_file_id))).text.strip() == ""
+
+
+async def test_a_batch_is_worked_on_while_it_runs_and_published_only_at_its_end(sandbox: Any) -> None:
+    # A provider answers a batch's requests while it runs: at its end the results are there. Worked out
+    # on the first poll after the end instead, 2,000 answers held that poll for seconds of CPU.
+    state, claude, gpt = sandbox
+    state.config.update({"batch_seconds": 20_000.0})  # 2 s here: ends long after its answers are ready
+    created = await claude.messages.batches.create(requests=requests(5))
+    upload = await gpt.files.create(
+        file=("in.jsonl", io.BytesIO(b"")), purpose="batch"
+    )  # an empty input: only the OpenAI batch's bookkeeping is looked at
+    opened = await gpt.batches.create(
+        input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    deadline = time.monotonic() + 30  # a guard against a hang, not a timing assertion
+    while not all("_work_done" in state.batches[i] for i in (created.id, opened.id)):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.005)
+    early = await claude.messages.batches.retrieve(created.id)
+    # Worked out, still not published: no results, no output file, before the batch's end.
+    assert early.processing_status == "in_progress" and early.results_url is None
+    assert (await gpt.batches.retrieve(opened.id)).output_file_id is None
+    batch = await ended(claude, created.id)
+    assert batch.request_counts.succeeded == 5
+    assert len([r async for r in await claude.messages.batches.results(created.id)]) == 5

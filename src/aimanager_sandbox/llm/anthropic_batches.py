@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from aimanager_sandbox.llm import batch_work
 from aimanager_sandbox.llm import model as sandbox_model
 from aimanager_sandbox.llm.anthropic_routes import (
     DEFAULT_MAX_TOKENS,
@@ -75,13 +76,15 @@ def _result(state: SandboxState, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def batch_results_of(state: SandboxState, batch: dict[str, Any]) -> list[dict[str, Any]]:
-    """Compute (once) the results of an ended batch."""
-    if batch.get("results") is None:
-        batch["results"] = [
+    """The results of a batch, worked out once (from its creation on: ``batch_work``)."""
+
+    def compute() -> list[dict[str, Any]]:
+        return [
             {"custom_id": entry["custom_id"], "result": _result(state, entry["params"])}
             for entry in batch["requests"]
         ]
-    return list(batch["results"])
+
+    return list(batch_work.answers(batch, compute))
 
 
 async def create_batch(request: Request) -> Response:
@@ -97,9 +100,9 @@ async def create_batch(request: Request) -> Response:
         "requests": body["requests"],
         "created_at": now,
         "ends_at": now + timedelta(seconds=state.batch_duration()),
-        "results": None,
     }
     state.batches[batch["id"]] = batch
+    batch_work.start(batch, lambda: batch_results_of(state, batch))
     return JSONResponse(_batch_object(request, batch))
 
 

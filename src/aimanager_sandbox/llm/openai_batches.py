@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from aimanager_sandbox.llm import batch_work
 from aimanager_sandbox.llm import model as sandbox_model
 from aimanager_sandbox.llm.openai_routes import completion, openai_error, user_text
 from aimanager_sandbox.llm.state import SandboxState
@@ -41,13 +42,24 @@ def _line(state: SandboxState, entry: dict[str, Any]) -> tuple[str, str]:
     return outcome, json.dumps(line, ensure_ascii=False)
 
 
+def _lines(state: SandboxState, batch: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The batch's output and error lines, worked out once (from its creation on: ``batch_work``)."""
+
+    def compute() -> tuple[list[str], list[str]]:
+        ok_lines: list[str] = []
+        error_lines: list[str] = []
+        for raw in state.files.get(batch["input_file_id"], b"").decode().splitlines():
+            if raw.strip():
+                outcome, line = _line(state, json.loads(raw))
+                (ok_lines if outcome == "succeeded" else error_lines).append(line)
+        return ok_lines, error_lines
+
+    done: tuple[list[str], list[str]] = batch_work.answers(batch, compute)
+    return done
+
+
 def _finish(state: SandboxState, batch: dict[str, Any]) -> None:
-    ok_lines: list[str] = []
-    error_lines: list[str] = []
-    for raw in state.files.get(batch["input_file_id"], b"").decode().splitlines():
-        if raw.strip():
-            outcome, line = _line(state, json.loads(raw))
-            (ok_lines if outcome == "succeeded" else error_lines).append(line)
+    ok_lines, error_lines = _lines(state, batch)
     batch["counts"] = {
         "total": len(ok_lines) + len(error_lines),
         "completed": len(ok_lines),
@@ -95,6 +107,7 @@ async def create_batch(request: Request) -> Response:
         "counts": {"total": len(lines), "completed": 0, "failed": 0},
     }
     state.batches[batch["id"]] = batch
+    batch_work.start(batch, lambda: _lines(state, batch))
     return JSONResponse(_batch(request, batch))
 
 
