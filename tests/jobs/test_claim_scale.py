@@ -112,31 +112,39 @@ async def test_claim_probes_do_not_grow_with_idle_keys() -> None:
 
 async def test_concurrent_claimers_never_split_or_double_serve_a_key() -> None:
     """Four claimers on their own connections race over 40 keys of 10 jobs: every key is served by one
-    claim that takes all its 10 jobs, none comes back empty while work is left, nothing twice."""
+    claim that takes all its 10 jobs, nothing twice, and no claim comes back empty while work is left
+    unless another claim overlapped it (rows it holds locked are skipped, as ``SKIP LOCKED`` must)."""
     url = await create_pg_database()
     backend = await sql_backend_for(url)
     try:
         await backend.enqueue_many([JobSpec("k", batch_key=f"key-{i % 40}") for i in range(400)])
         claims: list[list[Any]] = []
-        empties_with_work = 0
+        empties_alone = 0
+        in_flight = 0
+        changes = 0  # claims started or ended, by anyone
 
         async def claimer(name: str) -> None:
-            nonlocal empties_with_work
-            while True:
+            nonlocal empties_alone, in_flight, changes
+            for _ in range(10_000):  # a bound against a hang, not a figure
+                others, seen = in_flight, changes
+                in_flight, changes = in_flight + 1, changes + 1
                 got = await backend.claim(name, 10, lease_s=LEASE)
+                in_flight, changes = in_flight - 1, changes + 1
                 if got:
                     claims.append(got)
                     continue
                 if await backend.drained() or not await _queued(backend):
                     return
-                empties_with_work += 1
+                if not others and changes == seen + 2:  # alone all along, and still nothing
+                    empties_alone += 1
+            raise AssertionError(f"{name} kept coming back empty")
 
         await asyncio.gather(*(claimer(f"w{i}") for i in range(4)))
         ids = [j.id for batch in claims for j in batch]
         assert len(ids) == len(set(ids)) == 400
         assert sorted(len(b) for b in claims) == [10] * 40
         assert all(len({j.batch_key for j in b}) == 1 for b in claims)
-        assert empties_with_work == 0
+        assert empties_alone == 0
     finally:
         await backend.close()
         await drop_pg_database(url)

@@ -317,3 +317,32 @@ async def test_graceful_shutdown_releases_unfinished_jobs(live_backend: Any) -> 
     for job_id in ids:
         job = await live_backend.get(job_id)
         assert job.status is JobStatus.QUEUED and job.attempts == 0
+
+
+async def test_a_job_whose_failure_is_written_is_no_longer_renewed_while_its_batch_goes_on() -> None:
+    """Once a failed attempt's outcome is written the row is not this worker's: renewing it (while the
+    batch's other outcomes are still being written) would find it gone and report a lost lease."""
+    backend = MemoryBackend()
+    real_retry_later = backend.retry_later
+    held_while_writing: list[set[int]] = []
+    worker: Worker | None = None
+
+    async def watching_retry_later(worker_id: str, job: Job, *args: Any, **kwargs: Any) -> Any:
+        assert worker is not None
+        held_while_writing.append(set(worker.slots.held))
+        return await real_retry_later(worker_id, job, *args, **kwargs)
+
+    backend.retry_later = watching_retry_later  # type: ignore[method-assign]
+
+    async def both_fail(jobs: list[Job]) -> dict[int, BaseException]:
+        return {job.id: Retry("later", delay=60) for job in jobs}
+
+    reg = Registry()
+    reg.register_batch("pair", both_fail, max_batch=2)
+    specs = [JobSpec("pair", batch_key="k", partner_id=1, max_attempts=1) for _ in range(2)]
+    ids = (await backend.enqueue_many(specs)).ids
+    worker = Worker(backend, reg, WorkerConfig(concurrency=4))
+    await worker.run(until_idle=True)
+    first, second = held_while_writing
+    assert set(ids) <= first  # both held while the first outcome is written
+    assert ids[0] not in second and ids[1] in second  # the written one let go; the other still held

@@ -76,7 +76,13 @@ class Worker:
         self._poll_s = poll if poll is not None else float(getattr(backend, "poll_interval", 0.1))
         self._store_backoff = Backoff(base=0.05, cap=self.config.store_retry_cap_s)
         self.outcomes = Outcomes(
-            backend, self.worker_id, self.metrics, self.acks, self._store_backoff, self._stopping
+            backend,
+            self.worker_id,
+            self.metrics,
+            self.acks,
+            self._store_backoff,
+            self._stopping,
+            self.slots.forget,
         )
         self.loop_turned_at = time.monotonic()  # last turn of the claim loop, for /healthz
         self.store_failing_since: float | None = None  # first of the current run of failed calls

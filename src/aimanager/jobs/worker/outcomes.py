@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aimanager.jobs.backends.protocol import Backend
@@ -33,6 +34,7 @@ class Outcomes:
         acks: AcksAndLeases,
         store_backoff: Backoff,
         stopping: asyncio.Event,
+        forget: Callable[[list[int]], None],
     ) -> None:
         self.backend = backend
         self.worker_id = worker_id
@@ -40,6 +42,9 @@ class Outcomes:
         self.acks = acks
         self._store_backoff = store_backoff
         self._stopping = stopping
+        # A failed attempt's outcome written, the row is no longer this worker's: its lease is not
+        # renewed, and a renewal that finds it gone (before its task has ended) is not a lost lease.
+        self._forget = forget
         # Bound once (logging is configured before a worker is built): the module's lazy proxy binds a
         # new logger on every call, a few microseconds per job on the ``job.done`` line alone.
         self._outcome = outcome.bind()
@@ -62,6 +67,7 @@ class Outcomes:
         while True:
             try:
                 await self._settle_once(job, exc)
+                self._forget([job.id])
                 return
             except Exception as store_exc:
                 tries += 1
