@@ -206,6 +206,30 @@ def bench_llm(
     from aimanager_lab.bench.record import machine_line, write_section
 
     configure("WARNING")
+    limits = {"rpm": rpm, "itpm": itpm, "otpm": otpm}
+    command = (
+        f"aimanager bench llm --items {items} --time-scale {time_scale} --rpm {rpm} --itpm {itpm} "
+        f"--otpm {otpm} --bad-answer-rate {bad_answer_rate} --batch-seconds {batch_seconds}"
+    )
+    if profile is None:
+        # The product's public path: sandbox up, init, import, partners import, worker, run -c cards.
+        from aimanager_lab.bench.llm import public_runs
+
+        public = asyncio.run(
+            public_runs(
+                items, time_scale=time_scale, rpm=rpm, itpm=itpm, otpm=otpm,
+                bad_answer_rate=bad_answer_rate, batch_seconds=batch_seconds,
+                log=lambda line: typer.echo(line, err=True),
+            )
+        )  # fmt: skip
+        md = render_llm(
+            public, items=items, time_scale=time_scale, limits=limits, batch_seconds=batch_seconds,
+            bad_answer_rate=bad_answer_rate, command=command, machine=machine_line(), public=True,
+        )  # fmt: skip
+        typer.echo(md)
+        write_section("llm", md, output)
+        return
+    # --profile: the gateway in this process, where cProfile can see it (CPU per card).
     products = bench_products(items)
     sandbox_args = [
         "--time-scale",
@@ -249,11 +273,6 @@ def bench_llm(
             f"CPU {run['cpu_s']:.1f} s ({1000 * run['cpu_s'] / items:.1f} ms per card)",
             err=True,
         )
-    command = (
-        f"aimanager bench llm --items {items} --time-scale {time_scale} --rpm {rpm} --itpm {itpm} "
-        f"--otpm {otpm} --bad-answer-rate {bad_answer_rate} --batch-seconds {batch_seconds}"
-    )
-    limits = {"rpm": rpm, "itpm": itpm, "otpm": otpm}
     md = render_llm(
         runs,
         items=items,

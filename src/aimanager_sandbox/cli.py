@@ -38,6 +38,21 @@ def sandbox_up(
         None, "--accounts-file", metavar="PATH", help="With --catalog: the accounts, for `partners import`."
     ),
     history_days: int = typer.Option(60, min=0, help="With --catalog: days of order history per account."),
+    llm_error_rate: float | None = typer.Option(
+        None, min=0.0, max=1.0, help="Share of LLM calls answered 500 or 529, half each (default: its own)."
+    ),
+    market_error_rate: float = typer.Option(
+        0.0, min=0.0, max=1.0, help="Share of marketplace requests answered 503."
+    ),
+    llm_rpm: int | None = typer.Option(None, min=0, help="LLM requests per minute; 0 = unlimited."),
+    llm_itpm: int | None = typer.Option(None, min=0, help="LLM input tokens per minute; 0 = unlimited."),
+    llm_otpm: int | None = typer.Option(None, min=0, help="LLM output tokens per minute; 0 = unlimited."),
+    llm_bad_answer_rate: float | None = typer.Option(
+        None, min=0.0, max=1.0, help="Total share of imperfect LLM answers, spread over every kind."
+    ),
+    llm_batch_seconds: float | None = typer.Option(
+        None, min=0.0, help="Fixed processing time of an LLM batch (sandbox seconds); default 5-60 min."
+    ),
 ) -> None:
     """Start every sandbox (4 marketplaces, LLM, Telegram) on free 127.0.0.1 ports and print the
     commands that connect a partner to them; runs until Ctrl-C / SIGTERM."""
@@ -59,6 +74,13 @@ def sandbox_up(
         catalog=catalog,
         accounts_file=accounts_file,
         history_days=history_days,
+        llm_error_rate=llm_error_rate,
+        market_error_rate=market_error_rate,
+        llm_rpm=llm_rpm,
+        llm_itpm=llm_itpm,
+        llm_otpm=llm_otpm,
+        llm_bad_answer_rate=llm_bad_answer_rate,
+        llm_batch_seconds=llm_batch_seconds,
     )
     run_up(options, state_file)
     typer.echo("sandboxes stopped", err=True)

@@ -67,6 +67,15 @@ class UpOptions:
     catalog: Path | None = None
     accounts_file: Path | None = None
     history_days: int = 60  # the order history each fleet account is seeded with
+    # Faults and limits, as ``python -m aimanager_sandbox.world`` takes them (``WorldOptions``): None keeps
+    # the LLM sandbox's own defaults; an LLM error rate is half 500s, half 529s and no random 429s.
+    llm_error_rate: float | None = None
+    market_error_rate: float = 0.0
+    llm_rpm: int | None = None
+    llm_itpm: int | None = None
+    llm_otpm: int | None = None
+    llm_bad_answer_rate: float | None = None
+    llm_batch_seconds: float | None = None
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -89,28 +98,46 @@ def sandbox_credentials(market: Marketplace, name: str) -> dict[str, str]:
 
 def build_apps(options: UpOptions) -> dict[str, Any]:
     """The sandbox apps by name: the marketplaces, then ``llm`` and ``telegram`` if asked for."""
-    from aimanager_sandbox.common.sandbox import SandboxConfig
+    from aimanager_sandbox.common.sandbox import FaultConfig, SandboxConfig
     from aimanager_sandbox.marketplaces import SANDBOXES
 
     apps: dict[str, Any] = {}
     for market in Marketplace:
         extra = {"currency": "UZS"} if market is Marketplace.OZON else {}
-        config = SandboxConfig(time_scale=options.time_scale, seed=options.seed, extra=extra)
+        faults = FaultConfig(error_rate=options.market_error_rate)
+        config = SandboxConfig(time_scale=options.time_scale, seed=options.seed, extra=extra, faults=faults)
         apps[market.value] = SANDBOXES[market](config)
     if options.llm:
-        from aimanager_sandbox.llm import PERFECT, create_app
-        from aimanager_sandbox.llm import SandboxConfig as LLMConfig
+        from aimanager_sandbox.llm import create_app
 
-        llm_config = LLMConfig(time_scale=options.time_scale, seed=options.seed)
-        if options.kind_llm:
-            llm_config.update(dict(PERFECT))
-        apps["llm"] = create_app(llm_config)
+        apps["llm"] = create_app(llm_config(options))
     if options.telegram:
         from aimanager_sandbox.telegram import TelegramConfig
         from aimanager_sandbox.telegram import create_app as create_telegram
 
         apps["telegram"] = create_telegram(TelegramConfig(time_scale=options.time_scale))
     return apps
+
+
+def llm_config(options: UpOptions) -> Any:
+    """The LLM sandbox's configuration: its defaults, then ``--kind``, then the rates and limits asked."""
+    from aimanager_sandbox.llm import PERFECT
+    from aimanager_sandbox.llm import SandboxConfig as LLMConfig
+
+    config = LLMConfig(time_scale=options.time_scale, seed=options.seed)
+    if options.kind_llm:
+        config.update(dict(PERFECT))
+    limits = {"rpm": options.llm_rpm, "itpm": options.llm_itpm, "otpm": options.llm_otpm}
+    # 0 lifts a limit, as ``sandbox llm`` takes it.
+    config.update({k: v or None for k, v in limits.items() if v is not None})
+    if options.llm_batch_seconds is not None:
+        config.update({"batch_seconds": options.llm_batch_seconds})
+    if options.llm_error_rate is not None:
+        half = options.llm_error_rate / 2
+        config.update({"error_500_rate": half, "overload_rate": half, "rate_limit_rate": 0.0})
+    if options.llm_bad_answer_rate is not None:
+        config.set_bad_answer_rate(options.llm_bad_answer_rate)
+    return config
 
 
 def open_accounts(apps: dict[str, Any], options: UpOptions) -> dict[str, dict[str, Any]]:

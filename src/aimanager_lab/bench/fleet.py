@@ -19,43 +19,49 @@ looking at the database read-only, samples the processes' memory and CPU through
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import os
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aimanager_lab.bench.figures import RunFigures, limit_bound, longest_call_s
-from aimanager_lab.bench.fleet_measure import Sampler, Usage, read_figures
-from aimanager_lab.sample_catalog import generate_catalog, write_catalog
+from aimanager_lab.bench.fleet_measure import Usage
+from aimanager_lab.bench.public_run import run_public
 
 # The LLM sandbox's default limits (``aimanager_sandbox.llm.SandboxConfig``), which ``sandbox up`` keeps.
 LLM_RPM, LLM_ITPM, LLM_OTPM = 4000, 4_000_000, 800_000
-FOLLOWUPS_KIND = "run.followups"
 CAPABILITIES = ("cards", "pricing", "stock", "analytics")
 
 
 @dataclass(frozen=True)
 class FleetOptions:
+    """What one public-path run does (``public_run.run_public``); the defaults are ``bench fleet``'s."""
+
     partners: int = 100
     skus: int = 10
     workers: int = 2
     concurrency: int = 64
     time_scale: float = 0.05
     history_days: int = 30
+    # PostgreSQL (dropped and created) or SQLite (``sqlite+aiosqlite:///path``, a fresh file).
     pg_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/aimanager_fleet"
     redis_url: str = "redis://127.0.0.1:6379/5"  # "": no Redis (each process limits and caches alone)
     timeout_s: float = 3600.0
     sample_s: float = 1.0
     keep_database: bool = False
+    capabilities: tuple[str, ...] = CAPABILITIES  # `run -c …`
+    priority: str | None = None  # `run --priority …`; None: the command's default (medium)
+    single_worker: bool = False  # one `worker --concurrency C`, no supervisor (`workers` unused)
+    # `sandbox up` faults and limits; None keeps the sandbox's defaults.
+    llm_error_rate: float | None = None
+    market_error_rate: float = 0.0
+    llm_rpm: int | None = None
+    llm_itpm: int | None = None
+    llm_otpm: int | None = None
+    llm_bad_answer_rate: float | None = None
+    llm_batch_seconds: float | None = None
+    # More operator settings for every command (``AIMANAGER_LLM_BATCH_ENABLED=true`` …).
+    extra_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -67,193 +73,26 @@ class FleetResult:
     bound: dict[str, float]
     drained: bool
     setup_s: dict[str, float] = field(default_factory=dict)
-
-
-def _plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-async def recreate_database(url: str, *, drop_only: bool = False) -> None:
-    """Drop the bench database and (unless ``drop_only``) create it empty."""
-    import asyncpg
-
-    base, name = _plain(url).rsplit("/", 1)
-    conn = await asyncpg.connect(f"{base}/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-def flush_redis(url: str) -> None:
-    """Empty the bench's Redis database: an LLM cache left by an earlier run would make this one cheap."""
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
-def product_env(options: FleetOptions, workdir: Path) -> dict[str, str]:
-    """The environment an operator sets for every ``aimanager`` command: the database, Redis and the key
-    of the credentials at rest; no inherited ``AIMANAGER_*`` (a developer's shell must not leak in)."""
-    from cryptography.fernet import Fernet
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIMANAGER_")}
-    if options.redis_url:
-        env["AIMANAGER_REDIS_URL"] = options.redis_url
-    env.update(
-        {
-            "AIMANAGER_DATABASE_URL": options.pg_url,
-            "AIMANAGER_SECRET_KEY": Fernet.generate_key().decode(),
-            "AIMANAGER_EXPORTS_DIR": str(workdir / "exports"),
-            "AIMANAGER_MEDIA_URL": str(workdir / "media"),
-        }
-    )
-    return env
-
-
-def aimanager(*args: str) -> list[str]:
-    """The ``aimanager`` command, as installed beside this interpreter."""
-    return [sys.executable, "-m", "aimanager", *args]
-
-
-def run_step(args: list[str], env: dict[str, str], cwd: Path, log: Callable[[str], None]) -> float:
-    """Run one command to its end; its seconds. A failing step stops the bench with its output."""
-    started = time.monotonic()
-    done = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=3600)
-    took = time.monotonic() - started
-    tail = (done.stdout.strip().splitlines() or [""])[0][:160]
-    log(f"  {' '.join(args[3:5])}: {took:.1f} s — {tail}")
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(args[2:])} exited {done.returncode}: {done.stderr[-2000:] or done.stdout[-2000:]}"
-        )
-    return took
-
-
-def wait_for_state(path: Path, proc: subprocess.Popen[bytes], timeout_s: float) -> dict[str, Any]:
-    """The sandbox state file once ``sandbox up`` has written it."""
-    deadline = time.monotonic() + timeout_s
-    while not path.exists():
-        if proc.poll() is not None:
-            raise RuntimeError(f"sandbox up exited {proc.returncode} before it was ready")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"sandbox up not ready in {timeout_s:.0f} s")
-        time.sleep(0.2)
-    state: dict[str, Any] = json.loads(path.read_text())
-    return state
-
-
-def stop(proc: subprocess.Popen[bytes] | None, timeout_s: float = 60.0) -> None:
-    """SIGTERM (graceful for workers and sandboxes), then SIGKILL to its whole process group (started
-    with ``start_new_session``) if it does not end in time: a supervisor killed alone would leave its
-    workers running."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-async def queue_left(conn: Any) -> int:
-    """Jobs still queued or running (read-only)."""
-    from sqlalchemy import text
-
-    result = await conn.execute(text("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')"))
-    return int(result.scalar_one())
+    llm_stats: dict[str, Any] = field(default_factory=dict)
 
 
 async def run_fleet(options: FleetOptions, log: Callable[[str], None] = print) -> FleetResult:
     """The whole benchmark; sandboxes and workers are stopped whatever happens."""
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    workdir = Path(tempfile.mkdtemp(prefix="aim-fleet-"))
-    await recreate_database(options.pg_url)
-    if options.redis_url:
-        flush_redis(options.redis_url)
-    env = product_env(options, workdir)
-    catalog = write_catalog(workdir / "catalog.csv", generate_catalog(options.partners, options.skus))
-    state_file, accounts = workdir / "sandboxes.json", workdir / "accounts.jsonl"
-    sandbox = worker = None
-    setup: dict[str, float] = {}
-    engine = create_async_engine(options.pg_url, pool_size=1, max_overflow=0)
-    worker_log = (workdir / "worker.log").open("wb")  # the workers' one line per job, kept for a look after
-    try:
-        started = time.monotonic()
-        sandbox = subprocess.Popen(
-            aimanager(
-                "sandbox", "up", "--time-scale", str(options.time_scale), "--no-telegram",
-                "--state-file", str(state_file), "--catalog", str(catalog), "--accounts-file", str(accounts),
-                "--history-days", str(options.history_days),
-            ),
-            env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        state = wait_for_state(state_file, sandbox, options.timeout_s)
-        setup["sandbox up (accounts seeded)"] = time.monotonic() - started
-        log(
-            f"  sandbox up: {setup['sandbox up (accounts seeded)']:.1f} s, {state['fleet']['accounts']} accounts"
-        )
-        env.update(state["env"])  # the LLM gateway pointed at the LLM sandbox, as `sandbox up` prints it
-        setup["init"] = run_step(aimanager("init"), env, workdir, log)
-        setup["import"] = run_step(aimanager("import", str(catalog)), env, workdir, log)
-        setup["partners import"] = run_step(aimanager("partners", "import", str(accounts)), env, workdir, log)
-        worker = subprocess.Popen(
-            aimanager("worker", "--processes", str(options.workers), "--concurrency", str(options.concurrency)),
-            env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=worker_log, start_new_session=True,
-        )  # fmt: skip
-        sampler = Sampler(
-            supervisor=worker.pid, sandbox=sandbox.pid, database=options.pg_url.rsplit("/", 1)[1]
-        )
-        sampler.sample()
-        started_epoch = time.time()  # the jobs table keeps epoch seconds
-        run_args = [a for c in CAPABILITIES for a in ("-c", c)]
-        run = subprocess.Popen(aimanager("run", *run_args), env=env, cwd=workdir, stdout=subprocess.PIPE)
-        drained = False
-        deadline = time.monotonic() + options.timeout_s
-        async with engine.connect() as conn:
-            while time.monotonic() < deadline:
-                await asyncio.sleep(options.sample_s)
-                sampler.sample()
-                if run.poll() is None:
-                    continue
-                if await queue_left(conn) == 0:
-                    drained = True
-                    break
-                await conn.commit()  # a fresh snapshot for the next look
-        out = run.communicate()[0].decode(errors="replace").strip().splitlines()
-        log(f"  run: {out[0] if out else run.returncode}")
-        sampler.sample()
-        async with engine.connect() as conn:
-            # What was still queued or running when the bench stopped waiting (before the workers'
-            # graceful stop puts their running jobs back in the queue).
-            left = (await read_figures(conn, started_epoch=started_epoch, followups_kind=FOLLOWUPS_KIND))[1]
-        stop(worker)
-        async with engine.connect() as conn:
-            fig, counts = await read_figures(conn, started_epoch=started_epoch, followups_kind=FOLLOWUPS_KIND)
-        counts["left"] = left["left"]
-    finally:
-        stop(worker)
-        stop(sandbox)
-        worker_log.close()
-        await engine.dispose()
-        if not options.keep_database:
-            await recreate_database(options.pg_url, drop_only=True)
-    fig.cpu_s = sampler.usage.cpu("worker")
+    done = await run_public(options, log)
+    fig = done.figures
     cards = options.partners * options.skus
     bound = limit_bound(
-        fig, partners=options.partners, skus=options.skus, rpm=LLM_RPM, itpm=LLM_ITPM, otpm=LLM_OTPM
+        fig,
+        partners=options.partners,
+        skus=options.skus,
+        rpm=options.llm_rpm or LLM_RPM,
+        itpm=options.llm_itpm or LLM_ITPM,
+        otpm=options.llm_otpm or LLM_OTPM,
     )
     bound = {**bound, "total_s": bound["total_s"] + longest_call_s(fig, cards=cards)}
-    return FleetResult(options, fig, counts, sampler.usage, bound, drained, setup)
+    return FleetResult(
+        options, fig, done.counts, done.usage, bound, done.drained, done.setup_s, done.llm_stats
+    )
 
 
 def _mb(kb: int) -> str:

@@ -118,10 +118,12 @@ class Usage:
 
 
 class Sampler:
-    """Samples the worker supervisor's children, the sandbox process and PostgreSQL."""
+    """Samples the worker supervisor's children, the sandbox process and PostgreSQL. ``worker_root``:
+    ``supervisor`` is itself the one worker (``aimanager worker`` without ``--processes``)."""
 
-    def __init__(self, *, supervisor: int, sandbox: int, database: str) -> None:
+    def __init__(self, *, supervisor: int, sandbox: int, database: str, worker_root: bool = False) -> None:
         self.supervisor, self.sandbox, self.database = supervisor, sandbox, database
+        self.worker_root = worker_root
         self.usage = Usage()
         self._started = False
 
@@ -129,7 +131,9 @@ class Sampler:
         table = process_table()
         # The nearer root wins: a worker below the sandbox's process tree is still a worker.
         roles = {p: "sandbox" for p in descendants(self.sandbox, table)}
-        roles.update({self.supervisor: "supervisor", self.sandbox: "sandbox"})
+        roles.update(
+            {self.supervisor: "worker" if self.worker_root else "supervisor", self.sandbox: "sandbox"}
+        )
         roles.update({p: "worker" for p in descendants(self.supervisor, table)})
         roles.update({p: "postgres" for p in postgres_pids(self.database, table)})
         server: list[dict[str, int]] = []

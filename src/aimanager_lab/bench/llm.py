@@ -1,4 +1,9 @@
-"""``aimanager bench llm``: 10,000 cards through the gateway against the LLM sandbox in its own process."""
+"""``aimanager bench llm``: cards for the sample catalog against the LLM sandbox in its own process.
+
+``public_runs`` is the bench as an operator runs the product (``aimanager sandbox up``, ``init``,
+``import``, ``partners import``, ``worker``, ``run -c cards [--priority low]``; figures from the
+ledger and the sandbox's stats); ``run_cards`` drives the gateway directly, for the CPU-per-card
+profiles and the tests that hold the card path's fast paths to the long way."""
 
 from __future__ import annotations
 
@@ -151,3 +156,144 @@ async def run_cards(
         "stats": stats,
         "rerun": rerun,
     }
+
+
+# --- through the product's public path ------------------------------------------------------------
+async def ledger_figures(conn: Any, *, started_epoch: float) -> dict[str, Any]:
+    """A cards pass's figures from the database (read-only; ``conn`` an SQLAlchemy async connection):
+    the ledger (``ai_usage_logs``: calls, tokens, cost, outcomes), the card tasks by outcome (counted per
+    product: one ru+uz card serves a product's four listings) and the wall time from the card jobs'
+    queueing to the last one's end (``started_epoch`` if none was queued).
+
+    Escalations are the calls made on another model than the one most card calls used (a pack that
+    failed validation is re-asked on the larger tier)."""
+    from decimal import Decimal
+
+    from sqlalchemy import text
+
+    rows = (
+        await conn.execute(
+            text(
+                "SELECT model, path, outcome, count(*), coalesce(sum(input_tokens), 0),"
+                " coalesce(sum(output_tokens), 0), coalesce(sum(cache_write_tokens), 0),"
+                " coalesce(sum(cost_usd), 0) FROM ai_usage_logs GROUP BY model, path, outcome"
+            )
+        )
+    ).all()
+    calls_by_model: dict[str, int] = {}
+    outcomes: dict[str, int] = {}
+    stats: dict[str, Any] = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cache_write_tokens": 0}
+    cost = Decimal(0)
+    cost_by_model: dict[str, Decimal] = {}
+    for model, path, outcome, n, tin, tout, tcw, usd in rows:
+        outcomes[outcome] = outcomes.get(outcome, 0) + int(n)
+        cost += Decimal(str(usd))
+        cost_by_model[model] = cost_by_model.get(model, Decimal(0)) + Decimal(str(usd))
+        if path == "cache":
+            continue
+        calls_by_model[model] = calls_by_model.get(model, 0) + int(n)
+        stats["calls"] += int(n)
+        stats["input_tokens"] += int(tin)
+        stats["output_tokens"] += int(tout)
+        stats["cache_write_tokens"] += int(tcw)
+    main = max(calls_by_model, key=lambda m: calls_by_model[m], default=None)
+    stats["escalations"] = sum(n for m, n in calls_by_model.items() if m != main)
+    stats["escalation_usd"] = str(sum((c for m, c in cost_by_model.items() if m != main), Decimal(0)))
+    stats["cost_usd"] = str(cost)
+    stats["outcomes"] = outcomes
+    by_status = dict(
+        (
+            await conn.execute(
+                text(
+                    "SELECT status, count(DISTINCT sku) FROM tasks WHERE capability = 'cards' GROUP BY status"
+                )
+            )
+        ).all()
+    )
+    # From the moment `run` queued the cards (not from its command's start: a Python start is no part
+    # of the gateway's time) to the last card job's end.
+    first, last = (
+        await conn.execute(
+            text("SELECT min(enqueued_at), max(finished_at) FROM jobs WHERE kind LIKE 'cards.generate%'")
+        )
+    ).one()
+    started_epoch = float(first or started_epoch)
+    failures = {
+        label: int(by_status[status])
+        for status, label in (("failed", "rejected"), ("needs_input", "needs input"), ("skipped", "skipped"))
+        if by_status.get(status)
+    }
+    return {
+        "wall_s": max(0.0, float(last or started_epoch) - started_epoch),
+        "ok": int(by_status.get("done", 0)),
+        "failures": failures,
+        "stats": stats,
+        "rerun": {},
+    }
+
+
+async def public_pass(
+    items: int,
+    *,
+    batch: bool,
+    time_scale: float,
+    rpm: int,
+    itpm: int,
+    otpm: int,
+    bad_answer_rate: float,
+    batch_seconds: float,
+    concurrency: int = 64,
+    log: Any = print,
+    timeout_s: float = 7200.0,
+) -> dict[str, Any]:
+    """One pass as an operator runs it, on a fresh sandbox and database (``public_run``): ``sandbox up``
+    with these limits, ``init``, ``import`` of ``items`` sample products, ``partners import``, one
+    ``worker`` and ``run -c cards`` (medium: real time) or ``run -c cards --priority low`` (the Batch
+    API). Its figures come from the ledger and the tasks table; the sandbox's own count of cut calls,
+    429s and imperfect answers from its ``/_sandbox/stats``."""
+    import math
+    import tempfile
+    from pathlib import Path
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from aimanager_lab.bench.fleet import FleetOptions
+    from aimanager_lab.bench.public_run import recreate_database, run_public
+    from aimanager_lab.sample_catalog import generate_catalog
+
+    partners = max(1, math.ceil(items / 100))
+    rows = generate_catalog(partners=partners, skus=100, seed=42)[:items]  # bench_products' products
+    url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='aim-llm-')) / 'bench.db'}"
+    options = FleetOptions(
+        partners=partners, skus=100, concurrency=concurrency, time_scale=time_scale, history_days=0,
+        pg_url=url, redis_url="", timeout_s=timeout_s, sample_s=0.5, keep_database=True,
+        capabilities=("cards",), priority="low" if batch else None, single_worker=True,
+        llm_rpm=rpm, llm_itpm=itpm, llm_otpm=otpm, llm_bad_answer_rate=bad_answer_rate,
+        llm_batch_seconds=batch_seconds,
+        # The Batch API is the operator's choice (off by default): on in both passes, so the only
+        # difference between them is the priority asked for.
+        extra_env=(("AIMANAGER_LLM_BATCH_ENABLED", "true"),),
+    )  # fmt: skip
+    done = await run_public(options, log, catalog_rows=rows)
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            run = await ledger_figures(conn, started_epoch=done.started_epoch)
+    finally:
+        await engine.dispose()
+        await recreate_database(url, drop_only=True)
+    server = done.llm_stats
+    run["stats"]["cut_calls"] = int(server.get("cut_calls", 0))
+    run["server"] = server
+    run["cpu_s"] = done.figures.cpu_s
+    run["drained"] = done.drained
+    return run
+
+
+LABELS = (("real time (run -c cards)", False), ("Batch API (run -c cards --priority low)", True))
+
+
+async def public_runs(items: int, **knobs: Any) -> list[tuple[str, bool, dict[str, Any]]]:
+    """Both passes of ``aimanager bench llm`` through the public path, each on its own sandbox and
+    database: real time (medium priority), then the Batch API (low); ``knobs`` as ``public_pass``."""
+    return [(label, batch, await public_pass(items, batch=batch, **knobs)) for label, batch in LABELS]

@@ -75,6 +75,16 @@ def times_below(reference: Decimal, ours: Decimal) -> str:
     return f"{reference / ours:.1f}× below" if ours else "-"
 
 
+def sandbox_line(label: str, server: dict[str, Any]) -> str:
+    """What the LLM sandbox saw in one run: calls cut by max_tokens, 429s, imperfect answers by kind."""
+    bad = {k: v for k, v in sorted(server.get("bad_answers", {}).items()) if v}
+    kinds = ", ".join(f"{k} {v}" for k, v in bad.items())
+    return (
+        f"{label}: {server.get('cut_calls', 0)} cut, {server.get('throttled', 0)} throttled (429), "
+        f"{sum(bad.values())} imperfect answers" + (f" ({kinds})" if kinds else "")
+    )
+
+
 def render_llm(
     runs: list[tuple[str, bool, dict[str, Any]]],
     *,
@@ -85,12 +95,27 @@ def render_llm(
     bad_answer_rate: float,
     command: str,
     machine: str,
+    public: bool = False,
 ) -> str:
+    """The ``llm`` section. ``public``: the runs went through the product's commands (``public_runs``)."""
+    how = (
+        [
+            "Through the product's public commands, each pass on a fresh sandbox and SQLite database: "
+            "`sandbox up`, `init`, `import`, `partners import`, one `worker`, then `run -c cards` (real "
+            "time) or `run -c cards --priority low` (the Batch API; `AIMANAGER_LLM_BATCH_ENABLED=true` in "
+            "both). Figures from the ledger (`ai_usage_logs`), the card tasks (per product) and the "
+            "sandbox's `/_sandbox/stats`; wall = the card jobs' queueing to the last one's end.",
+            "",
+        ]
+        if public
+        else []
+    )
     lines = [
         "## LLM gateway: cards against the honest LLM sandbox",
         "",
         f"Command: `{command}`  ",
         f"Machine: {machine}  ",
+        *how,
         "Sandbox (own process): tokens counted with a real BPE tokenizer (cl100k for Claude models), "
         "latency = 0.5-1 s to the first token + output at 100-200 tokens/s, "
         f"{limits['rpm']:,} RPM / {limits['itpm']:,} ITPM / {limits['otpm']:,} OTPM per model (OTPM "
@@ -100,7 +125,7 @@ def render_llm(
         f"with 0.5 % of items expired and 0.5 % errored. Time scale {time_scale}. Products: the sample "
         "catalog (complete facts), one ru+uz card per product for its four marketplaces.",
         "",
-        "| run | cards ok | failed | calls | cut by max_tokens | output tok / card | escalations (USD) | "
+        "| run | cards written | rejected / needs input | calls | cut by max_tokens | output tok / card | escalations (USD) | "
         "cost (USD) | per 40,000 listings | vs $9.40 | original design at this card size | wall (s) | "
         "bound (s) | wall / bound |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -126,6 +151,14 @@ def render_llm(
             f"{times_below(ORIGINAL_PER_40K, per40k)} | ${same_size} ({times_below(same_size, per40k)}) | "
             f"{run['wall_s']:.1f} | {bound} | {ratio} |"
         )
+    served = [(label, run["server"]) for label, _, run in runs if run.get("server")]
+    if served:
+        lines += [
+            "",
+            "The LLM sandbox's own count (`/_sandbox/stats`): "
+            + "; ".join(sandbox_line(*x) for x in served)
+            + ".",
+        ]
     realtime = next((run for _, batch, run in runs if not batch), None)
     if realtime and realtime["rerun"]:
         r = realtime["rerun"]

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aimanager.db.engine import make_engine
 from aimanager.domain.enums import Marketplace
 from aimanager.jobs import JobSpec, SQLBackend
-from aimanager_lab.bench.fleet import aimanager, run_step, stop
+from aimanager_lab.bench.public_run import aimanager, run_step, stop
 from aimanager_lab.bench.recovery_report import KillRun, PgRound, RecoveryFigures, RedisRun
 from aimanager_lab.environment import SandboxWorld
 from aimanager_lab.pipeline_run import PipelineRun

@@ -1,147 +1,138 @@
 """``aimanager bench scenario``: the original design's 100-partner scenario, ours and theirs, one run.
 
-Both approaches run against the same loopback sandboxes (LLM: 2-5 s latency, 4,000 RPM, 800,000 output
-TPM; marketplaces: their documented limits), compressed by one time scale:
+Both approaches run against loopback sandboxes (LLM: 2-5 s latency, 4,000 RPM, 800,000 output TPM;
+marketplaces: their documented limits), compressed by one time scale:
 
-* **AI Manager**: the planner groups tasks into jobs; one card generation serves a product's four
-  marketplaces, packed 20 per LLM call; pricing and stock are code with bulk pushes; the engine runs it
-  all with priorities while urgent single-SKU requests arrive.
-* **Original design**: one LLM call per task for every capability (cards per marketplace, prices,
-  stock, analytics), ten concurrent workers on a priority queue, three attempts with exponential
-  backoff from 2 s, no packing, no cache, no sharing across marketplaces, one marketplace call per SKU.
+* **AI Manager**, through its public path only (``public_run``): ``aimanager sandbox up`` (with the
+  scenario's fault rates), ``init``, ``import``, ``partners import``, one ``aimanager worker
+  --concurrency C`` and ``aimanager run -c cards -c pricing -c stock -c analytics`` on the embedded
+  SQLite database, while an operator sends urgent single-SKU repricings through the HTTP API
+  (``aimanager serve``, ``POST /v1/runs``). The planner groups tasks into jobs; one card generation
+  serves a product's four marketplaces, packed 20 per LLM call; pricing and stock are code with bulk
+  pushes. Figures are read from the database (read-only) and the LLM sandbox's stats afterwards.
+* **Original design** (the comparison model, not the product, so in process): one LLM call per task
+  for every capability (cards per marketplace, prices, stock, analytics), ten concurrent workers on a
+  priority queue, three attempts with exponential backoff from 2 s, no packing, no cache, no sharing
+  across marketplaces, one marketplace call per SKU; on sandboxes and a database of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import cProfile
 import tempfile
-import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-
-from sqlalchemy import func, select
+from typing import Any
 
 from aimanager.db.crypto import CredentialBox
 from aimanager.db.engine import make_engine
-from aimanager.db.models import AIUsageLog
-from aimanager.domain.enums import Capability
-from aimanager.jobs import SQLBackend, Worker, WorkerConfig
 from aimanager.pipelines.catalog.importer import import_catalog
-from aimanager.pipelines.registry import pipeline_registry
-from aimanager.pipelines.services.runs import RunStarted, start_run
-from aimanager.pipelines.services.wiring import build_runtime
 from aimanager.schema.migrate import upgrade
 from aimanager.settings import Settings
 from aimanager_lab.bench.figures import RunFigures, limit_bound, longest_call_s
+from aimanager_lab.bench.fleet import FleetOptions
 from aimanager_lab.bench.original_design import run_baseline
-from aimanager_lab.environment import (
-    SandboxWorld,
-    connect_partners,
-    run_until_drained,
-    urgent_repricings,
-)
+from aimanager_lab.bench.public_run import RunContext, planned_tasks, run_public
+from aimanager_lab.environment import SandboxWorld, connect_partners
 from aimanager_lab.sample_catalog import generate_catalog, write_catalog
 
-# How often a partner's follow-up job looks whether its cards are out (in wall seconds, like the run).
-FOLLOWUP_POLL_S = 0.5
+# The LLM sandbox's limits that `sandbox up` keeps (its defaults).
+LLM_RPM, LLM_ITPM, LLM_OTPM = 4000, 4_000_000, 800_000
+URGENT_EVERY_S = 0.5  # an operator's urgent repricings over half a minute, not one burst
 
 
 async def prepare(world: SandboxWorld, url: str, settings: Settings, partners: int, skus: int) -> None:
-    """A migrated database with the catalog and every partner connected to the sandboxes."""
+    """The original design's database: migrated, the catalog imported, every partner connected."""
     engine = make_engine(url)
     await upgrade(engine)
     from aimanager.db.engine import session_factory
 
     sessions = session_factory(engine)
-    # Through a file and the importer, as `aimanager import` takes an operator's catalog.
     catalog = Path(tempfile.mkdtemp(prefix="aim-catalog-")) / "catalog.csv"
     await import_catalog(write_catalog(catalog, generate_catalog(partners, skus)), sessions)
     await connect_partners(world, sessions, CredentialBox.from_settings(settings))
     await engine.dispose()
 
 
+async def urgent_over_api(ctx: RunContext, count: int, *, every_s: float = URGENT_EVERY_S) -> dict[str, int]:
+    """An operator's urgent single-SKU repricings of the catalog's first ``count`` SKUs, one every
+    ``every_s``, each ``POST /v1/runs {"capabilities": ["pricing"], "skus": [S], "priority": "urgent"}``
+    (it waits for its partner's cards like any follow-up); the tasks they planned, by capability."""
+    import httpx
+
+    planned: dict[str, int] = {}
+    skus = list(dict.fromkeys(row["sku"] for row in ctx.catalog))[:count]
+    headers = {"Authorization": f"Bearer {ctx.api_token}"}
+    async with httpx.AsyncClient(
+        base_url=ctx.api_url or "", headers=headers, timeout=120.0, trust_env=False
+    ) as client:
+        for sku in skus:
+            await asyncio.sleep(every_s)
+            answer = await client.post(
+                "/v1/runs", json={"capabilities": ["pricing"], "skus": [sku], "priority": "urgent"}
+            )
+            answer.raise_for_status()
+            body = answer.json()
+            for part in ("queued", "waiting"):
+                for capability, n in body[part].items():
+                    planned[capability] = planned.get(capability, 0) + int(n)
+    return planned
+
+
+def ours_figures(fig: RunFigures, run_output: str) -> RunFigures:
+    """AI Manager's figures as the scenario shows them. Tasks: what ``aimanager run`` planned. The tasks
+    table keeps one outcome per (partner, capability, marketplace, SKU), so an urgent repricing of a SKU
+    the run also prices is the same task done again, not a new one: the urgent requests show in their
+    start latency (and in the failures if their jobs failed). A planned task that never ran has no
+    outcome row, so it counts in the tasks and not in the succeeded."""
+    planned = sum(planned_tasks(run_output).values())
+    return replace(fig, name="AI Manager", tasks=max(planned, fig.tasks))
+
+
 async def run_ours(
-    world: SandboxWorld, settings: Settings, *, concurrency: int, urgent: int, profile: str | None = None
-) -> RunFigures:
-    """AI Manager's way: plan, batch, pack, bulk — each partner priced, stocked and reported on as
-    soon as its own cards are out, while urgent single-SKU repricing requests arrive. ``profile``: the
-    run's cProfile stats (timer: process CPU time) are written there."""
-    fig = RunFigures("AI Manager")
-    engine = make_engine(settings.database_url, pool_size=20)
-    backend = SQLBackend(engine)
-    await backend.setup()
-    # Configured as an operator configures the product (settings and saved accounts), no overrides.
-    rt = await build_runtime(
-        world.product_settings(settings),
-        backend=backend,
-        report_dir=Path(tempfile.mkdtemp(prefix="aim-reports-")),
+    settings: Settings,
+    *,
+    partners: int,
+    skus: int,
+    time_scale: float,
+    concurrency: int,
+    urgent: int,
+    llm_error_rate: float,
+    market_error_rate: float,
+    log: Callable[[str], None] = lambda _: None,
+    timeout_s: float = 7200.0,
+) -> tuple[RunFigures, dict[str, Any]]:
+    """AI Manager through its public commands; its figures and the run's counts (planned tasks by
+    capability under ``planned``, the LLM sandbox's stats under ``llm``)."""
+    options = FleetOptions(
+        partners=partners,
+        skus=skus,
+        concurrency=concurrency,
+        time_scale=time_scale,
+        pg_url=settings.database_url,
+        redis_url="",
+        timeout_s=timeout_s,
+        sample_s=0.5,
+        single_worker=True,
+        llm_error_rate=llm_error_rate,
+        market_error_rate=market_error_rate,
     )
-    profiler = cProfile.Profile(time.process_time) if profile else None
-    started, cpu_started = time.monotonic(), time.process_time()
-    started_epoch = time.time()  # the jobs table keeps epoch seconds
-    if profiler is not None:
-        profiler.enable()
-    try:
-        # One run of every capability, as ``aimanager run`` starts it: cards now, each partner's
-        # pricing, stock and analytics by its follow-up job as soon as its own cards are out.
-        run = await start_run(
-            rt.sessions,
-            rt.backend,
-            [Capability.CARDS, Capability.PRICING, Capability.STOCK, Capability.ANALYTICS],
-            poll_s=FOLLOWUP_POLL_S,
-        )
-        fig.tasks += sum(run.tasks.values())
 
-        def count(request: RunStarted) -> None:
-            fig.tasks += sum(request.tasks.values())
+    async def operator(ctx: RunContext) -> dict[str, int]:
+        return await urgent_over_api(ctx, urgent) if urgent else {}
 
-        # An operator's urgent repricings over half a minute, not one burst.
-        operator = urgent_repricings(
-            rt.sessions, rt.backend, urgent, every_s=0.5, poll_s=FOLLOWUP_POLL_S, on_run=count
-        )
-
-        # A quarter of the slots again as headroom for urgent work: at real time a repricing waits
-        # seconds for the marketplace to apply it, so urgent requests need room of their own.
-        worker = Worker(
-            rt.backend, pipeline_registry(rt), WorkerConfig(concurrency=concurrency, urgent_reserve=0.25)
-        )
-        await run_until_drained(worker, rt.backend, [asyncio.create_task(operator)])
-        fig.wall_s = time.monotonic() - started
-        fig.cpu_s = time.process_time() - cpu_started
-        if profiler is not None and profile:
-            profiler.disable()
-            profiler.dump_stats(profile)
-        for prio, waits in worker.metrics.queue_wait_ms.items():
-            fig.latency_ms.setdefault(prio, []).extend(waits)
-        # A partner's cards were out when its follow-up job queued the rest and finished.
-        cards_out = [
-            job.finished_at - started_epoch
-            for job in [await rt.backend.get(i) for i in run.followup_job_ids]
-            if job is not None and job.finished_at is not None
-        ]
-        fig.phase_s = {"cards": max(cards_out, default=fig.wall_s), "all": fig.wall_s}
-        stats = rt.gateway.stats()
-        fig.llm_calls, fig.cost_usd = stats.calls, stats.cost_usd
-        fig.input_tokens, fig.output_tokens = stats.usage.input_tokens, stats.usage.output_tokens
-        async with rt.sessions() as session:
-            fig.card_cost_usd = (
-                await session.execute(
-                    select(func.coalesce(func.sum(AIUsageLog.cost_usd), 0)).where(
-                        AIUsageLog.task_kind == "card"
-                    )
-                )
-            ).scalar_one()
-        fig.succeeded = sum(rt.progress.done.values())
-        fig.failures = rt.progress.failures[:10]
-        q = await backend.stats()
-        dead = q.by_status.get("dead", 0) + q.by_status.get("failed", 0)
-        if dead:
-            fig.failures.append(f"{dead} jobs dead-lettered")
-    finally:
-        await rt.aclose()
-        await backend.close()
-        await engine.dispose()
-    return fig
+    done = await run_public(options, log, during=operator, api=bool(urgent))
+    fig = ours_figures(done.figures, done.run_output)
+    if not done.drained:
+        fig.failures.append("the queue did not drain before the timeout")
+    counts = {
+        **done.counts,
+        "planned": planned_tasks(done.run_output),
+        "urgent_planned": done.during or {},
+        "llm": done.llm_stats,
+    }
+    return fig, counts
 
 
 async def run_scenario(
@@ -157,7 +148,7 @@ async def run_scenario(
     market_error_rate: float,
     baseline_partners: int | None = None,
     baseline_settings: Settings | None = None,
-    profile: str | None = None,
+    log: Callable[[str], None] = lambda _: None,
 ) -> tuple[RunFigures, RunFigures | None, dict[str, float]]:
     """Both approaches, each on sandboxes and a database of its own: the original design must not
     find the cards AI Manager already created in its accounts (nor the other way round)."""
@@ -167,15 +158,18 @@ async def run_scenario(
             time_scale=time_scale, llm_error_rate=llm_error_rate, market_error_rate=market_error_rate
         ).start()
 
-    world = new_world()
-    try:
-        await prepare(world, settings.database_url, settings, partners, skus)
-        ours = await run_ours(world, settings, concurrency=concurrency, urgent=urgent, profile=profile)
-    finally:
-        world.stop()
-    bound = limit_bound(
-        ours, partners=partners, skus=skus, rpm=world.llm_rpm, itpm=4_000_000, otpm=world.llm_otpm
+    ours, _ = await run_ours(
+        settings,
+        partners=partners,
+        skus=skus,
+        time_scale=time_scale,
+        concurrency=concurrency,
+        urgent=urgent,
+        llm_error_rate=llm_error_rate,
+        market_error_rate=market_error_rate,
+        log=log,
     )
+    bound = limit_bound(ours, partners=partners, skus=skus, rpm=LLM_RPM, itpm=LLM_ITPM, otpm=LLM_OTPM)
     bound = {**bound, "total_s": bound["total_s"] + longest_call_s(ours, cards=partners * skus)}
     base = None
     if baseline:
