@@ -374,3 +374,19 @@ async def test_a_schedule_fires_once_per_period_and_once_after_downtime(backend:
     assert await backend.remove_schedule("p3:report") and not await backend.remove_schedule("p3:report")
     clock.advance(7200.0)
     assert await backend.fire_due_schedules() == 0
+
+
+async def test_a_new_key_joins_the_rotation_at_the_back(backend: Any, clock: Any) -> None:
+    """A key with work left, served a moment ago, is served again before a key that arrived after it:
+    a flow of new keys (each partner's pricing and stock as its cards come out) cannot hold back the
+    keys already waiting (the other partners' cards) for as long as it flows."""
+    await backend.enqueue_many([spec(partner=1, batch_key="cards-1") for _ in range(30)])
+    first = await backend.claim("w", 10, lease_s=LEASE)
+    assert {j.batch_key for j in first} == {"cards-1"}
+    for n in range(3):
+        clock.advance(0.001)
+        await backend.enqueue_many([spec(partner=10 + n, batch_key=f"pricing-{n}")])
+    clock.advance(0.001)
+    assert {j.batch_key for j in await backend.claim("w", 10, lease_s=LEASE)} == {"cards-1"}
+    served = [(await backend.claim("w", 10, lease_s=LEASE))[0].batch_key for _ in range(3)]
+    assert served == ["pricing-0", "pricing-1", "pricing-2"]  # then the newcomers, in arrival order

@@ -70,6 +70,11 @@ def parse_payload(text: str) -> dict[str, Any]:
     return value
 
 
+# A new batch key joins the claim rotation as if served this long before now: behind every key served
+# earlier, ahead of a key served in the same instant (see the backends' enqueue).
+JOIN_AHEAD_S = 0.001
+
+
 @dataclass(frozen=True, slots=True)
 class JobSpec:
     """What a caller asks to run. ``batch_key`` defaults to ``"<kind>:p<partner_id>"``.

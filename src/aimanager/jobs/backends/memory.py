@@ -14,6 +14,7 @@ from typing import Any
 from aimanager.jobs.model import (
     FINISHED,
     JOB_BACKOFF,
+    JOIN_AHEAD_S,
     MAX_CRASHES,
     Clock,
     Completion,
@@ -34,8 +35,8 @@ from aimanager.jobs.stats import build_stats
 class _Key:
     __slots__ = ("burst", "last_claim_at", "rate", "refilled_at", "tokens")
 
-    def __init__(self) -> None:
-        self.last_claim_at = 0.0
+    def __init__(self, joined: float) -> None:
+        self.last_claim_at = joined  # a new key joins the rotation at the back (see the SQL backend)
         self.rate: float | None = None
         self.burst: float | None = None
         self.tokens: float | None = None
@@ -84,7 +85,8 @@ class MemoryBackend:
             self._jobs[job_id] = Job.from_row(row)
             if ukey is not None:
                 self._unique[ukey] = job_id
-            self._keys.setdefault(row["batch_key"], _Key())
+            if row["batch_key"] not in self._keys:
+                self._keys[row["batch_key"]] = _Key(now - JOIN_AHEAD_S)
             ids.append(job_id)
         if ids:
             self._wake.set()
@@ -394,7 +396,7 @@ class MemoryBackend:
         }
 
     async def set_rate_limit(self, key: str, rate: float | None, burst: float | None = None) -> None:
-        bucket = self._keys.setdefault(key, _Key())
+        bucket = self._keys.get(key) or self._keys.setdefault(key, _Key(self.clock() - JOIN_AHEAD_S))
         bucket.rate = rate
         bucket.burst = (burst if burst is not None else max(1.0, rate or 1.0)) if rate else None
         bucket.tokens = bucket.burst

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from aimanager.jobs.backends.sql import statements as q
 from aimanager.jobs.backends.sql.stats import sql_stats
 from aimanager.jobs.backends.sql.tables import jobs_t, keys_t
-from aimanager.jobs.model import FINISHED, Clock, Job, JobStatus, QueueStats
+from aimanager.jobs.model import FINISHED, JOIN_AHEAD_S, Clock, Job, JobStatus, QueueStats
 from aimanager.jobs.priority import Priority
 from aimanager.jobs.stats import THROUGHPUT_WINDOW_S
 from aimanager.logs import get_logger
@@ -168,7 +168,7 @@ class SQLAdministration:
             "tokens": burst_v,
             "refilled_at": self.clock() if rate else None,
         }
-        stmt = self._insert(keys_t).values(key=key, last_claim_at=0.0, **values)
+        stmt = self._insert(keys_t).values(key=key, last_claim_at=self.clock() - JOIN_AHEAD_S, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["key"], set_=values)
         async with self._write() as conn:
             await conn.execute(stmt)

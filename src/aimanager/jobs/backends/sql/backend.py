@@ -23,6 +23,7 @@ from aimanager.jobs.backends.sql.tables import jobs_t, keys_t
 from aimanager.jobs.backends.sql.wakeups import SQLWakeups
 from aimanager.jobs.model import (
     JOB_BACKOFF,
+    JOIN_AHEAD_S,
     MAX_CRASHES,
     Clock,
     Completion,
@@ -133,8 +134,14 @@ class SQLBackend(SQLAdministration, SQLSchedules, SQLWakeups, SQLPauses):
         ids: list[int] = []
         inserted_keys: set[str] = set()
         keys = sorted({r["batch_key"] for r in rows})
+        # A new key joins the rotation at the back, as if served now. At 0 it went ahead of every key
+        # already waiting, and a steady flow of new keys (each partner's pricing and stock, queued as
+        # its cards came out) kept the keys with work left (the other partners' cards) waiting for
+        # twenty minutes at 1,000 partners. A millisecond before now: behind every key served before,
+        # ahead of one served in this same instant (a frozen test clock; a burst of enqueues and claims).
+        joined = self.clock() - JOIN_AHEAD_S
         for start in range(0, len(keys), INSERT_CHUNK):
-            chunk = [{"key": k, "last_claim_at": 0.0} for k in keys[start : start + INSERT_CHUNK]]
+            chunk = [{"key": k, "last_claim_at": joined} for k in keys[start : start + INSERT_CHUNK]]
             key_stmt = self._insert(keys_t).values(chunk)
             # A parked key (no work when it was last looked at) comes back at its old place in the
             # rotation.
