@@ -28,9 +28,6 @@ def bench_scenario(
     llm_error_rate: float = typer.Option(0.05, help="Transient LLM errors (500/529) injected."),
     market_error_rate: float = typer.Option(0.02, help="Transient marketplace 5xx injected."),
     write: bool = typer.Option(True, help="Write the figures to BENCHMARKS.md."),
-    profile: Path | None = typer.Option(
-        None, hidden=True, help="No longer used: AI Manager runs as its own `aimanager worker` process."
-    ),
 ) -> None:
     """The original design's scenario: AI Manager through its public commands (sandbox up, init, import,
     partners import, worker, run; urgent repricings through the HTTP API) and the original approach."""
@@ -44,8 +41,6 @@ def bench_scenario(
     from aimanager_lab.bench.scenario import run_scenario
 
     configure("ERROR")
-    if profile is not None:
-        console.print("--profile is ignored: AI Manager's worker is a process of its own (profile it there)")
     workdir = Path(tempfile.mkdtemp(prefix="aim-scenario-"))
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{workdir / 'scenario.db'}", secret_key_file=workdir / "key"
