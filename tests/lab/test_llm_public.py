@@ -109,3 +109,6 @@ def test_both_passes_run_through_public_commands_and_the_low_one_through_the_bat
     # The same cards at the Batch API's half price (give or take what the imperfect answers cost).
     per_card = [Decimal(r["stats"]["cost_usd"]) / r["ok"] for r in (realtime, low)]
     assert per_card[1] < per_card[0] * Decimal("0.8")
+    # The same run again with nothing changed asks the model nothing (the cards are written already).
+    rerun = realtime["rerun"]
+    assert rerun["calls"] == 0 and Decimal(rerun["cost_usd"]) == 0 and rerun["hits"] == realtime["ok"]
