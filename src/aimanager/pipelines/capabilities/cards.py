@@ -16,6 +16,7 @@ pushed; ``aimanager review approve`` queues their push.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -41,9 +42,17 @@ log = get_logger("aimanager.pipelines.capabilities.cards")
 # After an outage or a run of 429s, the next attempt of the products whose calls failed waits this long:
 # about the gateway's model cooldown, so the retry finds the provider back rather than still down.
 CALL_RETRY_DELAY_S = 30.0
-# How often a job whose products wait in a provider batch looks again (real batches take minutes to
-# hours; each look is one poll of the batch).
+# How soon a job whose products wait in a provider batch looks again: a tenth of how long it has waited
+# so far, between these bounds. A batch of a minute is seen within seconds of its end; one of hours is
+# looked at once a minute, not thousands of times (each look is a claim and a read of the batch store).
 BATCH_LOOK_S = 60.0
+BATCH_LOOK_MIN_S = 5.0
+BATCH_LOOK_SHARE = 0.1
+
+
+def batch_look_in(waiting_since: float, now: float) -> float:
+    """Seconds until a job waiting on a batch since ``waiting_since`` looks again."""
+    return min(BATCH_LOOK_S, max(BATCH_LOOK_MIN_S, BATCH_LOOK_SHARE * (now - waiting_since)))
 
 
 def push_key(partner_id: int, marketplace: Marketplace) -> str:
@@ -268,7 +277,10 @@ class _Outcome:
                 # Nothing failed: the batch is running. The job waits without using an attempt, and
                 # its next look polls the same batch.
                 why = f"{len(pending)} products in a provider batch still running"
-                failures[job.id] = Snooze(why, delay=BATCH_LOOK_S, payload=payload)
+                now = time.time()
+                since = float(job.payload.get("batch_since") or now)
+                payload["batch_since"] = since
+                failures[job.id] = Snooze(why, delay=batch_look_in(since, now), payload=payload)
             else:
                 failures[job.id] = PermanentFailure(summary, payload=payload)
         return failures or None
