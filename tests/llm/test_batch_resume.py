@@ -63,3 +63,36 @@ async def test_a_batch_outliving_its_caller_is_polled_not_resubmitted(
             )
         ).scalar_one()
     assert (batch_calls, realtime, unsettled) == (1, 0, 0)  # billed once, nothing re-sent, settled
+
+
+async def test_a_second_caller_in_the_same_process_waits_for_the_settle_instead_of_re_sending(
+    make_gateway: Any, sandbox: Any, engine: Any
+) -> None:
+    """A job's next look adopts the batch its first look submitted, in the same worker. When the batch
+    ends, one of the two settles the pack and the other waits for it: looking in the cache a few times
+    and then re-sending in real time billed every card of a slow-to-settle pack twice."""
+    import dataclasses
+    import time
+
+    _, state = sandbox
+    state.config.batch_seconds = 1000.0  # 1 s at the fixture's time scale
+
+    def slow(facts: Any, draft: Any) -> list[str]:
+        time.sleep(0.3)  # a pack of 20 takes 6 s to settle: longer than the cache looks (5 × 1 s)
+        return []
+
+    requests = [
+        CardRequest(f"s{i}", 1, product(f"S{i}"), priority_low=True, validator=slow) for i in range(20)
+    ]
+    gw = await make_gateway(batch_enabled=True, batch_wait_s=0.05)
+    assert all(r.failure == "pending" for r in await gw.generate_cards(requests))  # the first look
+    gw.cards.config = dataclasses.replace(gw.cards.config, batch_wait_s=60.0)  # the next look waits
+    done = await gw.generate_cards(requests)
+    assert all(r.draft is not None for r in done), [r.error for r in done]
+    await gw.close()
+    async with engine.connect() as conn:
+        paths = dict(
+            (await conn.execute(select(AIUsageLog.path, func.count()).group_by(AIUsageLog.path))).all()
+        )
+    assert state.count("batches.create") == 1
+    assert paths.get("realtime", 0) == 0 and paths.get("batch") == 1  # billed once, nothing re-sent

@@ -98,6 +98,11 @@ class BatchPath(Generic[Job]):
         self.stats = stats
         self.store = store
         self._polls: dict[str, asyncio.Task[list[BatchOutcome]]] = {}
+        # Packs being settled by a caller in this process, done when their answers are in the cache. A
+        # second caller here (a job's next look while the first still follows the batch) waits for it:
+        # looking in the cache a few times and then re-sending in real time billed those cards twice,
+        # since settling a large batch's packs one at a time takes longer than those looks.
+        self._settling: dict[tuple[str, str], asyncio.Future[None]] = {}
 
     def model_for(self, route: Route) -> ModelRef | None:
         for ref in route.models:
@@ -199,14 +204,26 @@ class BatchPath(Generic[Job]):
             return
         results = {o.custom_id: o for o in outcomes}
         held = [cid for cid, pack in packs.items() if any(job is not None for job in pack)]
-        claimed = set(held) if self.store is None else await self.store.claim_many(batch_id, held)
+        here = {cid: self._settling[(batch_id, cid)] for cid in held if (batch_id, cid) in self._settling}
+        mine = [cid for cid in held if cid not in here]
+        loop = asyncio.get_running_loop()
+        for cid in mine:
+            self._settling[(batch_id, cid)] = loop.create_future()
+        try:
+            claimed = set(mine) if self.store is None else await self.store.claim_many(batch_id, mine)
+        except BaseException:
+            self._settled(batch_id, mine)
+            raise
+        self._settled(batch_id, [cid for cid in mine if cid not in claimed])
         settles = []
         for cid, pack in packs.items():
             jobs = [job for job in pack if job is not None]
             if not jobs:
                 continue
             outcome = results.get(cid)
-            if cid not in claimed:
+            if cid in here:
+                settles.append(self._after(here[cid], jobs))
+            elif cid not in claimed:
                 settles.append(self.owner.from_cache_or_resend(jobs, "settled by another caller"))
             elif outcome is None:
                 await self.owner.pack_ticket(jobs, "batch").adopt(batch_key(batch_id, cid)).drop()
@@ -222,7 +239,22 @@ class BatchPath(Generic[Job]):
                 # Its booking settles the pack's pending rows, whichever process opened them.
                 self.owner.pack_ticket(jobs, "batch").adopt(batch_key(batch_id, cid)).answered(response)
                 settles.append(self.owner.settle_guarded(jobs, ref, response, "batch"))
-        await asyncio.gather(*settles)
+        try:
+            await asyncio.gather(*settles)
+        finally:
+            self._settled(batch_id, [cid for cid in mine if cid in claimed])
+
+    def _settled(self, batch_id: str, cids: list[str]) -> None:
+        for cid in cids:
+            done = self._settling.pop((batch_id, cid), None)
+            if done is not None and not done.done():
+                done.set_result(None)
+
+    async def _after(self, settling: asyncio.Future[None], jobs: list[Job]) -> None:
+        """Jobs of a pack another caller in this process is settling: answered from the cache once it
+        has (or in real time if it could not answer them)."""
+        await asyncio.shield(settling)
+        await self.owner.from_cache_or_resend(jobs, "settled by another caller here")
 
 
 def poll_interval(age_s: float, config: GatewayConfig) -> float:

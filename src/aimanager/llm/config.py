@@ -54,11 +54,11 @@ class GatewayConfig:
     batch_poll_min_s: float = 1.0
     batch_poll_share: float = 0.05
     batch_timeout_s: float = 24 * 3600.0
-    # How long a caller waits for its batched items before getting "pending" back; its job then snoozes
-    # (no attempt used) and looks again. Short: a job waiting in its slot for the whole turnaround kept
-    # the jobs queued behind it out of the batch window — 100 low-priority card jobs on a 64-slot worker
-    # made two batches back to back, 2.5× one batch's turnaround.
-    batch_wait_s: float = 10.0
+    # How long a caller waits for its batched items before getting "pending" back: under the job
+    # timeout, so the job snoozes and looks again instead of being cut off and retried. (Tried at 10 s
+    # so slots go back sooner: the next looks then raced the first for the same packs and re-sent part
+    # of them in real time, billing those cards twice.)
+    batch_wait_s: float = 600.0
     max_retries: int = 4
     retry_base_delay_s: float = 0.5
     max_retry_after_s: float = 60.0

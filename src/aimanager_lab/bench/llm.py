@@ -244,7 +244,7 @@ async def public_pass(
     otpm: int,
     bad_answer_rate: float,
     batch_seconds: float,
-    concurrency: int = 64,
+    concurrency: int = 160,
     log: Any = print,
     timeout_s: float = 7200.0,
 ) -> dict[str, Any]:
