@@ -24,7 +24,7 @@ from sqlalchemy import update
 from aimanager.db.engine import session_factory
 from aimanager.db.models import AIUsageLog
 from aimanager.llm import CardRequest, Gateway, GatewayConfig
-from aimanager.llm.errors import ProviderOverloaded, ProviderTimedOut, ProviderUnavailable
+from aimanager.llm.errors import ProviderOverloaded, ProviderTimedOut, ProviderUnavailable, RateLimited
 from aimanager.llm.prices import default_prices
 from aimanager.llm.providers import anthropic as anthropic_provider
 from aimanager.llm.providers import openai as openai_provider
@@ -353,3 +353,33 @@ async def test_overload_after_retries_is_not_a_timeout() -> None:
         await asyncio.wait_for(
             with_retries(send, anthropic_provider.classify, POLICY, Billing(), what="t"), 10
         )
+
+
+async def test_paced_429s_are_retried_past_the_count_while_their_waits_add_up_to_under_a_minute() -> None:
+    """A 429 with a retry-after is the server pacing the client: ten of them in a row, each asking for a
+    millisecond, do not fail the call that four other failures would; without end they still do."""
+    response = httpx2.Response(
+        429,
+        request=REQUEST,
+        headers={"retry-after-ms": "1"},
+        json={"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}},
+    )
+    refusals = [0]
+
+    def refusing(times: int) -> Callable[[], Any]:
+        async def send() -> str:
+            if refusals[0] < times:
+                refusals[0] += 1
+                raise anthropic.RateLimitError("slow down", response=response, body=None)
+            return "answer"
+
+        return send
+
+    assert await with_retries(refusing(10), anthropic_provider.classify, POLICY, Billing(), what="t") == (
+        "answer",
+        10,
+    )
+    refusals[0] = 0
+    with pytest.raises(RateLimited):
+        await with_retries(refusing(10**6), anthropic_provider.classify, POLICY, Billing(), what="t")
+    assert refusals[0] == RetryPolicy().max_paced_retries + 1  # bounded however short the waits

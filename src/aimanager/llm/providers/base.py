@@ -87,6 +87,11 @@ class RetryPolicy:
     # A retry-after longer than this is not waited out in-line: the call fails as RateLimited so the
     # gateway can fall back instead of parking a worker for minutes.
     max_retry_after: float = 60.0
+    # A 429 that says when to come back is the server pacing us, not failing: such refusals are retried
+    # past ``max_retries`` while the waits they asked for add up to at most ``max_retry_after``, up to
+    # this many tries. Counted like the others, a burst of calls right after a batch ended (the limits
+    # not yet learned from any answer) used its four retries in under a second and failed its jobs.
+    max_paced_retries: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +151,7 @@ async def with_retries(
     ``timeout`` attempt that is retried is reported to ``events.on_maybe_billed`` (if defined) first.
     """
     attempt = 0
+    paced = 0.0  # seconds waited on the server's retry-after for 429s
     while True:
         try:
             return await send(), attempt
@@ -161,7 +167,13 @@ async def with_retries(
                 elif failure.kind == "overloaded":
                     events.on_overloaded()
             too_long = failure.retry_after is not None and failure.retry_after > policy.max_retry_after
-            if attempt >= policy.max_retries or too_long:
+            out_of_tries = attempt >= policy.max_retries
+            if out_of_tries and failure.kind == "throttled" and failure.retry_after is not None:
+                out_of_tries = (
+                    paced + failure.retry_after > policy.max_retry_after
+                    or attempt >= policy.max_paced_retries
+                )
+            if out_of_tries or too_long:
                 raise _final(failure, what, attempt) from exc
             if failure.kind == "timeout" and events is not None:
                 await events.on_maybe_billed()
@@ -169,6 +181,8 @@ async def with_retries(
                 failure.retry_after if failure.retry_after is not None else policy.backoff.delay(attempt + 1)
             )
             log.info("llm.retry", what=what, kind=failure.kind, attempt=attempt + 1, delay_s=round(delay, 3))
+            if failure.kind == "throttled" and failure.retry_after is not None:
+                paced += delay
             attempt += 1
             await asyncio.sleep(delay)
 
