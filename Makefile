@@ -51,7 +51,7 @@ bench-llm: $(VENV)/.synced
 	$(VENV)/bin/aimanager bench llm
 
 bench-scenario: $(VENV)/.synced
-	$(VENV)/bin/aimanager bench scenario
+	$(VENV)/bin/aimanager bench scenario --time-scale 0.5 --baseline-partners 1 --concurrency 160
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache aimanager.db*
