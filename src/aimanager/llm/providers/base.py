@@ -168,7 +168,8 @@ async def with_retries(
                     events.on_overloaded()
             too_long = failure.retry_after is not None and failure.retry_after > policy.max_retry_after
             out_of_tries = attempt >= policy.max_retries
-            if out_of_tries and failure.kind == "throttled" and failure.retry_after is not None:
+            # (``max_retries=0`` asks for no retries at all: paced or not.)
+            if out_of_tries and policy.max_retries and failure.kind == "throttled" and failure.retry_after:
                 out_of_tries = (
                     paced + failure.retry_after > policy.max_retry_after
                     or attempt >= policy.max_paced_retries
