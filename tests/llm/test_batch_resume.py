@@ -68,9 +68,10 @@ async def test_a_batch_outliving_its_caller_is_polled_not_resubmitted(
 async def test_a_second_caller_in_the_same_process_waits_for_the_settle_instead_of_re_sending(
     make_gateway: Any, sandbox: Any, engine: Any
 ) -> None:
-    """A job's next look adopts the batch its first look submitted, in the same worker. When the batch
-    ends, one of the two settles the pack and the other waits for it: looking in the cache a few times
-    and then re-sending in real time billed every card of a slow-to-settle pack twice."""
+    """A job's next look adopts the batch its first look submitted, in the same worker, and the pack
+    is billed once with nothing re-sent in real time. (This timing does not reproduce the race the Batch
+    benchmark showed, where a second caller re-sent a slow-to-settle pack: it holds the outcome, and the
+    benchmark's cost per card is what shows the race is gone.)"""
     import dataclasses
     import time
 
@@ -78,7 +79,7 @@ async def test_a_second_caller_in_the_same_process_waits_for_the_settle_instead_
     state.config.batch_seconds = 1000.0  # 1 s at the fixture's time scale
 
     def slow(facts: Any, draft: Any) -> list[str]:
-        time.sleep(0.3)  # a pack of 20 takes 6 s to settle: longer than the cache looks (5 × 1 s)
+        time.sleep(0.3)  # a pack of 20 takes 6 s to settle
         return []
 
     requests = [
