@@ -39,7 +39,14 @@ def test_the_tasks_run_planned_are_read_from_its_output() -> None:
 
 def test_the_commands_follow_the_options(tmp_path: Path) -> None:
     fleet = FleetOptions()
-    assert worker_args(fleet)[-4:] == ["--processes", "2", "--concurrency", "64"]
+    assert worker_args(fleet, 9100)[-6:] == [
+        "--processes",
+        "2",
+        "--concurrency",
+        "64",
+        "--metrics-port",
+        "9100",
+    ]
     assert run_args(fleet)[-8:] == ["-c", "cards", "-c", "pricing", "-c", "stock", "-c", "analytics"]
     up = sandbox_args(fleet, tmp_path / "s.json", tmp_path / "c.csv", tmp_path / "a.jsonl")
     assert not any(a.startswith("--llm-") or a == "--market-error-rate" for a in up)  # honest defaults
@@ -48,7 +55,7 @@ def test_the_commands_follow_the_options(tmp_path: Path) -> None:
         single_worker=True, concurrency=8, capabilities=("cards",), priority="low",
         llm_error_rate=0.05, market_error_rate=0.02, llm_otpm=0, llm_batch_seconds=30.0,
     )  # fmt: skip
-    assert worker_args(one)[-3:] == ["worker", "--concurrency", "8"]
+    assert worker_args(one, 9101)[-5:] == ["worker", "--concurrency", "8", "--metrics-port", "9101"]
     assert run_args(one)[-4:] == ["-c", "cards", "--priority", "low"]
     up = sandbox_args(one, tmp_path / "s.json", tmp_path / "c.csv", tmp_path / "a.jsonl")
     pairs = dict(itertools.pairwise(up))  # each flag → the word after it

@@ -93,3 +93,26 @@ def test_the_limit_opens_to_what_the_rate_limits_need_unless_just_cut() -> None:
     clock.now += 61.0
     c.at_least(2000.0)
     assert c.limit == 1024
+
+
+async def test_429s_cut_the_calls_in_flight_only_while_the_limits_are_unknown() -> None:
+    # Known limits: the limiter paces the rates, and halving the calls in flight too would hold the
+    # work under the limits for a minute. Unknown: the concurrency controller is the only brake.
+    import asyncio
+
+    from aimanager.llm.buckets import Limits
+    from aimanager.llm.call_events import CallEvents
+    from aimanager.llm.calls import Caller
+    from aimanager.llm.limiter import RateLimiter
+    from aimanager.llm.router import Router
+    from aimanager.llm.types import GatewayStats
+
+    for defaults, cut in (({"m": Limits(otpm=800_000)}, False), ({}, True)):
+        concurrency = AdaptiveConcurrency(initial=64)
+        caller = Caller({}, Router({}, {}, ()), RateLimiter(defaults=defaults), concurrency, GatewayStats())
+        events = CallEvents(caller, "m")
+        for _ in range(10):
+            events.on_throttled(0.01)
+        await asyncio.gather(*caller.background)
+        assert (concurrency.limit < 64) is cut, defaults
+        assert caller.stats.retries == 10

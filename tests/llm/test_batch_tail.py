@@ -64,7 +64,26 @@ async def test_an_errored_pack_is_asked_again_at_once_one_item_a_call(
     # Packs of 20: the first (T0-T19, with T7) errored; T20-T24 came back from the batch.
     assert paths == ["realtime"] * 20 + ["batch"] * 5
     assert state.count("batches.create") == 1
-    # Twenty single-card calls in parallel, not one 20-card call (twenty times as long).
-    assert state.count("messages") == 20
-    assert gw.stats().calls == 20
+    # Twenty single-card calls in parallel, not one 20-card call (twenty times as long), and the
+    # 1-token call that learned the real-time limits while the batch ran.
+    assert state.count("messages") == 21
+    assert gw.stats().calls == 20 and gw.stats().probe_calls == 1
+    await gw.close()
+
+
+async def test_the_real_time_limits_are_learned_while_the_batch_runs(make_gateway: Any, sandbox: Any) -> None:
+    # A batch brings no rate-limit headers back. Learned only by the first leftover sent after the batch
+    # ended, they held every other leftover behind that call (seconds, when settling a large batch's
+    # results keeps the process busy); learned while it runs, the leftovers leave at once.
+    _, state = sandbox
+    state.config.batch_error_skus = {"L3"}
+    gw = await make_gateway(batch_enabled=True, pack_size=5)
+    requests = [CardRequest(f"L{i}", 1, product(f"L{i}"), priority_low=True) for i in range(10)]
+    results = await gw.generate_cards(requests)
+    assert all(r.draft is not None for r in results), [r.error for r in results]
+    routes = [entry.route for entry in state.log]
+    # The 1-token call went out before the batch's results were fetched, and no leftover waited for it.
+    assert routes.index("messages") < routes.index("batches.results")
+    assert routes.count("messages") == 1 + 5
+    assert gw.stats().probe_calls == 1
     await gw.close()

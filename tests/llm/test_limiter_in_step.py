@@ -73,3 +73,24 @@ async def test_a_provider_much_shallower_than_us_teaches_its_depth_and_stops_ref
     assert per_wave[0] > 0  # the first wave found out
     assert sum(per_wave[-6:]) == 0, per_wave
     assert limiter.burst_of("m") <= 0.03
+
+
+async def test_a_refused_call_queues_for_its_tokens_again_before_its_retry() -> None:
+    # Retried on its own after the server's few milliseconds, every call refused in one burst went
+    # again at once, was refused again, and ran out of retries; and our buckets never counted the
+    # tokens the retry took. Now the retry waits in the limiter's queue (first in line) and takes them.
+    from aimanager.llm.call_events import CallEvents
+    from aimanager.llm.calls import Caller
+    from aimanager.llm.limiter import AdaptiveConcurrency
+    from aimanager.llm.router import Router
+    from aimanager.llm.types import GatewayStats
+
+    for defaults, queued in (({"m": Limits(otpm=OTPM)}, True), ({}, False)):
+        limiter = RateLimiter(defaults=defaults, burst_seconds=0.05)
+        caller = Caller({}, Router({}, {}, ()), limiter, AdaptiveConcurrency(), GatewayStats())
+        await limiter.acquire("m", 0, 2_000)  # what the refused attempt had taken
+        events = CallEvents(caller, "m", size=(0, 2_000))
+        await events.before_retry("throttled", 0.01)
+        # Known limits: it waited for the refill after the emptied buckets and took its 2,000 tokens;
+        # unknown (nothing to queue on): the server's wait alone.
+        assert (limiter.waits > 0) is queued, defaults

@@ -298,6 +298,9 @@ class Billing:
     def on_overloaded(self) -> None:
         return None
 
+    async def before_retry(self, kind: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+
 
 POLICY = RetryPolicy(max_retries=2, backoff=Backoff(base=0.0001, cap=0.0001))
 

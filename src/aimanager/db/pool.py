@@ -27,6 +27,9 @@ from aimanager.handoff import PriorityHandoff
 
 # Lower is more urgent, as with job priorities.
 ENGINE = 0  # the job engine's own short statements: claims, acks, heartbeats
+# The LLM ledger's in-flight rows: an LLM call goes out only once they are written, and it holds its
+# share of the provider's rate limits meanwhile — behind a hundred handlers' card writes, seconds of them.
+LLM_CALL = 5
 NORMAL = 10
 
 _priority: ContextVar[int] = ContextVar("aimanager_db_priority", default=NORMAL)

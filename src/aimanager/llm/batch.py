@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -91,12 +91,18 @@ class BatchPath(Generic[Job]):
         config: GatewayConfig,
         stats: GatewayStats,
         store: BatchStore | None = None,
+        learn_limits: Callable[[ModelRef], Awaitable[None]] | None = None,
     ) -> None:
         self.owner = owner
         self.providers = providers
         self.config = config
         self.stats = stats
         self.store = store
+        # A batch's leftovers go out in real time the moment it ends: the model's real-time limits are
+        # learned while it runs, so they leave paced at once, not held behind a probe (a batch call
+        # brings no rate-limit headers back).
+        self.learn_limits = learn_limits
+        self._learning: set[asyncio.Future[None]] = set()
         self._polls: dict[str, asyncio.Task[list[BatchOutcome]]] = {}
         # Packs being settled by a caller in this process, done when their answers are in the cache. A
         # second caller here (a job's next look while the first still follows the batch) waits for it:
@@ -181,6 +187,10 @@ class BatchPath(Generic[Job]):
 
     async def _poll(self, ref: ModelRef, batch_id: str) -> list[BatchOutcome]:
         provider = self.providers[ref.provider]
+        if self.learn_limits is not None:
+            learning = asyncio.ensure_future(self.learn_limits(ref))
+            self._learning.add(learning)
+            learning.add_done_callback(self._learning.discard)
         started = time.monotonic()
         deadline = started + self.config.batch_timeout_s
         while not await provider.batch_done(batch_id):

@@ -32,6 +32,11 @@ class Limits:
     def of(self, kind: str) -> float | None:
         return float(getattr(self, kind)) if getattr(self, kind) else None
 
+    @property
+    def known(self) -> bool:
+        """True when any limit is known (from configuration or a response's headers)."""
+        return bool(self.rpm or self.itpm or self.otpm)
+
 
 class BucketBackend(Protocol):
     """Where bucket levels live. ``rate`` is per second, ``capacity`` in units."""

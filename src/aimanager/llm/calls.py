@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from aimanager.llm.call_events import CallEvents
 from aimanager.llm.errors import (
     GatewayClosed,
     ProviderOverloaded,
@@ -54,29 +55,6 @@ PRIOR_TOKENS_PER_S = 100.0
 def default_spend_cap_pause_s() -> float:
     """Seconds LLM calls pause after a spend cap (a provider's billing window is minutes to hours)."""
     return float(os.environ.get("AIMANAGER_LLM_SPEND_CAP_PAUSE_SECONDS", "900"))
-
-
-class _Events:
-    """Retry-loop feedback for one model: halve concurrency, hold the limiter, count retries, book a
-    timed-out attempt (which the provider may bill) before its retry goes out."""
-
-    def __init__(self, caller: Caller, key: str, ticket: Ticket | None = None) -> None:
-        self.caller, self.key, self.ticket = caller, key, ticket
-
-    def on_throttled(self, retry_after: float | None) -> None:
-        self.caller.stats.retries += 1
-        self.caller.concurrency.on_overload()
-        task = asyncio.ensure_future(self.caller.limiter.throttled(self.key, retry_after))
-        self.caller.background.add(task)
-        task.add_done_callback(self.caller.background.discard)
-
-    def on_overloaded(self) -> None:
-        self.caller.stats.retries += 1
-        self.caller.concurrency.on_overload()
-
-    async def on_maybe_billed(self) -> None:
-        if self.ticket is not None:
-            await self.ticket.retried()
 
 
 @dataclass(slots=True)
@@ -128,8 +106,7 @@ class Caller:
         would hold the rest that long, so a 1-token request goes first instead and brings the
         rate-limit headers back in about a second; its few tokens are counted (``probe_calls``).
         Returns True for the caller whose own call is the probe."""
-        limits = self.limiter.limits(key)
-        if limits.rpm or limits.otpm or limits.itpm:
+        if self.limiter.limits(key).known:
             return False
         event = self._probes.get(key)
         if event is not None:
@@ -140,22 +117,39 @@ class Caller:
         if request.max_tokens <= PROBE_ABOVE_TOKENS:
             return True
         try:
-            response = await provider.complete(
-                ProviderRequest(request.model, "", "ping", 1, cache_system=False)
-            )
-        except Exception as exc:  # the real call meets the same problem and reports it
-            log.info("llm.limits_probe_failed", model=key, error=str(exc))
-        else:
-            await self.limiter.observe(key, response.limits)
-            self._keep_limits_busy(key)
-            self.stats.probe_calls += 1
-            self.stats.usage = self.stats.usage + response.usage
-            if self.prices is not None:
-                with contextlib.suppress(Exception):
-                    self.stats.cost_usd += self.prices.cost(request.model, response.usage)
+            await self._ping(key, provider, request.model)
         finally:
             event.set()
         return False
+
+    async def learn_limits(self, ref: ModelRef) -> None:
+        """Learn ``ref``'s rate limits now, with a 1-token call, unless they are known or being learned:
+        real-time work that will follow all at once (a batch's leftovers, the moment it ends) then goes
+        out paced at once instead of held behind a probe. Never raises."""
+        key = str(ref)
+        provider = self.providers.get(ref.provider)
+        if provider is None or self.limiter.limits(key).known or key in self._probes:
+            return
+        event = self._probes[key] = asyncio.Event()
+        try:
+            await self._ping(key, provider, ref.model)
+        finally:
+            event.set()
+
+    async def _ping(self, key: str, provider: Provider, model: str) -> None:
+        """A 1-token request whose answer brings the rate-limit headers (its tokens are counted)."""
+        try:
+            response = await provider.complete(ProviderRequest(model, "", "ping", 1, cache_system=False))
+        except Exception as exc:  # the real call meets the same problem and reports it
+            log.info("llm.limits_probe_failed", model=key, error=str(exc))
+            return
+        await self.limiter.observe(key, response.limits)
+        self._keep_limits_busy(key)
+        self.stats.probe_calls += 1
+        self.stats.usage = self.stats.usage + response.usage
+        if self.prices is not None:
+            with contextlib.suppress(Exception):
+                self.stats.cost_usd += self.prices.cost(model, response.usage)
 
     def _probe_done(self, key: str) -> None:
         event = self._probes.get(key)
@@ -248,10 +242,14 @@ class Caller:
 
             try:
                 reservation = await self.limiter.acquire(key, *size(), priority=priority, resize=size)
+                reserved_at = time.monotonic()
                 try:
                     if ticket is not None:  # in the ledger before the provider sees it (or not sent)
                         await ticket.open(ref, request, estimate)
-                    response = await provider.complete(request, _Events(self, key, ticket))
+                    taken = (reservation.input_tokens, reservation.output_tokens)
+                    response = await provider.complete(
+                        request, CallEvents(self, key, ticket, taken, reserved_at)
+                    )
                 except BaseException as exc:
                     # An error status: nothing was billed, the reservation goes back so the buckets
                     # stay honest. A timeout may have been generated: the provider's buckets took it.

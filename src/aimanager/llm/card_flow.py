@@ -29,7 +29,7 @@ from aimanager.llm.card_jobs import CardJob, replan_cut, split_again
 from aimanager.llm.config import GatewayConfig
 from aimanager.llm.errors import BudgetExceeded, ProviderHTTPError, SpendCapReached
 from aimanager.llm.ledger_inflight import Ticket
-from aimanager.llm.pack_answers import next_steps, partner_shares, sort_answer
+from aimanager.llm.pack_answers import SortedPack, next_steps, partner_shares, sort_answer
 from aimanager.llm.packer import Packer, tail_packs
 from aimanager.llm.providers.base import Provider
 from aimanager.llm.router import Router
@@ -75,7 +75,9 @@ class CardFlow:
         self.packer: Packer[PackKey, CardJob] = Packer(
             self._run_packs, max_items=config.pack_size, window_s=config.pack_window_s
         )
-        self.batch: BatchPath[CardJob] = BatchPath(self, providers, config, self.stats, batch_store)
+        self.batch: BatchPath[CardJob] = BatchPath(
+            self, providers, config, self.stats, batch_store, learn_limits=caller.learn_limits
+        )
         self._validating = asyncio.Lock()
         self._pack_calls = 0  # packs from the packer being asked now (``_run_packs``)
         self.batcher: Packer[PackKey, CardJob] = Packer(
@@ -331,14 +333,46 @@ class CardFlow:
         self._learn(jobs, ref, response, sorted_pack.answered)
         if response.cut:
             self.stats.salvaged_items += len(good) + len(sorted_pack.escalate)
+        escalated = jobs[0].escalated  # this call's (``next_steps`` marks the jobs for their next one)
+        steps = next_steps(sorted_pack, response.model)
+        self.stats.escalations += steps.escalations
+        cut_packs = self._replan_cut(cut, len(jobs), ref, response.model, path) if cut else []
+        self.stats.reasked_items += len(steps.retries) + sum(len(p) for p in cut_packs)
+        # Re-asks leave before this pack's ledger and cache writes: those queue for the database behind
+        # every handler writing cards (seconds, as a batch's results land), and a re-ask is what its job
+        # still waits for. Alone, so a hostile or confusing neighbour cannot spoil the second try.
+        reasks = asyncio.gather(
+            *(self._run_pack((job.request.task_kind, job.route.tier), [job]) for job in steps.retries),
+            *(self._run_pack((p[0].request.task_kind, p[0].route.tier), p) for p in cut_packs),
+        )
+        try:
+            cost = await self._book(jobs, ref, response, path, sorted_pack)
+            if escalated:
+                self.stats.escalation_usd += cost
+            for job, error, failure in steps.failed:
+                self._finish(job, None, response.model, path, error, failure)
+        finally:
+            await reasks
+
+    async def _book(
+        self,
+        jobs: list[CardJob],
+        ref: ModelRef,
+        response: ProviderResponse,
+        path: str,
+        pack: SortedPack,
+    ) -> Decimal:
+        """The pack's call in the ledger (its cost returned), its good cards in the cache and handed to
+        their callers."""
+        good = pack.good
         outcome = "ok" if len(good) == len(jobs) else "partial"
-        cut_detail = {"cut_at_max_tokens": jobs[0].asked_max_tokens, "cut_items": len(cut)}
+        cut_detail = {"cut_at_max_tokens": jobs[0].asked_max_tokens, "cut_items": len(pack.cut)}
         cost = await self.accounting.record_call(
             ref,
             response,
             path,
             jobs[0].request.task_kind,
-            partner_shares(jobs, sorted_pack.outputs),
+            partner_shares(jobs, pack.outputs),
             outcome,
             {
                 "pack": len(jobs),
@@ -348,8 +382,6 @@ class CardFlow:
                 **(cut_detail if response.cut else {}),
             },
         )
-        if jobs[0].escalated:
-            self.stats.escalation_usd += cost
         if self.cache is not None and good:
             await self.cache.put_many(
                 (
@@ -363,17 +395,7 @@ class CardFlow:
             )
         for job, draft in good:
             self._finish(job, draft, response.model, path, None)
-        steps = next_steps(sorted_pack, response.model)
-        self.stats.escalations += steps.escalations
-        for job, error, failure in steps.failed:
-            self._finish(job, None, response.model, path, error, failure)
-        cut_packs = self._replan_cut(cut, len(jobs), ref, response.model, path) if cut else []
-        self.stats.reasked_items += len(steps.retries) + sum(len(p) for p in cut_packs)
-        # Alone, so a hostile or confusing neighbour cannot spoil the second try.
-        await asyncio.gather(
-            *(self._run_pack((job.request.task_kind, job.route.tier), [job]) for job in steps.retries),
-            *(self._run_pack((p[0].request.task_kind, p[0].route.tier), p) for p in cut_packs),
-        )
+        return cost
 
     def _learn(self, jobs: list[CardJob], ref: ModelRef, response: ProviderResponse, answered: int) -> None:
         """Feed the output budget: tokens per answered item, or a lower bound from a cut answer."""

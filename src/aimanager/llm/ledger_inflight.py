@@ -40,6 +40,7 @@ from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from aimanager.db.models import AIUsageLog
+from aimanager.db.pool import LLM_CALL, db_priority
 from aimanager.errors import LLMError
 from aimanager.llm.errors import ProviderTimedOut
 from aimanager.llm.ledger import LedgerRow, Share, row_values, split_call
@@ -305,6 +306,10 @@ class InFlightLedger:
 
     async def _write(self, batch: list[_Op]) -> None:
         now = datetime.now(UTC)
+        with db_priority(LLM_CALL):
+            await self._write_rows(batch, now)
+
+    async def _write_rows(self, batch: list[_Op], now: datetime) -> None:
         async with self.engine.begin() as conn:
             opened = [r for op in batch for r in op.rows]
             ids: dict[str | None, int] = {}

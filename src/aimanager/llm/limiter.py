@@ -82,6 +82,7 @@ class RateLimiter:
     _burst: dict[str, float] = field(default_factory=dict)
     _ceiling: dict[str, float] = field(default_factory=dict)
     _shrunk_until: dict[str, float] = field(default_factory=dict)
+    _shrunk_at: dict[str, float] = field(default_factory=dict)
 
     def limits(self, key: str) -> Limits:
         return self.learned.get(key) or self.defaults.get(key) or self.defaults.get("*") or Limits()
@@ -186,9 +187,9 @@ class RateLimiter:
             if per_minute and remaining is not None:
                 await self.backend.clamp(key, kind, float(remaining), *self._shape(per_minute, key))
 
-    async def throttled(self, key: str, retry_after: float | None) -> None:
-        """A 429 arrived: empty every bucket so nobody else sends before ``retry_after``, and the call
-        that was refused (retried then, outside the queue) finds the tokens it was refused for.
+    async def throttled(self, key: str, retry_after: float | None, sent_at: float | None = None) -> None:
+        """A 429 arrived: empty every bucket so nobody sends before ``retry_after``; the refused call
+        then queues here for its tokens again, first in line (``calls._Events.before_retry``).
 
         The token buckets too, not just the request one: a 429 means the provider has less than we
         counted (its burst is shallower than ours, or another client shares the key). Held only at the
@@ -199,8 +200,9 @@ class RateLimiter:
         how deep they are): refunds of unused ``max_tokens`` that our deeper bucket kept, the provider's
         had dropped, and we sent on tokens it did not have. So the burst is halved — once per refusal
         window, since one shortfall refuses every call sent into it — and grows back slowly to just under
-        the depth that was refused (``_grow_burst``)."""
-        self._shrink_burst(key, retry_after)
+        the depth that was refused (``_grow_burst``). A refusal of a call sent (``sent_at``, monotonic)
+        before the last lowering says nothing about the lowered depth, and lowers nothing."""
+        self._shrink_burst(key, retry_after, sent_at)
         limits = self.limits(key)
         for kind in KINDS:
             per_minute = limits.of(kind)
@@ -208,14 +210,17 @@ class RateLimiter:
                 rate, capacity = self._shape(per_minute, key)
                 await self.backend.clamp(key, kind, -rate * (retry_after or 1.0), rate, capacity)
 
-    def _shrink_burst(self, key: str, retry_after: float | None) -> None:
+    def _shrink_burst(self, key: str, retry_after: float | None, sent_at: float | None) -> None:
         now = time.monotonic()
+        if sent_at is not None and sent_at < self._shrunk_at.get(key, float("-inf")):
+            return  # sent into the deeper burst before it was lowered: no news about the lower one
         if now < self._shrunk_until.get(key, 0.0):
             return
         refused = self.burst_of(key)
         self._burst[key] = max(MIN_BURST_S, refused * 0.5)
         self._ceiling[key] = max(MIN_BURST_S, refused * 0.8)
         self._shrunk_until[key] = now + max(retry_after or 0.0, 0.05)
+        self._shrunk_at[key] = now
         log.info("llm.limits.burst_lowered", key=key, burst_s=round(self._burst[key], 4))
 
     def _grow_burst(self, key: str) -> None:

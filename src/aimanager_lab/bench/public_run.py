@@ -218,11 +218,13 @@ def sandbox_args(options: FleetOptions, state_file: Path, catalog: Path, account
     return aimanager(*args)
 
 
-def worker_args(options: FleetOptions) -> list[str]:
-    """One ``worker --concurrency C`` process, or a supervisor keeping ``--processes N`` alive."""
-    if options.single_worker:
-        return aimanager("worker", "--concurrency", str(options.concurrency))
-    return aimanager("worker", "--processes", str(options.workers), "--concurrency", str(options.concurrency))
+def worker_args(options: FleetOptions, metrics_port: int) -> list[str]:
+    """One ``worker --concurrency C`` process, or a supervisor keeping ``--processes N`` alive; its
+    ``/healthz`` on ``metrics_port`` says when it is up."""
+    processes = [] if options.single_worker else ["--processes", str(options.workers)]
+    return aimanager(
+        "worker", *processes, "--concurrency", str(options.concurrency), "--metrics-port", str(metrics_port)
+    )
 
 
 def run_args(options: FleetOptions) -> list[str]:
@@ -262,7 +264,6 @@ def start_api(
     env: dict[str, str], workdir: Path, log: Callable[[str], None], timeout_s: float = 60.0
 ) -> tuple[subprocess.Popen[bytes], str, str]:
     """``aimanager apikeys create`` (an admin key) and ``aimanager serve``; the process, URL and token."""
-    import httpx
 
     out = run_command(
         aimanager("apikeys", "create", "--name", "bench", "--role", "admin"), env, workdir, log
@@ -274,16 +275,25 @@ def start_api(
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
+    wait_healthy(proc, url, "aimanager serve", timeout_s)
+    return proc, url, token
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], url: str, what: str, timeout_s: float = 60.0) -> None:
+    """Until ``url``/healthz answers 200 (``proc`` is stopped and an error raised if it exits or the
+    time runs out)."""
+    import httpx
+
     deadline = time.monotonic() + timeout_s
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"aimanager serve exited {proc.returncode}")
+            raise RuntimeError(f"{what} exited {proc.returncode}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url + "/healthz", timeout=2.0, trust_env=False).status_code == 200:
-                return proc, url, token
+                return
         if time.monotonic() > deadline:
             stop(proc)
-            raise TimeoutError(f"aimanager serve not ready in {timeout_s:.0f} s")
+            raise TimeoutError(f"{what} not ready in {timeout_s:.0f} s")
         time.sleep(0.2)
 
 
@@ -347,10 +357,14 @@ async def run_public(
             started = time.monotonic()
             server, ctx.api_url, ctx.api_token = start_api(env, workdir, log)
             setup["serve"] = time.monotonic() - started
+        metrics_port = free_port()
         worker = subprocess.Popen(
-            worker_args(options), env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=worker_log,
-            start_new_session=True,
+            worker_args(options, metrics_port), env=env, cwd=workdir, stdout=subprocess.DEVNULL,
+            stderr=worker_log, start_new_session=True,
         )  # fmt: skip
+        # Workers are a service that is already up when an operator queues work: the run starts once
+        # they answer /healthz, so a Python start is no part of its wall time.
+        wait_healthy(worker, f"http://127.0.0.1:{metrics_port}", "aimanager worker", options.timeout_s)
         sampler = Sampler(
             supervisor=worker.pid,
             sandbox=sandbox.pid,

@@ -73,6 +73,10 @@ class RetryEvents(Protocol):
         awaited before the next attempt goes out, so the ledger books the attempt's possible charge
         first. Raising stops the retries (the next attempt must not go out unbooked)."""
 
+    async def before_retry(self, kind: str, delay: float) -> None:
+        """Wait until the next attempt may go: ``delay`` (the server's retry-after or a backoff), and
+        for a 429 the caller's rate limiter too, so the calls refused together retry paced."""
+
 
 # Without a server hint: 0.5 s, 1 s, 2 s … at most 8 s, full jitter.
 DEFAULT_BACKOFF = Backoff(base=0.5, cap=8.0)
@@ -185,7 +189,10 @@ async def with_retries(
             if failure.kind == "throttled" and failure.retry_after is not None:
                 paced += delay
             attempt += 1
-            await asyncio.sleep(delay)
+            if events is not None:
+                await events.before_retry(failure.kind, delay)
+            else:
+                await asyncio.sleep(delay)
 
 
 def _final(failure: Failure, what: str, attempts: int) -> Exception:
