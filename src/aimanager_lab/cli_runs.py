@@ -38,7 +38,7 @@ def bench_scenario(
     from aimanager.settings import Settings
     from aimanager_lab.bench.figures import render
     from aimanager_lab.bench.record import machine_line, write_section
-    from aimanager_lab.bench.scenario import run_scenario
+    from aimanager_lab.bench.scenario import ScenarioOptions, run_scenario
 
     configure("ERROR")
     workdir = Path(tempfile.mkdtemp(prefix="aim-scenario-"))
@@ -51,14 +51,10 @@ def bench_scenario(
     ours, base, bound = asyncio.run(
         run_scenario(
             settings,
-            partners=partners,
-            skus=skus,
-            time_scale=time_scale,
-            concurrency=concurrency,
-            urgent=urgent,
+            ScenarioOptions(
+                partners, skus, time_scale, concurrency, urgent, llm_error_rate, market_error_rate
+            ),
             baseline=baseline,
-            llm_error_rate=llm_error_rate,
-            market_error_rate=market_error_rate,
             baseline_partners=baseline_partners or None,
             baseline_settings=baseline_settings,
             log=console.print,

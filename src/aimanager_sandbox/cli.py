@@ -56,6 +56,7 @@ def sandbox_up(
 ) -> None:
     """Start every sandbox (4 marketplaces, LLM, Telegram) on free 127.0.0.1 ports and print the
     commands that connect a partner to them; runs until Ctrl-C / SIGTERM."""
+    from aimanager_sandbox.knobs import SandboxKnobs
     from aimanager_sandbox.up import UpOptions, run_up
 
     if state_file is not None and not state_file.parent.is_dir():
@@ -74,13 +75,15 @@ def sandbox_up(
         catalog=catalog,
         accounts_file=accounts_file,
         history_days=history_days,
-        llm_error_rate=llm_error_rate,
-        market_error_rate=market_error_rate,
-        llm_rpm=llm_rpm,
-        llm_itpm=llm_itpm,
-        llm_otpm=llm_otpm,
-        llm_bad_answer_rate=llm_bad_answer_rate,
-        llm_batch_seconds=llm_batch_seconds,
+        knobs=SandboxKnobs(
+            llm_error_rate=llm_error_rate,
+            market_error_rate=market_error_rate,
+            llm_rpm=llm_rpm,
+            llm_itpm=llm_itpm,
+            llm_otpm=llm_otpm,
+            llm_bad_answer_rate=llm_bad_answer_rate,
+            llm_batch_seconds=llm_batch_seconds,
+        ),
     )
     run_up(options, state_file)
     typer.echo("sandboxes stopped", err=True)

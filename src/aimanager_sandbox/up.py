@@ -41,13 +41,14 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from aimanager.connectors.registry import parse_credentials
 from aimanager.domain.enums import Marketplace
 from aimanager_sandbox.common.serving import serve_apps
+from aimanager_sandbox.knobs import SandboxKnobs
 
 LLM_API_KEY = "sk-ant-sandbox"  # the LLM sandbox wants a key header; any value opens it
 WB_TOKEN_DAYS = 180
@@ -67,15 +68,7 @@ class UpOptions:
     catalog: Path | None = None
     accounts_file: Path | None = None
     history_days: int = 60  # the order history each fleet account is seeded with
-    # Faults and limits, as ``python -m aimanager_sandbox.world`` takes them (``WorldOptions``): None keeps
-    # the LLM sandbox's own defaults; an LLM error rate is half 500s, half 529s and no random 429s.
-    llm_error_rate: float | None = None
-    market_error_rate: float = 0.0
-    llm_rpm: int | None = None
-    llm_itpm: int | None = None
-    llm_otpm: int | None = None
-    llm_bad_answer_rate: float | None = None
-    llm_batch_seconds: float | None = None
+    knobs: SandboxKnobs = field(default_factory=SandboxKnobs)  # faults and limits
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -104,7 +97,7 @@ def build_apps(options: UpOptions) -> dict[str, Any]:
     apps: dict[str, Any] = {}
     for market in Marketplace:
         extra = {"currency": "UZS"} if market is Marketplace.OZON else {}
-        faults = FaultConfig(error_rate=options.market_error_rate)
+        faults = FaultConfig(error_rate=options.knobs.market_error_rate)
         config = SandboxConfig(time_scale=options.time_scale, seed=options.seed, extra=extra, faults=faults)
         apps[market.value] = SANDBOXES[market](config)
     if options.llm:
@@ -127,16 +120,17 @@ def llm_config(options: UpOptions) -> Any:
     config = LLMConfig(time_scale=options.time_scale, seed=options.seed)
     if options.kind_llm:
         config.update(dict(PERFECT))
-    limits = {"rpm": options.llm_rpm, "itpm": options.llm_itpm, "otpm": options.llm_otpm}
+    knobs = options.knobs
+    limits = {"rpm": knobs.llm_rpm, "itpm": knobs.llm_itpm, "otpm": knobs.llm_otpm}
     # 0 lifts a limit, as ``sandbox llm`` takes it.
     config.update({k: v or None for k, v in limits.items() if v is not None})
-    if options.llm_batch_seconds is not None:
-        config.update({"batch_seconds": options.llm_batch_seconds})
-    if options.llm_error_rate is not None:
-        half = options.llm_error_rate / 2
+    if knobs.llm_batch_seconds is not None:
+        config.update({"batch_seconds": knobs.llm_batch_seconds})
+    if knobs.llm_error_rate is not None:
+        half = knobs.llm_error_rate / 2
         config.update({"error_500_rate": half, "overload_rate": half, "rate_limit_rate": 0.0})
-    if options.llm_bad_answer_rate is not None:
-        config.set_bad_answer_rate(options.llm_bad_answer_rate)
+    if knobs.llm_bad_answer_rate is not None:
+        config.set_bad_answer_rate(knobs.llm_bad_answer_rate)
     return config
 
 

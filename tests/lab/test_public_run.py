@@ -21,6 +21,7 @@ from aimanager_lab.bench.public_run import (
     worker_args,
 )
 from aimanager_lab.bench.scenario import ours_figures
+from aimanager_sandbox.knobs import SandboxKnobs
 from aimanager_sandbox.up import UpOptions, llm_config
 
 RUN_OUTPUT = """queued 3 job(s), asked at medium priority: cards 240 (medium)
@@ -53,7 +54,7 @@ def test_the_commands_follow_the_options(tmp_path: Path) -> None:
 
     one = FleetOptions(
         single_worker=True, concurrency=8, capabilities=("cards",), priority="low",
-        llm_error_rate=0.05, market_error_rate=0.02, llm_otpm=0, llm_batch_seconds=30.0,
+        sandbox=SandboxKnobs(llm_error_rate=0.05, market_error_rate=0.02, llm_otpm=0, llm_batch_seconds=30.0),
     )  # fmt: skip
     assert worker_args(one, 9101)[-5:] == ["worker", "--concurrency", "8", "--metrics-port", "9101"]
     assert run_args(one)[-4:] == ["-c", "cards", "--priority", "low"]
@@ -67,7 +68,11 @@ def test_sandbox_up_passes_faults_and_limits_to_the_llm_sandbox() -> None:
     default = llm_config(UpOptions())
     assert default.rpm == 4000 and default.otpm == 800_000 and default.batch_seconds is None
     config = llm_config(
-        UpOptions(llm_error_rate=0.1, llm_rpm=50, llm_otpm=0, llm_bad_answer_rate=0.0, llm_batch_seconds=5)
+        UpOptions(
+            knobs=SandboxKnobs(
+                llm_error_rate=0.1, llm_rpm=50, llm_otpm=0, llm_bad_answer_rate=0.0, llm_batch_seconds=5
+            )
+        )
     )
     assert config.error_500_rate == pytest.approx(0.05) and config.overload_rate == pytest.approx(0.05)
     assert config.rate_limit_rate == 0.0

@@ -27,6 +27,7 @@ from typing import Any
 from aimanager_lab.bench.figures import RunFigures, limit_bound, longest_call_s
 from aimanager_lab.bench.fleet_measure import Usage
 from aimanager_lab.bench.public_run import run_public
+from aimanager_sandbox.knobs import SandboxKnobs
 
 # The LLM sandbox's default limits (``aimanager_sandbox.llm.SandboxConfig``), which ``sandbox up`` keeps.
 LLM_RPM, LLM_ITPM, LLM_OTPM = 4000, 4_000_000, 800_000
@@ -52,14 +53,7 @@ class FleetOptions:
     capabilities: tuple[str, ...] = CAPABILITIES  # `run -c …`
     priority: str | None = None  # `run --priority …`; None: the command's default (medium)
     single_worker: bool = False  # one `worker --concurrency C`, no supervisor (`workers` unused)
-    # `sandbox up` faults and limits; None keeps the sandbox's defaults.
-    llm_error_rate: float | None = None
-    market_error_rate: float = 0.0
-    llm_rpm: int | None = None
-    llm_itpm: int | None = None
-    llm_otpm: int | None = None
-    llm_bad_answer_rate: float | None = None
-    llm_batch_seconds: float | None = None
+    sandbox: SandboxKnobs = field(default_factory=SandboxKnobs)  # `sandbox up` faults and limits
     # More operator settings for every command (``AIMANAGER_LLM_BATCH_ENABLED=true`` …).
     extra_env: tuple[tuple[str, str], ...] = ()
 
@@ -85,9 +79,9 @@ async def run_fleet(options: FleetOptions, log: Callable[[str], None] = print) -
         fig,
         partners=options.partners,
         skus=options.skus,
-        rpm=options.llm_rpm or LLM_RPM,
-        itpm=options.llm_itpm or LLM_ITPM,
-        otpm=options.llm_otpm or LLM_OTPM,
+        rpm=options.sandbox.llm_rpm or LLM_RPM,
+        itpm=options.sandbox.llm_itpm or LLM_ITPM,
+        otpm=options.sandbox.llm_otpm or LLM_OTPM,
     )
     bound = {**bound, "total_s": bound["total_s"] + longest_call_s(fig, cards=cards)}
     return FleetResult(

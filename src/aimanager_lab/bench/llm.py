@@ -262,6 +262,7 @@ async def public_pass(
     from aimanager_lab.bench.fleet import FleetOptions
     from aimanager_lab.bench.public_run import recreate_database, run_args, run_public
     from aimanager_lab.sample_catalog import generate_catalog
+    from aimanager_sandbox.knobs import SandboxKnobs
 
     partners = max(1, math.ceil(items / 100))
     rows = generate_catalog(partners=partners, skus=100, seed=42)[:items]  # bench_products' products
@@ -270,8 +271,10 @@ async def public_pass(
         partners=partners, skus=100, concurrency=concurrency, time_scale=time_scale, history_days=0,
         pg_url=url, redis_url="", timeout_s=timeout_s, sample_s=0.5, keep_database=True,
         capabilities=("cards",), priority="low" if batch else None, single_worker=True,
-        llm_rpm=rpm, llm_itpm=itpm, llm_otpm=otpm, llm_bad_answer_rate=bad_answer_rate,
-        llm_batch_seconds=batch_seconds,
+        sandbox=SandboxKnobs(
+            llm_rpm=rpm, llm_itpm=itpm, llm_otpm=otpm, llm_bad_answer_rate=bad_answer_rate,
+            llm_batch_seconds=batch_seconds,
+        ),
         # The Batch API is the operator's choice (off by default): on in both passes, so the only
         # difference between them is the priority asked for.
         extra_env=(("AIMANAGER_LLM_BATCH_ENABLED", "true"),),

@@ -203,18 +203,7 @@ def sandbox_args(options: FleetOptions, state_file: Path, catalog: Path, account
         "--state-file", str(state_file), "--catalog", str(catalog), "--accounts-file", str(accounts),
         "--history-days", str(options.history_days),
     ]  # fmt: skip
-    flags: dict[str, float | int | None] = {
-        "--llm-error-rate": options.llm_error_rate,
-        "--market-error-rate": options.market_error_rate or None,
-        "--llm-rpm": options.llm_rpm,
-        "--llm-itpm": options.llm_itpm,
-        "--llm-otpm": options.llm_otpm,
-        "--llm-bad-answer-rate": options.llm_bad_answer_rate,
-        "--llm-batch-seconds": options.llm_batch_seconds,
-    }
-    for flag, value in flags.items():
-        if value is not None:
-            args += [flag, str(value)]
+    args += options.sandbox.flags()
     return aimanager(*args)
 
 

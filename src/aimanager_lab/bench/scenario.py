@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from aimanager_lab.bench.original_design import run_baseline
 from aimanager_lab.bench.public_run import RunContext, planned_tasks, run_public
 from aimanager_lab.environment import SandboxWorld, connect_partners
 from aimanager_lab.sample_catalog import generate_catalog, write_catalog
+from aimanager_sandbox.knobs import SandboxKnobs
 
 # The LLM sandbox's limits that `sandbox up` keeps (its defaults).
 LLM_RPM, LLM_ITPM, LLM_OTPM = 4000, 4_000_000, 800_000
@@ -90,39 +91,45 @@ def ours_figures(fig: RunFigures, run_output: str) -> RunFigures:
     return replace(fig, name="AI Manager", tasks=max(planned, fig.tasks))
 
 
+@dataclass(frozen=True)
+class ScenarioOptions:
+    """One ``bench scenario`` run: the catalog, the worker, the operator's urgent repricings and the
+    faults injected (on both approaches' sandboxes)."""
+
+    partners: int
+    skus: int
+    time_scale: float
+    concurrency: int
+    urgent: int
+    llm_error_rate: float
+    market_error_rate: float
+
+
 async def run_ours(
     settings: Settings,
-    *,
-    partners: int,
-    skus: int,
-    time_scale: float,
-    concurrency: int,
-    urgent: int,
-    llm_error_rate: float,
-    market_error_rate: float,
+    run: ScenarioOptions,
     log: Callable[[str], None] = lambda _: None,
     timeout_s: float = 7200.0,
 ) -> tuple[RunFigures, dict[str, Any]]:
     """AI Manager through its public commands; its figures and the run's counts (planned tasks by
     capability under ``planned``, the LLM sandbox's stats under ``llm``)."""
     options = FleetOptions(
-        partners=partners,
-        skus=skus,
-        concurrency=concurrency,
-        time_scale=time_scale,
+        partners=run.partners,
+        skus=run.skus,
+        concurrency=run.concurrency,
+        time_scale=run.time_scale,
         pg_url=settings.database_url,
         redis_url="",
         timeout_s=timeout_s,
         sample_s=0.5,
         single_worker=True,
-        llm_error_rate=llm_error_rate,
-        market_error_rate=market_error_rate,
+        sandbox=SandboxKnobs(llm_error_rate=run.llm_error_rate, market_error_rate=run.market_error_rate),
     )
 
     async def operator(ctx: RunContext) -> dict[str, int]:
-        return await urgent_over_api(ctx, urgent) if urgent else {}
+        return await urgent_over_api(ctx, run.urgent) if run.urgent else {}
 
-    done = await run_public(options, log, during=operator, api=bool(urgent))
+    done = await run_public(options, log, during=operator, api=bool(run.urgent))
     fig = ours_figures(done.figures, done.run_output)
     if not done.drained:
         fig.failures.append("the queue did not drain before the timeout")
@@ -137,15 +144,9 @@ async def run_ours(
 
 async def run_scenario(
     settings: Settings,
+    run: ScenarioOptions,
     *,
-    partners: int,
-    skus: int,
-    time_scale: float,
-    concurrency: int,
-    urgent: int,
     baseline: bool,
-    llm_error_rate: float,
-    market_error_rate: float,
     baseline_partners: int | None = None,
     baseline_settings: Settings | None = None,
     log: Callable[[str], None] = lambda _: None,
@@ -153,22 +154,16 @@ async def run_scenario(
     """Both approaches, each on sandboxes and a database of its own: the original design must not
     find the cards AI Manager already created in its accounts (nor the other way round)."""
 
+    partners, skus, urgent = run.partners, run.skus, run.urgent
+
     def new_world() -> SandboxWorld:
         return SandboxWorld(
-            time_scale=time_scale, llm_error_rate=llm_error_rate, market_error_rate=market_error_rate
+            time_scale=run.time_scale,
+            llm_error_rate=run.llm_error_rate,
+            market_error_rate=run.market_error_rate,
         ).start()
 
-    ours, _ = await run_ours(
-        settings,
-        partners=partners,
-        skus=skus,
-        time_scale=time_scale,
-        concurrency=concurrency,
-        urgent=urgent,
-        llm_error_rate=llm_error_rate,
-        market_error_rate=market_error_rate,
-        log=log,
-    )
+    ours, _ = await run_ours(settings, run, log=log)
     bound = limit_bound(ours, partners=partners, skus=skus, rpm=LLM_RPM, itpm=LLM_ITPM, otpm=LLM_OTPM)
     bound = {**bound, "total_s": bound["total_s"] + longest_call_s(ours, cards=partners * skus)}
     base = None
@@ -185,7 +180,7 @@ async def run_scenario(
                 base_settings,
                 workers=10,
                 urgent=max(1, round(urgent * sample / partners)),
-                time_scale=time_scale,
+                time_scale=run.time_scale,
             )
         finally:
             base_world.stop()
