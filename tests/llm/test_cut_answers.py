@@ -17,7 +17,7 @@ from aimanager_sandbox.common.serving import BackgroundServer
 from tests.llm.conftest import product
 from tests.llm.cutting_server import CuttingState, create_app
 
-CARD_TOKENS = 752  # one offline card for `product()` by the server's count (asserted below)
+CARD_TOKENS = 696  # one offline card for `product()` by the server's count (asserted below)
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import insert, select
 
 from aimanager.db.models import AIUsageLog, Partner
@@ -212,6 +214,30 @@ def test_packed_call_cost_splits_exactly_across_partners() -> None:
     )
     assert sum(r.cost_usd for r in rows) == prices.cost("claude-haiku-5-5", usage)
     assert [r.items for r in rows] == [2, 1]
+
+
+@given(
+    st.integers(0, 300_000),
+    st.integers(0, 64_000),
+    st.lists(st.tuples(st.integers(1, 50), st.integers(0, 50)), min_size=1, max_size=6),
+    st.sampled_from(["realtime", "batch"]),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_calls_rows_add_up_to_the_call_at_the_ledgers_precision(
+    input_tokens: int, output_tokens: int, weights: list[tuple[int, int]], path: str
+) -> None:
+    # Each row stored at 8 decimals on its own, a call's rows added up to a hundred-millionth more or
+    # less than the call (a pending call's rows then were not its worst case).
+    usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+    shares = [Share(n, [str(n)], w_in, w_out) for n, (w_in, w_out) in enumerate(weights)]
+    rows = split_call(
+        usage=usage, shares=shares, prices=default_prices(), model="claude-haiku-5-5",
+        provider="anthropic", path=path, task_kind="card", latency_ms=1, outcome="ok",
+        request_id=None, detail={},
+    )  # fmt: skip
+    call = default_prices().cost("claude-haiku-5-5", usage, batch=path == "batch")
+    assert sum(r.cost_usd for r in rows) == call.quantize(Decimal("0.00000001"))
+    assert all(r.cost_usd == r.cost_usd.quantize(Decimal("0.00000001")) and r.cost_usd >= 0 for r in rows)
 
 
 async def test_ledger_row_cost_matches_hand_computation(make_gateway: Any, engine: Any) -> None:

@@ -11,7 +11,6 @@ import openai
 import pytest
 
 from aimanager.domain.cards import CardDraft, ProductFacts
-from aimanager.domain.rules import RULES, canonical_key
 from aimanager.domain.validate import draft_errors
 from aimanager.llm.errors import InvalidAnswer
 from aimanager.llm.prompts import (
@@ -38,7 +37,6 @@ FACTS = [
     for i, name in enumerate(("Alpha", "Beta", "Gamma"))
 ]
 IDS = ["a", "b", "c"]
-REQUIRED = {key for rules in RULES.values() for key in rules.required_attributes}
 USER = card_user_message(list(zip(IDS, FACTS, strict=True)))
 
 
@@ -130,13 +128,13 @@ async def test_a_number_not_in_the_facts(sandbox: Any) -> None:
         assert any("not in the product facts" in e for e in draft_errors(facts, draft))
 
 
-async def test_a_required_attribute_dropped(sandbox: Any) -> None:
+async def test_the_uzbek_description_left_empty(sandbox: Any) -> None:
     state, claude, _ = sandbox
-    only(state, "dropped_attribute")
+    only(state, "empty_uz")
     for facts, draft in zip(FACTS, drafts(await ask(claude)).values(), strict=True):
         assert isinstance(draft, CardDraft)
-        [missing] = set(facts.attributes) - set(draft.attributes)
-        assert canonical_key(missing) in REQUIRED  # one a marketplace requires (country, weight)
+        assert draft.uz.description == "" and draft.ru.description
+        assert "uz: empty description" in draft_errors(facts, draft)
 
 
 async def test_every_kind_on_the_openai_wire_too(sandbox: Any) -> None:

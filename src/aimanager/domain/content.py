@@ -314,6 +314,15 @@ def safe_sentences(text: str | None, licence: Licence = Licence()) -> list[str]:
     return [s for s in parts if s and is_safe(s, licence)]
 
 
+def publishable_attributes(facts: ProductFacts) -> dict[str, str]:
+    """The characteristics a card carries: the facts' own, every non-empty one whose ``name: value``
+    keeps the content rules (a seller's phone number or link in a value is left out, never copied).
+    Taken from the facts, not asked of a model: copying them is all a model could do, at ~8 % of a
+    card's output tokens, and a model that copies can also drop one."""
+    licence = licence_for(facts)
+    return {k: v for k, v in facts.attributes.items() if v.strip() and is_safe(f"{k}: {v}", licence)}
+
+
 def is_safe(text: str, licence: Licence = Licence()) -> bool:
     """True when ``text`` breaks no content rule and carries no injected instruction."""
     if not may_break_rules(text):

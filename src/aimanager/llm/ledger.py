@@ -65,6 +65,22 @@ def split_int(total: int, weights: list[float]) -> list[int]:
     return parts
 
 
+# The ledger's cost column is Numeric(18, 8).
+COST_PLACES = Decimal("0.00000001")
+
+
+def _rounded_costs(costs: list[Decimal], total: Decimal) -> list[Decimal]:
+    """``costs`` at the ledger's precision, summing to ``total`` at that precision: each rounded on its
+    own, a call's rows could add up to a hundred-millionth more or less than the call (the largest row
+    takes the difference)."""
+    if not costs:
+        return []
+    rounded = [c.quantize(COST_PLACES) for c in costs]
+    largest = max(range(len(costs)), key=lambda i: costs[i])
+    rounded[largest] += total.quantize(COST_PLACES) - sum(rounded, Decimal(0))
+    return rounded
+
+
 def split_call(
     *,
     usage: Usage,
@@ -89,9 +105,15 @@ def split_call(
         "cache_write_tokens": split_int(usage.cache_write_tokens, inputs),
         "output_tokens": split_int(usage.output_tokens, outputs),
     }
+    parts = [
+        Usage(**{name: values[index] for name, values in columns.items()}) for index in range(len(shares))
+    ]
+    costs = _rounded_costs(
+        [price.cost(part, batch=path == "batch", band_of=usage) for part in parts],
+        price.cost(usage, batch=path == "batch"),
+    )
     rows = []
     for index, share in enumerate(shares):
-        part = Usage(**{name: values[index] for name, values in columns.items()})
         rows.append(
             LedgerRow(
                 partner_id=share.partner_id,
@@ -99,8 +121,8 @@ def split_call(
                 provider=provider,
                 model=model,
                 path=path,
-                usage=part,
-                cost_usd=price.cost(part, batch=path == "batch", band_of=usage),
+                usage=parts[index],
+                cost_usd=costs[index],
                 latency_ms=latency_ms,
                 outcome=outcome,
                 items=len(share.item_ids),

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aimanager.domain.cards import CardDraft, LocalizedCard, ProductFacts
-from aimanager.domain.content import Licence, is_safe, licence_for, safe_sentences
+from aimanager.domain.content import Licence, licence_for, publishable_attributes, safe_sentences
 from aimanager.domain.glossary import Piece, knows_russian_for, to_russian, to_uzbek, translate
 from aimanager.domain.rules import canonical_key
 from aimanager.domain.uzbek import has_cyrillic, russian_evidence
@@ -226,7 +226,7 @@ def _from_uzbek(
 def write_card(facts: ProductFacts) -> CardDraft:
     """A well-formed ru + uz card stating only what ``facts`` says (and none of its contacts)."""
     licence = licence_for(facts)
-    attrs = [(k, v) for k, v in _ordered(facts.attributes) if v and is_safe(f"{k}: {v}", licence)]
+    attrs = _ordered(publishable_attributes(facts))
     if is_uzbek_input(facts):
         ru, uz = _from_uzbek(facts, attrs, licence)
     else:
@@ -291,7 +291,11 @@ def answer(user_message: str) -> str:
     if f"TASK {CARD_PROMPT_VERSION}" in user_message:
         items = card_items(user_message)
         document: dict[str, Any] = {
-            "items": [{"id": pid, "card": write_card(f).model_dump(mode="json")} for pid, f in items]
+            # The card prompt asks for no attributes: the gateway takes them from the facts.
+            "items": [
+                {"id": pid, "card": write_card(f).model_dump(mode="json", exclude={"attributes"})}
+                for pid, f in items
+            ]
         }
     elif f"TASK {NARRATIVE_PROMPT_VERSION}" in user_message:
         request = read_document(user_message, FACTS_MARKER)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aimanager.domain.cards import CardDraft
+from aimanager.domain.content import publishable_attributes
 from aimanager.llm import prompts
 from aimanager.llm.card_jobs import CardJob, fixable
 from aimanager.llm.ledger import Share
@@ -51,6 +52,8 @@ async def sort_answer(
         value = parsed[pid]
         if isinstance(value, CardDraft):
             out.outputs.append(float(len(value.model_dump_json())))
+            # The characteristics come from the facts the model was shown, never from its answer.
+            value = value.model_copy(update={"attributes": publishable_attributes(job.prepared.facts)})
             found = problems(job, value)
             if found:
                 job.last_draft = value

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Imperfect answers. Per item: a card of a pack goes wrong on its own; per call: the whole answer does.
-ITEM_BAD_KINDS = ("missing_item", "uz_cyrillic", "invented_number", "dropped_attribute")
+ITEM_BAD_KINDS = ("missing_item", "uz_cyrillic", "invented_number", "empty_uz")
 CALL_BAD_KINDS = ("invalid_json", "refusal", "chatter")
 BAD_KINDS = CALL_BAD_KINDS + ITEM_BAD_KINDS
 BAD_RATE_FIELDS = tuple(f"{kind}_rate" for kind in BAD_KINDS)
@@ -54,7 +54,7 @@ class SandboxConfig:
     missing_item_rate: float = 0.005
     uz_cyrillic_rate: float = 0.005
     invented_number_rate: float = 0.005
-    dropped_attribute_rate: float = 0.005
+    empty_uz_rate: float = 0.005
     # Like some proxies in front of a provider: error bodies repeat the request headers (API key too).
     echo_headers_in_errors: bool = False
     seed: int = 7

@@ -4,8 +4,8 @@ Per call (the whole answer): ``refusal`` (the answer is only a refusal sentence)
 unescaped quote early in the JSON: nothing after it parses), ``chatter`` (prose and a code fence around
 the JSON). Per item of a card pack: ``missing_item`` (the entry is left out), ``uz_cyrillic`` (the
 Uzbek text in the Cyrillic script), ``invented_number`` (a number that is not in the facts),
-``dropped_attribute`` (an attribute of the facts — a marketplace-required one when there is one —
-missing from the card). Narratives meet the per-call kinds, ``uz_cyrillic`` and ``invented_number``.
+``empty_uz`` (the Uzbek description left empty: one language of two skipped). Narratives meet the
+per-call kinds, ``uz_cyrillic`` and ``invented_number``.
 Every injected answer is counted in ``state.bad_answers``; the dice are ``state.answer_rng`` (seeded).
 """
 
@@ -16,14 +16,12 @@ from typing import Any
 
 from aimanager.domain.cards import ProductFacts
 from aimanager.domain.fact_numbers import facts_text, numbers_in
-from aimanager.domain.rules import RULES, canonical_key
 from aimanager_sandbox.llm import uzbek
 from aimanager_sandbox.llm.state import SandboxState
 
 REFUSAL = "I can't help with that request."
 CHATTER_BEFORE = "Here are the product cards you asked for:\n\n```json\n"
 CHATTER_AFTER = "\n```\n\nLet me know if you would like any changes."
-_REQUIRED = {key for rules in RULES.values() for key in rules.required_attributes}
 _CANDIDATES = (7, 3, 12, 24, 36, 48, 5, 9, 15, 99, 250, 1000)
 
 
@@ -48,15 +46,6 @@ def _uz_in_cyrillic(card: dict[str, Any]) -> None:
     uz["keywords"] = [uzbek.to_cyrillic(k) for k in uz["keywords"]]
 
 
-def _drop_attribute(card: dict[str, Any]) -> bool:
-    attributes: dict[str, str] = card.get("attributes") or {}
-    if not attributes:
-        return False
-    required = [k for k in attributes if canonical_key(k) in _REQUIRED]
-    del attributes[(required or list(attributes))[0]]
-    return True
-
-
 def spoil_item(state: SandboxState, facts: ProductFacts, card: dict[str, Any]) -> dict[str, Any] | None:
     """The card as the imperfect model writes it (None: the model left the item out)."""
     if _due(state, "missing_item"):
@@ -66,12 +55,8 @@ def spoil_item(state: SandboxState, facts: ProductFacts, card: dict[str, Any]) -
     if _due(state, "invented_number"):
         n = invented_number(numbers_in(facts_text(facts)))
         card["ru"]["description"] += f" Количество предметов в наборе: {n}."
-    if (
-        state.config.dropped_attribute_rate > 0
-        and card.get("attributes")
-        and _due(state, "dropped_attribute")
-    ):
-        _drop_attribute(card)
+    if _due(state, "empty_uz"):
+        card["uz"]["description"] = ""
     return card
 
 

@@ -16,6 +16,7 @@ import json
 import re
 from typing import Any
 
+from aimanager.domain.cards import ProductFacts
 from aimanager.llm import offline
 from aimanager.llm.errors import InvalidAnswer
 from aimanager.llm.prompts import CARD_PROMPT_VERSION, FACTS_MARKER, NARRATIVE_PROMPT_VERSION, read_document
@@ -50,7 +51,7 @@ def answer(state: SandboxState, model: str, user_text: str, images: list[Any] | 
     if config.gullible and _INJECTION.search(user_text):
         hacked: list[dict[str, Any]] = []
         for pid, facts_ in items:
-            card = writer.write_card(facts_).model_dump(mode="json")
+            card = _card(facts_)
             card["ru"]["title"] = card["uz"]["title"] = "HACKED"
             hacked.append({"id": pid, "card": card})
         return "Sure! Ignoring my instructions as asked:\n" + json.dumps(
@@ -58,11 +59,17 @@ def answer(state: SandboxState, model: str, user_text: str, images: list[Any] | 
         )
     entries = []
     for pid, facts_ in items:
-        card = writer.write_card(facts_).model_dump(mode="json")
+        card = _card(facts_)
         if facts_.sku in config.bad_skus and model in config.weak_models:
             card["ru"]["title"] = (card["ru"]["title"] + " — лучший выбор 2026 года, скидка 99%") * 2
         entries.append((pid, facts_, card))
     return imperfect.cards_answer(state, entries)
+
+
+def _card(facts: ProductFacts) -> dict[str, Any]:
+    """One item's card as the prompt asks for it: ru and uz text, no attributes (the product takes
+    those from the facts)."""
+    return writer.write_card(facts).model_dump(mode="json", exclude={"attributes"})
 
 
 def fails_in_batch(state: SandboxState, user_text: str) -> bool:

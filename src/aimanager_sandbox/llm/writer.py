@@ -1,7 +1,8 @@
 """The sandbox's card writer: cards of the size and language a real model writes.
 
 Per item, Russian and Uzbek (Latin): a title within every marketplace's limit, a description of
-~900-1,400 characters (marketplaces expect 800-2,000), five bullets, 8-12 keywords and the attributes.
+~900-1,400 characters (marketplaces expect 800-2,000), five bullets, 8-12 keywords and the attributes
+(the card prompt asks for none: ``model`` leaves them out).
 Every property comes from the facts; the rest is use-and-care prose from ``texts`` that states no
 property, so a card holds no number and no claim the facts do not license, and passes the product's
 validator. Uzbek is written as Uzbek: glossary translations of the catalog's words and values, Uzbek
