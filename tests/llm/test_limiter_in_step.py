@@ -94,3 +94,14 @@ async def test_a_refused_call_queues_for_its_tokens_again_before_its_retry() -> 
         # Known limits: it waited for the refill after the emptied buckets and took its 2,000 tokens;
         # unknown (nothing to queue on): the server's wait alone.
         assert (limiter.waits > 0) is queued, defaults
+
+
+async def test_a_refusal_that_holds_longer_than_the_calls_own_refill_keeps_the_burst() -> None:
+    # A bucket admits a call once it holds the call's amount: a shortfall of depth never needs a longer
+    # wait than that. A longer hold (an acceleration limit, another client, a provider's odd 429) is no
+    # lesson about our depth; halving for each of those took the burst from 1 s to 0.03 s in one run.
+    limiter = RateLimiter(defaults={"m": Limits(otpm=OTPM)}, burst_seconds=0.3)
+    await limiter.throttled("m", 2.0, wanted=(0, 2_000))  # 2,000 tokens refill in 20 ms, not 2 s
+    assert limiter.burst_of("m") == 0.3
+    await limiter.throttled("m", 0.015, wanted=(0, 2_000))  # a depth shortfall
+    assert limiter.burst_of("m") == 0.15

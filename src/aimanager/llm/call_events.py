@@ -39,7 +39,9 @@ class CallEvents:
         # Unknown limits leave the concurrency controller as the only brake.
         if not self.caller.limiter.limits(self.key).known:
             self.caller.concurrency.on_overload()
-        task = asyncio.ensure_future(self.caller.limiter.throttled(self.key, retry_after, self.reserved_at))
+        task = asyncio.ensure_future(
+            self.caller.limiter.throttled(self.key, retry_after, self.reserved_at, self.size)
+        )
         self.caller.background.add(task)
         task.add_done_callback(self.caller.background.discard)
 
@@ -58,7 +60,7 @@ class CallEvents:
         took none of their tokens, and our buckets had not counted them again either)."""
         limiter = self.caller.limiter
         if kind == "throttled":
-            await limiter.throttled(self.key, delay, self.reserved_at)
+            await limiter.throttled(self.key, delay, self.reserved_at, self.size)
         if kind == "throttled" and limiter.limits(self.key).known:
             await limiter.acquire(self.key, *self.size, priority=0)
         else:

@@ -187,7 +187,13 @@ class RateLimiter:
             if per_minute and remaining is not None:
                 await self.backend.clamp(key, kind, float(remaining), *self._shape(per_minute, key))
 
-    async def throttled(self, key: str, retry_after: float | None, sent_at: float | None = None) -> None:
+    async def throttled(
+        self,
+        key: str,
+        retry_after: float | None,
+        sent_at: float | None = None,
+        wanted: tuple[int, int] | None = None,
+    ) -> None:
         """A 429 arrived: empty every bucket so nobody sends before ``retry_after``; the refused call
         then queues here for its tokens again, first in line (``calls._Events.before_retry``).
 
@@ -201,14 +207,33 @@ class RateLimiter:
         had dropped, and we sent on tokens it did not have. So the burst is halved — once per refusal
         window, since one shortfall refuses every call sent into it — and grows back slowly to just under
         the depth that was refused (``_grow_burst``). A refusal of a call sent (``sent_at``, monotonic)
-        before the last lowering says nothing about the lowered depth, and lowers nothing."""
-        self._shrink_burst(key, retry_after, sent_at)
+        before the last lowering says nothing about the lowered depth, and lowers nothing; nor does one
+        that asks for a longer wait than the refused call's own tokens (``wanted``: input, output) take
+        to refill: a bucket admits a call once it holds the call's amount, so a longer hold is about
+        something else (an acceleration limit, another client on the key), and halving the burst for
+        each of those, a provider's odd 429 took it from 1 s to 0.03 s in one run."""
+        if not self._longer_than_refill(key, retry_after, wanted):
+            self._shrink_burst(key, retry_after, sent_at)
         limits = self.limits(key)
         for kind in KINDS:
             per_minute = limits.of(kind)
             if per_minute:
                 rate, capacity = self._shape(per_minute, key)
                 await self.backend.clamp(key, kind, -rate * (retry_after or 1.0), rate, capacity)
+
+    def _longer_than_refill(
+        self, key: str, retry_after: float | None, wanted: tuple[int, int] | None
+    ) -> bool:
+        if retry_after is None or wanted is None:
+            return False
+        limits = self.limits(key)
+        refill = [
+            amount / (per_minute / 60.0)
+            for kind, amount in (("rpm", 1), ("itpm", wanted[0]), ("otpm", wanted[1]))
+            if (per_minute := limits.of(kind))
+        ]
+        # A little slack: the server's clock and its rounding of retry-after are not ours.
+        return bool(refill) and retry_after > 1.2 * max(refill) + 0.05
 
     def _shrink_burst(self, key: str, retry_after: float | None, sent_at: float | None) -> None:
         now = time.monotonic()
