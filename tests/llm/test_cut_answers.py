@@ -146,6 +146,23 @@ def test_output_budget_grows_at_once_and_shrinks_only_on_evidence() -> None:
     assert budgets.max_tokens(2200, 20, "m") == 10_000 and budgets.max_tokens(2200, 20, "big") == 44_000
 
 
+def test_a_single_card_has_its_own_budget_and_does_not_inflate_the_packs() -> None:
+    # A pack's output per item is an average of 20 cards; one card alone (a re-ask) varies far more.
+    budgets = OutputBudgets({"*": 64_000})
+    for per_item in (1_380, 1_390, 1_400, 1_410, 1_420):
+        budgets.observe("card", "m", per_item, items=20)
+    pack = budgets.per_item("card", "m", 1_800, items=20)
+    assert pack == 1_563  # ceil(1,420 × 1.1), 1.1 not exact in binary: from pack averages only
+    # A single card before any was seen: a quarter over the packs' budget (it was cut at the packs').
+    assert budgets.per_item("card", "m", 1_800, items=1) == 1_954  # ceil(1,563 × 1.25)
+    for per_item in (1_300, 1_350, 1_500, 1_650, 1_700):
+        budgets.observe("card", "m", per_item, items=1)
+    assert budgets.per_item("card", "m", 1_800, items=1) == 1_954  # the singles' own 1,871 is less
+    budgets.observe("card", "m", 2_000, items=1)
+    assert budgets.per_item("card", "m", 1_800, items=1) == 2_200  # a long single raises the singles'
+    assert budgets.per_item("card", "m", 1_800, items=20) == pack  # and not the packs'
+
+
 async def test_cut_narrative_is_asked_again_with_more_room(
     cutting: tuple[str, CuttingState], engine: Any, tmp_path: Any
 ) -> None:

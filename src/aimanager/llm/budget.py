@@ -30,6 +30,12 @@ MIN_SAMPLES_TO_SHRINK = 5
 WINDOW = 200
 # After a cut, the next ask for an item gets at least this many times the per-item budget it was cut at.
 CUT_GROWTH = 1.5
+# A call of fewer items than this has no average to lean on (re-asks go alone): its budget is learned from
+# such calls, and is at least a quarter over a pack's average card (one card can run that long). Learned
+# from pack averages alone, single re-asks were cut (1 % of a Batch pass's calls); with the singles'
+# longest card in the packs' budget, every pack reserved output tokens nobody wrote.
+FEW_ITEMS = 5
+FEW_ITEMS_HEADROOM = 1.25
 # A budget never shrinks below this, whatever was observed (an empty answer is not a card).
 FLOOR_TOKENS_PER_ITEM = 64
 
@@ -39,29 +45,44 @@ class OutputBudgets:
 
     def __init__(self, call_caps: Mapping[str, int] | None = None) -> None:
         self.call_caps = dict(call_caps or {})
-        self._seen: dict[tuple[str, str], deque[float]] = {}
+        self._seen: dict[tuple[str, str], deque[float]] = {}  # per item, from calls of FEW_ITEMS or more
+        self._few: dict[tuple[str, str], deque[float]] = {}  # per item, from calls of fewer
 
     def call_cap(self, model: str) -> int:
         """The most output one call to ``model`` may ask for (the model's max output)."""
         return self.call_caps.get(model, self.call_caps.get("*", DEFAULT_CALL_CAP))
 
-    def observe(self, task_kind: str, model: str, tokens_per_item: float) -> None:
-        """Record output tokens per item of one answer (a lower bound when the answer was cut)."""
+    def observe(self, task_kind: str, model: str, tokens_per_item: float, items: int = FEW_ITEMS) -> None:
+        """Record output tokens per item of one answer of ``items`` items (a lower bound when the
+        answer was cut)."""
         if tokens_per_item > 0:
-            self._seen.setdefault((task_kind, model), deque(maxlen=WINDOW)).append(tokens_per_item)
+            windows = self._few if items < FEW_ITEMS else self._seen
+            windows.setdefault((task_kind, model), deque(maxlen=WINDOW)).append(tokens_per_item)
 
-    def per_item(self, task_kind: str, model: str, start: int) -> int:
-        """Tokens to ask for per item: ``start`` until usage is seen, then a high percentile of it with
-        headroom (shrinking below ``start`` only after a few observations); never more than one call."""
-        seen = sorted(self._seen.get((task_kind, model), ()))
-        budget = start
-        if seen:
-            high = seen[min(len(seen) - 1, math.ceil(PERCENTILE * len(seen)) - 1)]
-            learned = max(math.ceil(high * HEADROOM), math.ceil(seen[-1]), FLOOR_TOKENS_PER_ITEM)
-            budget = learned if len(seen) >= MIN_SAMPLES_TO_SHRINK else max(start, learned)
+    def per_item(self, task_kind: str, model: str, start: int, items: int = FEW_ITEMS) -> int:
+        """Tokens to ask for per item of a call of ``items`` items: ``start`` until usage is seen, then a
+        high percentile of it with headroom (shrinking below ``start`` only after a few observations);
+        never more than one call. A call of a few items: see ``FEW_ITEMS``."""
+        packs = sorted(self._seen.get((task_kind, model), ()))
+        few = sorted(self._few.get((task_kind, model), ()))
+        if items >= FEW_ITEMS:
+            budget = _learned(packs or few, start)
+        else:
+            from_packs = math.ceil(_learned(packs, start) * FEW_ITEMS_HEADROOM) if packs else 0
+            budget = max(_learned(few, start), from_packs)
         return min(budget, self.call_cap(model))
 
     def max_tokens(self, per_item: int, items: int, model: str) -> int:
         """``max_tokens`` of a call of ``items`` items: the per-item budget times the items, capped by the
         model's max output."""
         return min(per_item * max(items, 1), self.call_cap(model))
+
+
+def _learned(seen: list[float], start: int) -> int:
+    """The budget ``seen`` (sorted) implies: ``start`` while empty; a high percentile with headroom and
+    at least the longest seen, below ``start`` only after ``MIN_SAMPLES_TO_SHRINK`` observations."""
+    if not seen:
+        return start
+    high = seen[min(len(seen) - 1, math.ceil(PERCENTILE * len(seen)) - 1)]
+    learned = max(math.ceil(high * HEADROOM), math.ceil(seen[-1]), FLOOR_TOKENS_PER_ITEM)
+    return learned if len(seen) >= MIN_SAMPLES_TO_SHRINK else max(start, learned)

@@ -237,7 +237,7 @@ class CardFlow:
     def _per_item(self, jobs: list[CardJob], model: str) -> int:
         """The observed budget per item; for items that were cut before, more than they were cut at."""
         start = self.config.max_output_tokens_per_item or jobs[0].route.max_output_tokens_per_item
-        per_item = self.budgets.per_item(jobs[0].request.task_kind, model, start)
+        per_item = self.budgets.per_item(jobs[0].request.task_kind, model, start, len(jobs))
         per_item = max(per_item, *(job.min_per_item for job in jobs))
         return min(per_item, self.budgets.call_cap(model))
 
@@ -402,9 +402,9 @@ class CardFlow:
         output = response.usage.output_tokens
         if response.cut:
             # The complete items and the one being written when the answer stopped used all of it.
-            self.budgets.observe(jobs[0].request.task_kind, ref.model, output / (answered + 1))
+            self.budgets.observe(jobs[0].request.task_kind, ref.model, output / (answered + 1), len(jobs))
         elif answered:
-            self.budgets.observe(jobs[0].request.task_kind, ref.model, output / answered)
+            self.budgets.observe(jobs[0].request.task_kind, ref.model, output / answered, len(jobs))
 
     def _replan_cut(
         self, cut: list[CardJob], pack_size: int, ref: ModelRef, served_by: str, path: str
