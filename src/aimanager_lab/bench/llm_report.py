@@ -120,8 +120,8 @@ def render_llm(
         "latency = 0.5-1 s to the first token + output at 100-200 tokens/s, "
         f"{limits['rpm']:,} RPM / {limits['itpm']:,} ITPM / {limits['otpm']:,} OTPM per model (OTPM "
         f"charged with max_tokens at the start, as Anthropic does), a model that writes {bad_answer_rate:.0%} "
-        "imperfect answers (invalid JSON, missing items, Cyrillic Uzbek, invented numbers, dropped "
-        f"attributes, refusals, chatter), 0.5 % 529s; batches end after {batch_seconds:g} sandbox s "
+        "imperfect answers (invalid JSON, missing items, Cyrillic Uzbek, invented numbers, empty "
+        f"Uzbek descriptions, refusals, chatter), 0.5 % 529s; batches end after {batch_seconds:g} sandbox s "
         f"with 0.5 % of items expired and 0.5 % errored. Time scale {time_scale}. Products: the sample "
         "catalog (complete facts), one ru+uz card per product for its four marketplaces.",
         "",
