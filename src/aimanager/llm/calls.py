@@ -203,13 +203,11 @@ class Caller:
         *,
         priority: int = 1,
         ticket: Ticket | None = None,
-        on_admitted: Callable[[], None] | None = None,
     ) -> tuple[ModelRef, ProviderResponse]:
         """Try ``models`` in order (cooling ones last); raise ``CallFailed`` when all fail.
 
         ``priority`` orders waiters for the rate limits (0 before 1). ``ticket``: the call's in-flight
-        ledger rows, written before each attempt goes out (see ``ledger_inflight``). ``on_admitted``:
-        called when the limiter has given the call its tokens."""
+        ledger rows, written before each attempt goes out (see ``ledger_inflight``)."""
         reasons: list[str] = []
         primary = next((m for m in models if m.provider in self.providers), None)
         for attempt, ref in enumerate(self.router.ordered(models)):
@@ -245,8 +243,6 @@ class Caller:
             try:
                 reservation = await self.limiter.acquire(key, *size(), priority=priority, resize=size)
                 reserved_at = time.monotonic()
-                if on_admitted is not None:
-                    on_admitted()
                 try:
                     if ticket is not None:  # in the ledger before the provider sees it (or not sent)
                         await ticket.open(ref, request, estimate)
@@ -324,16 +320,6 @@ class Caller:
         """``_calls_needed`` of ``ref`` once a call's speed was measured (0 before)."""
         key = str(ref)
         return self._calls_needed(key) if key in self._speed else 0.0
-
-    def items_per_call(self, ref: ModelRef, items_left: int) -> int | None:
-        """Items one call should carry for it to end about when ``ref``'s output-tokens limit will have
-        written ``items_left`` items: a call lasts as long as it writes (one call's speed), while the
-        limit writes for every call at once. None while the limit or a call's speed is unknown."""
-        key = str(ref)
-        otpm, speed = self.limiter.limits(key).otpm, self._speed.get(key)
-        if not otpm or not speed:
-            return None
-        return max(1, int(items_left * speed / (otpm / 60.0)))
 
     def spare_calls(self, ref: ModelRef, running: int = 0) -> int:
         """How many more calls ``ref``'s limits could take now: none while calls queue for its rate

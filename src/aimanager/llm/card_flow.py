@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -28,9 +29,7 @@ from aimanager.llm.card_jobs import CardJob, replan_cut, split_again
 from aimanager.llm.config import GatewayConfig
 from aimanager.llm.errors import BudgetExceeded, ProviderHTTPError, SpendCapReached
 from aimanager.llm.ledger_inflight import Ticket
-from aimanager.llm.pack_answers import next_steps, sort_answer
-from aimanager.llm.pack_book import book_pack
-from aimanager.llm.pack_turns import PackTurns, cut_to
+from aimanager.llm.pack_answers import SortedPack, next_steps, partner_shares, sort_answer
 from aimanager.llm.packer import Packer, tail_packs
 from aimanager.llm.providers.base import Provider
 from aimanager.llm.router import Router
@@ -81,7 +80,6 @@ class CardFlow:
         )
         self._validating = asyncio.Lock()
         self._pack_calls = 0  # packs from the packer being asked now (``_run_packs``)
-        self.turns = PackTurns()
         self.batcher: Packer[PackKey, CardJob] = Packer(
             self.batch.run,
             max_items=config.batch_max_requests * config.pack_size,
@@ -271,37 +269,18 @@ class CardFlow:
                 job.future.set_exception(exc)
 
     async def _run_packs(self, key: PackKey, jobs: list[CardJob]) -> None:
-        """A pack from the packer, on its turn (``pack_turns``): asked in smaller calls while the limits
-        have room for more calls than run (``Caller.spare_calls``), and cut so that its calls end in
-        time when it is among the last of a backlog (``Caller.items_per_call``)."""
-        ref = (jobs[0].route.escalation if jobs[0].escalated else jobs[0].route.models)[0]
-        pieces: list[list[CardJob]] = []
-        calls: list[asyncio.Future[None]] = []
+        """A pack from the packer, asked in smaller calls while the limits have room for more calls
+        than run (``Caller.spare_calls``): the same tokens, in parallel, so sooner."""
+        models = jobs[0].route.escalation if jobs[0].escalated else jobs[0].route.models
+        spare = self.caller.spare_calls(models[0], self._pack_calls) if len(jobs) > 1 else 0
+        pieces = tail_packs(jobs, len(jobs), calls=spare) if spare > 1 else [jobs]
+        self._pack_calls += len(pieces)  # counted now: packs flushed together each see the others
         try:
-            async with self.turns.turn(str(ref), len(jobs)) as behind:
-                spare = self.caller.spare_calls(ref, self._pack_calls) if len(jobs) > 1 else 0
-                pieces = tail_packs(jobs, len(jobs), calls=spare) if spare > 1 else [jobs]
-                pieces = cut_to(pieces, self.caller.items_per_call(ref, len(jobs) + behind))
-                self._pack_calls += len(pieces)  # counted now: packs flushed together each see the others
-                admitted = [asyncio.Event() for _ in pieces]
-                calls = [
-                    asyncio.ensure_future(self._run_pack(key, piece, event.set))
-                    for piece, event in zip(pieces, admitted, strict=True)
-                ]
-                await asyncio.gather(*(event.wait() for event in admitted))  # its calls hold their tokens
-            await asyncio.gather(*calls)
-        except asyncio.CancelledError:
-            for call in calls:
-                call.cancel()
-            raise
+            await asyncio.gather(*(self._run_pack(key, piece) for piece in pieces))
         finally:
             self._pack_calls -= len(pieces)
 
-    async def _run_pack(
-        self, key: PackKey, jobs: list[CardJob], admitted: Callable[[], None] | None = None
-    ) -> None:
-        """One call for ``jobs``; ``admitted`` is called once the limiter gave it its tokens (or it ended
-        without them)."""
+    async def _run_pack(self, key: PackKey, jobs: list[CardJob]) -> None:
         models = jobs[0].route.escalation if jobs[0].escalated else jobs[0].route.models
         try:
             ref, response = await self.caller.call(
@@ -311,7 +290,6 @@ class CardFlow:
                 # A re-ask ends work under way (its caller holds its other cards until it is back):
                 # ahead of fresh packs in the limits' queue, not behind minutes of them.
                 priority=0 if any(job.reasks or job.cuts for job in jobs) else 1,
-                on_admitted=admitted,
             )
         except SpendCapReached as exc:
             self.stop(jobs, exc)
@@ -328,9 +306,6 @@ class CardFlow:
             for job in jobs:
                 self._finish(job, None, "", "realtime", f"internal error: {exc!r}", "internal")
             return
-        finally:
-            if admitted is not None:
-                admitted()
         await self.settle_guarded(jobs, ref, response, "realtime")
 
     async def settle_guarded(
@@ -371,15 +346,56 @@ class CardFlow:
             *(self._run_pack((p[0].request.task_kind, p[0].route.tier), p) for p in cut_packs),
         )
         try:
-            cost = await book_pack(self.accounting, self.cache, jobs, ref, response, path, sorted_pack)
-            for job, draft in good:
-                self._finish(job, draft, response.model, path, None)
+            cost = await self._book(jobs, ref, response, path, sorted_pack)
             if escalated:
                 self.stats.escalation_usd += cost
             for job, error, failure in steps.failed:
                 self._finish(job, None, response.model, path, error, failure)
         finally:
             await reasks
+
+    async def _book(
+        self,
+        jobs: list[CardJob],
+        ref: ModelRef,
+        response: ProviderResponse,
+        path: str,
+        pack: SortedPack,
+    ) -> Decimal:
+        """The pack's call in the ledger (its cost returned), its good cards in the cache and handed to
+        their callers."""
+        good = pack.good
+        outcome = "ok" if len(good) == len(jobs) else "partial"
+        cut_detail = {"cut_at_max_tokens": jobs[0].asked_max_tokens, "cut_items": len(pack.cut)}
+        cost = await self.accounting.record_call(
+            ref,
+            response,
+            path,
+            jobs[0].request.task_kind,
+            partner_shares(jobs, pack.outputs),
+            outcome,
+            {
+                "pack": len(jobs),
+                "call_id": uuid.uuid4().hex,
+                "failed": len(jobs) - len(good),
+                "prompt": prompts.CARD_PROMPT_VERSION,
+                **(cut_detail if response.cut else {}),
+            },
+        )
+        if self.cache is not None and good:
+            await self.cache.put_many(
+                (
+                    job.key,
+                    json.dumps(
+                        {"draft": d.model_dump(mode="json"), "model": response.model}, ensure_ascii=False
+                    ),
+                    response.model,
+                )
+                for job, d in good
+            )
+        for job, draft in good:
+            self._finish(job, draft, response.model, path, None)
+        return cost
 
     def _learn(self, jobs: list[CardJob], ref: ModelRef, response: ProviderResponse, answered: int) -> None:
         """Feed the output budget: tokens per answered item, or a lower bound from a cut answer."""
