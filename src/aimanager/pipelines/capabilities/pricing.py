@@ -35,7 +35,7 @@ from aimanager.domain.money import currency_for
 from aimanager.domain.partner_settings import PartnerSettings, is_large_move, move_pct
 from aimanager.domain.pricing import DecisionCode, Fees, PricePolicy, PricingInput, decide_price
 from aimanager.errors import ConnectorError
-from aimanager.jobs import Job, PermanentFailure
+from aimanager.jobs import Job, PermanentFailure, Snooze
 from aimanager.pipelines.capabilities.card_push import cards_not_live
 from aimanager.pipelines.capabilities.price_reconcile import DRY_RUN_NOTE, reconcile
 from aimanager.pipelines.services.account_health import record_account_use
@@ -178,11 +178,13 @@ async def apply(rt: Runtime, job: Job) -> dict[str, int]:
             await book.write(session)
     if rt.dry_run or not outgoing:
         book.publish(rt.progress)
+        _snooze_in_flight(job, market, in_flight, problems)
         _raise_problems(job, market, problems)
         return {"changed": len(planned), "held": held, "broken": broken, "pushed": 0, "pending": len(pending)}
     failed, answered = await _send(rt, partner_id, market, [(products[li.id].sku, ch) for li, ch in outgoing])
     await _record(rt, market, outgoing, products, (failed, answered), book, problems)
     book.publish(rt.progress)
+    _snooze_in_flight(job, market, in_flight, problems)
     _raise_problems(job, market, problems)
     return {
         "changed": len(outgoing),
@@ -293,6 +295,23 @@ async def _record(
                 live.price = stored.new_price
                 book.done(Capability.PRICING, market, sku)
         await book.write(session)
+
+
+# Another job's push of a listing is answered in seconds: this job looks at that listing again then.
+IN_FLIGHT_RECHECK_S = 5.0
+
+
+def _snooze_in_flight(job: Job, market: Marketplace, in_flight: set[int], problems: dict[int, str]) -> None:
+    """Listings whose last push (another job's) was still in flight got no price decision here: the job
+    waits a few seconds and decides them then (their outcome once that push is settled), rather than
+    ending with their tasks open. Its payload keeps them and the listings that failed, which fail
+    again, naming their reason, on that run."""
+    if in_flight:
+        raise Snooze(
+            f"{market.value}: {len(in_flight)} price(s) still being sent by another job",
+            delay=IN_FLIGHT_RECHECK_S,
+            payload={**job.payload, "listing_ids": sorted(in_flight | set(problems))},
+        )
 
 
 def _raise_problems(job: Job, market: Marketplace, problems: dict[int, str]) -> None:
