@@ -234,3 +234,37 @@ async def test_an_unrecorded_push_the_marketplace_never_applied_ends_failed_and_
         ).scalar_one()
     assert row.status == "failed" and "not applied" in (row.error or "")
     assert open_rows == 0
+
+
+async def test_a_listing_another_job_is_still_sending_is_decided_after_a_short_wait_not_left_open(
+    rt: Any, world: SandboxWorld
+) -> None:
+    # An urgent repricing and the run's own pricing job met on one listing: the other job's push was
+    # still in flight. This job ended with that listing's task open (neither done nor failed).
+    from aimanager.jobs import Snooze
+    from aimanager.pipelines.capabilities.pricing import IN_FLIGHT_RECHECK_S
+
+    await run(rt, [Capability.CARDS])
+    await pricing.apply(rt, await _uzum_job(rt))
+    async with rt.sessions() as session, session.begin():
+        listing = (
+            await session.execute(select(Listing).where(Listing.marketplace == "uzum").limit(1))
+        ).scalar_one()
+        sending = PriceChange(
+            partner_id=listing.partner_id,
+            listing_id=listing.id,
+            old_price=listing.price,
+            new_price=listing.price * 2,
+            floor=listing.price,
+            reason="being sent by another job right now",
+            status="pushed",
+            pushed_at=rt.now(),
+        )
+        session.add(sending)
+    job = await _uzum_job(rt)
+    with pytest.raises(Snooze) as snoozed:
+        await pricing.apply(rt, job)
+    assert snoozed.value.delay == IN_FLIGHT_RECHECK_S
+    assert snoozed.value.payload == {"marketplace": "uzum", "listing_ids": [listing.id]}
+    async with rt.sessions() as session:
+        assert (await session.get(PriceChange, sending.id)).status == "pushed"  # left to its sender
