@@ -90,6 +90,7 @@ async def test_a_refused_call_queues_for_its_tokens_again_before_its_retry() -> 
         caller = Caller({}, Router({}, {}, ()), limiter, AdaptiveConcurrency(), GatewayStats())
         await limiter.acquire("m", 0, 2_000)  # what the refused attempt had taken
         events = CallEvents(caller, "m", size=(0, 2_000))
+        events.on_throttled(0.01)  # the retry loop reports the 429, then waits before the retry
         await events.before_retry("throttled", 0.01)
         # Known limits: it waited for the refill after the emptied buckets and took its 2,000 tokens;
         # unknown (nothing to queue on): the server's wait alone.

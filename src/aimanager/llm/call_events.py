@@ -31,6 +31,7 @@ class CallEvents:
         # When the current attempt took its tokens from the limiter: a refusal of tokens taken against a
         # deeper burst than the limiter holds now teaches nothing new (``RateLimiter.throttled``).
         self.reserved_at = time.monotonic() if reserved_at is None else reserved_at
+        self._hold: asyncio.Future[None] | None = None  # the limiter's hold after the last 429
 
     def on_throttled(self, retry_after: float | None) -> None:
         self.caller.stats.retries += 1
@@ -44,6 +45,7 @@ class CallEvents:
         )
         self.caller.background.add(task)
         task.add_done_callback(self.caller.background.discard)
+        self._hold = task  # a retry waits for it (``before_retry``) rather than holding the limiter again
 
     def on_overloaded(self) -> None:
         self.caller.stats.retries += 1
@@ -59,8 +61,8 @@ class CallEvents:
         in one burst all went at once and were refused again, until their retries ran out (the server
         took none of their tokens, and our buckets had not counted them again either)."""
         limiter = self.caller.limiter
-        if kind == "throttled":
-            await limiter.throttled(self.key, delay, self.reserved_at, self.size)
+        if kind == "throttled" and self._hold is not None:
+            await self._hold  # the buckets are held for the server's wait before this call queues
         if kind == "throttled" and limiter.limits(self.key).known:
             await limiter.acquire(self.key, *self.size, priority=0)
         else:

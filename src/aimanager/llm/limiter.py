@@ -191,11 +191,11 @@ class RateLimiter:
         self,
         key: str,
         retry_after: float | None,
-        sent_at: float | None = None,
+        reserved_at: float | None = None,
         wanted: tuple[int, int] | None = None,
     ) -> None:
         """A 429 arrived: empty every bucket so nobody sends before ``retry_after``; the refused call
-        then queues here for its tokens again, first in line (``calls._Events.before_retry``).
+        then queues here for its tokens again, first in line (``call_events.CallEvents.before_retry``).
 
         The token buckets too, not just the request one: a 429 means the provider has less than we
         counted (its burst is shallower than ours, or another client shares the key). Held only at the
@@ -206,14 +206,14 @@ class RateLimiter:
         how deep they are): refunds of unused ``max_tokens`` that our deeper bucket kept, the provider's
         had dropped, and we sent on tokens it did not have. So the burst is halved — once per refusal
         window, since one shortfall refuses every call sent into it — and grows back slowly to just under
-        the depth that was refused (``_grow_burst``). A refusal of a call sent (``sent_at``, monotonic)
+        the depth that was refused (``_grow_burst``). A refusal of tokens taken (``reserved_at``, monotonic)
         before the last lowering says nothing about the lowered depth, and lowers nothing; nor does one
         that asks for a longer wait than the refused call's own tokens (``wanted``: input, output) take
         to refill: a bucket admits a call once it holds the call's amount, so a longer hold is about
         something else (an acceleration limit, another client on the key), and halving the burst for
         each of those, a provider's odd 429 took it from 1 s to 0.03 s in one run."""
         if not self._longer_than_refill(key, retry_after, wanted):
-            self._shrink_burst(key, retry_after, sent_at)
+            self._shrink_burst(key, retry_after, reserved_at)
         limits = self.limits(key)
         for kind in KINDS:
             per_minute = limits.of(kind)
@@ -235,10 +235,10 @@ class RateLimiter:
         # A little slack: the server's clock and its rounding of retry-after are not ours.
         return bool(refill) and retry_after > 1.2 * max(refill) + 0.05
 
-    def _shrink_burst(self, key: str, retry_after: float | None, sent_at: float | None) -> None:
+    def _shrink_burst(self, key: str, retry_after: float | None, reserved_at: float | None) -> None:
         now = time.monotonic()
-        if sent_at is not None and sent_at < self._shrunk_at.get(key, float("-inf")):
-            return  # sent into the deeper burst before it was lowered: no news about the lower one
+        if reserved_at is not None and reserved_at < self._shrunk_at.get(key, float("-inf")):
+            return  # taken from the deeper burst before it was lowered: no news about the lower one
         if now < self._shrunk_until.get(key, 0.0):
             return
         refused = self.burst_of(key)
