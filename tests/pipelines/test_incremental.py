@@ -162,6 +162,26 @@ async def _uzum_job(rt: Any) -> Any:
     return job
 
 
+async def _open_push(rt: Any, factor: int, reason: str, pushed_at: Any) -> PriceChange:
+    """A ``pushed`` price change of the first Uzum listing whose outcome was never recorded."""
+    async with rt.sessions() as session, session.begin():
+        listing = (
+            await session.execute(select(Listing).where(Listing.marketplace == "uzum").limit(1))
+        ).scalar_one()
+        change = PriceChange(
+            partner_id=listing.partner_id,
+            listing_id=listing.id,
+            old_price=listing.price,
+            new_price=listing.price * factor,
+            floor=listing.price,
+            reason=reason,
+            status="pushed",
+            pushed_at=pushed_at,
+        )
+        session.add(change)
+    return change
+
+
 async def test_a_price_push_cut_off_before_its_record_is_read_back_not_sent_twice(
     rt: Any, world: SandboxWorld
 ) -> None:
@@ -206,26 +226,9 @@ async def test_an_unrecorded_push_the_marketplace_never_applied_ends_failed_and_
 ) -> None:
     await run(rt, [Capability.CARDS])
     await pricing.apply(rt, await _uzum_job(rt))
-    async with rt.sessions() as session, session.begin():
-        listing, _product = (
-            await session.execute(
-                select(Listing, Product)
-                .join(Product, Product.id == Listing.product_id)
-                .where(Listing.marketplace == "uzum")
-                .limit(1)
-            )
-        ).one()
-        stale = PriceChange(
-            partner_id=listing.partner_id,
-            listing_id=listing.id,
-            old_price=listing.price,
-            new_price=listing.price * 3,
-            floor=listing.price,
-            reason="sent by a worker that died, long ago",
-            status="pushed",
-            pushed_at=rt.now().replace(year=rt.now().year - 1),
-        )
-        session.add(stale)
+    stale = await _open_push(
+        rt, 3, "sent by a worker that died, long ago", rt.now().replace(year=rt.now().year - 1)
+    )
     await pricing.apply(rt, await _uzum_job(rt))
     async with rt.sessions() as session:
         row = await session.get(PriceChange, stale.id)
@@ -246,25 +249,11 @@ async def test_a_listing_another_job_is_still_sending_is_decided_after_a_short_w
 
     await run(rt, [Capability.CARDS])
     await pricing.apply(rt, await _uzum_job(rt))
-    async with rt.sessions() as session, session.begin():
-        listing = (
-            await session.execute(select(Listing).where(Listing.marketplace == "uzum").limit(1))
-        ).scalar_one()
-        sending = PriceChange(
-            partner_id=listing.partner_id,
-            listing_id=listing.id,
-            old_price=listing.price,
-            new_price=listing.price * 2,
-            floor=listing.price,
-            reason="being sent by another job right now",
-            status="pushed",
-            pushed_at=rt.now(),
-        )
-        session.add(sending)
+    sending = await _open_push(rt, 2, "being sent by another job right now", rt.now())
     job = await _uzum_job(rt)
     with pytest.raises(Snooze) as snoozed:
         await pricing.apply(rt, job)
     assert snoozed.value.delay == IN_FLIGHT_RECHECK_S
-    assert snoozed.value.payload == {"marketplace": "uzum", "listing_ids": [listing.id]}
+    assert snoozed.value.payload == {"marketplace": "uzum", "listing_ids": [sending.listing_id]}
     async with rt.sessions() as session:
         assert (await session.get(PriceChange, sending.id)).status == "pushed"  # left to its sender
